@@ -1,0 +1,13 @@
+#pragma once
+// JSON forms of the public types, with upstream's field names (stdout, exitCode, durationMs, ...).
+
+#include <nlohmann/json.hpp>
+
+#include "isol8/types.h"
+
+namespace isol8 {
+
+nlohmann::json to_json(const ExecutionResult& result);
+nlohmann::json to_json(const StreamEvent& event);
+
+}  // namespace isol8

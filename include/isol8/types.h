@@ -1,0 +1,88 @@
+#pragma once
+// The request, options, result and stream-event model of the public library. Field names mirror
+// upstream isol8's ExecutionRequest / Isol8Options / ExecutionResult / StreamEvent (camelCase there,
+// snake_case here); the JSON codec (isol8/json.h) uses upstream's names on the wire.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace isol8 {
+
+enum class NetworkMode { kNone, kHost, kFiltered };
+enum class BackendKind { kNative, kDocker };
+
+// What one execution asks for. Exactly one of `code` and `cmd` must be set (and not blank).
+struct ExecutionRequest {
+  std::string runtime;                 // python, node, bun, deno, bash
+  std::optional<std::string> code;     // source to run
+  std::optional<std::string> cmd;      // a shell command, run as `bash -c <cmd>`
+  std::optional<std::string> stdin_data;  // bytes piped to the program's stdin
+  std::map<std::string, std::string> env;  // extra environment for this run
+  std::optional<int64_t> timeout_ms;   // overrides Options::timeout_ms
+  std::string file_extension;          // e.g. ".cjs"; set when the code came from a file
+  std::optional<std::string> workdir;  // absolute under /sandbox, or relative to it
+};
+
+// Settings of the native backend that upstream (Docker only) has no equivalent for.
+struct NativeOptions {
+  std::string root_dir;         // a runtime root filesystem; empty = the host's read-only system dirs
+  uint32_t id_map_base = 1000000;  // sandbox uid 100 maps to id_map_base + 100 on the host
+  std::string hostname = "isol8";
+};
+
+// Engine-wide settings (upstream Isol8Options).
+struct Options {
+  BackendKind backend = BackendKind::kNative;
+  NetworkMode network = NetworkMode::kNone;
+  double cpu_limit = 1.0;
+  std::string memory_limit = "512m";
+  int64_t pids_limit = 64;
+  int64_t max_output_size = 1024 * 1024;  // per stream, bytes
+  std::map<std::string, std::string> secrets;  // env vars whose values are masked as ***
+  int64_t timeout_ms = 30000;
+  std::string sandbox_size = "512m";
+  std::string tmp_size = "256m";
+  std::string image;  // optional root/image override
+  bool debug = false;
+  // Set when the caller asked for memory/cpu/pids limits explicitly; until they are enforced the
+  // engine warns about them instead of silently ignoring them.
+  bool limits_requested = false;
+  NativeOptions native;
+};
+
+enum class RunStatus { kOk, kError, kTimeout, kOom, kKilled };
+
+struct ExecutionResult {
+  std::string stdout_data;  // masked, trimmed at the end, possibly truncated
+  std::string stderr_data;
+  int exit_code = 0;
+  int64_t duration_ms = 0;
+  bool truncated = false;
+  std::string execution_id;  // UUID v4
+  std::string runtime;
+  std::string timestamp;  // ISO 8601, UTC, at completion
+  RunStatus status = RunStatus::kOk;
+  int term_signal = 0;  // the signal that ended the program, 0 if it exited
+};
+
+struct StreamEvent {
+  enum class Type { kStdout, kStderr, kExit, kError };
+  Type type = Type::kStdout;
+  std::string data;
+  std::string phase = "code";  // "setup" or "code"
+};
+
+// The message of the error event sent when the time limit ends a run.
+inline constexpr const char* kTimedOutEvent = "EXECUTION TIMED OUT";
+inline constexpr const char* kTimedOutMarker = "--- EXECUTION TIMED OUT ---";
+
+const char* to_string(NetworkMode mode);
+const char* to_string(BackendKind kind);
+const char* to_string(RunStatus status);
+const char* to_string(StreamEvent::Type type);
+
+}  // namespace isol8

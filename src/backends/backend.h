@@ -1,0 +1,63 @@
+#pragma once
+// The boundary between the engine (request semantics, output processing, results) and the ways
+// of running a sandbox. A backend runs one fully resolved RunSpec and feeds raw output to a sink.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "isol8/engine.h"
+#include "isol8/result.h"
+#include "isol8/types.h"
+
+namespace isol8 {
+
+enum class OutputStream { kStdout, kStderr };
+
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void on_output(OutputStream stream, std::string_view data) = 0;
+};
+
+struct CodeFile {
+  std::string path;  // absolute path inside the sandbox
+  std::string content;
+};
+
+// One execution, fully resolved by the engine.
+struct RunSpec {
+  std::vector<std::string> argv;  // argv[0] is the interpreter's absolute path inside the root
+  std::vector<std::string> env;   // KEY=VALUE
+  std::string stdin_data;
+  std::optional<CodeFile> code_file;
+  std::string workdir = "/sandbox";
+  std::chrono::milliseconds timeout{30000};
+  NetworkMode network = NetworkMode::kNone;
+  uint64_t sandbox_size_bytes = 512ull << 20;
+  uint64_t tmp_size_bytes = 256ull << 20;
+  std::string root_dir;  // empty: the host's read-only system directories
+};
+
+struct RunOutcome {
+  int exit_code = 0;
+  int term_signal = 0;  // the signal that ended the program, 0 if it exited
+  bool timed_out = false;
+  bool cancelled = false;
+  std::chrono::milliseconds duration{0};
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  // Checks that `path` (absolute, inside the sandbox's root) names an executable file.
+  virtual bool has_executable(const std::string& root_dir, const std::string& path) const = 0;
+  virtual Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
+                                 const RunControl& control) = 0;
+};
+
+}  // namespace isol8

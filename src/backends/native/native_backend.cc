@@ -1,0 +1,143 @@
+#include "backends/native/native_backend.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/native/sandbox_process.h"
+#include "backends/native/supervisor.h"
+#include "namespaces/child_report.h"
+#include "namespaces/clone.h"
+
+namespace isol8 {
+namespace {
+
+struct PipePair {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Result<PipePair> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe2");
+  return PipePair{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Result<PipePair> make_sync_socket() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    return errno_error("socketpair");
+  }
+  return PipePair{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
+  const auto step = static_cast<ChildStep>(msg.step);
+  std::string text = std::string("sandbox setup failed while ") + child_step_name(step) + ": " +
+                     std::strerror(msg.error);
+  if (step == ChildStep::kExec) text += " (" + spec.argv.at(0) + ")";
+  if (step == ChildStep::kWorkdir) text += " (" + spec.workdir + ")";
+  return text;
+}
+
+}  // namespace
+
+bool NativeBackend::has_executable(const std::string& root_dir, const std::string& path) const {
+  // Resolve inside the root, so that the root's absolute symlinks point into the root.
+  UniqueFd root(::open(root_dir.empty() ? "/" : root_dir.c_str(),
+                       O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return false;
+  struct open_how how {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT;
+  UniqueFd file(static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str(), &how, sizeof how)));
+  struct stat st;
+  return file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+}
+
+Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
+                                      const RunControl& control) {
+  // Step 2: everything the child needs, before it exists.
+  auto plan = SpawnPlan::create(spec, settings_);
+  if (!plan) return std::move(plan).error().context("while preparing the sandbox");
+
+  // Step 4: stdio pipes and the sync socket.
+  auto in = make_pipe();
+  auto out = make_pipe();
+  auto err = make_pipe();
+  auto sync = make_sync_socket();
+  if (!in) return std::move(in).error();
+  if (!out) return std::move(out).error();
+  if (!err) return std::move(err).error();
+  if (!sync) return std::move(sync).error();
+  ::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
+  // A larger stdout pipe means fewer wake-ups for chatty programs; failure only costs speed.
+  ::fcntl(out->read.get(), F_SETPIPE_SZ, 1 << 20);
+
+  ChildSpec& child = (*plan)->child();
+  child.stdin_fd = in->read.get();
+  child.stdout_fd = out->write.get();
+  child.stderr_fd = err->write.get();
+  child.sync_fd = sync->write.get();
+
+  // Step 5: the child starts in its new namespaces and waits for "go".
+  spdlog::debug("native: clone3 flags={:#x} argv0={} root={}", (*plan)->clone_flags(),
+                spec.argv.at(0), spec.root_dir.empty() ? "host" : spec.root_dir);
+  auto cloned = clone_with_pidfd((*plan)->clone_flags());
+  if (!cloned) return std::move(cloned).error().context("while creating the sandbox namespaces");
+  if (cloned->pid == 0) run_sandbox_init(child);
+
+  SandboxProcess sandbox(cloned->pid, std::move(cloned->pidfd),
+                         SandboxPipes{std::move(in->write), std::move(out->read),
+                                      std::move(err->read), std::move(sync->read)});
+  in->read.reset();
+  out->write.reset();
+  err->write.reset();
+  sync->write.reset();
+
+  // Step 7: the id maps; step 8: "go".
+  if (auto mapped = write_id_maps(sandbox.pid(), (*plan)->uid_map(), (*plan)->gid_map(), false);
+      !mapped) {
+    return std::move(mapped).error().context("while writing the sandbox's uid/gid maps");
+  }
+  const char go = 'g';
+  if (::send(sandbox.pipes().sync.get(), &go, 1, MSG_NOSIGNAL) != 1) {
+    return errno_error("while starting the sandbox");
+  }
+
+  // Step 12.
+  SupervisionResult supervised = supervise(sandbox, spec.stdin_data, spec.timeout, sink, control);
+  if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
+
+  RunOutcome outcome;
+  outcome.timed_out = supervised.timed_out;
+  outcome.cancelled = supervised.cancelled;
+  outcome.duration = supervised.duration;
+  if (supervised.wait_status && !outcome.timed_out && !outcome.cancelled) {
+    const int status = *supervised.wait_status;
+    if (WIFEXITED(status)) {
+      outcome.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      outcome.term_signal = WTERMSIG(status);
+      outcome.exit_code = 128 + outcome.term_signal;
+    }
+  } else if (outcome.timed_out || outcome.cancelled) {
+    outcome.term_signal = SIGKILL;
+    outcome.exit_code = 128 + SIGKILL;
+  } else {
+    return make_error("the sandbox's init ended without reporting the program's exit status");
+  }
+  return outcome;
+}
+
+std::unique_ptr<Backend> make_native_backend(NativeSettings settings) {
+  return std::make_unique<NativeBackend>(std::move(settings));
+}
+
+}  // namespace isol8

@@ -1,0 +1,37 @@
+#include "backends/native/sandbox_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "namespaces/clone.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace isol8 {
+
+SandboxProcess::~SandboxProcess() {
+  if (!pidfd_ || reaped_) return;
+  kill();
+  siginfo_t info{};
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), pidfd_.get(), &info, WEXITED) != 0 &&
+         errno == EINTR) {
+  }
+}
+
+void SandboxProcess::kill() {
+  if (!reaped_) (void)pidfd_kill(pidfd_.get(), SIGKILL);
+}
+
+bool SandboxProcess::try_reap() {
+  if (reaped_) return true;
+  siginfo_t info{};
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), pidfd_.get(), &info, WEXITED | WNOHANG) != 0) {
+    return false;
+  }
+  reaped_ = info.si_pid != 0;
+  return reaped_;
+}
+
+}  // namespace isol8

@@ -1,0 +1,43 @@
+#pragma once
+// The parent's handle on a running sandbox: its init's pidfd and the parent ends of the stdio
+// pipes and sync socket. Killing init ends the whole pid namespace, so the destructor's kill and
+// reap leave no process behind on any error path.
+
+#include <sys/types.h>
+
+#include "common/unique_fd.h"
+#include "isol8/result.h"
+
+namespace isol8 {
+
+struct SandboxPipes {
+  UniqueFd stdin_write;
+  UniqueFd stdout_read;
+  UniqueFd stderr_read;
+  UniqueFd sync;  // SOCK_SEQPACKET: child reports, and our "go"
+};
+
+class SandboxProcess {
+ public:
+  SandboxProcess(pid_t pid, UniqueFd pidfd, SandboxPipes pipes)
+      : pid_(pid), pidfd_(std::move(pidfd)), pipes_(std::move(pipes)) {}
+  SandboxProcess(SandboxProcess&&) = default;
+  ~SandboxProcess();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  SandboxPipes& pipes() { return pipes_; }
+
+  void kill();
+  // Collects the exit status of init; returns false if it has not exited.
+  bool try_reap();
+  bool reaped() const { return reaped_; }
+
+ private:
+  pid_t pid_;
+  UniqueFd pidfd_;
+  SandboxPipes pipes_;
+  bool reaped_ = false;
+};
+
+}  // namespace isol8

@@ -1,0 +1,79 @@
+#include "backends/native/spawn_plan.h"
+
+#include <linux/sched.h>
+#include <sched.h>
+
+#include "common/fs_util.h"
+
+namespace isol8 {
+namespace {
+
+constexpr uint32_t kSandboxUid = 100;
+constexpr uint32_t kSandboxGid = 101;
+
+std::vector<char*> pointers_to(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
+                                                     const NativeSettings& settings) {
+  std::unique_ptr<SpawnPlan> plan(new SpawnPlan());
+  const bool host_network = spec.network == NetworkMode::kHost;
+
+  MountPlanInput mounts;
+  mounts.root_dir = spec.root_dir;
+  mounts.sandbox_size_bytes = spec.sandbox_size_bytes;
+  mounts.tmp_size_bytes = spec.tmp_size_bytes;
+  mounts.sandbox_uid = kSandboxUid;
+  mounts.sandbox_gid = kSandboxGid;
+  mounts.hostname = settings.hostname;
+  mounts.host_network = host_network;
+  if (host_network) {
+    auto resolv = read_file("/etc/resolv.conf");
+    if (resolv) mounts.host_resolv_conf = std::move(resolv).value();
+  }
+  plan->mounts_ = build_mount_plan(mounts);
+
+  plan->argv_storage_ = spec.argv;
+  plan->env_storage_ = spec.env;
+  plan->argv_ = pointers_to(plan->argv_storage_);
+  plan->envp_ = pointers_to(plan->env_storage_);
+  plan->workdir_ = spec.workdir;
+  plan->hostname_ = settings.hostname;
+
+  plan->empty_caps_.reset(cap_init());
+  if (!plan->empty_caps_) return errno_error("cap_init");
+
+  plan->clone_flags_ = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                       CLONE_NEWCGROUP | (host_network ? 0 : CLONE_NEWNET);
+  plan->uid_map_ = {0, settings.id_map_base, settings.id_map_count};
+  plan->gid_map_ = {0, settings.id_map_base, settings.id_map_count};
+
+  ChildSpec& child = plan->child_;
+  child.mounts = &plan->mounts_;
+  child.hostname = plan->hostname_.c_str();
+  child.bring_up_loopback = !host_network;
+  child.uid = kSandboxUid;
+  child.gid = kSandboxGid;
+  child.last_capability = static_cast<int>(cap_max_bits()) - 1;
+  child.empty_caps = plan->empty_caps_.get();
+  child.workdir = plan->workdir_.c_str();
+  if (spec.code_file) {
+    plan->code_path_ = spec.code_file->path;
+    child.code_path = plan->code_path_.c_str();
+    child.code_data = spec.code_file->content.data();
+    child.code_size = spec.code_file->content.size();
+  }
+  child.exec_path = plan->argv_storage_.at(0).c_str();
+  child.argv = plan->argv_.data();
+  child.envp = plan->envp_.data();
+  return plan;
+}
+
+}  // namespace isol8

@@ -1,0 +1,152 @@
+#include "backends/native/supervisor.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <ctime>
+
+namespace isol8 {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// After init is gone every process of the sandbox is gone, so the pipes reach EOF at once; this
+// bound only guards against a process stuck in the kernel.
+constexpr std::chrono::milliseconds kDrainLimit{2000};
+
+// Writing to a pipe whose reader has gone raises SIGPIPE. While stdin is fed, SIGPIPE is blocked
+// for this thread and a pending one is consumed, so neither the library's caller nor its signal
+// handlers ever see it.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    const struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// Reads what is available; returns false at EOF or on error.
+bool pump(int fd, OutputStream stream, OutputSink& sink) {
+  std::array<char, 65536> buf;
+  const ssize_t n = ::read(fd, buf.data(), buf.size());
+  if (n < 0) return errno == EINTR || errno == EAGAIN;
+  if (n == 0) return false;
+  sink.on_output(stream, std::string_view(buf.data(), static_cast<size_t>(n)));
+  return true;
+}
+
+// Reads one report if there is one; returns false when none was waiting.
+bool read_report(int fd, SupervisionResult& result, bool& open) {
+  ChildMessage msg;
+  const ssize_t n = ::recv(fd, &msg, sizeof msg, MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) open = false;
+  if (n != static_cast<ssize_t>(sizeof msg)) return false;
+  if (msg.kind == ChildMessage::kFailure && !result.failure) result.failure = msg;
+  if (msg.kind == ChildMessage::kExited) result.wait_status = msg.wait_status;
+  return true;
+}
+
+int millis_until(Clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::max<int64_t>(0, left.count()));
+}
+
+}  // namespace
+
+SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
+                            std::chrono::milliseconds timeout, OutputSink& sink,
+                            const RunControl& control) {
+  SupervisionResult result;
+  SigpipeGuard sigpipe_guard;
+  SandboxPipes& pipes = sandbox.pipes();
+  const auto start = Clock::now();
+  const auto deadline = start + timeout;
+  std::optional<Clock::time_point> drain_deadline;
+  bool out_open = true, err_open = true, sync_open = true;
+  size_t stdin_offset = 0;
+  if (stdin_data.empty()) pipes.stdin_write.reset();
+
+  for (;;) {
+    if (sandbox.reaped() && !out_open && !err_open) break;
+    std::array<pollfd, 6> fds{};
+    size_t n = 0;
+    auto add = [&](int fd, short events) -> int {
+      if (fd < 0) return -1;
+      fds[n] = {fd, events, 0};
+      return static_cast<int>(n++);
+    };
+    const int i_pid = sandbox.reaped() ? -1 : add(sandbox.pidfd(), POLLIN);
+    const int i_out = out_open ? add(pipes.stdout_read.get(), POLLIN) : -1;
+    const int i_err = err_open ? add(pipes.stderr_read.get(), POLLIN) : -1;
+    const int i_sync = sync_open ? add(pipes.sync.get(), POLLIN) : -1;
+    const int i_in = pipes.stdin_write ? add(pipes.stdin_write.get(), POLLOUT) : -1;
+    const bool can_cancel = control.cancel_fd >= 0 && !result.cancelled && !result.timed_out;
+    const int i_cancel = can_cancel ? add(control.cancel_fd, POLLIN) : -1;
+
+    int wait_ms = -1;
+    if (!sandbox.reaped() && !result.timed_out && !result.cancelled) {
+      wait_ms = millis_until(deadline);
+    } else if (drain_deadline) {
+      wait_ms = millis_until(*drain_deadline);
+    }
+    const int ready = ::poll(fds.data(), n, wait_ms);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready == 0) {
+      if (drain_deadline && Clock::now() >= *drain_deadline) break;
+      if (!sandbox.reaped() && !result.cancelled && Clock::now() >= deadline) {
+        result.timed_out = true;
+        sandbox.kill();
+      }
+      continue;
+    }
+    auto fired = [&](int i) { return i >= 0 && fds[i].revents != 0; };
+    if (fired(i_out)) out_open = pump(pipes.stdout_read.get(), OutputStream::kStdout, sink);
+    if (fired(i_err)) err_open = pump(pipes.stderr_read.get(), OutputStream::kStderr, sink);
+    if (fired(i_sync)) read_report(pipes.sync.get(), result, sync_open);
+    if (fired(i_in)) {
+      const ssize_t w = ::write(pipes.stdin_write.get(), stdin_data.data() + stdin_offset,
+                                stdin_data.size() - stdin_offset);
+      if (w > 0) stdin_offset += static_cast<size_t>(w);
+      if ((w < 0 && errno != EAGAIN && errno != EINTR) || stdin_offset == stdin_data.size()) {
+        pipes.stdin_write.reset();  // EOF for the program
+      }
+    }
+    if (fired(i_cancel)) {
+      result.cancelled = true;
+      sandbox.kill();
+    }
+    if (fired(i_pid) && sandbox.try_reap()) {
+      result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      drain_deadline = Clock::now() + kDrainLimit;
+      pipes.stdin_write.reset();
+    }
+  }
+  // init's last report may still sit in the socket.
+  while (sync_open && read_report(pipes.sync.get(), result, sync_open)) {
+  }
+  if (result.duration.count() == 0) {
+    result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  }
+  return result;
+}
+
+}  // namespace isol8

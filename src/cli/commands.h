@@ -1,0 +1,54 @@
+#pragma once
+// The sub-commands. Each registers its flags on the CLI11 app, and runs after parsing with the
+// loaded configuration. They return the process exit code.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "isol8/config.h"
+
+namespace isol8::cli {
+
+struct RunArgs {
+  std::string file;
+  std::optional<std::string> eval;
+  std::optional<std::string> cmd;
+  std::optional<std::string> runtime;
+  std::optional<std::string> net;
+  std::optional<std::string> backend;
+  std::optional<int64_t> timeout_ms;
+  std::optional<std::string> memory;
+  std::optional<double> cpu;
+  std::optional<int64_t> pids_limit;
+  std::optional<int64_t> max_output;
+  std::optional<std::string> sandbox_size;
+  std::optional<std::string> tmp_size;
+  std::optional<std::string> stdin_data;
+  std::optional<std::string> workdir;
+  std::optional<std::string> out;
+  std::vector<std::string> secrets;
+  bool no_stream = false;
+  bool json = false;
+  bool debug = false;
+  // Upstream flags that later work brings; accepted by the parser so that using one gives a
+  // clear "not supported yet" instead of "unknown option".
+  std::vector<std::pair<std::string, bool>> unsupported;
+};
+
+CLI::App* add_run_command(CLI::App& app, RunArgs& args);
+int run_command(const RunArgs& args, const LoadedConfig& config);
+
+struct ConfigArgs {
+  bool json = false;
+};
+
+CLI::App* add_config_command(CLI::App& app, ConfigArgs& args);
+int config_command(const ConfigArgs& args, const LoadedConfig& config);
+
+// "[ERR] <message>" on stderr; returns 1.
+int report_error(const std::string& message);
+
+}  // namespace isol8::cli

@@ -1,0 +1,228 @@
+#include "isol8/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "common/fs_util.h"
+#include "core/sizes.h"
+
+namespace isol8 {
+namespace {
+
+using nlohmann::json;
+
+// The accepted shape of a config file. A string names a type, an array lists the allowed
+// values, an object is a nested section whose keys are the only ones allowed.
+const json& schema() {
+  static const json kSchema = json::parse(R"({
+    "$schema": "string",
+    "debug": "bool",
+    "maxConcurrent": "positive",
+    "backend": ["native", "docker"],
+    "defaults": {
+      "timeoutMs": "positive", "memoryLimit": "size", "cpuLimit": "positive",
+      "network": ["none", "host", "filtered"], "sandboxSize": "size", "tmpSize": "size",
+      "readonlyRootFs": "bool", "pidsLimit": "positive", "maxOutputSize": "positive"
+    },
+    "network": {"whitelist": "strings", "blacklist": "strings"},
+    "cleanup": {"autoPrune": "bool", "maxContainerAgeMs": "positive"},
+    "poolStrategy": ["secure", "fast"],
+    "poolSize": "poolSize",
+    "security": {"seccomp": ["strict", "unconfined", "custom"], "customProfilePath": "string"},
+    "remoteCode": {
+      "enabled": "bool", "allowedSchemes": "strings", "allowedHosts": "strings",
+      "blockedHosts": "strings", "maxCodeSize": "positive", "fetchTimeoutMs": "positive",
+      "requireHash": "bool", "enableCache": "bool", "cacheTtl": "positive"
+    },
+    "audit": {
+      "enabled": "bool", "destination": "string", "logDir": "string", "postLogScript": "string",
+      "trackResources": "bool", "retentionDays": "positive", "includeCode": "bool",
+      "includeOutput": "bool"
+    },
+    "auth": {
+      "enabled": "bool", "connectionString": "string", "defaultTtlMs": "positive",
+      "cleanupIntervalMs": "positive"
+    },
+    "prebuiltImages": "prebuiltImages",
+    "native": {"rootDir": "string", "idMapBase": "positive", "hostname": "string"}
+  })");
+  return kSchema;
+}
+
+bool is_strings(const json& v) {
+  if (!v.is_array()) return false;
+  for (const auto& e : v) {
+    if (!e.is_string()) return false;
+  }
+  return true;
+}
+
+// Returns a description of what `v` should be, or "" if it matches `type`.
+std::string check_type(const std::string& type, const json& v) {
+  if (type == "string") return v.is_string() ? "" : "a string";
+  if (type == "bool") return v.is_boolean() ? "" : "true or false";
+  if (type == "positive") return v.is_number() && v.get<double>() > 0 ? "" : "a positive number";
+  if (type == "strings") return is_strings(v) ? "" : "an array of strings";
+  if (type == "size") {
+    return v.is_string() && parse_size(v.get<std::string>()) ? "" : "a size such as \"512m\"";
+  }
+  if (type == "poolSize") {
+    const bool ok = (v.is_number_integer() && v.get<int64_t>() >= 0) ||
+                    (v.is_object() && v.size() == 2 && v.contains("clean") &&
+                     v.contains("dirty") && v["clean"].is_number_integer() &&
+                     v["dirty"].is_number_integer());
+    return ok ? "" : "a number or {\"clean\": n, \"dirty\": n}";
+  }
+  if (type == "prebuiltImages") {
+    if (!v.is_array()) return "an array";
+    for (const auto& e : v) {
+      if (!e.is_object() || !e.contains("tag") || !e["tag"].is_string() ||
+          !e.contains("runtime") || !e["runtime"].is_string() ||
+          !e.contains("installPackages") || !is_strings(e["installPackages"])) {
+        return "an array of {tag, runtime, installPackages[, setupScript]}";
+      }
+      for (const auto& [k, _] : e.items()) {
+        if (k != "tag" && k != "runtime" && k != "installPackages" && k != "setupScript") {
+          return "an array of {tag, runtime, installPackages[, setupScript]}";
+        }
+      }
+    }
+    return "";
+  }
+  return "valid";
+}
+
+Result<void> validate(const json& spec, const json& value, const std::string& path,
+                      const std::string& origin) {
+  if (!value.is_object()) {
+    return make_error(fmt::format("Invalid config in {}: \"{}\" must be an object", origin,
+                                  path.empty() ? "(top level)" : path));
+  }
+  for (const auto& [key, v] : value.items()) {
+    const std::string where = path.empty() ? key : path + "." + key;
+    if (!spec.contains(key)) {
+      return make_error(fmt::format("Invalid config in {}: unknown key \"{}\"", origin, where));
+    }
+    const json& rule = spec[key];
+    if (rule.is_object()) {
+      ISOL8_TRY(validate(rule, v, where, origin));
+    } else if (rule.is_array()) {
+      if (!v.is_string() || std::find(rule.begin(), rule.end(), v) == rule.end()) {
+        return make_error(fmt::format("Invalid config in {}: \"{}\" must be one of {}", origin,
+                                      where, rule.dump()));
+      }
+    } else if (auto want = check_type(rule.get<std::string>(), v); !want.empty()) {
+      return make_error(
+          fmt::format("Invalid config in {}: \"{}\" must be {}", origin, where, want));
+    }
+  }
+  return ok();
+}
+
+void deep_merge(json& base, const json& overlay) {
+  for (const auto& [key, v] : overlay.items()) {
+    if (v.is_object() && base.contains(key) && base[key].is_object() && key != "poolSize") {
+      deep_merge(base[key], v);
+    } else {
+      base[key] = v;
+    }
+  }
+}
+
+}  // namespace
+
+json default_config() {
+  return json::parse(R"({
+    "debug": false,
+    "maxConcurrent": 10,
+    "backend": "native",
+    "defaults": {
+      "timeoutMs": 30000, "memoryLimit": "512m", "cpuLimit": 1.0, "network": "none",
+      "sandboxSize": "512m", "tmpSize": "256m", "readonlyRootFs": true
+    },
+    "network": {"whitelist": [], "blacklist": []},
+    "cleanup": {"autoPrune": true, "maxContainerAgeMs": 3600000},
+    "poolStrategy": "fast",
+    "poolSize": {"clean": 1, "dirty": 1},
+    "security": {"seccomp": "strict"},
+    "remoteCode": {
+      "enabled": false, "allowedSchemes": ["https"], "allowedHosts": [],
+      "blockedHosts": ["^localhost$", "^127(?:\\.[0-9]{1,3}){3}$", "^\\[::1\\]$", "^::1$",
+        "^10(?:\\.[0-9]{1,3}){3}$", "^172\\.(?:1[6-9]|2[0-9]|3[0-1])(?:\\.[0-9]{1,3}){2}$",
+        "^192\\.168(?:\\.[0-9]{1,3}){2}$", "^169\\.254(?:\\.[0-9]{1,3}){2}$",
+        "^metadata\\.google\\.internal$", "^169\\.254\\.169\\.254$"],
+      "maxCodeSize": 10485760, "fetchTimeoutMs": 30000, "requireHash": false,
+      "enableCache": true, "cacheTtl": 3600
+    },
+    "audit": {
+      "enabled": false, "destination": "filesystem", "trackResources": true,
+      "retentionDays": 90, "includeCode": false, "includeOutput": false
+    },
+    "auth": {"enabled": false, "defaultTtlMs": 86400000, "cleanupIntervalMs": 3600000},
+    "prebuiltImages": [],
+    "native": {"idMapBase": 1000000, "hostname": "isol8"}
+  })");
+}
+
+Result<json> merge_config(const json& base, const json& overlay, const std::string& origin) {
+  ISOL8_TRY(validate(schema(), overlay, "", origin));
+  json merged = base;
+  deep_merge(merged, overlay);
+  return merged;
+}
+
+Result<LoadedConfig> load_config(const std::filesystem::path& cwd,
+                                 const std::optional<std::filesystem::path>& home) {
+  std::vector<std::filesystem::path> candidates = {cwd / "isol8.config.json"};
+  if (home) candidates.push_back(*home / ".isol8" / "config.json");
+  LoadedConfig loaded{default_config(), std::nullopt};
+  for (const auto& path : candidates) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    auto text = read_file(path);
+    if (!text) return std::move(text).error().context("while reading the config");
+    json overlay = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (overlay.is_discarded()) {
+      // Parse again with exceptions on, only to get the parser's position and reason.
+      try {
+        [[maybe_unused]] auto unused = json::parse(*text);
+      } catch (const json::parse_error& e) {
+        return make_error(fmt::format("Invalid JSON in config file {}: {}", path.string(), e.what()));
+      }
+    }
+    auto merged = merge_config(loaded.json, overlay, path.string());
+    if (!merged) return std::move(merged).error();
+    loaded.json = std::move(merged).value();
+    loaded.source = path;
+    break;  // the first file found wins; files are not merged with each other
+  }
+  return loaded;
+}
+
+Result<Options> options_from_config(const json& config) {
+  Options o;
+  const json& d = config.at("defaults");
+  o.timeout_ms = static_cast<int64_t>(d.at("timeoutMs").get<double>());
+  o.memory_limit = d.at("memoryLimit").get<std::string>();
+  o.cpu_limit = d.at("cpuLimit").get<double>();
+  const std::string network = d.at("network").get<std::string>();
+  o.network = network == "host"       ? NetworkMode::kHost
+              : network == "filtered" ? NetworkMode::kFiltered
+                                      : NetworkMode::kNone;
+  o.sandbox_size = d.at("sandboxSize").get<std::string>();
+  o.tmp_size = d.at("tmpSize").get<std::string>();
+  if (d.contains("pidsLimit")) o.pids_limit = static_cast<int64_t>(d["pidsLimit"].get<double>());
+  if (d.contains("maxOutputSize")) {
+    o.max_output_size = static_cast<int64_t>(d["maxOutputSize"].get<double>());
+  }
+  o.backend = config.at("backend") == "docker" ? BackendKind::kDocker : BackendKind::kNative;
+  o.debug = config.at("debug").get<bool>();
+  const json& n = config.at("native");
+  if (n.contains("rootDir")) o.native.root_dir = n["rootDir"].get<std::string>();
+  o.native.id_map_base = static_cast<uint32_t>(n.at("idMapBase").get<double>());
+  o.native.hostname = n.at("hostname").get<std::string>();
+  return o;
+}
+
+}  // namespace isol8

@@ -1,0 +1,160 @@
+#include "isol8/engine.h"
+
+#include <signal.h>
+
+#include <array>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/backend.h"
+#include "backends/docker/docker_backend.h"
+#include "backends/native/native_backend.h"
+#include "core/ids.h"
+#include "core/output_limiter.h"
+#include "core/run_preparation.h"
+#include "core/secret_masker.h"
+
+namespace isol8 {
+namespace {
+
+std::string trim_end(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+// Masks, caps and delivers output: to the stream callback as it arrives, and into the buffers
+// of the final result.
+class ProcessingSink final : public OutputSink {
+ public:
+  ProcessingSink(const std::vector<std::string>& secrets, uint64_t limit,
+                 const StreamCallback* on_event)
+      : streams_{Stream{SecretMasker(secrets), OutputLimiter(limit), {}},
+                 Stream{SecretMasker(secrets), OutputLimiter(limit), {}}},
+        on_event_(on_event) {}
+
+  void on_output(OutputStream which, std::string_view data) override {
+    Stream& s = stream(which);
+    deliver(which, s.masker.feed(data));
+  }
+
+  // Flushes held-back text and appends the truncation markers.
+  void finish() {
+    for (OutputStream which : {OutputStream::kStdout, OutputStream::kStderr}) {
+      Stream& s = stream(which);
+      deliver(which, s.masker.finish());
+      if (s.limiter.truncated()) emit(which, s.limiter.marker(), /*bypass_limit=*/true);
+    }
+  }
+
+  bool truncated() const { return streams_[0].limiter.truncated() || streams_[1].limiter.truncated(); }
+  std::string& text(OutputStream which) { return stream(which).text; }
+
+  void send(StreamEvent::Type type, std::string data) {
+    if (on_event_ != nullptr) (*on_event_)(StreamEvent{type, std::move(data), "code"});
+  }
+
+ private:
+  struct Stream {
+    SecretMasker masker;
+    OutputLimiter limiter;
+    std::string text;
+  };
+
+  Stream& stream(OutputStream which) { return streams_[which == OutputStream::kStdout ? 0 : 1]; }
+
+  void deliver(OutputStream which, const std::string& masked) {
+    if (!masked.empty()) emit(which, masked, false);
+  }
+
+  void emit(OutputStream which, std::string_view data, bool bypass_limit) {
+    Stream& s = stream(which);
+    const std::string_view kept = bypass_limit ? data : s.limiter.admit(data);
+    if (kept.empty()) return;
+    s.text.append(kept);
+    send(which == OutputStream::kStdout ? StreamEvent::Type::kStdout : StreamEvent::Type::kStderr,
+         std::string(kept));
+  }
+
+  std::array<Stream, 2> streams_;
+  const StreamCallback* on_event_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::create(Options options) {
+  std::unique_ptr<Backend> backend;
+  if (options.backend == BackendKind::kDocker) {
+    auto docker = make_docker_backend();
+    if (!docker) return std::move(docker).error();
+    backend = std::move(docker).value();
+  } else {
+    NativeSettings settings;
+    settings.id_map_base = options.native.id_map_base;
+    settings.hostname = options.native.hostname;
+    backend = make_native_backend(std::move(settings));
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend)));
+}
+
+Engine::Engine(Options options, std::unique_ptr<Backend> backend)
+    : options_(std::move(options)), backend_(std::move(backend)) {}
+
+Engine::~Engine() = default;
+
+Result<ExecutionResult> Engine::execute(const ExecutionRequest& request,
+                                        const RunControl& control) {
+  return run(request, nullptr, control);
+}
+
+Result<ExecutionResult> Engine::execute_stream(const ExecutionRequest& request,
+                                               const StreamCallback& on_event,
+                                               const RunControl& control) {
+  return run(request, &on_event, control);
+}
+
+Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
+                                    const StreamCallback* on_event, const RunControl& control) {
+  auto prepared = prepare_run(request, options_, *backend_);
+  if (!prepared) return std::move(prepared).error();
+  if (options_.limits_requested) {
+    spdlog::warn(
+        "memory, cpu and pids limits are not enforced yet by the {} backend; the run goes on "
+        "without them",
+        backend_->name());
+  }
+  spdlog::debug("{}: runtime={} argv0={} workdir={} timeout={}ms", backend_->name(),
+                prepared->runtime->name, prepared->spec.argv.front(), prepared->spec.workdir,
+                prepared->spec.timeout.count());
+
+  ProcessingSink sink(prepared->secret_values, static_cast<uint64_t>(options_.max_output_size),
+                      on_event);
+  auto outcome = backend_->run(prepared->spec, sink, control);
+  if (!outcome) {
+    sink.send(StreamEvent::Type::kError, outcome.error().message);
+    return std::move(outcome).error();
+  }
+  sink.finish();
+
+  ExecutionResult result;
+  result.execution_id = make_uuid_v4();
+  result.runtime = std::string(prepared->runtime->name);
+  result.exit_code = outcome->exit_code;
+  result.term_signal = outcome->term_signal;
+  result.duration_ms = outcome->duration.count();
+  result.truncated = sink.truncated();
+  result.status = outcome->timed_out   ? RunStatus::kTimeout
+                  : outcome->cancelled ? RunStatus::kKilled
+                  : outcome->exit_code == 0 ? RunStatus::kOk
+                                            : RunStatus::kError;
+  result.stdout_data = trim_end(std::move(sink.text(OutputStream::kStdout)));
+  result.stderr_data = trim_end(std::move(sink.text(OutputStream::kStderr)));
+  if (outcome->timed_out) {
+    result.stderr_data += std::string(result.stderr_data.empty() ? "" : "\n") + kTimedOutMarker;
+    sink.send(StreamEvent::Type::kError, kTimedOutEvent);
+  }
+  sink.send(StreamEvent::Type::kExit, std::to_string(result.exit_code));
+  result.timestamp = iso_timestamp_now();
+  return result;
+}
+
+}  // namespace isol8

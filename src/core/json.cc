@@ -1,0 +1,55 @@
+#include "isol8/json.h"
+
+namespace isol8 {
+
+const char* to_string(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::kNone: return "none";
+    case NetworkMode::kHost: return "host";
+    case NetworkMode::kFiltered: return "filtered";
+  }
+  return "none";
+}
+
+const char* to_string(BackendKind kind) {
+  return kind == BackendKind::kDocker ? "docker" : "native";
+}
+
+const char* to_string(RunStatus status) {
+  switch (status) {
+    case RunStatus::kOk: return "ok";
+    case RunStatus::kError: return "error";
+    case RunStatus::kTimeout: return "timeout";
+    case RunStatus::kOom: return "oom";
+    case RunStatus::kKilled: return "killed";
+  }
+  return "error";
+}
+
+const char* to_string(StreamEvent::Type type) {
+  switch (type) {
+    case StreamEvent::Type::kStdout: return "stdout";
+    case StreamEvent::Type::kStderr: return "stderr";
+    case StreamEvent::Type::kExit: return "exit";
+    case StreamEvent::Type::kError: return "error";
+  }
+  return "error";
+}
+
+nlohmann::json to_json(const ExecutionResult& r) {
+  nlohmann::json j = {
+      {"stdout", r.stdout_data},       {"stderr", r.stderr_data},
+      {"exitCode", r.exit_code},       {"durationMs", r.duration_ms},
+      {"truncated", r.truncated},      {"executionId", r.execution_id},
+      {"runtime", r.runtime},          {"timestamp", r.timestamp},
+      {"status", to_string(r.status)},
+  };
+  if (r.term_signal != 0) j["signal"] = r.term_signal;
+  return j;
+}
+
+nlohmann::json to_json(const StreamEvent& e) {
+  return {{"type", to_string(e.type)}, {"data", e.data}, {"phase", e.phase}};
+}
+
+}  // namespace isol8

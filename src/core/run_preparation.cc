@@ -1,0 +1,193 @@
+#include "core/run_preparation.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/sizes.h"
+
+namespace isol8 {
+namespace {
+
+bool blank(const std::optional<std::string>& s) {
+  return !s || std::all_of(s->begin(), s->end(), [](unsigned char c) { return std::isspace(c); });
+}
+
+// Upstream's container environment (reference §5.7), so that package tools land in /sandbox.
+std::vector<std::string> base_environment() {
+  return {
+      "PATH=/sandbox/.local/bin:/sandbox/.npm-global/bin:/sandbox/.bun-global/bin:"
+      "/usr/local/bin:/usr/bin:/bin",
+      "HOME=/sandbox",
+      "USER=sandbox",
+      "LANG=C.UTF-8",
+      "TMPDIR=/tmp",
+      "PYTHONUNBUFFERED=1",
+      "PYTHONUSERBASE=/sandbox/.local",
+      "NPM_CONFIG_PREFIX=/sandbox/.npm-global",
+      "DENO_DIR=/sandbox/.deno",
+      "NODE_PATH=/usr/local/lib/node_modules:/sandbox/.npm-global/lib/node_modules:"
+      "/sandbox/node_modules",
+  };
+}
+
+Result<void> add_env(std::vector<std::string>& env, const std::string& key,
+                     const std::string& value, std::string_view what) {
+  if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos) {
+    return make_error(fmt::format("Invalid {} name: \"{}\"", what, key));
+  }
+  if (value.find('\0') != std::string::npos) {
+    return make_error(fmt::format("The {} {} contains a NUL byte", what, key));
+  }
+  // A later value replaces an earlier one of the same name, as in upstream's env merge.
+  const std::string prefix = key + "=";
+  std::erase_if(env, [&](const std::string& e) { return e.starts_with(prefix); });
+  env.push_back(prefix + value);
+  return ok();
+}
+
+Result<std::string> find_interpreter(const Runtime& rt, const std::string& root_dir,
+                                     const Backend& backend) {
+  if (root_dir.empty() && !rt.host_interpreter.empty() &&
+      backend.has_executable(root_dir, std::string(rt.host_interpreter))) {
+    return std::string(rt.host_interpreter);
+  }
+  for (auto dir : kInterpreterDirs) {
+    std::string path = fmt::format("{}/{}", dir, rt.interpreter);
+    if (backend.has_executable(root_dir, path)) return path;
+  }
+  return make_error(fmt::format(
+      "Runtime \"{}\" needs the interpreter \"{}\", which is not installed in {} (looked in "
+      "/usr/local/bin, /usr/bin, /bin)",
+      rt.name, rt.interpreter,
+      root_dir.empty() ? std::string("the host's system directories")
+                       : "the root filesystem " + root_dir));
+}
+
+}  // namespace
+
+Result<std::string> resolve_workdir(std::string_view path) {
+  std::string joined = path.starts_with('/') ? std::string(path) : "/sandbox/" + std::string(path);
+  // POSIX-style normalisation without touching the filesystem.
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= joined.size()) {
+    size_t j = joined.find('/', i);
+    if (j == std::string::npos) j = joined.size();
+    std::string part = joined.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      if (part.find('\0') != std::string::npos) break;
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string resolved;
+  for (const auto& p : parts) resolved += "/" + p;
+  if (resolved.empty()) resolved = "/";
+  if (resolved != "/sandbox" && !resolved.starts_with("/sandbox/")) {
+    return make_error("Working directory must be inside /sandbox");
+  }
+  if (joined.find('\0') != std::string::npos) {
+    return make_error("Working directory must be inside /sandbox");
+  }
+  return resolved;
+}
+
+Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& options,
+                                const Backend& backend) {
+  const bool has_code = !blank(request.code);
+  const bool has_cmd = !blank(request.cmd);
+  if (has_code && has_cmd) {
+    return make_error(
+        "ExecutionRequest.code, ExecutionRequest.codeUrl, and ExecutionRequest.cmd are mutually "
+        "exclusive — provide exactly one.");
+  }
+  if (!has_code && !has_cmd) {
+    return make_error("ExecutionRequest must include exactly one of: code, codeUrl, or cmd.");
+  }
+
+  PreparedRun run;
+  const std::string runtime_name =
+      !request.runtime.empty() ? request.runtime : (has_cmd ? "bash" : "python");
+  auto runtime = find_runtime(runtime_name);
+  if (!runtime) return std::move(runtime).error();
+  run.runtime = *runtime;
+
+  if (options.network == NetworkMode::kFiltered) {
+    return make_error(
+        "Network mode \"filtered\" is not available yet in this version of isol8; use \"none\" "
+        "or \"host\".");
+  }
+  auto memory = parse_size(options.memory_limit);
+  if (!memory) return std::move(memory).error();
+  auto sandbox_size = parse_size(options.sandbox_size);
+  if (!sandbox_size) return std::move(sandbox_size).error().context("sandboxSize");
+  auto tmp_size = parse_size(options.tmp_size);
+  if (!tmp_size) return std::move(tmp_size).error().context("tmpSize");
+  if (!(options.cpu_limit > 0)) return make_error("cpuLimit must be a positive number");
+  if (options.pids_limit < 1) return make_error("pidsLimit must be at least 1");
+  if (options.max_output_size < 1) return make_error("maxOutputSize must be at least 1");
+  const int64_t timeout_ms = request.timeout_ms.value_or(options.timeout_ms);
+  if (timeout_ms < 1) return make_error("timeoutMs must be a positive number of milliseconds");
+
+  RunSpec& spec = run.spec;
+  spec.root_dir = options.native.root_dir;
+  spec.network = options.network;
+  spec.sandbox_size_bytes = *sandbox_size;
+  spec.tmp_size_bytes = *tmp_size;
+  spec.timeout = std::chrono::milliseconds(timeout_ms);
+  spec.stdin_data = request.stdin_data.value_or("");
+  if (request.workdir) {
+    auto workdir = resolve_workdir(*request.workdir);
+    if (!workdir) return std::move(workdir).error();
+    spec.workdir = *workdir;
+  }
+
+  // `cmd` always runs under bash, whatever the runtime's image.
+  const Runtime& interp_rt = has_cmd ? **find_runtime("bash") : *run.runtime;
+  auto interpreter = find_interpreter(interp_rt, spec.root_dir, backend);
+  if (!interpreter) return std::move(interpreter).error();
+  spec.argv.push_back(*interpreter);
+
+  if (has_cmd) {
+    if (request.cmd->find('\0') != std::string::npos) {
+      return make_error("The command contains a NUL byte");
+    }
+    spec.argv.insert(spec.argv.end(), {"-c", *request.cmd});
+  } else {
+    const Runtime& rt = *run.runtime;
+    const std::string& code = *request.code;
+    const bool inline_ok = !rt.inline_args.empty() && request.file_extension.empty() &&
+                           code.size() <= kMaxInlineCode &&
+                           code.find('\0') == std::string::npos;
+    if (inline_ok) {
+      spec.argv.insert(spec.argv.end(), rt.inline_args.begin(), rt.inline_args.end());
+      spec.argv.push_back(code);
+    } else {
+      std::string ext =
+          request.file_extension.empty() ? std::string(rt.default_extension) : request.file_extension;
+      if (ext.find('/') != std::string::npos || ext.find('\0') != std::string::npos) {
+        return make_error(fmt::format("Invalid file extension: \"{}\"", ext));
+      }
+      const std::string path = "/sandbox/main" + ext;
+      spec.argv.insert(spec.argv.end(), rt.file_args.begin(), rt.file_args.end());
+      spec.argv.push_back(path);
+      spec.code_file = CodeFile{path, code};
+    }
+  }
+
+  spec.env = base_environment();
+  for (const auto& [key, value] : options.secrets) {
+    ISOL8_TRY(add_env(spec.env, key, value, "secret"));
+    if (!value.empty()) run.secret_values.push_back(value);
+  }
+  for (const auto& [key, value] : request.env) {
+    ISOL8_TRY(add_env(spec.env, key, value, "environment variable"));
+  }
+  return run;
+}
+
+}  // namespace isol8

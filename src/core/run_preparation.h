@@ -1,0 +1,32 @@
+#pragma once
+// Turns a request and the engine options into a RunSpec for a backend: validation, runtime and
+// interpreter resolution, argv, environment, working directory. Pure apart from asking the
+// backend whether the interpreter exists.
+
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "core/runtimes.h"
+#include "isol8/types.h"
+
+namespace isol8 {
+
+struct PreparedRun {
+  RunSpec spec;
+  const Runtime* runtime = nullptr;
+  std::vector<std::string> secret_values;
+};
+
+// Inline code longer than this (or holding a NUL byte) goes through /sandbox/main<ext> instead,
+// since one execve argument may not exceed 128 KiB.
+inline constexpr size_t kMaxInlineCode = 64 * 1024;
+
+Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& options,
+                                const Backend& backend);
+
+// `Working directory must be inside /sandbox` unless `path`, resolved against /sandbox, is
+// /sandbox or below it.
+Result<std::string> resolve_workdir(std::string_view path);
+
+}  // namespace isol8

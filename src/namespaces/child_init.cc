@@ -1,0 +1,279 @@
+// Runs in the sandbox child between clone3 and execve: no allocation, no logging, no exceptions.
+// Step numbers refer to the native spawn sequence in the README's design section.
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/seccomp.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "namespaces/child_report.h"
+#include "namespaces/child_spec.h"
+
+namespace isol8 {
+namespace {
+
+constexpr int kSyncFd = 3;
+
+void send_message(const ChildMessage& msg) {
+  // SOCK_SEQPACKET keeps each report whole; a failed send can only mean the parent is gone.
+  (void)::send(kSyncFd, &msg, sizeof msg, MSG_NOSIGNAL);
+}
+
+[[noreturn]] void fail(ChildStep step, int err = errno) {
+  ChildMessage msg;
+  msg.kind = ChildMessage::kFailure;
+  msg.step = static_cast<uint32_t>(step);
+  msg.error = err;
+  send_message(msg);
+  _exit(127);
+}
+
+void check(bool ok, ChildStep step) {
+  if (!ok) fail(step);
+}
+
+// Mount flags that a user namespace may not clear on a bind it did not create ("locked" flags).
+unsigned long locked_flags(const char* path) {
+  struct statvfs st;
+  if (::statvfs(path, &st) != 0) return 0;
+  unsigned long flags = 0;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+void remount_read_only(const char* target, unsigned long extra, ChildStep step) {
+  const unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target) | extra;
+  check(::mount(nullptr, target, nullptr, flags, nullptr) == 0, step);
+}
+
+void write_all(int fd, const char* data, size_t size, ChildStep step) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    check(n > 0, step);
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void create_file(const char* path, const char* data, size_t size, mode_t mode, ChildStep step) {
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  check(fd >= 0, step);
+  write_all(fd, data, size, step);
+  ::fchmod(fd, mode);  // the umask must not narrow the mode
+  ::close(fd);
+}
+
+void apply_mount_op(const MountOp& op) {
+  const char* target = op.target.c_str();
+  switch (op.kind) {
+    case MountOpKind::kBindReadOnly:
+      check(::mount(op.source.c_str(), target, nullptr, MS_BIND | MS_REC, nullptr) == 0,
+            ChildStep::kMountBind);
+      remount_read_only(target, MS_NOSUID | MS_NODEV, ChildStep::kMountRemount);
+      break;
+    case MountOpKind::kBindDevice:
+      check(::mount(op.source.c_str(), target, nullptr, MS_BIND, nullptr) == 0,
+            ChildStep::kMountBind);
+      remount_read_only(target, MS_NOSUID | MS_NOEXEC, ChildStep::kMountRemount);
+      break;
+    case MountOpKind::kTmpfs:
+      check(::mount("tmpfs", target, "tmpfs", op.flags, op.data.c_str()) == 0,
+            ChildStep::kMountTmpfs);
+      break;
+    case MountOpKind::kProc:
+      check(::mount("proc", target, "proc", op.flags, nullptr) == 0, ChildStep::kMountProc);
+      break;
+    case MountOpKind::kMkdir:
+      check(::mkdir(target, op.mode) == 0 || errno == EEXIST, ChildStep::kMkdir);
+      break;
+    case MountOpKind::kSymlink:
+      check(::symlink(op.source.c_str(), target) == 0, ChildStep::kSymlink);
+      break;
+    case MountOpKind::kWriteFile:
+      create_file(target, op.content.data(), op.content.size(), op.mode, ChildStep::kWriteFile);
+      break;
+    case MountOpKind::kRemountReadOnly:
+      remount_read_only(target, 0, ChildStep::kMountRemount);
+      break;
+  }
+}
+
+// Step 9: private mounts, the new root from the plan, pivot_root, old root detached, root read-only.
+void build_root(const MountPlan& plan) {
+  check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0,
+        ChildStep::kMountPrivate);
+  for (const MountOp& op : plan.ops) apply_mount_op(op);
+  check(::chdir(plan.stage.c_str()) == 0, ChildStep::kPivotRoot);
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
+  // the new root, with no directory needed for the old one.
+  check(::syscall(SYS_pivot_root, ".", ".") == 0, ChildStep::kPivotRoot);
+  check(::umount2(".", MNT_DETACH) == 0, ChildStep::kDetachOldRoot);
+  check(::chdir("/") == 0, ChildStep::kDetachOldRoot);
+  remount_read_only("/", 0, ChildStep::kRemountRootReadOnly);
+}
+
+// Step 10: loopback is the only interface of a fresh network namespace, and it starts down.
+void bring_up_loopback() {
+  int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  check(sock >= 0, ChildStep::kLoopbackUp);
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  check(::ioctl(sock, SIOCGIFFLAGS, &ifr) == 0, ChildStep::kLoopbackUp);
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  check(::ioctl(sock, SIOCSIFFLAGS, &ifr) == 0, ChildStep::kLoopbackUp);
+  ::close(sock);
+}
+
+// Step 11: the privilege drop, in minijail's order: bounding set, securebits, groups, gid, uid,
+// capabilities, no_new_privs. Seccomp comes last, in the program's process.
+void drop_privileges(const ChildSpec& spec) {
+  for (int cap = 0; cap <= spec.last_capability; ++cap) {
+    check(cap_drop_bound(static_cast<cap_value_t>(cap)) == 0 || errno == EINVAL,
+          ChildStep::kDropBoundingSet);
+  }
+  // Locked: root inside gains nothing by uid 0, setuid keeps no capabilities, ambient stays empty.
+  const unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                        SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                        SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+  check(cap_set_secbits(bits) == 0, ChildStep::kSetSecurebits);
+  const gid_t groups[1] = {spec.gid};
+  check(::setgroups(1, groups) == 0, ChildStep::kSetGroups);
+  check(::setresgid(spec.gid, spec.gid, spec.gid) == 0, ChildStep::kSetGid);
+  check(::setresuid(spec.uid, spec.uid, spec.uid) == 0, ChildStep::kSetUid);
+  check(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0,
+        ChildStep::kClearCapabilities);
+  check(cap_set_proc(spec.empty_caps) == 0, ChildStep::kClearCapabilities);
+  check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, ChildStep::kNoNewPrivs);
+}
+
+// Creates the working directory (and its parents) inside /sandbox, as the sandbox user.
+void enter_workdir(const char* workdir) {
+  char path[4096];
+  size_t len = std::strlen(workdir);
+  if (len >= sizeof path) fail(ChildStep::kWorkdir, ENAMETOOLONG);
+  std::memcpy(path, workdir, len + 1);
+  for (size_t i = 1; i <= len; ++i) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    const char saved = path[i];
+    path[i] = '\0';
+    if (::mkdir(path, 0755) != 0 && errno != EEXIST) fail(ChildStep::kWorkdir);
+    path[i] = saved;
+  }
+  check(::chdir(workdir) == 0, ChildStep::kWorkdir);
+}
+
+void reset_signals() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::signal(sig, SIG_DFL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+[[noreturn]] void exec_program(const ChildSpec& spec) {
+  reset_signals();
+  if (spec.seccomp != nullptr) {
+    check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0,
+          ChildStep::kSeccomp);
+  }
+  ::execve(spec.exec_path, spec.argv, spec.envp);
+  fail(ChildStep::kExec);
+}
+
+// Moves the inherited descriptors to 0-3 and closes everything else. Each is first copied above
+// the target range, so that no move can overwrite a descriptor still to be moved.
+void arrange_fds(const ChildSpec& spec) {
+  const int sync = ::fcntl(spec.sync_fd, F_DUPFD_CLOEXEC, 10);
+  const int in = ::fcntl(spec.stdin_fd, F_DUPFD_CLOEXEC, 10);
+  const int out = ::fcntl(spec.stdout_fd, F_DUPFD_CLOEXEC, 10);
+  const int err = ::fcntl(spec.stderr_fd, F_DUPFD_CLOEXEC, 10);
+  if (sync < 0 || ::dup3(sync, kSyncFd, O_CLOEXEC) < 0) _exit(127);
+  if (in < 0 || out < 0 || err < 0) fail(ChildStep::kWaitForParent);
+  if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
+    fail(ChildStep::kWaitForParent);
+  }
+  ::close_range(kSyncFd + 1, ~0U, 0);
+}
+
+}  // namespace
+
+void run_sandbox_init(const ChildSpec& spec) {
+  // Step 6: die with the runner; then wait for "go" (the parent writes our id maps meanwhile).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  arrange_fds(spec);
+  char go = 0;
+  if (::recv(kSyncFd, &go, 1, 0) != 1) _exit(127);  // the parent is gone or gave up
+
+  // Act as root of the new user namespace, so that files we create have a mapped owner.
+  check(::setresgid(0, 0, 0) == 0, ChildStep::kSetGid);
+  check(::setresuid(0, 0, 0) == 0, ChildStep::kSetUid);
+
+  build_root(*spec.mounts);
+  if (spec.hostname != nullptr) {
+    check(::sethostname(spec.hostname, std::strlen(spec.hostname)) == 0,
+          ChildStep::kSetHostname);
+  }
+  if (spec.bring_up_loopback) bring_up_loopback();
+  const struct rlimit no_core = {0, 0};
+  check(::setrlimit(RLIMIT_CORE, &no_core) == 0, ChildStep::kSetRlimit);
+
+  drop_privileges(spec);
+  enter_workdir(spec.workdir);
+  if (spec.code_path != nullptr) {
+    create_file(spec.code_path, spec.code_data, spec.code_size, 0644, ChildStep::kWriteCode);
+  }
+
+  // No one may ptrace or inspect this init; the program regains dumpability through execve.
+  ::prctl(PR_SET_DUMPABLE, 0);
+  const pid_t program = ::fork();
+  if (program < 0) fail(ChildStep::kFork);
+  if (program == 0) exec_program(spec);
+
+  // Init keeps no copy of the program's stdio, so the parent sees EOF when the program's
+  // processes are gone.
+  ::close(0);
+  ::close(1);
+  ::close(2);
+  ChildMessage exited;
+  exited.kind = ChildMessage::kExited;
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid == program) {
+      exited.wait_status = status;
+      break;
+    }
+    if (pid < 0 && errno != EINTR) break;  // cannot happen while the program lives
+  }
+  send_message(exited);
+  // Returning from pid 1 makes the kernel kill whatever the program left running.
+  _exit(0);
+}
+
+}  // namespace isol8

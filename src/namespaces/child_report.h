@@ -1,0 +1,51 @@
+#pragma once
+// The messages a sandbox child sends its parent over the SOCK_SEQPACKET sync socket. Plain structs
+// of integers: the child writes them without allocating.
+
+#include <cstdint>
+
+namespace isol8 {
+
+// Every step of the child's setup that can fail, in the order the child runs them.
+enum class ChildStep : uint32_t {
+  kWaitForParent,
+  kMountPrivate,
+  kMountBind,
+  kMountRemount,
+  kMountTmpfs,
+  kMountProc,
+  kMkdir,
+  kSymlink,
+  kWriteFile,
+  kPivotRoot,
+  kDetachOldRoot,
+  kRemountRootReadOnly,
+  kSetHostname,
+  kLoopbackUp,
+  kSetRlimit,
+  kDropBoundingSet,
+  kSetSecurebits,
+  kSetGroups,
+  kSetGid,
+  kSetUid,
+  kClearCapabilities,
+  kNoNewPrivs,
+  kSeccomp,
+  kWorkdir,
+  kWriteCode,
+  kFork,
+  kExec,
+  kCount,
+};
+
+const char* child_step_name(ChildStep step);
+
+struct ChildMessage {
+  enum Kind : uint32_t { kFailure = 1, kExited = 2 };
+  uint32_t kind = 0;
+  uint32_t step = 0;     // ChildStep, for kFailure
+  int32_t error = 0;     // errno, for kFailure
+  int32_t wait_status = 0;  // the program's wait status, for kExited
+};
+
+}  // namespace isol8

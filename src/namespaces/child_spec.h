@@ -1,0 +1,47 @@
+#pragma once
+// Everything the sandbox's init process needs, computed by the parent before clone3 so that the
+// child never allocates, logs or throws. Pointers refer to storage owned by the parent's
+// SpawnPlan, which the child sees as a copy-on-write snapshot.
+
+#include <linux/filter.h>
+#include <sys/capability.h>
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "namespaces/mount_plan.h"
+
+namespace isol8 {
+
+struct ChildSpec {
+  const MountPlan* mounts = nullptr;
+  const char* hostname = nullptr;  // null: keep the UTS name
+  bool bring_up_loopback = true;
+  uid_t uid = 100;
+  gid_t gid = 101;
+  int last_capability = 40;      // highest capability number the kernel knows
+  cap_t empty_caps = nullptr;    // an empty capability set from cap_init()
+  const sock_fprog* seccomp = nullptr;  // loaded last, just before execve; null: none
+
+  const char* workdir = "/sandbox";
+  const char* code_path = nullptr;  // written (as the sandbox user) before exec, when set
+  const char* code_data = nullptr;
+  size_t code_size = 0;
+
+  const char* exec_path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+
+  // Descriptors the child inherits; init moves them to 0, 1, 2 and 3.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int sync_fd = -1;
+};
+
+// The body of the sandbox's pid 1: waits for the parent's "go", builds the root, drops every
+// privilege, forks the program and reaps until the program exits, then reports its wait status.
+// Failures are reported as {step, errno} on the sync socket. Never returns.
+[[noreturn]] void run_sandbox_init(const ChildSpec& spec);
+
+}  // namespace isol8
