@@ -88,10 +88,7 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
     if (!docker) return std::move(docker).error();
     backend = std::move(docker).value();
   } else {
-    NativeSettings settings;
-    settings.id_map_base = options.native.id_map_base;
-    settings.hostname = options.native.hostname;
-    backend = make_native_backend(std::move(settings));
+    backend = make_native_backend(options.native.id_map_base, options.native.hostname);
   }
   return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend)));
 }

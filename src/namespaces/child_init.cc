@@ -160,8 +160,10 @@ void drop_privileges(const ChildSpec& spec) {
                         SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
                         SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
   check(cap_set_secbits(bits) == 0, ChildStep::kSetSecurebits);
-  const gid_t groups[1] = {spec.gid};
-  check(::setgroups(1, groups) == 0, ChildStep::kSetGroups);
+  if (spec.full_id_range) {
+    const gid_t groups[1] = {spec.gid};
+    check(::setgroups(1, groups) == 0, ChildStep::kSetGroups);
+  }
   check(::setresgid(spec.gid, spec.gid, spec.gid) == 0, ChildStep::kSetGid);
   check(::setresuid(spec.uid, spec.uid, spec.uid) == 0, ChildStep::kSetUid);
   check(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0,
@@ -230,9 +232,12 @@ void run_sandbox_init(const ChildSpec& spec) {
   char go = 0;
   if (::recv(kSyncFd, &go, 1, 0) != 1) _exit(127);  // the parent is gone or gave up
 
-  // Act as root of the new user namespace, so that files we create have a mapped owner.
-  check(::setresgid(0, 0, 0) == 0, ChildStep::kSetGid);
-  check(::setresuid(0, 0, 0) == 0, ChildStep::kSetUid);
+  // Act as root of the new user namespace, so that files we create have a mapped owner. In a
+  // single-id map our own id is already the mapped one (the sandbox user).
+  if (spec.full_id_range) {
+    check(::setresgid(0, 0, 0) == 0, ChildStep::kSetGid);
+    check(::setresuid(0, 0, 0) == 0, ChildStep::kSetUid);
+  }
 
   build_root(*spec.mounts);
   if (spec.hostname != nullptr) {

@@ -19,6 +19,9 @@ struct ChildSpec {
   bool bring_up_loopback = true;
   uid_t uid = 100;
   gid_t gid = 101;
+  // False in a single-id (rootless) map: the child cannot become root of its namespace and
+  // setgroups() is denied, so both steps are skipped.
+  bool full_id_range = true;
   int last_capability = 40;      // highest capability number the kernel knows
   cap_t empty_caps = nullptr;    // an empty capability set from cap_init()
   const sock_fprog* seccomp = nullptr;  // loaded last, just before execve; null: none

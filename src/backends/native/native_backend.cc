@@ -1,6 +1,7 @@
 #include "backends/native/native_backend.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -102,8 +103,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   sync->write.reset();
 
   // Step 7: the id maps; step 8: "go".
-  if (auto mapped = write_id_maps(sandbox.pid(), (*plan)->uid_map(), (*plan)->gid_map(), false);
-      !mapped) {
+  if (auto mapped = apply_id_maps(sandbox.pid(), (*plan)->id_maps()); !mapped) {
     return std::move(mapped).error().context("while writing the sandbox's uid/gid maps");
   }
   const char go = 'g';
@@ -136,7 +136,21 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   return outcome;
 }
 
-std::unique_ptr<Backend> make_native_backend(NativeSettings settings) {
+std::unique_ptr<Backend> make_native_backend(uint32_t id_map_base, std::string hostname) {
+  NativeSettings settings;
+  std::string user_name;
+  std::vector<char> buf(16384);
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    user_name = found->pw_name;
+  }
+  settings.id_maps = plan_id_maps(id_map_base, ::geteuid(), ::getegid(), user_name,
+                                  kSandboxUid, kSandboxGid);
+  settings.hostname = std::move(hostname);
+  spdlog::debug("native: id map mode {} (uid {} -> host {})",
+                static_cast<int>(settings.id_maps.mode), settings.id_maps.uids.inside,
+                settings.id_maps.uids.outside);
   return std::make_unique<NativeBackend>(std::move(settings));
 }
 

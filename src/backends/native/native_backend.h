@@ -21,6 +21,7 @@ class NativeBackend final : public Backend {
   NativeSettings settings_;
 };
 
-std::unique_ptr<Backend> make_native_backend(NativeSettings settings);
+// Decides the id mapping for the calling user (root, subordinate ids, or a single id).
+std::unique_ptr<Backend> make_native_backend(uint32_t id_map_base, std::string hostname);
 
 }  // namespace isol8

@@ -8,9 +8,6 @@
 namespace isol8 {
 namespace {
 
-constexpr uint32_t kSandboxUid = 100;
-constexpr uint32_t kSandboxGid = 101;
-
 std::vector<char*> pointers_to(std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
@@ -52,8 +49,7 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
 
   plan->clone_flags_ = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
                        CLONE_NEWCGROUP | (host_network ? 0 : CLONE_NEWNET);
-  plan->uid_map_ = {0, settings.id_map_base, settings.id_map_count};
-  plan->gid_map_ = {0, settings.id_map_base, settings.id_map_count};
+  plan->id_maps_ = settings.id_maps;
 
   ChildSpec& child = plan->child_;
   child.mounts = &plan->mounts_;
@@ -61,6 +57,7 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   child.bring_up_loopback = !host_network;
   child.uid = kSandboxUid;
   child.gid = kSandboxGid;
+  child.full_id_range = settings.id_maps.full_range();
   child.last_capability = static_cast<int>(cap_max_bits()) - 1;
   child.empty_caps = plan->empty_caps_.get();
   child.workdir = plan->workdir_.c_str();

@@ -14,9 +14,12 @@
 
 namespace isol8 {
 
+// The sandbox user, as upstream's images define it.
+inline constexpr uint32_t kSandboxUid = 100;
+inline constexpr uint32_t kSandboxGid = 101;
+
 struct NativeSettings {
-  uint32_t id_map_base = 1000000;  // inside id N is host id id_map_base + N
-  uint32_t id_map_count = 65536;
+  IdMapPlan id_maps;  // decided once per backend from who runs it (see id_map.h)
   std::string hostname = "isol8";
 };
 
@@ -31,8 +34,7 @@ class SpawnPlan {
 
   // The namespaces to create with clone3.
   uint64_t clone_flags() const { return clone_flags_; }
-  IdMapping uid_map() const { return uid_map_; }
-  IdMapping gid_map() const { return gid_map_; }
+  const IdMapPlan& id_maps() const { return id_maps_; }
   // The child's view; the fd fields are filled in by the caller.
   ChildSpec& child() { return child_; }
 
@@ -49,8 +51,7 @@ class SpawnPlan {
   std::string code_path_;
   std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree> empty_caps_;
   uint64_t clone_flags_ = 0;
-  IdMapping uid_map_;
-  IdMapping gid_map_;
+  IdMapPlan id_maps_;
   ChildSpec child_;
 };
 
