@@ -56,6 +56,20 @@ struct Options {
 
 enum class RunStatus { kOk, kError, kTimeout, kOom, kKilled };
 
+// What a run consumed (isolate's meta file is the model).
+struct ResourceUsage {
+  int64_t wall_ms = 0;
+  int64_t cpu_user_ms = 0;
+  int64_t cpu_system_ms = 0;
+  uint64_t peak_memory_bytes = 0;  // of the cgroup when one was used, else the largest process
+};
+
+// The result's record of which resource limits the backend really applied.
+struct LimitReport {
+  std::vector<std::string> enforced;      // e.g. "memory", "pids", "cpu"
+  std::vector<std::string> not_enforced;  // the rest, with the run still going ahead
+};
+
 struct ExecutionResult {
   std::string stdout_data;  // masked, trimmed at the end, possibly truncated
   std::string stderr_data;
@@ -67,6 +81,9 @@ struct ExecutionResult {
   std::string timestamp;  // ISO 8601, UTC, at completion
   RunStatus status = RunStatus::kOk;
   int term_signal = 0;  // the signal that ended the program, 0 if it exited
+  bool oom_killed = false;
+  ResourceUsage resource_usage;
+  LimitReport limits;
 };
 
 struct StreamEvent {

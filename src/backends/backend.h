@@ -28,6 +28,12 @@ struct CodeFile {
   std::string content;
 };
 
+struct ResourceLimits {
+  uint64_t memory_bytes = 512ull << 20;
+  double cpus = 1.0;
+  uint64_t pids = 64;
+};
+
 // One execution, fully resolved by the engine.
 struct RunSpec {
   std::vector<std::string> argv;  // argv[0] is the interpreter's absolute path inside the root
@@ -40,6 +46,7 @@ struct RunSpec {
   uint64_t sandbox_size_bytes = 512ull << 20;
   uint64_t tmp_size_bytes = 256ull << 20;
   std::string root_dir;  // empty: the host's read-only system directories
+  ResourceLimits limits;
 };
 
 struct RunOutcome {
@@ -47,7 +54,10 @@ struct RunOutcome {
   int term_signal = 0;  // the signal that ended the program, 0 if it exited
   bool timed_out = false;
   bool cancelled = false;
+  bool oom_killed = false;
   std::chrono::milliseconds duration{0};
+  ResourceUsage usage;
+  LimitReport limits;
 };
 
 class Backend {

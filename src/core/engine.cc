@@ -79,6 +79,16 @@ class ProcessingSink final : public OutputSink {
   const StreamCallback* on_event_;
 };
 
+// A limit the backend could not apply is never dropped silently: the result lists it, and the
+// user is told on stderr when they asked for limits explicitly.
+void warn_unenforced(const LimitReport& limits, bool requested, const char* backend) {
+  if (limits.not_enforced.empty() || !requested) return;
+  std::string names;
+  for (const auto& n : limits.not_enforced) names += (names.empty() ? "" : ", ") + n;
+  spdlog::warn("the {} backend could not enforce these limits: {}; the run went on without them",
+               backend, names);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
@@ -113,12 +123,6 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
                                     const StreamCallback* on_event, const RunControl& control) {
   auto prepared = prepare_run(request, options_, *backend_);
   if (!prepared) return std::move(prepared).error();
-  if (options_.limits_requested) {
-    spdlog::warn(
-        "memory, cpu and pids limits are not enforced yet by the {} backend; the run goes on "
-        "without them",
-        backend_->name());
-  }
   spdlog::debug("{}: runtime={} argv0={} workdir={} timeout={}ms", backend_->name(),
                 prepared->runtime->name, prepared->spec.argv.front(), prepared->spec.workdir,
                 prepared->spec.timeout.count());
@@ -131,6 +135,7 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
     return std::move(outcome).error();
   }
   sink.finish();
+  warn_unenforced(outcome->limits, options_.limits_requested, backend_->name());
 
   ExecutionResult result;
   result.execution_id = make_uuid_v4();
@@ -139,8 +144,12 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
   result.term_signal = outcome->term_signal;
   result.duration_ms = outcome->duration.count();
   result.truncated = sink.truncated();
-  result.status = outcome->timed_out   ? RunStatus::kTimeout
-                  : outcome->cancelled ? RunStatus::kKilled
+  result.oom_killed = outcome->oom_killed;
+  result.resource_usage = outcome->usage;
+  result.limits = outcome->limits;
+  result.status = outcome->timed_out    ? RunStatus::kTimeout
+                  : outcome->oom_killed ? RunStatus::kOom
+                  : outcome->cancelled  ? RunStatus::kKilled
                   : outcome->exit_code == 0 ? RunStatus::kOk
                                             : RunStatus::kError;
   result.stdout_data = trim_end(std::move(sink.text(OutputStream::kStdout)));

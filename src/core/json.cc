@@ -45,6 +45,16 @@ nlohmann::json to_json(const ExecutionResult& r) {
       {"status", to_string(r.status)},
   };
   if (r.term_signal != 0) j["signal"] = r.term_signal;
+  j["oomKilled"] = r.oom_killed;
+  const ResourceUsage& u = r.resource_usage;
+  j["resourceUsage"] = {
+      {"wallMs", u.wall_ms},
+      {"cpuUserMs", u.cpu_user_ms},
+      {"cpuSystemMs", u.cpu_system_ms},
+      {"peakMemoryBytes", u.peak_memory_bytes},
+      {"peakMemoryMB", static_cast<double>(u.peak_memory_bytes) / (1024.0 * 1024.0)},
+  };
+  j["limits"] = {{"enforced", r.limits.enforced}, {"notEnforced", r.limits.not_enforced}};
   return j;
 }
 

@@ -139,6 +139,9 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   spec.sandbox_size_bytes = *sandbox_size;
   spec.tmp_size_bytes = *tmp_size;
   spec.timeout = std::chrono::milliseconds(timeout_ms);
+  spec.limits.memory_bytes = *memory;
+  spec.limits.cpus = options.cpu_limit;
+  spec.limits.pids = static_cast<uint64_t>(options.pids_limit);
   spec.stdin_data = request.stdin_data.value_or("");
   if (request.workdir) {
     auto workdir = resolve_workdir(*request.workdir);

@@ -116,6 +116,12 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 
   RunOutcome outcome;
+  const struct rusage& ru = sandbox.usage();
+  outcome.usage.wall_ms = supervised.duration.count();
+  outcome.usage.cpu_user_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
+  outcome.usage.cpu_system_ms = ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+  outcome.usage.peak_memory_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+  outcome.limits.not_enforced = {"memory", "cpu", "pids"};
   outcome.timed_out = supervised.timed_out;
   outcome.cancelled = supervised.cancelled;
   outcome.duration = supervised.duration;

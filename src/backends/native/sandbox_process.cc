@@ -1,7 +1,9 @@
 #include "backends/native/sandbox_process.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "namespaces/clone.h"
 
@@ -27,7 +29,8 @@ void SandboxProcess::kill() {
 bool SandboxProcess::try_reap() {
   if (reaped_) return true;
   siginfo_t info{};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), pidfd_.get(), &info, WEXITED | WNOHANG) != 0) {
+  // The raw syscall, because only it also returns the rusage of the reaped process.
+  if (::syscall(SYS_waitid, P_PIDFD, pidfd_.get(), &info, WEXITED | WNOHANG, &usage_) != 0) {
     return false;
   }
   reaped_ = info.si_pid != 0;

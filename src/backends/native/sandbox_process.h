@@ -3,6 +3,7 @@
 // pipes and sync socket. Killing init ends the whole pid namespace, so the destructor's kill and
 // reap leave no process behind on any error path.
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "common/unique_fd.h"
@@ -32,12 +33,16 @@ class SandboxProcess {
   // Collects the exit status of init; returns false if it has not exited.
   bool try_reap();
   bool reaped() const { return reaped_; }
+  // Resource usage of init and everything it reaped: the whole sandbox, since init reaps every
+  // orphan and the kernel reaps the rest into it when it exits. Valid once reaped.
+  const struct rusage& usage() const { return usage_; }
 
  private:
   pid_t pid_;
   UniqueFd pidfd_;
   SandboxPipes pipes_;
   bool reaped_ = false;
+  struct rusage usage_ {};
 };
 
 }  // namespace isol8

@@ -1,0 +1,54 @@
+#pragma once
+// Internal helpers shared by the v1, v2 and none managers: control-file I/O, the isol8-<pid>-<name>
+// naming scheme, and the kill / remove loops. Parent side only (they allocate and may log).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cgroups/cgroup_manager.h"
+#include "isol8/result.h"
+
+namespace isol8::cgroups {
+
+inline constexpr const char* kParentDir = "isol8";
+inline constexpr std::chrono::milliseconds kKillTimeout{2000};
+inline constexpr std::chrono::milliseconds kRemoveTimeout{1000};
+
+// Checks a caller's sandbox name: [A-Za-z0-9._-], 1 to 64 characters, not "." or "..".
+Result<void> validate_name(std::string_view name);
+// "isol8-<owner>-<name>".
+std::string dir_name(pid_t owner, std::string_view name);
+// The owner pid of a directory named isol8-<pid>-<something>; nullopt for any other name.
+std::optional<pid_t> owner_pid(std::string_view dir_name);
+// kill(pid, 0) succeeds or fails with EPERM.
+bool pid_alive(pid_t pid);
+
+bool exists(const std::filesystem::path& path);
+// Writes `value` to an existing control file in one write(2) (no O_CREAT: cgroupfs makes them).
+Result<void> write_control(const std::filesystem::path& path, std::string_view value);
+Result<std::string> read_control(const std::filesystem::path& path);
+// The pids listed in a cgroup.procs file.
+Result<std::vector<pid_t>> read_procs(const std::filesystem::path& procs_file);
+
+// mkdir through `ops`; EEXIST is success when `may_exist`.
+Result<void> make_dir(const CgroupFsOps& ops, const std::filesystem::path& dir, bool may_exist);
+// rmdir through `ops`, retrying EBUSY (a cgroup whose dying tasks have not left yet) for up to
+// kRemoveTimeout; ENOENT is success.
+Result<void> remove_dir(const CgroupFsOps& ops, const std::filesystem::path& dir);
+
+// SIGKILLs every pid listed in each `procs_files` until they are all empty, for up to kKillTimeout.
+Result<void> kill_until_empty(const std::vector<std::filesystem::path>& procs_files);
+// Polls `done` every millisecond or so until it returns true or `timeout` passes.
+bool poll_until(std::chrono::milliseconds timeout, const std::function<bool()>& done);
+
+// The sub-directories of <root>/isol8 named isol8-<pid>-*: name -> path. Empty when there is no
+// parent directory.
+Result<std::vector<std::filesystem::path>> list_owned_dirs(const std::filesystem::path& root);
+
+}  // namespace isol8::cgroups

@@ -1,0 +1,111 @@
+#pragma once
+// Per-sandbox cgroups behind one interface, with v2, v1 and "none" implementations (crun's manager
+// table, youki's trait). Every cgroup this library creates is a directory named
+// isol8-<owner pid>-<name> under an "isol8" parent in each hierarchy it uses, so a later runner can
+// tell which ones a dead runner left behind (reclaim_stale).
+//
+// Order for the native spawn (GUIDE steps 3, 5, 12, 13): create() before clone3; on v2 pass
+// clone_into_fd() with CLONE_INTO_CGROUP; on v1 (clone_into_fd() == -1) call add_process(child)
+// before sending "go"; after the run read usage(), then let the Cgroup go (its destructor kills
+// whatever is left and removes the directories).
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "isol8/result.h"
+
+namespace isol8 {
+
+// What one sandbox may use. 0 (for cpus: <= 0) means no limit for that resource.
+struct CgroupLimits {
+  uint64_t memory_bytes = 0;  // also the memory+swap limit: sandboxes never swap
+  uint64_t pids_max = 0;
+  double cpus = 0;  // CPU bandwidth in CPUs: 1.5 = 150 ms per 100 ms period
+};
+
+struct CgroupUsage {
+  uint64_t memory_peak_bytes = 0;
+  uint64_t cpu_user_usec = 0;
+  uint64_t cpu_system_usec = 0;
+  bool oom_killed = false;  // the kernel's OOM killer killed a process of this cgroup
+};
+
+// One sandbox's cgroup (one directory per hierarchy on v1). The destructor kills everything left in
+// it and removes its directories; it never throws and logs teardown failures with spdlog::warn.
+class Cgroup {
+ public:
+  virtual ~Cgroup() = default;
+  Cgroup() = default;
+  Cgroup(const Cgroup&) = delete;
+  Cgroup& operator=(const Cgroup&) = delete;
+
+  // The directory name: isol8-<owner pid>-<name>.
+  virtual const std::string& name() const = 0;
+  // The cgroup's directories (one per distinct v1 hierarchy, one on v2, none on "none").
+  virtual std::vector<std::filesystem::path> directories() const = 0;
+  // Moves a process (all its threads) into the cgroup. v1: every hierarchy's cgroup.procs.
+  virtual Result<void> add_process(pid_t pid) = 0;
+  // v2: an O_DIRECTORY fd of the cgroup for clone3's CLONE_INTO_CGROUP (owned by this object).
+  // -1 when the child must be moved with add_process instead (v1, none).
+  virtual int clone_into_fd() const = 0;
+  // SIGKILLs every process in the cgroup and waits until it is empty. v2: cgroup.kill; v1: freeze,
+  // SIGKILL each pid, thaw. "none": nothing to do (the caller kills the pid namespace's init).
+  virtual Result<void> kill_all() = 0;
+  virtual Result<CgroupUsage> usage() const = 0;
+  // The limits really applied: any of "memory", "pids", "cpu".
+  virtual std::vector<std::string> enforced() const = 0;
+  // kill_all(), then removes the directories. Idempotent; the destructor calls it. Use it to see
+  // teardown errors instead of having them logged.
+  virtual Result<void> destroy() = 0;
+};
+
+// The file-system steps that differ between cgroupfs and a test's temp-dir imitation of it. On
+// cgroupfs the kernel creates control files on mkdir and removes them on rmdir; a fake does that
+// itself. Each returns 0 or an errno value.
+struct CgroupFsOps {
+  std::function<int(const std::filesystem::path&)> make_dir;
+  std::function<int(const std::filesystem::path&)> remove_dir;
+};
+// mkdir(2) with mode 0755 and rmdir(2).
+CgroupFsOps real_cgroup_fs_ops();
+
+// Where to look for cgroup hierarchies: every cgroup2 and cgroup (v1) mount listed in `mountinfo`.
+struct CgroupRoots {
+  std::filesystem::path mountinfo = "/proc/self/mountinfo";
+  CgroupFsOps ops = real_cgroup_fs_ops();
+};
+
+class CgroupManager {
+ public:
+  virtual ~CgroupManager() = default;
+
+  // "v2", "v1" or "none".
+  virtual const char* kind() const = 0;
+  // Creates isol8-<getpid()>-<name> and writes the limits. `name` is the caller's unique id for
+  // the sandbox ([A-Za-z0-9._-], at most 64 characters). On error nothing is left behind.
+  virtual Result<std::unique_ptr<Cgroup>> create(const std::string& name,
+                                                 const CgroupLimits& limits) = 0;
+  // Why a controller (or all of them, for "none") cannot be used; empty when all work.
+  virtual std::vector<std::string> unavailable_reasons() const = 0;
+  // Kills and removes every isol8-<pid>-* cgroup whose owner pid is no longer alive. Returns how
+  // many were removed; an error lists the ones that could not be (the others are still removed).
+  virtual Result<std::size_t> reclaim_stale() = 0;
+};
+
+// v2 when the cgroup2 mount has memory, pids and cpu in cgroup.controllers and is writable; else
+// v1 when the memory, pids, cpu and freezer hierarchies are mounted and writable; else none (whose
+// unavailable_reasons() say why). Never fails.
+std::unique_ptr<CgroupManager> detect_cgroup_manager(const CgroupRoots& roots = {});
+
+// A manager that applies nothing, e.g. when cgroups are turned off; `reasons` are reported as
+// unavailable_reasons().
+std::unique_ptr<CgroupManager> make_none_cgroup_manager(std::vector<std::string> reasons);
+
+}  // namespace isol8
