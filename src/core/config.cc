@@ -18,15 +18,15 @@ const json& schema() {
   static const json kSchema = json::parse(R"({
     "$schema": "string",
     "debug": "bool",
-    "maxConcurrent": "positive",
+    "maxConcurrent": "count",
     "backend": ["native", "docker"],
     "defaults": {
-      "timeoutMs": "positive", "memoryLimit": "size", "cpuLimit": "positive",
+      "timeoutMs": "count", "memoryLimit": "size", "cpuLimit": "positive",
       "network": ["none", "host", "filtered"], "sandboxSize": "size", "tmpSize": "size",
-      "readonlyRootFs": "bool", "pidsLimit": "positive", "maxOutputSize": "positive"
+      "readonlyRootFs": "bool", "pidsLimit": "count", "maxOutputSize": "count"
     },
     "network": {"whitelist": "strings", "blacklist": "strings"},
-    "cleanup": {"autoPrune": "bool", "maxContainerAgeMs": "positive"},
+    "cleanup": {"autoPrune": "bool", "maxContainerAgeMs": "count"},
     "poolStrategy": ["secure", "fast"],
     "poolSize": "poolSize",
     "security": {"seccomp": ["strict", "unconfined", "custom"], "customProfilePath": "string"},
@@ -45,7 +45,7 @@ const json& schema() {
       "cleanupIntervalMs": "positive"
     },
     "prebuiltImages": "prebuiltImages",
-    "native": {"rootDir": "string", "idMapBase": "positive", "hostname": "string"}
+    "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string"}
   })");
   return kSchema;
 }
@@ -63,6 +63,16 @@ std::string check_type(const std::string& type, const json& v) {
   if (type == "string") return v.is_string() ? "" : "a string";
   if (type == "bool") return v.is_boolean() ? "" : "true or false";
   if (type == "positive") return v.is_number() && v.get<double>() > 0 ? "" : "a positive number";
+  if (type == "count") {
+    return v.is_number_integer() && v.get<int64_t>() > 0 ? "" : "a positive whole number";
+  }
+  if (type == "idMapBase") {
+    // The base of a 65536-id range that must fit in 32 bits and stay clear of the ids that
+    // real host users and system services have.
+    const bool fits = v.is_number_integer() && v.get<int64_t>() >= 65536 &&
+                      v.get<int64_t>() + 65536 <= int64_t{1} << 32;
+    return fits ? "" : "a whole number from 65536 to 4294901760";
+  }
   if (type == "strings") return is_strings(v) ? "" : "an array of strings";
   if (type == "size") {
     return v.is_string() && parse_size(v.get<std::string>()) ? "" : "a size such as \"512m\"";
@@ -203,7 +213,7 @@ Result<LoadedConfig> load_config(const std::filesystem::path& cwd,
 Result<Options> options_from_config(const json& config) {
   Options o;
   const json& d = config.at("defaults");
-  o.timeout_ms = static_cast<int64_t>(d.at("timeoutMs").get<double>());
+  o.timeout_ms = d.at("timeoutMs").get<int64_t>();
   o.memory_limit = d.at("memoryLimit").get<std::string>();
   o.cpu_limit = d.at("cpuLimit").get<double>();
   const std::string network = d.at("network").get<std::string>();
@@ -212,15 +222,15 @@ Result<Options> options_from_config(const json& config) {
                                       : NetworkMode::kNone;
   o.sandbox_size = d.at("sandboxSize").get<std::string>();
   o.tmp_size = d.at("tmpSize").get<std::string>();
-  if (d.contains("pidsLimit")) o.pids_limit = static_cast<int64_t>(d["pidsLimit"].get<double>());
+  if (d.contains("pidsLimit")) o.pids_limit = d["pidsLimit"].get<int64_t>();
   if (d.contains("maxOutputSize")) {
-    o.max_output_size = static_cast<int64_t>(d["maxOutputSize"].get<double>());
+    o.max_output_size = d["maxOutputSize"].get<int64_t>();
   }
   o.backend = config.at("backend") == "docker" ? BackendKind::kDocker : BackendKind::kNative;
   o.debug = config.at("debug").get<bool>();
   const json& n = config.at("native");
   if (n.contains("rootDir")) o.native.root_dir = n["rootDir"].get<std::string>();
-  o.native.id_map_base = static_cast<uint32_t>(n.at("idMapBase").get<double>());
+  o.native.id_map_base = n.at("idMapBase").get<uint32_t>();
   o.native.hostname = n.at("hostname").get<std::string>();
   return o;
 }

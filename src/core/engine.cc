@@ -42,6 +42,8 @@ class ProcessingSink final : public OutputSink {
     for (OutputStream which : {OutputStream::kStdout, OutputStream::kStderr}) {
       Stream& s = stream(which);
       deliver(which, s.masker.finish());
+      const std::string rest = s.limiter.finish();
+      if (!rest.empty()) emit(which, rest, /*bypass_limit=*/true);
       if (s.limiter.truncated()) emit(which, s.limiter.marker(), /*bypass_limit=*/true);
     }
   }
@@ -68,11 +70,11 @@ class ProcessingSink final : public OutputSink {
 
   void emit(OutputStream which, std::string_view data, bool bypass_limit) {
     Stream& s = stream(which);
-    const std::string_view kept = bypass_limit ? data : s.limiter.admit(data);
+    const std::string kept = bypass_limit ? std::string(data) : s.limiter.admit(data);
     if (kept.empty()) return;
     s.text.append(kept);
     send(which == OutputStream::kStdout ? StreamEvent::Type::kStdout : StreamEvent::Type::kStderr,
-         std::string(kept));
+         kept);
   }
 
   std::array<Stream, 2> streams_;

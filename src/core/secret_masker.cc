@@ -1,22 +1,24 @@
 #include "core/secret_masker.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace isol8 {
+namespace {
 
 inline constexpr std::string_view kMask = "***";
+
+using Interval = std::pair<size_t, size_t>;  // [begin, end)
+
+}  // namespace
 
 SecretMasker::SecretMasker(std::vector<std::string> secrets) {
   for (auto& s : secrets) {
     if (!s.empty()) secrets_.push_back(std::move(s));
   }
-  // Longest first: when two secrets overlap, the longer one is masked whole.
   std::sort(secrets_.begin(), secrets_.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
   secrets_.erase(std::unique(secrets_.begin(), secrets_.end()), secrets_.end());
-  for (const auto& s : secrets_) {
-    if (first_chars_.find(s[0]) == std::string::npos) first_chars_ += s[0];
-  }
 }
 
 std::string SecretMasker::feed(std::string_view data) {
@@ -33,41 +35,58 @@ std::string SecretMasker::finish() {
   return scan(buffer, true);
 }
 
+// Every occurrence of every secret is found; overlapping occurrences merge into one
+// masked span, so no part of any secret stays visible whichever secret starts first. Unless
+// `final`, a tail that could still grow into a secret (or into a span) is kept for later.
 std::string SecretMasker::scan(std::string_view buf, bool final) {
-  std::string out;
-  out.reserve(buf.size());
-  size_t i = 0;
-  while (i < buf.size()) {
-    // Jump to the next byte that can start a secret.
-    const size_t next = buf.find_first_of(first_chars_, i);
-    if (next == std::string_view::npos) {
-      out.append(buf.substr(i));
-      break;
+  std::vector<Interval> found;
+  for (const auto& secret : secrets_) {
+    for (size_t at = buf.find(secret); at != std::string_view::npos;
+         at = buf.find(secret, at + 1)) {
+      found.emplace_back(at, at + secret.size());
     }
-    out.append(buf.substr(i, next - i));
-    i = next;
-    const std::string_view rest = buf.substr(i);
-    bool matched = false;
-    bool undecided = false;
-    for (const auto& secret : secrets_) {
-      if (rest.size() >= secret.size()) {
-        if (rest.substr(0, secret.size()) == secret) {
-          matched = true;
-          out.append(kMask);
-          i += secret.size();
-          break;
-        }
-      } else if (!final && std::string_view(secret).substr(0, rest.size()) == rest) {
-        undecided = true;  // a longer secret may still complete with the next piece
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<Interval> spans;
+  for (const auto& iv : found) {
+    if (!spans.empty() && iv.first < spans.back().second) {
+      spans.back().second = std::max(spans.back().second, iv.second);
+    } else {
+      spans.push_back(iv);
+    }
+  }
+
+  size_t cut = buf.size();
+  if (!final) {
+    // The earliest position from which the rest of the buffer is a proper prefix of a secret.
+    const size_t longest = secrets_.front().size();
+    for (size_t p = buf.size() > longest ? buf.size() - longest + 1 : 0; p < buf.size(); ++p) {
+      const std::string_view rest = buf.substr(p);
+      const bool could_grow = std::any_of(secrets_.begin(), secrets_.end(), [&](const auto& s) {
+        return s.size() > rest.size() && std::string_view(s).substr(0, rest.size()) == rest;
+      });
+      if (could_grow) {
+        cut = p;
         break;
       }
     }
-    if (undecided) {
-      pending_.assign(rest);
-      break;
+    // A span that reaches the held-back tail may still grow: hold it back whole.
+    for (const auto& span : spans) {
+      if (span.second > cut && span.first < cut) cut = span.first;
     }
-    if (!matched) out.push_back(buf[i++]);
   }
+
+  std::string out;
+  out.reserve(cut);
+  size_t i = 0;
+  for (const auto& span : spans) {
+    if (span.first >= cut) break;
+    out.append(buf.substr(i, span.first - i));
+    out.append(kMask);
+    i = span.second;
+  }
+  if (i < cut) out.append(buf.substr(i, cut - i));
+  pending_.assign(buf.substr(cut));
   return out;
 }
 

@@ -22,7 +22,6 @@ class SecretMasker {
   std::string scan(std::string_view data, bool final);
 
   std::vector<std::string> secrets_;  // non-empty, longest first
-  std::string first_chars_;
   std::string pending_;
 };
 

@@ -85,15 +85,17 @@ void add_host_root(const MountPlanInput& in, const std::string& stage, std::vect
                            "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n", 0644));
   ops.push_back(write_file(etc + "/resolv.conf",
                            in.host_network ? in.host_resolv_conf : std::string(), 0644));
-  // Read-only pieces of the host's /etc that programs need and that hold no secrets: TLS roots,
-  // the dynamic linker's cache and Debian's alternatives symlinks.
-  for (const char* dir : {"/etc/ssl", "/etc/ca-certificates", "/etc/alternatives"}) {
+  // Read-only pieces of the host's /etc that programs need and that hold no secrets: TLS roots
+  // (certs only: /etc/ssl/private holds keys), the dynamic linker's cache, Debian's
+  // alternatives symlinks.
+  ops.push_back(make_dir(etc + "/ssl"));
+  for (const char* dir : {"/etc/ssl/certs", "/etc/ca-certificates", "/etc/alternatives"}) {
     std::error_code ec;
     if (!fs::is_directory(in.host_prefix + dir, ec)) continue;
     ops.push_back(make_dir(stage + dir));
     ops.push_back(bind_ro(in.host_prefix + dir, stage + dir));
   }
-  for (const char* file : {"/etc/ld.so.cache", "/etc/localtime"}) {
+  for (const char* file : {"/etc/ld.so.cache", "/etc/localtime", "/etc/ssl/openssl.cnf"}) {
     std::error_code ec;
     if (!fs::is_regular_file(in.host_prefix + file, ec)) continue;
     ops.push_back(write_file(stage + file, "", 0644));

@@ -1,0 +1,390 @@
+#include "isol8/config.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace isol8 {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A fresh directory under the system's temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (fs::temp_directory_path() / "isol8-config-test-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// A temporary working directory and home directory, each empty at the start.
+class LoadConfigTest : public ::testing::Test {
+ protected:
+  fs::path cwd_file() const { return cwd_.path() / "isol8.config.json"; }
+  fs::path home_file() const { return home_.path() / ".isol8" / "config.json"; }
+  Result<LoadedConfig> load() const { return load_config(cwd_.path(), home_.path()); }
+
+  TempDir cwd_;
+  TempDir home_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Defaults
+
+TEST(ConfigDefaults, JsonHasUpstreamDefaults) {
+  const json d = default_config();
+  EXPECT_EQ(d["defaults"]["timeoutMs"], 30000);
+  EXPECT_EQ(d["defaults"]["memoryLimit"], "512m");
+  EXPECT_EQ(d["defaults"]["cpuLimit"], 1.0);
+  EXPECT_EQ(d["defaults"]["network"], "none");
+  EXPECT_EQ(d["defaults"]["sandboxSize"], "512m");
+  EXPECT_EQ(d["defaults"]["tmpSize"], "256m");
+  EXPECT_EQ(d["backend"], "native");
+  EXPECT_EQ(d["network"]["whitelist"], json::array());
+  EXPECT_EQ(d["network"]["blacklist"], json::array());
+  EXPECT_EQ(d["cleanup"]["autoPrune"], true);
+  EXPECT_EQ(d["cleanup"]["maxContainerAgeMs"], 3600000);
+  EXPECT_EQ(d["maxConcurrent"], 10);
+  EXPECT_EQ(d["debug"], false);
+}
+
+TEST(ConfigDefaults, OptionsFromDefaultsMatchTheOptionsStruct) {
+  auto o = options_from_config(default_config());
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->timeout_ms, 30000);
+  EXPECT_EQ(o->memory_limit, "512m");
+  EXPECT_DOUBLE_EQ(o->cpu_limit, 1.0);
+  EXPECT_EQ(o->network, NetworkMode::kNone);
+  EXPECT_EQ(o->sandbox_size, "512m");
+  EXPECT_EQ(o->tmp_size, "256m");
+  EXPECT_EQ(o->backend, BackendKind::kNative);
+  EXPECT_FALSE(o->debug);
+  EXPECT_EQ(o->native.root_dir, "");
+  EXPECT_EQ(o->native.id_map_base, 1000000u);
+  EXPECT_EQ(o->native.hostname, "isol8");
+}
+
+TEST(ConfigDefaults, DefaultsPassTheirOwnValidation) {
+  auto merged = merge_config(default_config(), default_config(), "defaults");
+  ASSERT_TRUE(merged) << merged.error().message;
+  EXPECT_EQ(*merged, default_config());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding the file
+
+TEST_F(LoadConfigTest, NoFileGivesTheDefaultsAndNoSource) {
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->source.has_value());
+  EXPECT_EQ(c->json, default_config());
+}
+
+TEST_F(LoadConfigTest, NoHomeDirectoryIsFine) {
+  auto c = load_config(cwd_.path(), std::nullopt);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->source.has_value());
+}
+
+TEST_F(LoadConfigTest, HomeFileIsUsedWhenTheWorkingDirectoryHasNone) {
+  write(home_file(), R"({"defaults": {"timeoutMs": 5000}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(c->source.has_value());
+  EXPECT_EQ(*c->source, home_file());
+  EXPECT_EQ(c->json["defaults"]["timeoutMs"], 5000);
+}
+
+TEST_F(LoadConfigTest, WorkingDirectoryFileWinsOverHomeFile) {
+  write(cwd_file(), R"({"defaults": {"timeoutMs": 1111}})");
+  write(home_file(), R"({"defaults": {"timeoutMs": 2222}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(c->source.has_value());
+  EXPECT_EQ(*c->source, cwd_file());
+  EXPECT_EQ(c->json["defaults"]["timeoutMs"], 1111);
+}
+
+TEST_F(LoadConfigTest, FilesAreNotMergedWithEachOther) {
+  // The home file sets keys the working-directory file does not: they must not leak in.
+  write(cwd_file(), R"({"debug": true})");
+  write(home_file(), R"({"defaults": {"memoryLimit": "1g"}, "maxConcurrent": 3})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->json["debug"], true);
+  EXPECT_EQ(c->json["defaults"]["memoryLimit"], "512m");
+  EXPECT_EQ(c->json["maxConcurrent"], 10);
+}
+
+TEST_F(LoadConfigTest, InvalidWorkingDirectoryFileIsAnErrorEvenWithAValidHomeFile) {
+  write(cwd_file(), "{ nope");
+  write(home_file(), R"({"debug": true})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find(cwd_file().string()), std::string::npos) << c.error().message;
+}
+
+TEST_F(LoadConfigTest, DirectoryNamedLikeTheConfigIsSkipped) {
+  fs::create_directories(cwd_file());
+  write(home_file(), R"({"debug": true})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(c->source.has_value());
+  EXPECT_EQ(*c->source, home_file());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging
+
+TEST_F(LoadConfigTest, PartialDefaultsSectionKeepsTheOtherDefaults) {
+  write(cwd_file(), R"({"defaults": {"timeoutMs": 1000}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  const json& d = c->json["defaults"];
+  EXPECT_EQ(d["timeoutMs"], 1000);
+  EXPECT_EQ(d["memoryLimit"], "512m");
+  EXPECT_EQ(d["cpuLimit"], 1.0);
+  EXPECT_EQ(d["network"], "none");
+  EXPECT_EQ(d["sandboxSize"], "512m");
+  EXPECT_EQ(d["tmpSize"], "256m");
+  EXPECT_EQ(c->json["cleanup"]["autoPrune"], true);
+}
+
+TEST_F(LoadConfigTest, PartialNestedSectionKeepsSiblingKeys) {
+  write(cwd_file(), R"({"cleanup": {"autoPrune": false}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->json["cleanup"]["autoPrune"], false);
+  EXPECT_EQ(c->json["cleanup"]["maxContainerAgeMs"], 3600000);
+}
+
+TEST_F(LoadConfigTest, ArraysReplaceInsteadOfAppending) {
+  write(cwd_file(), R"({"remoteCode": {"allowedSchemes": ["http"], "blockedHosts": []},
+                        "network": {"whitelist": ["example.com"]}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->json["remoteCode"]["allowedSchemes"], json::array({"http"}));
+  EXPECT_EQ(c->json["remoteCode"]["blockedHosts"], json::array());
+  EXPECT_EQ(c->json["network"]["whitelist"], json::array({"example.com"}));
+  EXPECT_EQ(c->json["network"]["blacklist"], json::array());
+}
+
+TEST_F(LoadConfigTest, PoolSizeNumberReplacesTheDefaultObject) {
+  write(cwd_file(), R"({"poolSize": 3})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->json["poolSize"], 3);
+}
+
+TEST_F(LoadConfigTest, SchemaKeyIsAccepted) {
+  write(cwd_file(), R"({"$schema": "https://example.com/isol8.config.schema.json"})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+}
+
+TEST(MergeConfig, OverlayReplacesScalarsAndKeepsSiblings) {
+  auto merged = merge_config(default_config(), json{{"defaults", {{"cpuLimit", 2.5}}}}, "t");
+  ASSERT_TRUE(merged) << merged.error().message;
+  EXPECT_EQ((*merged)["defaults"]["cpuLimit"], 2.5);
+  EXPECT_EQ((*merged)["defaults"]["timeoutMs"], 30000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation errors
+
+TEST_F(LoadConfigTest, UnknownTopLevelKeyNamesFileAndKey) {
+  write(cwd_file(), R"({"dependencies": {"python": ["numpy"]}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  const std::string& msg = c.error().message;
+  EXPECT_NE(msg.find(cwd_file().string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"dependencies\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+}
+
+TEST_F(LoadConfigTest, UnknownNestedKeyNamesTheDottedPath) {
+  write(home_file(), R"({"defaults": {"timeoutMs": 100, "foo": 1}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  const std::string& msg = c.error().message;
+  EXPECT_NE(msg.find(home_file().string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"defaults.foo\""), std::string::npos) << msg;
+}
+
+TEST_F(LoadConfigTest, UnknownKeyTwoLevelsDownNamesTheDottedPath) {
+  write(cwd_file(), R"({"native": {"rootfs": "/srv/root"}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("\"native.rootfs\""), std::string::npos) << c.error().message;
+}
+
+TEST_F(LoadConfigTest, WrongTypeNamesTheKey) {
+  write(cwd_file(), R"({"defaults": {"timeoutMs": "soon"}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  const std::string& msg = c.error().message;
+  EXPECT_NE(msg.find(cwd_file().string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"defaults.timeoutMs\""), std::string::npos) << msg;
+}
+
+TEST_F(LoadConfigTest, WrongTopLevelTypeNamesTheKey) {
+  write(cwd_file(), R"({"debug": "yes"})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("\"debug\""), std::string::npos) << c.error().message;
+}
+
+TEST_F(LoadConfigTest, SectionThatIsNotAnObjectNamesTheKey) {
+  write(cwd_file(), R"({"defaults": 5})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("\"defaults\""), std::string::npos) << c.error().message;
+}
+
+TEST_F(LoadConfigTest, ValueOutsideTheEnumNamesTheKey) {
+  write(cwd_file(), R"({"defaults": {"network": "bridge"}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("\"defaults.network\""), std::string::npos) << c.error().message;
+}
+
+TEST_F(LoadConfigTest, BadMemoryLimitNamesTheKey) {
+  write(cwd_file(), R"({"defaults": {"memoryLimit": "lots"}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("\"defaults.memoryLimit\""), std::string::npos)
+      << c.error().message;
+}
+
+TEST_F(LoadConfigTest, NonPositiveNumberIsRejected) {
+  write(cwd_file(), R"({"maxConcurrent": 0})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("\"maxConcurrent\""), std::string::npos) << c.error().message;
+}
+
+TEST_F(LoadConfigTest, ArrayWithANonStringNamesTheKey) {
+  write(cwd_file(), R"({"network": {"whitelist": ["a.com", 7]}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("\"network.whitelist\""), std::string::npos)
+      << c.error().message;
+}
+
+TEST_F(LoadConfigTest, InvalidJsonNamesTheFile) {
+  write(cwd_file(), "{\"debug\": true,,}");
+  auto c = load();
+  ASSERT_FALSE(c);
+  const std::string& msg = c.error().message;
+  EXPECT_NE(msg.find(cwd_file().string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Invalid JSON"), std::string::npos) << msg;
+}
+
+TEST_F(LoadConfigTest, EmptyFileIsInvalidJson) {
+  write(home_file(), "");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find(home_file().string()), std::string::npos) << c.error().message;
+}
+
+TEST_F(LoadConfigTest, TopLevelArrayIsRejected) {
+  write(cwd_file(), "[]");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find(cwd_file().string()), std::string::npos) << c.error().message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// options_from_config
+
+TEST(OptionsFromConfig, MapsEveryField) {
+  auto merged = merge_config(default_config(), json::parse(R"({
+      "debug": true,
+      "backend": "docker",
+      "defaults": {"timeoutMs": 1234, "memoryLimit": "1g", "cpuLimit": 2.5, "network": "host",
+                   "sandboxSize": "64m", "tmpSize": "32m", "pidsLimit": 99,
+                   "maxOutputSize": 4096},
+      "native": {"rootDir": "/srv/isol8/python", "idMapBase": 2000000, "hostname": "box"}
+    })"),
+                             "test");
+  ASSERT_TRUE(merged) << merged.error().message;
+  auto o = options_from_config(*merged);
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_TRUE(o->debug);
+  EXPECT_EQ(o->backend, BackendKind::kDocker);
+  EXPECT_EQ(o->timeout_ms, 1234);
+  EXPECT_EQ(o->memory_limit, "1g");
+  EXPECT_DOUBLE_EQ(o->cpu_limit, 2.5);
+  EXPECT_EQ(o->network, NetworkMode::kHost);
+  EXPECT_EQ(o->sandbox_size, "64m");
+  EXPECT_EQ(o->tmp_size, "32m");
+  EXPECT_EQ(o->pids_limit, 99);
+  EXPECT_EQ(o->max_output_size, 4096);
+  EXPECT_EQ(o->native.root_dir, "/srv/isol8/python");
+  EXPECT_EQ(o->native.id_map_base, 2000000u);
+  EXPECT_EQ(o->native.hostname, "box");
+}
+
+TEST(OptionsFromConfig, MapsFilteredNetwork) {
+  auto merged =
+      merge_config(default_config(), json{{"defaults", {{"network", "filtered"}}}}, "test");
+  ASSERT_TRUE(merged) << merged.error().message;
+  auto o = options_from_config(*merged);
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->network, NetworkMode::kFiltered);
+}
+
+TEST(OptionsFromConfig, FromALoadedFile) {
+  TempDir cwd;
+  write(cwd.path() / "isol8.config.json",
+        R"({"defaults": {"network": "host"}, "native": {"idMapBase": 3000000}})");
+  auto c = load_config(cwd.path(), std::nullopt);
+  ASSERT_TRUE(c) << c.error().message;
+  auto o = options_from_config(c->json);
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->network, NetworkMode::kHost);
+  EXPECT_EQ(o->native.id_map_base, 3000000u);
+  EXPECT_EQ(o->backend, BackendKind::kNative);
+  EXPECT_EQ(o->memory_limit, "512m");
+}
+
+// idMapBase is a host uid; a value that does not fit in 32 bits must be refused, either when the
+// file is validated or when options are built, instead of being silently wrapped.
+TEST(OptionsFromConfig, IdMapBaseBeyond32BitsIsRejectedNotWrapped) {
+  auto merged =
+      merge_config(default_config(), json{{"native", {{"idMapBase", 5000000000LL}}}}, "test");
+  if (!merged) {
+    EXPECT_NE(merged.error().message.find("native.idMapBase"), std::string::npos)
+        << merged.error().message;
+    return;
+  }
+  auto o = options_from_config(*merged);
+  EXPECT_FALSE(o) << "idMapBase 5000000000 was accepted as " << o->native.id_map_base;
+}
+
+}  // namespace
+}  // namespace isol8

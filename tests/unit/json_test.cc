@@ -1,0 +1,123 @@
+#include "isol8/json.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace isol8 {
+namespace {
+
+ExecutionResult sample_result() {
+  ExecutionResult r;
+  r.stdout_data = "hello\n\"quoted\"";
+  r.stderr_data = "warn";
+  r.exit_code = 3;
+  r.duration_ms = 42;
+  r.truncated = true;
+  r.execution_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  r.runtime = "python";
+  r.timestamp = "2026-01-02T03:04:05.678Z";
+  r.status = RunStatus::kError;
+  return r;
+}
+
+TEST(ResultJson, UsesUpstreamFieldNames) {
+  const nlohmann::json j = to_json(sample_result());
+  EXPECT_EQ(j.at("stdout"), "hello\n\"quoted\"");
+  EXPECT_EQ(j.at("stderr"), "warn");
+  EXPECT_EQ(j.at("exitCode"), 3);
+  EXPECT_EQ(j.at("durationMs"), 42);
+  EXPECT_EQ(j.at("truncated"), true);
+  EXPECT_EQ(j.at("executionId"), "0f8fad5b-d9cb-469f-a165-70867728950e");
+  EXPECT_EQ(j.at("runtime"), "python");
+  EXPECT_EQ(j.at("timestamp"), "2026-01-02T03:04:05.678Z");
+  EXPECT_EQ(j.at("status"), "error");
+}
+
+TEST(ResultJson, FieldTypes) {
+  const nlohmann::json j = to_json(sample_result());
+  EXPECT_TRUE(j.is_object());
+  EXPECT_TRUE(j.at("stdout").is_string());
+  EXPECT_TRUE(j.at("exitCode").is_number_integer());
+  EXPECT_TRUE(j.at("durationMs").is_number_integer());
+  EXPECT_TRUE(j.at("truncated").is_boolean());
+}
+
+TEST(ResultJson, HasNoSnakeCaseNames) {
+  const nlohmann::json j = to_json(sample_result());
+  for (const char* name :
+       {"stdout_data", "stderr_data", "exit_code", "duration_ms", "execution_id"}) {
+    EXPECT_FALSE(j.contains(name)) << name;
+  }
+}
+
+TEST(ResultJson, StatusNames) {
+  ExecutionResult r;
+  const std::pair<RunStatus, const char*> cases[] = {{RunStatus::kOk, "ok"},
+                                                     {RunStatus::kError, "error"},
+                                                     {RunStatus::kTimeout, "timeout"},
+                                                     {RunStatus::kOom, "oom"},
+                                                     {RunStatus::kKilled, "killed"}};
+  for (const auto& [status, name] : cases) {
+    r.status = status;
+    EXPECT_EQ(to_json(r).at("status"), name);
+  }
+}
+
+TEST(ResultJson, SignalOnlyWhenTheProgramWasKilledByOne) {
+  ExecutionResult r;
+  EXPECT_FALSE(to_json(r).contains("signal"));
+  r.term_signal = 9;
+  EXPECT_EQ(to_json(r).at("signal"), 9);
+}
+
+TEST(ResultJson, NegativeExitCodeAndBinaryOutputSurviveARoundTrip) {
+  ExecutionResult r;
+  r.exit_code = -1;
+  r.stdout_data = std::string("a\0b", 3);
+  const nlohmann::json back = nlohmann::json::parse(to_json(r).dump());
+  EXPECT_EQ(back.at("exitCode"), -1);
+  EXPECT_EQ(back.at("stdout").get<std::string>(), std::string("a\0b", 3));
+}
+
+TEST(StreamEventJson, HasTypeDataAndPhase) {
+  StreamEvent e{StreamEvent::Type::kStdout, "out", "code"};
+  EXPECT_EQ(to_json(e), (nlohmann::json{{"type", "stdout"}, {"data", "out"}, {"phase", "code"}}));
+}
+
+TEST(StreamEventJson, TypeNames) {
+  const std::pair<StreamEvent::Type, const char*> cases[] = {{StreamEvent::Type::kStdout, "stdout"},
+                                                             {StreamEvent::Type::kStderr, "stderr"},
+                                                             {StreamEvent::Type::kExit, "exit"},
+                                                             {StreamEvent::Type::kError, "error"}};
+  for (const auto& [type, name] : cases) {
+    StreamEvent e;
+    e.type = type;
+    EXPECT_EQ(to_json(e).at("type"), name);
+  }
+}
+
+TEST(StreamEventJson, ExitEventCarriesTheCodeAsAString) {
+  StreamEvent e{StreamEvent::Type::kExit, "137", "code"};
+  const nlohmann::json j = to_json(e);
+  EXPECT_TRUE(j.at("data").is_string());
+  EXPECT_EQ(j.at("data"), "137");
+}
+
+TEST(StreamEventJson, PhaseDefaultsToCodeAndSetupIsKept) {
+  StreamEvent e;
+  EXPECT_EQ(to_json(e).at("phase"), "code");
+  e.phase = "setup";
+  EXPECT_EQ(to_json(e).at("phase"), "setup");
+}
+
+TEST(EnumNames, NetworkAndBackend) {
+  EXPECT_STREQ(to_string(NetworkMode::kNone), "none");
+  EXPECT_STREQ(to_string(NetworkMode::kHost), "host");
+  EXPECT_STREQ(to_string(NetworkMode::kFiltered), "filtered");
+  EXPECT_STREQ(to_string(BackendKind::kNative), "native");
+  EXPECT_STREQ(to_string(BackendKind::kDocker), "docker");
+}
+
+}  // namespace
+}  // namespace isol8

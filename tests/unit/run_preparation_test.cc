@@ -1,0 +1,554 @@
+#include "core/run_preparation.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace isol8 {
+namespace {
+
+using namespace std::string_literals;
+using Argv = std::vector<std::string>;
+
+// A backend whose file system holds exactly the executables it is given; records the roots it
+// was asked about.
+class FakeBackend final : public Backend {
+ public:
+  explicit FakeBackend(std::set<std::string> executables) : executables_(std::move(executables)) {}
+
+  const char* name() const override { return "fake"; }
+  bool has_executable(const std::string& root_dir, const std::string& path) const override {
+    queried_roots_.push_back(root_dir);
+    return executables_.count(path) > 0;
+  }
+  Result<RunOutcome> run(const RunSpec&, OutputSink&, const RunControl&) override {
+    return make_error("FakeBackend does not run anything");
+  }
+
+  const std::vector<std::string>& queried_roots() const { return queried_roots_; }
+
+ private:
+  std::set<std::string> executables_;
+  mutable std::vector<std::string> queried_roots_;
+};
+
+// What a Debian host with every runtime installed looks like (bun and deno from their installers).
+const std::set<std::string> kHostExecutables = {
+    "/usr/bin/python3",    "/usr/bin/node", "/usr/local/bin/bun",
+    "/usr/local/bin/deno", "/bin/bash",     "/usr/bin/bash",
+};
+
+const char* const kDenoFlags[] = {"run", "--allow-read=/sandbox,/tmp",
+                                  "--allow-write=/sandbox,/tmp", "--allow-env", "--allow-net"};
+
+ExecutionRequest code_request(std::string runtime, std::string code) {
+  ExecutionRequest r;
+  r.runtime = std::move(runtime);
+  r.code = std::move(code);
+  return r;
+}
+
+ExecutionRequest cmd_request(std::string cmd, std::string runtime = "") {
+  ExecutionRequest r;
+  r.runtime = std::move(runtime);
+  r.cmd = std::move(cmd);
+  return r;
+}
+
+class RunPreparationTest : public ::testing::Test {
+ protected:
+  Result<PreparedRun> prepare(const ExecutionRequest& request) {
+    return prepare_run(request, options_, backend_);
+  }
+  // Prepares a request that must succeed.
+  PreparedRun ok(const ExecutionRequest& request) {
+    auto r = prepare(request);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? std::move(r).value() : PreparedRun{};
+  }
+  std::string error(const ExecutionRequest& request) {
+    auto r = prepare(request);
+    EXPECT_FALSE(r) << "expected an error, got argv[0] " << r->spec.argv.front();
+    return r ? std::string() : r.error().message;
+  }
+
+  Options options_;
+  FakeBackend backend_{kHostExecutables};
+};
+
+size_t count_prefix(const std::vector<std::string>& env, const std::string& prefix) {
+  return static_cast<size_t>(std::count_if(
+      env.begin(), env.end(), [&](const std::string& e) { return e.starts_with(prefix); }));
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// ---------------------------------------------------------------------------------------------
+// code / cmd
+
+TEST_F(RunPreparationTest, CodeAndCmdAreMutuallyExclusive) {
+  ExecutionRequest r = code_request("python", "print(1)");
+  r.cmd = "ls";
+  EXPECT_EQ(error(r),
+            "ExecutionRequest.code, ExecutionRequest.codeUrl, and ExecutionRequest.cmd are "
+            "mutually exclusive — provide exactly one.");
+}
+
+TEST_F(RunPreparationTest, NeitherCodeNorCmdIsAnError) {
+  ExecutionRequest r;
+  r.runtime = "python";
+  EXPECT_EQ(error(r), "ExecutionRequest must include exactly one of: code, codeUrl, or cmd.");
+}
+
+TEST_F(RunPreparationTest, EmptyCodeCountsAsMissing) {
+  EXPECT_EQ(error(code_request("python", "")),
+            "ExecutionRequest must include exactly one of: code, codeUrl, or cmd.");
+}
+
+TEST_F(RunPreparationTest, WhitespaceOnlyCodeCountsAsMissing) {
+  EXPECT_EQ(error(code_request("python", " \n\t\r ")),
+            "ExecutionRequest must include exactly one of: code, codeUrl, or cmd.");
+}
+
+TEST_F(RunPreparationTest, WhitespaceOnlyCodeAndCmdCountAsMissing) {
+  ExecutionRequest r = code_request("python", "   ");
+  r.cmd = "\t\n";
+  EXPECT_EQ(error(r), "ExecutionRequest must include exactly one of: code, codeUrl, or cmd.");
+}
+
+TEST_F(RunPreparationTest, BlankCodeNextToACmdIsIgnored) {
+  ExecutionRequest r = cmd_request("ls -la");
+  r.code = "  ";
+  EXPECT_EQ(ok(r).spec.argv, (Argv{"/bin/bash", "-c", "ls -la"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtimes and argv
+
+TEST_F(RunPreparationTest, PythonInlineInHostMode) {
+  PreparedRun run = ok(code_request("python", "print('hi')"));
+  EXPECT_EQ(run.spec.argv, (Argv{"/usr/bin/python3", "-c", "print('hi')"}));
+  EXPECT_FALSE(run.spec.code_file.has_value());
+  ASSERT_NE(run.runtime, nullptr);
+  EXPECT_EQ(run.runtime->name, "python");
+  EXPECT_EQ(run.spec.root_dir, "");
+}
+
+TEST_F(RunPreparationTest, HostModeAsksTheBackendAboutTheHostRoot) {
+  ok(code_request("python", "1"));
+  ASSERT_FALSE(backend_.queried_roots().empty());
+  for (const auto& root : backend_.queried_roots()) EXPECT_EQ(root, "");
+}
+
+TEST_F(RunPreparationTest, HostModePrefersTheHostInterpreterPath) {
+  FakeBackend backend({"/usr/local/bin/python3", "/usr/bin/python3"});
+  auto r = prepare_run(code_request("python", "1"), options_, backend);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->spec.argv.front(), "/usr/bin/python3");
+}
+
+TEST_F(RunPreparationTest, HostModeFallsBackToTheSearchDirectories) {
+  FakeBackend backend({"/usr/local/bin/python3"});
+  auto r = prepare_run(code_request("python", "1"), options_, backend);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->spec.argv, (Argv{"/usr/local/bin/python3", "-c", "1"}));
+}
+
+TEST_F(RunPreparationTest, RootfsModeSearchesUsrLocalBinFirstInsideTheRoot) {
+  options_.native.root_dir = "/srv/isol8/python";
+  FakeBackend backend({"/usr/local/bin/python3", "/usr/bin/python3"});
+  auto r = prepare_run(code_request("python", "1"), options_, backend);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->spec.argv.front(), "/usr/local/bin/python3");
+  EXPECT_EQ(r->spec.root_dir, "/srv/isol8/python");
+  ASSERT_FALSE(backend.queried_roots().empty());
+  for (const auto& root : backend.queried_roots()) EXPECT_EQ(root, "/srv/isol8/python");
+}
+
+TEST_F(RunPreparationTest, RootfsModeFindsBinBash) {
+  options_.native.root_dir = "/srv/isol8/bash";
+  FakeBackend backend({"/bin/bash"});
+  auto r = prepare_run(cmd_request("true"), options_, backend);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->spec.argv, (Argv{"/bin/bash", "-c", "true"}));
+}
+
+TEST_F(RunPreparationTest, NodeInline) {
+  EXPECT_EQ(ok(code_request("node", "console.log(1)")).spec.argv,
+            (Argv{"/usr/bin/node", "-e", "console.log(1)"}));
+}
+
+TEST_F(RunPreparationTest, CodeWithAFileExtensionGoesToAFile) {
+  ExecutionRequest r = code_request("node", "module.exports = 1; console.log(require)");
+  r.file_extension = ".cjs";
+  PreparedRun run = ok(r);
+  EXPECT_EQ(run.spec.argv, (Argv{"/usr/bin/node", "/sandbox/main.cjs"}));
+  ASSERT_TRUE(run.spec.code_file.has_value());
+  EXPECT_EQ(run.spec.code_file->path, "/sandbox/main.cjs");
+  EXPECT_EQ(run.spec.code_file->content, *r.code);
+}
+
+TEST_F(RunPreparationTest, PythonFileUsesItsExtension) {
+  ExecutionRequest r = code_request("python", "print(2)");
+  r.file_extension = ".py";
+  PreparedRun run = ok(r);
+  EXPECT_EQ(run.spec.argv, (Argv{"/usr/bin/python3", "/sandbox/main.py"}));
+  ASSERT_TRUE(run.spec.code_file.has_value());
+  EXPECT_EQ(run.spec.code_file->content, "print(2)");
+}
+
+TEST_F(RunPreparationTest, CodeAtTheInlineLimitStaysInline) {
+  const std::string code(kMaxInlineCode, '#');
+  PreparedRun run = ok(code_request("python", code));
+  EXPECT_EQ(run.spec.argv, (Argv{"/usr/bin/python3", "-c", code}));
+  EXPECT_FALSE(run.spec.code_file.has_value());
+}
+
+TEST_F(RunPreparationTest, CodeOverTheInlineLimitGoesToADefaultExtensionFile) {
+  const std::string code(kMaxInlineCode + 1, '#');
+  PreparedRun run = ok(code_request("python", code));
+  EXPECT_EQ(run.spec.argv, (Argv{"/usr/bin/python3", "/sandbox/main.py"}));
+  ASSERT_TRUE(run.spec.code_file.has_value());
+  EXPECT_EQ(run.spec.code_file->path, "/sandbox/main.py");
+  EXPECT_EQ(run.spec.code_file->content, code);
+}
+
+TEST_F(RunPreparationTest, CodeWithANulByteGoesToAFile) {
+  const std::string code = "print('a')\n#\0tail"s;
+  PreparedRun run = ok(code_request("python", code));
+  EXPECT_EQ(run.spec.argv, (Argv{"/usr/bin/python3", "/sandbox/main.py"}));
+  ASSERT_TRUE(run.spec.code_file.has_value());
+  EXPECT_EQ(run.spec.code_file->content, code);
+  for (const auto& a : run.spec.argv) EXPECT_EQ(a.find('\0'), std::string::npos);
+}
+
+TEST_F(RunPreparationTest, DenoAlwaysRunsAFileWithItsPermissionFlags) {
+  PreparedRun run = ok(code_request("deno", "console.log(1)"));
+  Argv want = {"/usr/local/bin/deno"};
+  want.insert(want.end(), std::begin(kDenoFlags), std::end(kDenoFlags));
+  want.push_back("/sandbox/main.mts");
+  EXPECT_EQ(run.spec.argv, want);
+  ASSERT_TRUE(run.spec.code_file.has_value());
+  EXPECT_EQ(run.spec.code_file->path, "/sandbox/main.mts");
+  EXPECT_EQ(run.spec.code_file->content, "console.log(1)");
+}
+
+TEST_F(RunPreparationTest, DenoHonoursTheFileExtension) {
+  ExecutionRequest r = code_request("deno", "console.log(1)");
+  r.file_extension = ".ts";
+  PreparedRun run = ok(r);
+  EXPECT_EQ(run.spec.argv.back(), "/sandbox/main.ts");
+  EXPECT_EQ(run.spec.argv.size(), 7u);
+}
+
+TEST_F(RunPreparationTest, BunInlineAndFile) {
+  EXPECT_EQ(ok(code_request("bun", "console.log(1)")).spec.argv,
+            (Argv{"/usr/local/bin/bun", "-e", "console.log(1)"}));
+  ExecutionRequest r = code_request("bun", "console.log(1)");
+  r.file_extension = ".ts";
+  EXPECT_EQ(ok(r).spec.argv, (Argv{"/usr/local/bin/bun", "run", "/sandbox/main.ts"}));
+}
+
+TEST_F(RunPreparationTest, BashInline) {
+  EXPECT_EQ(ok(code_request("bash", "echo $((1+2))")).spec.argv,
+            (Argv{"/bin/bash", "-c", "echo $((1+2))"}));
+}
+
+TEST_F(RunPreparationTest, CmdRunsUnderBashWhateverTheRuntime) {
+  PreparedRun run = ok(cmd_request("echo hi | wc -c", "python"));
+  EXPECT_EQ(run.spec.argv, (Argv{"/bin/bash", "-c", "echo hi | wc -c"}));
+  EXPECT_FALSE(run.spec.code_file.has_value());
+}
+
+TEST_F(RunPreparationTest, CmdWithoutARuntimeIsBash) {
+  PreparedRun run = ok(cmd_request("true"));
+  ASSERT_NE(run.runtime, nullptr);
+  EXPECT_EQ(run.runtime->name, "bash");
+}
+
+TEST_F(RunPreparationTest, CodeWithoutARuntimeIsPython) {
+  PreparedRun run = ok(code_request("", "print(1)"));
+  ASSERT_NE(run.runtime, nullptr);
+  EXPECT_EQ(run.runtime->name, "python");
+  EXPECT_EQ(run.spec.argv.front(), "/usr/bin/python3");
+}
+
+TEST_F(RunPreparationTest, CmdNeedsBashEvenWhenTheRuntimeIsInstalled) {
+  FakeBackend backend({"/usr/bin/python3"});
+  auto r = prepare_run(cmd_request("ls", "python"), options_, backend);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("\"bash\""), std::string::npos) << r.error().message;
+}
+
+TEST_F(RunPreparationTest, MissingInterpreterNamesRuntimeAndInterpreter) {
+  FakeBackend backend({"/bin/bash"});
+  auto r = prepare_run(code_request("python", "print(1)"), options_, backend);
+  ASSERT_FALSE(r);
+  const std::string& msg = r.error().message;
+  EXPECT_NE(msg.find("Runtime \"python\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"python3\""), std::string::npos) << msg;
+}
+
+TEST_F(RunPreparationTest, MissingInterpreterInARootfsNamesTheRoot) {
+  options_.native.root_dir = "/srv/isol8/empty";
+  FakeBackend backend({});
+  auto r = prepare_run(code_request("node", "1"), options_, backend);
+  ASSERT_FALSE(r);
+  const std::string& msg = r.error().message;
+  EXPECT_NE(msg.find("Runtime \"node\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("/srv/isol8/empty"), std::string::npos) << msg;
+}
+
+TEST_F(RunPreparationTest, UnknownRuntime) {
+  EXPECT_EQ(error(code_request("ruby", "puts 1")),
+            "Unknown runtime: \"ruby\". Available: python, node, bun, deno, bash");
+}
+
+TEST_F(RunPreparationTest, FileExtensionWithASlashIsRejected) {
+  ExecutionRequest r = code_request("python", "print(1)");
+  r.file_extension = "/../../etc/x";
+  EXPECT_FALSE(prepare(r));
+}
+
+TEST_F(RunPreparationTest, CmdWithANulByteIsRejected) {
+  EXPECT_FALSE(prepare(cmd_request("echo a\0b"s)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Working directory
+
+struct WorkdirCase {
+  std::string input;
+  std::string expected;
+};
+
+class ResolveWorkdirAccepted : public ::testing::TestWithParam<WorkdirCase> {};
+
+TEST_P(ResolveWorkdirAccepted, Normalises) {
+  auto r = resolve_workdir(GetParam().input);
+  ASSERT_TRUE(r) << GetParam().input << ": " << r.error().message;
+  EXPECT_EQ(*r, GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, ResolveWorkdirAccepted,
+    ::testing::Values(WorkdirCase{"sub", "/sandbox/sub"}, WorkdirCase{"a/b", "/sandbox/a/b"},
+                      WorkdirCase{"/sandbox/a/../b", "/sandbox/b"},
+                      WorkdirCase{"/sandbox", "/sandbox"}, WorkdirCase{"/sandbox/", "/sandbox"},
+                      WorkdirCase{"./a//b/.", "/sandbox/a/b"}, WorkdirCase{"", "/sandbox"},
+                      WorkdirCase{".", "/sandbox"}, WorkdirCase{"a/..", "/sandbox"},
+                      WorkdirCase{"/sandbox/x/y/../../z", "/sandbox/z"},
+                      WorkdirCase{"//sandbox///deep", "/sandbox/deep"}));
+
+class ResolveWorkdirRejected : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ResolveWorkdirRejected, SaysItMustBeInsideSandbox) {
+  auto r = resolve_workdir(GetParam());
+  ASSERT_FALSE(r) << GetParam() << " resolved to " << *r;
+  EXPECT_EQ(r.error().message, "Working directory must be inside /sandbox");
+}
+
+INSTANTIATE_TEST_SUITE_P(Inputs, ResolveWorkdirRejected,
+                         ::testing::Values("/etc", "../x", "/sandboxy", "/sandbox/../etc", "/",
+                                           "..", "a/../..", "/sandbox/../sandboxy", "/tmp",
+                                           "/../sandbox/../root", "/sandbox/a\0b"s));
+
+TEST_F(RunPreparationTest, WorkdirDefaultsToSandbox) {
+  EXPECT_EQ(ok(code_request("python", "1")).spec.workdir, "/sandbox");
+}
+
+TEST_F(RunPreparationTest, WorkdirIsResolvedIntoTheSpec) {
+  ExecutionRequest r = code_request("python", "1");
+  r.workdir = "proj/../work";
+  EXPECT_EQ(ok(r).spec.workdir, "/sandbox/work");
+}
+
+TEST_F(RunPreparationTest, WorkdirOutsideSandboxIsRejected) {
+  ExecutionRequest r = code_request("python", "1");
+  r.workdir = "/etc";
+  EXPECT_EQ(error(r), "Working directory must be inside /sandbox");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+TEST_F(RunPreparationTest, EnvironmentHasPathAndHome) {
+  const auto env = ok(code_request("python", "1")).spec.env;
+  EXPECT_EQ(count_prefix(env, "PATH="), 1u);
+  auto path = std::find_if(env.begin(), env.end(),
+                           [](const std::string& e) { return e.starts_with("PATH="); });
+  ASSERT_NE(path, env.end());
+  EXPECT_NE(path->find("/usr/bin"), std::string::npos) << *path;
+  EXPECT_NE(path->find("/bin"), std::string::npos) << *path;
+  EXPECT_TRUE(contains(env, "HOME=/sandbox"));
+  EXPECT_TRUE(contains(env, "PYTHONUNBUFFERED=1"));
+}
+
+TEST_F(RunPreparationTest, EnvironmentEntriesAreKeyEqualsValue) {
+  for (const auto& e : ok(code_request("python", "1")).spec.env) {
+    EXPECT_NE(e.find('='), std::string::npos) << e;
+    EXPECT_NE(e.front(), '=') << e;
+  }
+}
+
+TEST_F(RunPreparationTest, SecretsAreInTheEnvironmentAndMasked) {
+  options_.secrets = {{"API_KEY", "s3cr3t-value"}, {"TOKEN", "tok"}};
+  PreparedRun run = ok(code_request("python", "1"));
+  EXPECT_TRUE(contains(run.spec.env, "API_KEY=s3cr3t-value"));
+  EXPECT_TRUE(contains(run.spec.env, "TOKEN=tok"));
+  EXPECT_TRUE(contains(run.secret_values, "s3cr3t-value"));
+  EXPECT_TRUE(contains(run.secret_values, "tok"));
+}
+
+TEST_F(RunPreparationTest, EmptySecretValueIsNotMasked) {
+  options_.secrets = {{"EMPTY", ""}};
+  PreparedRun run = ok(code_request("python", "1"));
+  EXPECT_TRUE(contains(run.spec.env, "EMPTY="));
+  EXPECT_TRUE(run.secret_values.empty());
+}
+
+TEST_F(RunPreparationTest, RequestEnvIsAdded) {
+  ExecutionRequest r = code_request("python", "1");
+  r.env = {{"FOO", "bar"}, {"EMPTY", ""}, {"WITH_EQ", "a=b"}};
+  const auto env = ok(r).spec.env;
+  EXPECT_TRUE(contains(env, "FOO=bar"));
+  EXPECT_TRUE(contains(env, "EMPTY="));
+  EXPECT_TRUE(contains(env, "WITH_EQ=a=b"));
+}
+
+TEST_F(RunPreparationTest, RequestEnvOverridesASecretOfTheSameName) {
+  options_.secrets = {{"API_KEY", "s3cr3t-value"}};
+  ExecutionRequest r = code_request("python", "1");
+  r.env = {{"API_KEY", "override"}};
+  PreparedRun run = ok(r);
+  EXPECT_EQ(count_prefix(run.spec.env, "API_KEY="), 1u);
+  EXPECT_TRUE(contains(run.spec.env, "API_KEY=override"));
+  // The secret is still masked in the output.
+  EXPECT_TRUE(contains(run.secret_values, "s3cr3t-value"));
+}
+
+TEST_F(RunPreparationTest, RequestEnvOverridesABaseVariable) {
+  ExecutionRequest r = code_request("python", "1");
+  r.env = {{"LANG", "de_DE.UTF-8"}};
+  const auto env = ok(r).spec.env;
+  EXPECT_EQ(count_prefix(env, "LANG="), 1u);
+  EXPECT_TRUE(contains(env, "LANG=de_DE.UTF-8"));
+}
+
+TEST_F(RunPreparationTest, SimilarNamesDoNotReplaceEachOther) {
+  ExecutionRequest r = code_request("python", "1");
+  r.env = {{"PATHX", "1"}, {"HOM", "2"}};
+  const auto env = ok(r).spec.env;
+  EXPECT_EQ(count_prefix(env, "PATH="), 1u);
+  EXPECT_TRUE(contains(env, "HOME=/sandbox"));
+  EXPECT_TRUE(contains(env, "PATHX=1"));
+  EXPECT_TRUE(contains(env, "HOM=2"));
+}
+
+TEST_F(RunPreparationTest, EnvKeyWithEqualsIsRejected) {
+  ExecutionRequest r = code_request("python", "1");
+  r.env = {{"A=B", "x"}};
+  const std::string msg = error(r);
+  EXPECT_NE(msg.find("A=B"), std::string::npos) << msg;
+}
+
+TEST_F(RunPreparationTest, EmptyEnvKeyIsRejected) {
+  ExecutionRequest r = code_request("python", "1");
+  r.env = {{"", "x"}};
+  EXPECT_FALSE(prepare(r));
+}
+
+TEST_F(RunPreparationTest, EnvValueWithANulByteIsRejected) {
+  ExecutionRequest r = code_request("python", "1");
+  r.env = {{"A", "x\0y"s}};
+  EXPECT_FALSE(prepare(r));
+}
+
+TEST_F(RunPreparationTest, SecretNameWithEqualsIsRejected) {
+  options_.secrets = {{"K=V", "x"}};
+  const std::string msg = error(code_request("python", "1"));
+  EXPECT_NE(msg.find("K=V"), std::string::npos) << msg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+TEST_F(RunPreparationTest, FilteredNetworkIsRejectedClearly) {
+  options_.network = NetworkMode::kFiltered;
+  const std::string msg = error(code_request("python", "1"));
+  EXPECT_NE(msg.find("filtered"), std::string::npos) << msg;
+}
+
+TEST_F(RunPreparationTest, NetworkModeIsPassedOn) {
+  options_.network = NetworkMode::kHost;
+  EXPECT_EQ(ok(code_request("python", "1")).spec.network, NetworkMode::kHost);
+  options_.network = NetworkMode::kNone;
+  EXPECT_EQ(ok(code_request("python", "1")).spec.network, NetworkMode::kNone);
+}
+
+TEST_F(RunPreparationTest, BadMemoryLimitIsRejected) {
+  options_.memory_limit = "lots";
+  EXPECT_EQ(error(code_request("python", "1")),
+            "Invalid memory limit format: \"lots\". Use e.g. \"512m\", \"1g\".");
+}
+
+TEST_F(RunPreparationTest, BadSandboxSizeNamesTheSetting) {
+  options_.sandbox_size = "huge";
+  const std::string msg = error(code_request("python", "1"));
+  EXPECT_NE(msg.find("sandboxSize"), std::string::npos) << msg;
+}
+
+TEST_F(RunPreparationTest, BadTmpSizeNamesTheSetting) {
+  options_.tmp_size = "0";
+  const std::string msg = error(code_request("python", "1"));
+  EXPECT_NE(msg.find("tmpSize"), std::string::npos) << msg;
+}
+
+TEST_F(RunPreparationTest, TmpfsSizesAreConvertedToBytes) {
+  options_.sandbox_size = "1g";
+  options_.tmp_size = "64m";
+  PreparedRun run = ok(code_request("python", "1"));
+  EXPECT_EQ(run.spec.sandbox_size_bytes, 1ull << 30);
+  EXPECT_EQ(run.spec.tmp_size_bytes, 64ull << 20);
+}
+
+TEST_F(RunPreparationTest, TimeoutComesFromOptionsUnlessTheRequestSetsOne) {
+  options_.timeout_ms = 12345;
+  EXPECT_EQ(ok(code_request("python", "1")).spec.timeout, std::chrono::milliseconds(12345));
+  ExecutionRequest r = code_request("python", "1");
+  r.timeout_ms = 1500;
+  EXPECT_EQ(ok(r).spec.timeout, std::chrono::milliseconds(1500));
+}
+
+TEST_F(RunPreparationTest, NonPositiveTimeoutIsRejected) {
+  ExecutionRequest r = code_request("python", "1");
+  r.timeout_ms = 0;
+  EXPECT_FALSE(prepare(r));
+  r.timeout_ms = -5;
+  EXPECT_FALSE(prepare(r));
+}
+
+TEST_F(RunPreparationTest, NonPositiveLimitsAreRejected) {
+  options_.cpu_limit = 0;
+  EXPECT_FALSE(prepare(code_request("python", "1")));
+  options_ = Options{};
+  options_.pids_limit = 0;
+  EXPECT_FALSE(prepare(code_request("python", "1")));
+  options_ = Options{};
+  options_.max_output_size = 0;
+  EXPECT_FALSE(prepare(code_request("python", "1")));
+}
+
+TEST_F(RunPreparationTest, StdinIsPassedOn) {
+  ExecutionRequest r = code_request("python", "import sys; print(sys.stdin.read())");
+  r.stdin_data = "line1\nline2\0bin"s;
+  EXPECT_EQ(ok(r).spec.stdin_data, "line1\nline2\0bin"s);
+}
+
+}  // namespace
+}  // namespace isol8
