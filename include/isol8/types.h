@@ -34,6 +34,12 @@ struct NativeOptions {
   std::string hostname = "isol8";
 };
 
+// upstream's security option: the seccomp mode and, for "custom", the profile to load.
+struct SecurityOptions {
+  std::string seccomp = "strict";  // strict | unconfined | custom
+  std::string custom_profile_path;
+};
+
 // Engine-wide settings (upstream Isol8Options).
 struct Options {
   BackendKind backend = BackendKind::kNative;
@@ -48,9 +54,7 @@ struct Options {
   std::string tmp_size = "256m";
   std::string image;  // optional root/image override
   bool debug = false;
-  // Set when the caller asked for memory/cpu/pids limits explicitly; until they are enforced the
-  // engine warns about them instead of silently ignoring them.
-  bool limits_requested = false;
+  SecurityOptions security;
   NativeOptions native;
 };
 

@@ -5,7 +5,9 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,8 +19,11 @@
 namespace isol8::cgroups {
 
 inline constexpr const char* kParentDir = "isol8";
-inline constexpr std::chrono::milliseconds kKillTimeout{2000};
 inline constexpr std::chrono::milliseconds kRemoveTimeout{1000};
+inline constexpr uint64_t kCpuPeriodUsec = 100000;
+
+// The CFS quota for `cpus` CPUs per kCpuPeriodUsec, at least the kernel's minimum of 1000 us.
+uint64_t cpu_quota_usec(double cpus);
 
 // Checks a caller's sandbox name: [A-Za-z0-9._-], 1 to 64 characters, not "." or "..".
 Result<void> validate_name(std::string_view name);
@@ -29,26 +34,31 @@ std::optional<pid_t> owner_pid(std::string_view dir_name);
 // kill(pid, 0) succeeds or fails with EPERM.
 bool pid_alive(pid_t pid);
 
-bool exists(const std::filesystem::path& path);
-// Writes `value` to an existing control file in one write(2) (no O_CREAT: cgroupfs makes them).
+bool file_exists(const std::filesystem::path& path);
+// Writes `value` to an existing control file in one write(2) (no O_CREAT: the kernel makes them;
+// O_TRUNC, like a shell's >, so a test's regular file holds just `value`).
 Result<void> write_control(const std::filesystem::path& path, std::string_view value);
 Result<std::string> read_control(const std::filesystem::path& path);
+// A control file holding one decimal number.
+Result<uint64_t> read_u64(const std::filesystem::path& path);
 // The pids listed in a cgroup.procs file.
 Result<std::vector<pid_t>> read_procs(const std::filesystem::path& procs_file);
 
 // mkdir through `ops`; EEXIST is success when `may_exist`.
 Result<void> make_dir(const CgroupFsOps& ops, const std::filesystem::path& dir, bool may_exist);
+// Removes the directories in reverse order, logging failures: the undo step of create().
+void remove_dirs_logged(const CgroupFsOps& ops, const std::vector<std::filesystem::path>& dirs);
 // rmdir through `ops`, retrying EBUSY (a cgroup whose dying tasks have not left yet) for up to
 // kRemoveTimeout; ENOENT is success.
 Result<void> remove_dir(const CgroupFsOps& ops, const std::filesystem::path& dir);
 
-// SIGKILLs every pid listed in each `procs_files` until they are all empty, for up to kKillTimeout.
-Result<void> kill_until_empty(const std::vector<std::filesystem::path>& procs_files);
+// SIGKILLs every pid listed in each `procs_files` until they are all empty, for up to `timeout`.
+Result<void> kill_until_empty(const std::vector<std::filesystem::path>& procs_files,
+                              std::chrono::milliseconds timeout);
 // Polls `done` every millisecond or so until it returns true or `timeout` passes.
 bool poll_until(std::chrono::milliseconds timeout, const std::function<bool()>& done);
 
-// The sub-directories of <root>/isol8 named isol8-<pid>-*: name -> path. Empty when there is no
-// parent directory.
+// The sub-directories of <root>/isol8 named isol8-<pid>-*. Empty when there is no parent directory.
 Result<std::vector<std::filesystem::path>> list_owned_dirs(const std::filesystem::path& root);
 
 }  // namespace isol8::cgroups

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -80,6 +81,8 @@ CgroupFsOps real_cgroup_fs_ops();
 struct CgroupRoots {
   std::filesystem::path mountinfo = "/proc/self/mountinfo";
   CgroupFsOps ops = real_cgroup_fs_ops();
+  // How long kill_all() waits for the cgroup to empty before it reports an error.
+  std::chrono::milliseconds kill_timeout{2000};
 };
 
 class CgroupManager {

@@ -21,7 +21,7 @@ std::map<std::string, uint64_t> parse_keyed(std::string_view text);
 bool has_word(std::string_view text, std::string_view word);
 
 struct CgroupMounts {
-  std::optional<std::filesystem::path> unified;      // the first cgroup2 mount
+  std::optional<std::filesystem::path> unified;     // the first cgroup2 mount
   std::map<std::string, std::filesystem::path> v1;  // controller -> mount point of its hierarchy
 };
 // Reads the cgroup2 and cgroup (v1) mounts of a mountinfo text. Co-mounted controllers

@@ -138,7 +138,6 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   if (args.memory) o.memory_limit = *args.memory;
   if (args.cpu) o.cpu_limit = *args.cpu;
   if (args.pids_limit) o.pids_limit = *args.pids_limit;
-  o.limits_requested = args.memory || args.cpu || args.pids_limit;
   if (args.max_output) o.max_output_size = *args.max_output;
   if (args.sandbox_size) o.sandbox_size = *args.sandbox_size;
   if (args.tmp_size) o.tmp_size = *args.tmp_size;

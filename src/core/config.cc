@@ -232,6 +232,9 @@ Result<Options> options_from_config(const json& config) {
   if (n.contains("rootDir")) o.native.root_dir = n["rootDir"].get<std::string>();
   o.native.id_map_base = n.at("idMapBase").get<uint32_t>();
   o.native.hostname = n.at("hostname").get<std::string>();
+  const json& sec = config.at("security");
+  o.security.seccomp = sec.value("seccomp", "strict");
+  o.security.custom_profile_path = sec.value("customProfilePath", "");
   return o;
 }
 

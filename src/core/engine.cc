@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "backends/backend.h"
@@ -81,16 +82,6 @@ class ProcessingSink final : public OutputSink {
   const StreamCallback* on_event_;
 };
 
-// A limit the backend could not apply is never dropped silently: the result lists it, and the
-// user is told on stderr when they asked for limits explicitly.
-void warn_unenforced(const LimitReport& limits, bool requested, const char* backend) {
-  if (limits.not_enforced.empty() || !requested) return;
-  std::string names;
-  for (const auto& n : limits.not_enforced) names += (names.empty() ? "" : ", ") + n;
-  spdlog::warn("the {} backend could not enforce these limits: {}; the run went on without them",
-               backend, names);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
@@ -100,7 +91,14 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
     if (!docker) return std::move(docker).error();
     backend = std::move(docker).value();
   } else {
-    backend = make_native_backend(options.native.id_map_base, options.native.hostname);
+    NativeBackendConfig config;
+    config.id_map_base = options.native.id_map_base;
+    config.hostname = options.native.hostname;
+    config.seccomp_mode = options.security.seccomp;
+    config.custom_profile_path = options.security.custom_profile_path;
+    auto native = make_native_backend(config);
+    if (!native) return std::move(native).error();
+    backend = std::move(native).value();
   }
   return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend)));
 }
@@ -137,7 +135,6 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
     return std::move(outcome).error();
   }
   sink.finish();
-  warn_unenforced(outcome->limits, options_.limits_requested, backend_->name());
 
   ExecutionResult result;
   result.execution_id = make_uuid_v4();
@@ -156,6 +153,11 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
                                             : RunStatus::kError;
   result.stdout_data = trim_end(std::move(sink.text(OutputStream::kStdout)));
   result.stderr_data = trim_end(std::move(sink.text(OutputStream::kStderr)));
+  if (outcome->oom_killed) {
+    const std::string line = fmt::format("--- OUT OF MEMORY (limit {}) ---", options_.memory_limit);
+    result.stderr_data += (result.stderr_data.empty() ? "" : "\n") + line;
+    sink.send(StreamEvent::Type::kStderr, "\n" + line + "\n");
+  }
   if (outcome->timed_out) {
     result.stderr_data += std::string(result.stderr_data.empty() ? "" : "\n") + kTimedOutMarker;
     sink.send(StreamEvent::Type::kError, kTimedOutEvent);

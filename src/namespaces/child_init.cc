@@ -31,6 +31,19 @@ namespace {
 
 constexpr int kSyncFd = 3;
 
+// Raw system calls for the id changes: glibc's wrappers broadcast them to every thread the
+// runner had (its setxid protocol), and in this single-threaded copy those threads do not
+// exist, so the wrapper would wait for them forever.
+int raw_setresuid(uid_t r, uid_t e, uid_t s) {
+  return static_cast<int>(::syscall(SYS_setresuid, r, e, s));
+}
+int raw_setresgid(gid_t r, gid_t e, gid_t s) {
+  return static_cast<int>(::syscall(SYS_setresgid, r, e, s));
+}
+int raw_setgroups(size_t n, const gid_t* groups) {
+  return static_cast<int>(::syscall(SYS_setgroups, n, groups));
+}
+
 void send_message(const ChildMessage& msg) {
   // SOCK_SEQPACKET keeps each report whole; a failed send can only mean the parent is gone.
   (void)::send(kSyncFd, &msg, sizeof msg, MSG_NOSIGNAL);
@@ -162,10 +175,10 @@ void drop_privileges(const ChildSpec& spec) {
   check(cap_set_secbits(bits) == 0, ChildStep::kSetSecurebits);
   if (spec.full_id_range) {
     const gid_t groups[1] = {spec.gid};
-    check(::setgroups(1, groups) == 0, ChildStep::kSetGroups);
+    check(raw_setgroups(1, groups) == 0, ChildStep::kSetGroups);
   }
-  check(::setresgid(spec.gid, spec.gid, spec.gid) == 0, ChildStep::kSetGid);
-  check(::setresuid(spec.uid, spec.uid, spec.uid) == 0, ChildStep::kSetUid);
+  check(raw_setresgid(spec.gid, spec.gid, spec.gid) == 0, ChildStep::kSetGid);
+  check(raw_setresuid(spec.uid, spec.uid, spec.uid) == 0, ChildStep::kSetUid);
   check(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0,
         ChildStep::kClearCapabilities);
   check(cap_set_proc(spec.empty_caps) == 0, ChildStep::kClearCapabilities);
@@ -200,6 +213,15 @@ void reset_signals() {
 
 [[noreturn]] void exec_program(const ChildSpec& spec) {
   reset_signals();
+  // Under memory pressure the kernel must pick the program (and its children), never our init:
+  // raising one's own OOM score needs no privilege. (Dumpable again first: init's dumpable=0,
+  // inherited through fork, would make our /proc files root's.)
+  ::prctl(PR_SET_DUMPABLE, 1);
+  const int adj = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (adj >= 0) {
+    (void)::write(adj, "1000", 4);
+    ::close(adj);
+  }
   if (spec.seccomp != nullptr) {
     check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0,
           ChildStep::kSeccomp);
@@ -231,12 +253,15 @@ void run_sandbox_init(const ChildSpec& spec) {
   arrange_fds(spec);
   char go = 0;
   if (::recv(kSyncFd, &go, 1, 0) != 1) _exit(127);  // the parent is gone or gave up
+  // The cgroup namespace is made now, after the parent has moved us into our cgroup (v1), so
+  // that the sandbox sees its own cgroup as the root.
+  check(::unshare(CLONE_NEWCGROUP) == 0, ChildStep::kUnshareCgroup);
 
   // Act as root of the new user namespace, so that files we create have a mapped owner. In a
   // single-id map our own id is already the mapped one (the sandbox user).
   if (spec.full_id_range) {
-    check(::setresgid(0, 0, 0) == 0, ChildStep::kSetGid);
-    check(::setresuid(0, 0, 0) == 0, ChildStep::kSetUid);
+    check(raw_setresgid(0, 0, 0) == 0, ChildStep::kSetGid);
+    check(raw_setresuid(0, 0, 0) == 0, ChildStep::kSetUid);
   }
 
   build_root(*spec.mounts);
@@ -256,7 +281,10 @@ void run_sandbox_init(const ChildSpec& spec) {
 
   // No one may ptrace or inspect this init; the program regains dumpability through execve.
   ::prctl(PR_SET_DUMPABLE, 0);
-  const pid_t program = ::fork();
+  // The raw system call, not glibc's fork(): that one takes malloc's and stdio's locks for its
+  // atfork handling, and a lock held by another thread of the runner at clone time stays held
+  // forever in our copy of the address space.
+  const pid_t program = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
   if (program < 0) fail(ChildStep::kFork);
   if (program == 0) exec_program(spec);
 

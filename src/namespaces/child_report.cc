@@ -5,6 +5,7 @@ namespace isol8 {
 const char* child_step_name(ChildStep step) {
   switch (step) {
     case ChildStep::kWaitForParent: return "waiting for the parent";
+    case ChildStep::kUnshareCgroup: return "creating the cgroup namespace";
     case ChildStep::kMountPrivate: return "making mounts private";
     case ChildStep::kMountBind: return "bind-mounting a host directory";
     case ChildStep::kMountRemount: return "remounting a bind read-only";

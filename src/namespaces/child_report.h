@@ -9,6 +9,7 @@ namespace isol8 {
 // Every step of the child's setup that can fail, in the order the child runs them.
 enum class ChildStep : uint32_t {
   kWaitForParent,
+  kUnshareCgroup,
   kMountPrivate,
   kMountBind,
   kMountRemount,

@@ -17,7 +17,9 @@ struct CloneResult {
 };
 
 // Like fork(): returns twice. `flags` are CLONE_NEW* namespace flags; CLONE_PIDFD is added.
-Result<CloneResult> clone_with_pidfd(uint64_t flags);
+// With `cgroup_fd` >= 0 (cgroup v2) the child starts inside that cgroup (CLONE_INTO_CGROUP), so
+// not one instruction of it runs outside its limits.
+Result<CloneResult> clone_with_pidfd(uint64_t flags, int cgroup_fd = -1);
 
 Result<void> pidfd_kill(int pidfd, int sig);
 

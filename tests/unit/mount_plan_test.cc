@@ -239,9 +239,9 @@ TEST_F(MountPlanTest, NeverExposesHostEtcHomeRootOrVar) {
 
 TEST_F(MountPlanTest, BindsHarmlessPartsOfEtc) {
   const MountPlan plan = build();
-  const MountOp* ssl = find_one(plan, MountOpKind::kBindReadOnly, staged(plan, "/etc/ssl"));
+  const MountOp* ssl = find_one(plan, MountOpKind::kBindReadOnly, staged(plan, "/etc/ssl/certs"));
   ASSERT_NE(ssl, nullptr) << dump(plan);
-  EXPECT_EQ(ssl->source, host("/etc/ssl"));
+  EXPECT_EQ(ssl->source, host("/etc/ssl/certs"));
   const MountOp* cache =
       find_one(plan, MountOpKind::kBindReadOnly, staged(plan, "/etc/ld.so.cache"));
   ASSERT_NE(cache, nullptr) << dump(plan);

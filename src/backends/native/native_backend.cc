@@ -15,6 +15,7 @@
 #include "backends/native/supervisor.h"
 #include "namespaces/child_report.h"
 #include "namespaces/clone.h"
+#include "seccomp/policy.h"
 
 namespace isol8 {
 namespace {
@@ -36,6 +37,15 @@ Result<PipePair> make_sync_socket() {
     return errno_error("socketpair");
   }
   return PipePair{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// <prefix>/share/isol8/profiles next to an installed <prefix>/bin/isol8; the seccomp policy
+// falls back to the profile embedded at build time when it is absent.
+std::filesystem::path installed_profiles_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return exe.parent_path().parent_path() / "share" / "isol8" / "profiles";
 }
 
 std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
@@ -65,7 +75,7 @@ bool NativeBackend::has_executable(const std::string& root_dir, const std::strin
 Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
                                       const RunControl& control) {
   // Step 2: everything the child needs, before it exists.
-  auto plan = SpawnPlan::create(spec, settings_);
+  auto plan = SpawnPlan::create(spec, settings_, seccomp_ ? &*seccomp_ : nullptr);
   if (!plan) return std::move(plan).error().context("while preparing the sandbox");
 
   // Step 4: stdio pipes and the sync socket.
@@ -87,10 +97,16 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   child.stderr_fd = err->write.get();
   child.sync_fd = sync->write.get();
 
-  // Step 5: the child starts in its new namespaces and waits for "go".
-  spdlog::debug("native: clone3 flags={:#x} argv0={} root={}", (*plan)->clone_flags(),
-                spec.argv.at(0), spec.root_dir.empty() ? "host" : spec.root_dir);
-  auto cloned = clone_with_pidfd((*plan)->clone_flags());
+  // Step 3: the cgroup, before the child exists. Declared before the sandbox so that it is
+  // destroyed after it: the sandbox's processes are gone before the cgroup is removed.
+  std::unique_ptr<Cgroup> cgroup = make_cgroup(spec.limits);
+
+  // Step 5: the child starts in its new namespaces (and, on v2, in its cgroup) and waits.
+  const int cgroup_fd = cgroup ? cgroup->clone_into_fd() : -1;
+  spdlog::debug("native: clone3 flags={:#x} cgroup={} argv0={} root={}", (*plan)->clone_flags(),
+                cgroup ? cgroup->name() : "none", spec.argv.at(0),
+                spec.root_dir.empty() ? "host" : spec.root_dir);
+  auto cloned = clone_with_pidfd((*plan)->clone_flags(), cgroup_fd);
   if (!cloned) return std::move(cloned).error().context("while creating the sandbox namespaces");
   if (cloned->pid == 0) run_sandbox_init(child);
 
@@ -101,6 +117,13 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   out->write.reset();
   err->write.reset();
   sync->write.reset();
+
+  // Step 5 on cgroup v1: move the waiting child into its cgroup before it runs anything.
+  if (cgroup && cgroup_fd < 0) {
+    if (auto added = cgroup->add_process(sandbox.pid()); !added) {
+      return std::move(added).error().context("while moving the sandbox into its cgroup");
+    }
+  }
 
   // Step 7: the id maps; step 8: "go".
   if (auto mapped = apply_id_maps(sandbox.pid(), (*plan)->id_maps()); !mapped) {
@@ -122,6 +145,28 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   outcome.usage.cpu_system_ms = ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
   outcome.usage.peak_memory_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
   outcome.limits.not_enforced = {"memory", "cpu", "pids"};
+  if (cgroup) {
+    outcome.limits.enforced = cgroup->enforced();
+    std::erase_if(outcome.limits.not_enforced, [&](const std::string& name) {
+      return std::find(outcome.limits.enforced.begin(), outcome.limits.enforced.end(), name) !=
+             outcome.limits.enforced.end();
+    });
+    if (auto usage = cgroup->usage(); usage) {
+      outcome.oom_killed = usage->oom_killed;
+      outcome.usage.cpu_user_ms = static_cast<int64_t>(usage->cpu_user_usec / 1000);
+      outcome.usage.cpu_system_ms = static_cast<int64_t>(usage->cpu_system_usec / 1000);
+      if (usage->memory_peak_bytes > 0) outcome.usage.peak_memory_bytes = usage->memory_peak_bytes;
+    } else {
+      spdlog::warn("cannot read the sandbox's cgroup usage: {}", usage.error().message);
+    }
+  }
+  if (!outcome.limits.not_enforced.empty() && !warned_limits_) {
+    std::string names;
+    for (const auto& n : outcome.limits.not_enforced) names += (names.empty() ? "" : ", ") + n;
+    spdlog::warn("these limits are NOT enforced on this host: {} (cgroups: {}); see isol8 doctor",
+                 names, cgroups_->kind());
+    warned_limits_ = true;
+  }
   outcome.timed_out = supervised.timed_out;
   outcome.cancelled = supervised.cancelled;
   outcome.duration = supervised.duration;
@@ -142,7 +187,27 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   return outcome;
 }
 
-std::unique_ptr<Backend> make_native_backend(uint32_t id_map_base, std::string hostname) {
+NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupManager> cgroups,
+                             std::optional<SeccompProgram> seccomp)
+    : settings_(std::move(settings)), cgroups_(std::move(cgroups)), seccomp_(std::move(seccomp)) {}
+
+std::unique_ptr<Cgroup> NativeBackend::make_cgroup(const ResourceLimits& limits) {
+  CgroupLimits wanted;
+  wanted.memory_bytes = limits.memory_bytes;
+  wanted.pids_max = limits.pids;
+  wanted.cpus = limits.cpus;
+  auto cgroup = cgroups_->create(std::to_string(++runs_), wanted);
+  if (cgroup) return std::move(cgroup).value();
+  if (!warned_limits_) {
+    spdlog::warn("cannot create the sandbox's cgroup ({}); memory, cpu and pids limits are NOT "
+                 "enforced",
+                 cgroup.error().message);
+    warned_limits_ = true;
+  }
+  return nullptr;
+}
+
+Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& config) {
   NativeSettings settings;
   std::string user_name;
   std::vector<char> buf(16384);
@@ -151,13 +216,31 @@ std::unique_ptr<Backend> make_native_backend(uint32_t id_map_base, std::string h
   if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
     user_name = found->pw_name;
   }
-  settings.id_maps = plan_id_maps(id_map_base, ::geteuid(), ::getegid(), user_name,
+  settings.id_maps = plan_id_maps(config.id_map_base, ::geteuid(), ::getegid(), user_name,
                                   kSandboxUid, kSandboxGid);
-  settings.hostname = std::move(hostname);
+  settings.hostname = config.hostname;
   spdlog::debug("native: id map mode {} (uid {} -> host {})",
                 static_cast<int>(settings.id_maps.mode), settings.id_maps.uids.inside,
                 settings.id_maps.uids.outside);
-  return std::make_unique<NativeBackend>(std::move(settings));
+
+  auto mode = parse_seccomp_mode(config.seccomp_mode);
+  if (!mode) return std::move(mode).error();
+  auto seccomp = load_seccomp_policy(*mode, config.custom_profile_path, installed_profiles_dir());
+  if (!seccomp) return std::move(seccomp).error();
+  if (!seccomp->has_value()) {
+    spdlog::warn("seccomp is unconfined (security.seccomp = \"unconfined\"): the sandbox can "
+                 "call every system call");
+  }
+
+  auto cgroups = detect_cgroup_manager();
+  spdlog::debug("native: cgroup manager {}", cgroups->kind());
+  if (auto reclaimed = cgroups->reclaim_stale(); !reclaimed) {
+    spdlog::warn("could not remove cgroups left by a dead isol8: {}", reclaimed.error().message);
+  } else if (*reclaimed > 0) {
+    spdlog::debug("native: reclaimed {} cgroups of dead runners", *reclaimed);
+  }
+  return std::unique_ptr<Backend>(std::make_unique<NativeBackend>(
+      std::move(settings), std::move(cgroups), std::move(seccomp).value()));
 }
 
 }  // namespace isol8

@@ -1,27 +1,48 @@
 #pragma once
-// The native backend: namespaces, a pivot_root'ed read-only root and dropped privileges, with no
-// daemon and no image needed.
+// The native backend: namespaces, a pivot_root'ed read-only root, cgroup limits, seccomp and
+// dropped privileges, with no daemon and no image needed.
 
+#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "backends/backend.h"
 #include "backends/native/spawn_plan.h"
+#include "cgroups/cgroup_manager.h"
+#include "seccomp/compiler.h"
 
 namespace isol8 {
 
+struct NativeBackendConfig {
+  uint32_t id_map_base = 1000000;
+  std::string hostname = "isol8";
+  std::string seccomp_mode = "strict";  // strict | unconfined | custom
+  std::filesystem::path custom_profile_path;
+};
+
 class NativeBackend final : public Backend {
  public:
-  explicit NativeBackend(NativeSettings settings) : settings_(std::move(settings)) {}
+  NativeBackend(NativeSettings settings, std::unique_ptr<CgroupManager> cgroups,
+                std::optional<SeccompProgram> seccomp);
   const char* name() const override { return "native"; }
   bool has_executable(const std::string& root_dir, const std::string& path) const override;
   Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
                          const RunControl& control) override;
 
  private:
+  // Step 3: the run's cgroup, or null (with the reason logged once) when none can be made.
+  std::unique_ptr<Cgroup> make_cgroup(const ResourceLimits& limits);
+
   NativeSettings settings_;
+  std::unique_ptr<CgroupManager> cgroups_;
+  std::optional<SeccompProgram> seccomp_;
+  uint64_t runs_ = 0;           // names each run's cgroup uniquely within this process
+  bool warned_limits_ = false;  // the "limits not enforced" warning is given once
 };
 
-// Decides the id mapping for the calling user (root, subordinate ids, or a single id).
-std::unique_ptr<Backend> make_native_backend(uint32_t id_map_base, std::string hostname);
+// Decides the id mapping for the calling user (root, subordinate ids or a single id), detects
+// the cgroup manager (reclaiming cgroups of dead runners) and compiles the seccomp policy.
+// Fails when the seccomp profile cannot be loaded: the run is refused, never left unfiltered.
+Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& config);
 
 }  // namespace isol8

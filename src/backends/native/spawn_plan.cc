@@ -19,7 +19,8 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
 }  // namespace
 
 Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
-                                                     const NativeSettings& settings) {
+                                                     const NativeSettings& settings,
+                                                     const SeccompProgram* seccomp) {
   std::unique_ptr<SpawnPlan> plan(new SpawnPlan());
   const bool host_network = spec.network == NetworkMode::kHost;
 
@@ -48,7 +49,7 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   if (!plan->empty_caps_) return errno_error("cap_init");
 
   plan->clone_flags_ = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                       CLONE_NEWCGROUP | (host_network ? 0 : CLONE_NEWNET);
+                       (host_network ? 0 : CLONE_NEWNET);  // cgroup ns: by the child, later
   plan->id_maps_ = settings.id_maps;
 
   ChildSpec& child = plan->child_;
@@ -60,6 +61,7 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   child.full_id_range = settings.id_maps.full_range();
   child.last_capability = static_cast<int>(cap_max_bits()) - 1;
   child.empty_caps = plan->empty_caps_.get();
+  child.seccomp = seccomp != nullptr ? seccomp->fprog() : nullptr;
   child.workdir = plan->workdir_.c_str();
   if (spec.code_file) {
     plan->code_path_ = spec.code_file->path;

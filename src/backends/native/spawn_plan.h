@@ -11,6 +11,7 @@
 #include "namespaces/child_spec.h"
 #include "namespaces/id_map.h"
 #include "namespaces/mount_plan.h"
+#include "seccomp/compiler.h"
 
 namespace isol8 {
 
@@ -29,8 +30,10 @@ struct CapFree {
 
 class SpawnPlan {
  public:
+  // `seccomp` (may be null) must outlive the plan.
   static Result<std::unique_ptr<SpawnPlan>> create(const RunSpec& spec,
-                                                   const NativeSettings& settings);
+                                                   const NativeSettings& settings,
+                                                   const SeccompProgram* seccomp);
 
   // The namespaces to create with clone3.
   uint64_t clone_flags() const { return clone_flags_; }

@@ -1,0 +1,255 @@
+// cgroup v1: one directory <mount>/isol8/isol8-<pid>-<name> per hierarchy among memory, pids, cpu,
+// cpuacct and freezer. Co-mounted controllers (cpu,cpuacct) share one directory.
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "cgroups/cgroup_fs.h"
+#include "cgroups/cgroup_impl.h"
+#include "cgroups/cgroup_parse.h"
+#include "common/scope_exit.h"
+
+namespace isol8::cgroups {
+namespace {
+
+namespace fs = std::filesystem;
+using DirMap = std::map<std::string, fs::path>;  // controller -> directory
+
+constexpr const char* kRequired[] = {"memory", "pids", "cpu", "freezer"};
+constexpr const char* kUsed[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
+
+uint64_t ticks_to_usec(uint64_t ticks) {
+  long hz = ::sysconf(_SC_CLK_TCK);
+  if (hz <= 0) hz = 100;
+  return ticks * 1000000 / static_cast<uint64_t>(hz);
+}
+
+class V1Cgroup final : public Cgroup {
+ public:
+  V1Cgroup(std::string name, DirMap dirs, std::vector<std::string> enforced,
+           const CgroupRoots& roots)
+      : name_(std::move(name)),
+        dirs_(std::move(dirs)),
+        enforced_(std::move(enforced)),
+        ops_(roots.ops),
+        kill_timeout_(roots.kill_timeout) {
+    for (const auto& [controller, dir] : dirs_) {
+      if (std::find(unique_.begin(), unique_.end(), dir) == unique_.end()) unique_.push_back(dir);
+    }
+  }
+  ~V1Cgroup() override {
+    if (auto r = destroy(); !r) spdlog::warn("cgroup {}: {}", name_, r.error().message);
+  }
+
+  const std::string& name() const override { return name_; }
+  std::vector<fs::path> directories() const override {
+    if (destroyed_) return {};
+    return unique_;
+  }
+  Result<void> add_process(pid_t pid) override {
+    for (const fs::path& dir : unique_) {
+      ISOL8_TRY(write_control(dir / "cgroup.procs", std::to_string(pid)));
+    }
+    return ok();
+  }
+  int clone_into_fd() const override { return -1; }
+  std::vector<std::string> enforced() const override { return enforced_; }
+
+  // Freezing first stops forks and exits, so the pids read from cgroup.procs cannot be reused
+  // before the SIGKILL lands; a frozen task dies once thawed.
+  Result<void> kill_all() override {
+    if (destroyed_) return ok();
+    std::vector<fs::path> procs;
+    for (const fs::path& dir : unique_) procs.push_back(dir / "cgroup.procs");
+    std::optional<Error> thaw_error;
+    if (auto freezer = dirs_.find("freezer"); freezer != dirs_.end()) {
+      fs::path state = freezer->second / "freezer.state";
+      if (write_control(state, "FROZEN")) {
+        poll_until(kill_timeout_ / 2, [&] {
+          auto s = read_control(state);
+          return !s || has_word(*s, "FROZEN");
+        });
+        for (const fs::path& file : procs) {
+          auto pids = read_procs(file);
+          if (!pids) continue;  // kill_until_empty reports it
+          for (pid_t pid : *pids) ::kill(pid, SIGKILL);
+        }
+        if (auto r = write_control(state, "THAWED"); !r) thaw_error = std::move(r).error();
+      }
+    }
+    ISOL8_TRY(kill_until_empty(procs, kill_timeout_));
+    if (thaw_error) return std::move(*thaw_error);
+    return ok();
+  }
+
+  Result<CgroupUsage> usage() const override {
+    CgroupUsage u;
+    if (auto memory = dirs_.find("memory"); memory != dirs_.end()) {
+      auto peak = read_u64(memory->second / "memory.max_usage_in_bytes");
+      if (!peak) return std::move(peak).error();
+      u.memory_peak_bytes = *peak;
+      auto oom = read_control(memory->second / "memory.oom_control");
+      if (!oom) return std::move(oom).error();
+      auto fields = parse_keyed(*oom);
+      // "oom_kill" exists since Linux 4.13; before it, under_oom is the best sign left.
+      u.oom_killed = fields.count("oom_kill") ? fields["oom_kill"] > 0 : fields["under_oom"] > 0;
+    }
+    if (auto cpuacct = dirs_.find("cpuacct"); cpuacct != dirs_.end()) {
+      auto stat = read_control(cpuacct->second / "cpuacct.stat");
+      if (!stat) return std::move(stat).error();
+      auto fields = parse_keyed(*stat);  // USER_HZ ticks
+      u.cpu_user_usec = ticks_to_usec(fields["user"]);
+      u.cpu_system_usec = ticks_to_usec(fields["system"]);
+    }
+    return u;
+  }
+
+  Result<void> destroy() override {
+    if (destroyed_) return ok();
+    auto killed = kill_all();
+    std::optional<Error> remove_error;
+    for (auto it = unique_.rbegin(); it != unique_.rend(); ++it) {
+      if (auto r = remove_dir(ops_, *it); !r && !remove_error) remove_error = std::move(r).error();
+    }
+    destroyed_ = true;
+    if (!killed) return std::move(killed).error();
+    if (remove_error) return std::move(*remove_error);
+    return ok();
+  }
+
+ private:
+  std::string name_;
+  DirMap dirs_;
+  std::vector<fs::path> unique_;  // one per hierarchy
+  std::vector<std::string> enforced_;
+  CgroupFsOps ops_;
+  std::chrono::milliseconds kill_timeout_;
+  bool destroyed_ = false;
+};
+
+class V1Manager final : public CgroupManager {
+ public:
+  V1Manager(DirMap mounts, CgroupRoots roots, std::vector<std::string> notes)
+      : roots_(std::move(roots)), notes_(std::move(notes)) {
+    for (const char* c : kUsed) {
+      if (auto m = mounts.find(c); m != mounts.end()) mounts_[c] = m->second;
+    }
+  }
+
+  const char* kind() const override { return "v1"; }
+  std::vector<std::string> unavailable_reasons() const override { return notes_; }
+
+  Result<std::unique_ptr<Cgroup>> create(const std::string& name,
+                                         const CgroupLimits& limits) override {
+    ISOL8_TRY(validate_name(name));
+    std::string dn = dir_name(::getpid(), name);
+    auto made = create_in(dn, limits);
+    if (!made) return std::move(made).error().context("cannot set up cgroup " + dn);
+    return std::move(made).value();
+  }
+
+  Result<std::size_t> reclaim_stale() override {
+    std::map<std::string, DirMap> stale;  // name -> its directories
+    for (const auto& [controller, mount] : mounts_) {
+      auto dirs = list_owned_dirs(mount);
+      if (!dirs) return std::move(dirs).error();
+      for (const fs::path& dir : *dirs) {
+        std::string name = dir.filename().string();
+        if (!pid_alive(*owner_pid(name))) stale[name][controller] = dir;
+      }
+    }
+    std::size_t reclaimed = 0;
+    std::string failures;
+    for (auto& [name, dirs] : stale) {
+      V1Cgroup cgroup(name, std::move(dirs), {}, roots_);
+      if (auto r = cgroup.destroy(); r) {
+        ++reclaimed;
+      } else {
+        failures += (failures.empty() ? "" : "; ") + r.error().message;
+      }
+    }
+    if (!failures.empty()) return Error{EBUSY, "cannot reclaim stale cgroups: " + failures};
+    return reclaimed;
+  }
+
+ private:
+  Result<std::unique_ptr<Cgroup>> create_in(const std::string& dn, const CgroupLimits& limits) {
+    DirMap dirs;
+    std::vector<fs::path> created;
+    ScopeExit undo([&] { remove_dirs_logged(roots_.ops, created); });
+    for (const auto& [controller, mount] : mounts_) {
+      fs::path dir = mount / kParentDir / dn;
+      if (std::find(created.begin(), created.end(), dir) == created.end()) {
+        ISOL8_TRY(make_dir(roots_.ops, dir.parent_path(), /*may_exist=*/true));
+        ISOL8_TRY(make_dir(roots_.ops, dir, /*may_exist=*/false));
+        created.push_back(dir);
+      }
+      dirs[controller] = dir;
+    }
+
+    std::vector<std::string> enforced;
+    if (limits.memory_bytes > 0) {
+      std::string bytes = std::to_string(limits.memory_bytes);
+      ISOL8_TRY(write_control(dirs["memory"] / "memory.limit_in_bytes", bytes));
+      // memory+swap equal to memory: the sandbox cannot swap (absent without swap accounting).
+      fs::path memsw = dirs["memory"] / "memory.memsw.limit_in_bytes";
+      if (file_exists(memsw)) {
+        ISOL8_TRY(write_control(memsw, bytes));
+      }
+      enforced.push_back("memory");
+    }
+    if (limits.pids_max > 0) {
+      ISOL8_TRY(write_control(dirs["pids"] / "pids.max", std::to_string(limits.pids_max)));
+      enforced.push_back("pids");
+    }
+    if (limits.cpus > 0) {
+      ISOL8_TRY(write_control(dirs["cpu"] / "cpu.cfs_period_us", std::to_string(kCpuPeriodUsec)));
+      ISOL8_TRY(write_control(dirs["cpu"] / "cpu.cfs_quota_us",
+                              std::to_string(cpu_quota_usec(limits.cpus))));
+      enforced.push_back("cpu");
+    }
+
+    undo.dismiss();
+    return std::unique_ptr<Cgroup>(
+        std::make_unique<V1Cgroup>(dn, std::move(dirs), std::move(enforced), roots_));
+  }
+
+  DirMap mounts_;  // only the controllers in kUsed
+  CgroupRoots roots_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace
+
+Result<void> probe_v1(const DirMap& mounts, std::vector<std::string>* notes) {
+  std::string missing;
+  for (const char* c : kRequired) {
+    auto m = mounts.find(c);
+    if (m == mounts.end()) {
+      missing += std::string(missing.empty() ? "" : " ") + c;
+    } else if (::access(m->second.c_str(), W_OK) != 0) {
+      return errno_error("the v1 " + std::string(c) + " hierarchy at " + m->second.string() +
+                         " is not writable");
+    }
+  }
+  if (!missing.empty()) return Error{ENOTSUP, "no v1 hierarchy for: " + missing};
+  if (!mounts.count("cpuacct")) {
+    notes->push_back("cgroup v1 cpuacct is not mounted: CPU usage reads 0");
+  }
+  if (!file_exists(mounts.at("memory") / "memory.memsw.limit_in_bytes")) {
+    notes->push_back(
+        "cgroup v1 memory has no memory.memsw.limit_in_bytes (no swap accounting): "
+        "swap is not limited");
+  }
+  return ok();
+}
+
+std::unique_ptr<CgroupManager> make_v1_manager(DirMap mounts, const CgroupRoots& roots,
+                                               std::vector<std::string> notes) {
+  return std::make_unique<V1Manager>(std::move(mounts), roots, std::move(notes));
+}
+
+}  // namespace isol8::cgroups

@@ -1,0 +1,112 @@
+// Network isolation: with the default network mode the sandbox has only a loopback interface and
+// no route anywhere; with --net host it shares the host's interfaces. No test sends traffic off
+// the machine: the connect to 1.1.1.1 fails before any packet exists, because there is no route.
+
+#include <set>
+#include <sstream>
+
+#include "support/native_helpers.h"
+
+namespace isol8::test {
+namespace {
+
+class NativeNetwork : public LeakCheckedTest {};
+
+std::set<std::string> host_interfaces() {
+  std::set<std::string> out;
+  std::istringstream in(slurp("/proc/net/dev"));
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    if (n++ < 2) continue;
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    out.insert(name);
+  }
+  return out;
+}
+
+std::set<std::string> probe_interfaces(const nlohmann::json& report) {
+  std::set<std::string> out;
+  for (const auto& i : report["interfaces"]) out.insert(i.get<std::string>());
+  return out;
+}
+
+TEST_F(NativeNetwork, OnlyLoopbackByDefault) {
+  auto p = run_probe(options());
+  ASSERT_TRUE(p.ok()) << p.error;
+  EXPECT_EQ(probe_interfaces(p.report), std::set<std::string>{"lo"}) << p.report["interfaces"];
+}
+
+TEST_F(NativeNetwork, NoRouteOut) {
+  // Without a route the kernel refuses the connect at once (ENETUNREACH): nothing is sent.
+  const auto r = execute_once(
+      options(), python_request("import errno, socket\n"
+                                "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+                                "s.settimeout(5)\n"
+                                "try:\n"
+                                "    s.connect(('1.1.1.1', 80))\n"
+                                "    print('CONNECTED')\n"
+                                "except OSError as e:\n"
+                                "    print(errno.errorcode.get(e.errno, e))\n"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_code, 0) << r->stderr_data;
+  EXPECT_EQ(r->stdout_data, "ENETUNREACH");
+}
+
+TEST_F(NativeNetwork, LoopbackIsUp) {
+  const auto r =
+      execute_once(options(), python_request("import socket\n"
+                                             "srv = socket.socket()\n"
+                                             "srv.bind(('127.0.0.1', 0))\n"
+                                             "srv.listen(1)\n"
+                                             "c = socket.create_connection(srv.getsockname(), 5)\n"
+                                             "conn, _ = srv.accept()\n"
+                                             "c.sendall(b'ping')\n"
+                                             "print(conn.recv(4).decode())\n"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_code, 0) << r->stderr_data;
+  EXPECT_EQ(r->stdout_data, "ping");
+}
+
+TEST_F(NativeNetwork, NoDnsResolverConfigured) {
+  const auto r = execute_once(options(), bash_request("cat /etc/resolv.conf | wc -c"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->stdout_data, "0");
+}
+
+TEST_F(NativeNetwork, HostModeSeesTheHostsInterfaces) {
+  const auto host = host_interfaces();
+  if (host.size() < 2) GTEST_SKIP() << "the host has only loopback: cannot tell the modes apart";
+  Options o = options();
+  o.network = NetworkMode::kHost;
+  auto p = run_probe(o);
+  ASSERT_TRUE(p.ok()) << p.error;
+  EXPECT_EQ(probe_interfaces(p.report), host) << p.report["interfaces"];
+}
+
+TEST_F(NativeNetwork, CliNetHostSeesTheHostsInterfaces) {
+  const auto host = host_interfaces();
+  if (host.size() < 2) GTEST_SKIP() << "the host has only loopback: cannot tell the modes apart";
+  const CliRun none = cli().run({"run", "--cmd", "cat /proc/net/dev"});
+  const CliRun hostnet = cli().run({"run", "--net", "host", "--cmd", "cat /proc/net/dev"});
+  ASSERT_EQ(none.exit_code, 0) << describe(none);
+  ASSERT_EQ(hostnet.exit_code, 0) << describe(hostnet);
+  for (const auto& name : host) {
+    if (name == "lo") continue;
+    EXPECT_TRUE(contains(hostnet.out, name + ":")) << name << "\n" << hostnet.out;
+    EXPECT_FALSE(contains(none.out, name + ":")) << name << "\n" << none.out;
+  }
+}
+
+TEST_F(NativeNetwork, InvalidNetModeIsRejected) {
+  const CliRun r = cli().run({"run", "--net", "everything", "-e", "print(1)"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "Invalid --net value")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+}  // namespace
+}  // namespace isol8::test

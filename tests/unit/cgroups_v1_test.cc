@@ -1,0 +1,203 @@
+// The cgroup v1 manager against a temp-directory imitation of the v1 hierarchies, in both layouts:
+// separate cpu and cpuacct hierarchies (this machine) and co-mounted cpu,cpuacct (Debian/systemd).
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "cgroups/cgroup_manager.h"
+#include "cgroups/fake_cgroupfs.h"
+
+namespace isol8 {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FakeCgroupFs;
+
+std::string trimmed(const fs::path& file) {
+  std::string s = FakeCgroupFs::read(file);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+pid_t impossible_pid() {
+  std::ifstream in("/proc/sys/kernel/pid_max");
+  long max = 4194304;
+  in >> max;
+  return static_cast<pid_t>(max + 1);
+}
+
+std::string own_name(const std::string& name) {
+  return "isol8-" + std::to_string(::getpid()) + "-" + name;
+}
+
+class CgroupV1 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* c : {"memory", "pids", "cpu", "cpuacct", "freezer"}) {
+      mounts_[c] = fake_.add_v1(c);
+    }
+    manager_ = detect_cgroup_manager(fake_.roots());
+    ASSERT_STREQ(manager_->kind(), "v1");
+  }
+  fs::path dir(const std::string& controller, const std::string& name = "sb1") {
+    return mounts_.at(controller) / "isol8" / own_name(name);
+  }
+
+  FakeCgroupFs fake_;
+  std::map<std::string, fs::path> mounts_;
+  std::unique_ptr<CgroupManager> manager_;
+};
+
+TEST_F(CgroupV1, WritesLimitsInEveryHierarchy) {
+  EXPECT_TRUE(manager_->unavailable_reasons().empty());
+  auto cg = manager_->create("sb1", {512ull << 20, 64, 1.5});
+  ASSERT_TRUE(cg) << cg.error().message;
+  EXPECT_EQ((*cg)->name(), own_name("sb1"));
+  EXPECT_EQ((*cg)->directories().size(), 5u);
+  EXPECT_EQ(trimmed(dir("memory") / "memory.limit_in_bytes"), "536870912");
+  EXPECT_EQ(trimmed(dir("memory") / "memory.memsw.limit_in_bytes"), "536870912");
+  EXPECT_EQ(trimmed(dir("pids") / "pids.max"), "64");
+  EXPECT_EQ(trimmed(dir("cpu") / "cpu.cfs_period_us"), "100000");
+  EXPECT_EQ(trimmed(dir("cpu") / "cpu.cfs_quota_us"), "150000");
+  EXPECT_TRUE(fs::is_directory(dir("cpuacct")));
+  EXPECT_TRUE(fs::is_directory(dir("freezer")));
+  EXPECT_EQ((*cg)->enforced(), (std::vector<std::string>{"memory", "pids", "cpu"}));
+  EXPECT_EQ((*cg)->clone_into_fd(), -1);
+  cg->reset();
+  for (const auto& [controller, mount] : mounts_) {
+    EXPECT_FALSE(fs::exists(dir(controller))) << controller;
+    EXPECT_TRUE(fs::exists(mount / "isol8")) << controller;
+  }
+}
+
+TEST_F(CgroupV1, AddProcessWritesEveryHierarchy) {
+  auto cg = manager_->create("sb1", {});
+  ASSERT_TRUE(cg) << cg.error().message;
+  pid_t fake_pid = impossible_pid();
+  ASSERT_TRUE((*cg)->add_process(fake_pid));
+  for (const auto& [controller, mount] : mounts_) {
+    EXPECT_EQ(trimmed(dir(controller) / "cgroup.procs"), std::to_string(fake_pid)) << controller;
+    FakeCgroupFs::write(dir(controller) / "cgroup.procs", "");  // as if it had exited
+  }
+}
+
+TEST_F(CgroupV1, KillAllFreezesAndThaws) {
+  auto cg = manager_->create("sb1", {});
+  ASSERT_TRUE(cg) << cg.error().message;
+  ASSERT_TRUE((*cg)->kill_all());
+  EXPECT_EQ(trimmed(dir("freezer") / "freezer.state"), "THAWED");
+}
+
+TEST_F(CgroupV1, KillAllReportsProcessesThatStay) {
+  auto cg = manager_->create("sb1", {});
+  ASSERT_TRUE(cg) << cg.error().message;
+  FakeCgroupFs::write(dir("pids") / "cgroup.procs", std::to_string(impossible_pid()) + "\n");
+  auto r = (*cg)->kill_all();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("processes remain"), std::string::npos) << r.error().message;
+  FakeCgroupFs::write(dir("pids") / "cgroup.procs", "");
+}
+
+TEST_F(CgroupV1, UsageReadsPeakOomAndCpuacctTicks) {
+  auto cg = manager_->create("sb1", {64 << 20, 16, 1});
+  ASSERT_TRUE(cg) << cg.error().message;
+  FakeCgroupFs::write(dir("memory") / "memory.max_usage_in_bytes", "67108864\n");
+  FakeCgroupFs::write(dir("memory") / "memory.oom_control",
+                      "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+  FakeCgroupFs::write(dir("cpuacct") / "cpuacct.stat", "user 150\nsystem 50\n");
+  auto u = (*cg)->usage();
+  ASSERT_TRUE(u) << u.error().message;
+  const uint64_t hz = static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
+  EXPECT_EQ(u->memory_peak_bytes, 67108864u);
+  EXPECT_TRUE(u->oom_killed);
+  EXPECT_EQ(u->cpu_user_usec, 150 * 1000000 / hz);
+  EXPECT_EQ(u->cpu_system_usec, 50 * 1000000 / hz);
+}
+
+TEST_F(CgroupV1, OomFallsBackToUnderOomOnOldKernels) {
+  auto cg = manager_->create("sb1", {64 << 20, 0, 0});
+  ASSERT_TRUE(cg) << cg.error().message;
+  FakeCgroupFs::write(dir("memory") / "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n");
+  EXPECT_FALSE((*cg)->usage()->oom_killed);
+  FakeCgroupFs::write(dir("memory") / "memory.oom_control", "oom_kill_disable 0\nunder_oom 1\n");
+  EXPECT_TRUE((*cg)->usage()->oom_killed);
+}
+
+TEST_F(CgroupV1, CreateFailingHalfWayLeavesNoDirectory) {
+  fake_.template_of(mounts_.at("pids")).erase("pids.max");
+  auto cg = manager_->create("sb1", {64 << 20, 16, 1});
+  ASSERT_FALSE(cg);
+  EXPECT_NE(cg.error().message.find("pids.max"), std::string::npos) << cg.error().message;
+  for (const auto& [controller, mount] : mounts_) {
+    EXPECT_FALSE(fs::exists(dir(controller))) << controller;
+  }
+}
+
+TEST_F(CgroupV1, ReclaimStaleAcrossHierarchies) {
+  CgroupFsOps ops = fake_.ops();
+  std::string dead = "isol8-" + std::to_string(impossible_pid()) + "-old";
+  for (const auto& [controller, mount] : mounts_) {
+    ASSERT_EQ(ops.make_dir(mount / "isol8"), 0);
+    if (controller != "cpu") {  // a partial leftover: not in every hierarchy
+      ASSERT_EQ(ops.make_dir(mount / "isol8" / dead), 0);
+    }
+  }
+  auto alive = manager_->create("mine", {});
+  ASSERT_TRUE(alive) << alive.error().message;
+  auto n = manager_->reclaim_stale();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 1u);
+  for (const auto& [controller, mount] : mounts_) {
+    EXPECT_FALSE(fs::exists(mount / "isol8" / dead)) << controller;
+    EXPECT_TRUE(fs::exists(dir(controller, "mine"))) << controller;
+  }
+}
+
+TEST(CgroupV1Layout, CoMountedCpuAndCpuacctShareOneDirectory) {
+  FakeCgroupFs fake;
+  fs::path memory = fake.add_v1("memory");
+  fake.add_v1("pids");
+  fs::path cpu = fake.add_v1("cpu,cpuacct");
+  fake.add_v1("freezer");
+  auto manager = detect_cgroup_manager(fake.roots());
+  ASSERT_STREQ(manager->kind(), "v1");
+  auto cg = manager->create("sb1", {1 << 30, 100, 0.5});
+  ASSERT_TRUE(cg) << cg.error().message;
+  EXPECT_EQ((*cg)->directories().size(), 4u);
+  fs::path dir = cpu / "isol8" / own_name("sb1");
+  EXPECT_EQ(trimmed(dir / "cpu.cfs_quota_us"), "50000");
+  FakeCgroupFs::write(dir / "cpuacct.stat", "user 10\nsystem 0\n");
+  auto u = (*cg)->usage();
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->cpu_user_usec, 10 * 1000000 / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK)));
+  cg->reset();
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_FALSE(fs::exists(memory / "isol8" / own_name("sb1")));
+}
+
+TEST(CgroupV1Layout, WithoutMemswOrCpuacctStillWorksAndSaysSo) {
+  FakeCgroupFs fake;
+  fs::path memory = fake.add_v1("memory");
+  fake.add_v1("pids");
+  fake.add_v1("cpu");
+  fake.add_v1("freezer");
+  fake.template_of(memory).erase("memory.memsw.limit_in_bytes");
+  fs::remove(memory / "memory.memsw.limit_in_bytes");
+  auto manager = detect_cgroup_manager(fake.roots());
+  ASSERT_STREQ(manager->kind(), "v1");
+  auto reasons = manager->unavailable_reasons();
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_NE(reasons[0].find("cpuacct"), std::string::npos) << reasons[0];
+  EXPECT_NE(reasons[1].find("memsw"), std::string::npos) << reasons[1];
+  auto cg = manager->create("sb1", {64 << 20, 0, 0});
+  ASSERT_TRUE(cg) << cg.error().message;
+  EXPECT_EQ(trimmed(memory / "isol8" / own_name("sb1") / "memory.limit_in_bytes"), "67108864");
+  auto u = (*cg)->usage();
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->cpu_user_usec, 0u);
+}
+
+}  // namespace
+}  // namespace isol8
