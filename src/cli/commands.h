@@ -48,6 +48,13 @@ struct ConfigArgs {
 CLI::App* add_config_command(CLI::App& app, ConfigArgs& args);
 int config_command(const ConfigArgs& args, const LoadedConfig& config);
 
+struct DoctorArgs {
+  bool json = false;
+};
+
+CLI::App* add_doctor_command(CLI::App& app, DoctorArgs& args);
+int doctor_command(const DoctorArgs& args);
+
 // "[ERR] <message>" on stderr; returns 1.
 int report_error(const std::string& message);
 

@@ -48,6 +48,8 @@ int run_main(int argc, char** argv) {
   ConfigArgs config_args;
   CLI::App* run = add_run_command(app, run_args);
   CLI::App* config = add_config_command(app, config_args);
+  DoctorArgs doctor_args;
+  CLI::App* doctor = add_doctor_command(app, doctor_args);
 
   try {
     app.parse(argc, argv);
@@ -67,6 +69,7 @@ int run_main(int argc, char** argv) {
     std::cout << app.help();
     return 0;
   }
+  if (doctor->parsed()) return doctor_command(doctor_args);
   auto loaded = load();
   if (!loaded) return report_error(loaded.error().message);
   if (run->parsed()) return run_command(run_args, *loaded);

@@ -1,0 +1,215 @@
+#include "core/diagnostics.h"
+
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "backends/native/spawn_plan.h"
+#include "cgroups/cgroup_manager.h"
+#include "common/fs_util.h"
+#include "common/unique_fd.h"
+#include "core/runtimes.h"
+#include "isol8/engine.h"
+#include "namespaces/id_map.h"
+#include "seccomp/policy.h"
+
+namespace isol8 {
+namespace {
+
+using Level = Check::Level;
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+Check kernel_check() {
+  struct utsname u {};
+  ::uname(&u);
+  return {Level::kOk, "kernel", fmt::format("{} {}", u.sysname, u.release)};
+}
+
+Check userns_check() {
+  auto max = read_file("/proc/sys/user/max_user_namespaces");
+  if (!max) return {Level::kFail, "user namespaces", "not supported by this kernel"};
+  if (trimmed(*max) == "0") {
+    return {Level::kFail, "user namespaces", "disabled (user.max_user_namespaces = 0)"};
+  }
+  std::string detail = "max_user_namespaces=" + trimmed(*max);
+  if (auto unpriv = read_file("/proc/sys/kernel/unprivileged_userns_clone");
+      unpriv && trimmed(*unpriv) == "0" && ::geteuid() != 0) {
+    return {Level::kFail, "user namespaces",
+            detail + "; unprivileged ones are disabled (kernel.unprivileged_userns_clone = 0)"};
+  }
+  if (auto aa = read_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+      aa && trimmed(*aa) == "1" && ::geteuid() != 0) {
+    return {Level::kFail, "user namespaces",
+            detail + "; AppArmor restricts unprivileged ones "
+                     "(kernel.apparmor_restrict_unprivileged_userns = 1)"};
+  }
+  return {Level::kOk, "user namespaces", detail};
+}
+
+Check id_map_check() {
+  std::string name;
+  if (struct passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) name = pw->pw_name;
+  const IdMapPlan plan =
+      plan_id_maps(1000000, ::geteuid(), ::getegid(), name, kSandboxUid, kSandboxGid);
+  switch (plan.mode) {
+    case IdMapMode::kPrivileged:
+      return {Level::kOk, "id mapping",
+              fmt::format("root: sandbox uid 100 is host uid {} (a range of 65536 unused ids)",
+                          plan.uids.outside + 100)};
+    case IdMapMode::kSubordinate:
+      return {Level::kOk, "id mapping",
+              fmt::format("rootless with /etc/subuid range {}+{} (newuidmap)", plan.uids.outside,
+                          plan.uids.count)};
+    case IdMapMode::kSingle:
+      return {Level::kInfo, "id mapping",
+              "rootless with a single id (no /etc/subuid range for this user): the sandbox user "
+              "is your own uid, and setgroups is denied"};
+  }
+  return {};
+}
+
+Check cgroup_check() {
+  auto manager = detect_cgroup_manager();
+  const std::string kind = manager->kind();
+  std::string reasons;
+  for (const auto& r : manager->unavailable_reasons()) reasons += (reasons.empty() ? "" : "; ") + r;
+  if (kind == "none") {
+    return {Level::kWarn, "cgroups",
+            "none usable: memory, cpu and pids limits are NOT enforced (" + reasons + ")"};
+  }
+  return {reasons.empty() ? Level::kOk : Level::kWarn, "cgroups",
+          kind + ": memory, pids and cpu limits enforced" +
+              (reasons.empty() ? "" : " (" + reasons + ")")};
+}
+
+Check seccomp_check() {
+  auto actions = read_file("/proc/sys/kernel/seccomp/actions_avail");
+  if (!actions) return {Level::kFail, "seccomp", "the kernel has no seccomp filter support"};
+  auto program = load_seccomp_policy(SeccompMode::kStrict, {}, {});
+  if (!program) return {Level::kFail, "seccomp", program.error().message};
+  return {Level::kOk, "seccomp",
+          fmt::format("default profile compiles to {} BPF instructions; kernel actions: {}",
+                      (*program)->size(), trimmed(*actions))};
+}
+
+Check sandbox_check() {
+  Options options;
+  auto engine = Engine::create(options);
+  if (!engine) return {Level::kFail, "native sandbox", engine.error().message};
+  ExecutionRequest req;
+  req.runtime = "bash";
+  req.cmd = "exit 0";
+  req.timeout_ms = 10000;
+  const auto start = std::chrono::steady_clock::now();
+  auto result = (*engine)->execute(req);
+  const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+  if (!result) return {Level::kFail, "native sandbox", result.error().message};
+  if (result->exit_code != 0) {
+    return {Level::kFail, "native sandbox",
+            fmt::format("a test run exited {}: {}", result->exit_code, result->stderr_data)};
+  }
+  return {Level::kOk, "native sandbox", fmt::format("a test run took {:.1f} ms", ms.count())};
+}
+
+std::vector<Check> runtime_checks() {
+  std::vector<Check> out;
+  for (const auto& rt : runtimes()) {
+    std::string found;
+    for (auto dir : kInterpreterDirs) {
+      const std::string path = fmt::format("{}/{}", dir, rt.interpreter);
+      if (::access(path.c_str(), X_OK) == 0) {
+        found = path;
+        break;
+      }
+    }
+    out.push_back({found.empty() ? Level::kInfo : Level::kOk,
+                   fmt::format("runtime {} (host root)", rt.name),
+                   found.empty() ? fmt::format("{} not installed on the host", rt.interpreter)
+                                 : found});
+  }
+  return out;
+}
+
+Check docker_check() {
+  std::string socket_path = "/var/run/docker.sock";
+  if (const char* host = std::getenv("DOCKER_HOST"); host != nullptr) {
+    const std::string h = host;
+    if (!h.starts_with("unix://")) {
+      return {Level::kInfo, "docker", "DOCKER_HOST=" + h + " (not checked)"};
+    }
+    socket_path = h.substr(7);
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) {
+    return {Level::kInfo, "docker", "socket path too long: " + socket_path};
+  }
+  std::copy(socket_path.begin(), socket_path.end(), addr.sun_path);
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return {Level::kInfo, "docker",
+            fmt::format("no daemon answers at {} (the native backend does not need one)",
+                        socket_path)};
+  }
+  return {Level::kOk, "docker", "a daemon listens at " + socket_path};
+}
+
+Check rootfs_store_check() {
+  std::filesystem::path store = "/var/lib/isol8/rootfs";
+  if (::geteuid() != 0) {
+    const char* home = std::getenv("HOME");
+    store = std::filesystem::path(home != nullptr ? home : "/") / ".local/share/isol8/rootfs";
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(store, ec)) {
+    return {Level::kInfo, "rootfs store",
+            store.string() + " does not exist: runs use the host's system directories"};
+  }
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(store, ec)) {
+    if (e.is_directory()) ++n;
+  }
+  return {Level::kOk, "rootfs store", fmt::format("{} ({} roots)", store.string(), n)};
+}
+
+}  // namespace
+
+std::vector<Check> run_diagnostics() {
+  std::vector<Check> checks = {kernel_check(), userns_check(), id_map_check(), cgroup_check(),
+                               seccomp_check(), sandbox_check()};
+  for (auto& c : runtime_checks()) checks.push_back(std::move(c));
+  checks.push_back(docker_check());
+  checks.push_back(rootfs_store_check());
+  return checks;
+}
+
+const char* to_string(Check::Level level) {
+  switch (level) {
+    case Level::kOk: return "OK";
+    case Level::kInfo: return "INFO";
+    case Level::kWarn: return "WARN";
+    case Level::kFail: return "FAIL";
+  }
+  return "FAIL";
+}
+
+nlohmann::json to_json(const std::vector<Check>& checks) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : checks) {
+    out.push_back({{"check", c.name}, {"status", to_string(c.level)}, {"detail", c.detail}});
+  }
+  return out;
+}
+
+}  // namespace isol8
