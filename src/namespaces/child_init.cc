@@ -274,6 +274,11 @@ void run_sandbox_init(const ChildSpec& spec) {
   check(::setrlimit(RLIMIT_CORE, &no_core) == 0, ChildStep::kSetRlimit);
 
   drop_privileges(spec);
+  // The kernel clears the parent-death signal on every credential change: arm it again, then
+  // make sure the runner did not die in between (its end of the sync socket would be closed).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  char probe = 0;
+  if (::recv(kSyncFd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 0) _exit(127);
   enter_workdir(spec.workdir);
   if (spec.code_path != nullptr) {
     create_file(spec.code_path, spec.code_data, spec.code_size, 0644, ChildStep::kWriteCode);
