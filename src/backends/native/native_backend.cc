@@ -178,7 +178,8 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
       outcome.term_signal = WTERMSIG(status);
       outcome.exit_code = 128 + outcome.term_signal;
     }
-  } else if (outcome.timed_out || outcome.cancelled) {
+  } else if (outcome.timed_out || outcome.cancelled || outcome.oom_killed) {
+    // Killed from outside, or the OOM killer took init along with the program.
     outcome.term_signal = SIGKILL;
     outcome.exit_code = 128 + SIGKILL;
   } else {
