@@ -1,0 +1,91 @@
+// Crash safety and endurance: a thousand sandboxes in a row, and a runner SIGKILLed mid-run
+// followed by one more run, leave no isol8 cgroups, mounts, processes or temp dirs behind.
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/native_helpers.h"
+
+namespace isol8::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// isol8-<pid>-* cgroup directories under every hierarchy's isol8/ parent, optionally only those
+// of one owner pid.
+size_t isol8_cgroups(std::optional<pid_t> owner = std::nullopt) {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    for (const auto& entry : fs::directory_iterator(hierarchy.path() / "isol8", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with("isol8-")) continue;
+      if (owner && !name.starts_with("isol8-" + std::to_string(*owner) + "-")) continue;
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Entries in /tmp that isol8 might create (it should create none).
+size_t isol8_temp_entries() {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/tmp", ec)) {
+    if (entry.path().filename().string().starts_with("isol8-")) ++n;
+  }
+  return n;
+}
+
+class NativeEndurance : public LeakCheckedTest {};
+
+TEST_F(NativeEndurance, AThousandSandboxesLeaveNothingBehind) {
+  const size_t cgroups_before = isol8_cgroups(::getpid());
+  const size_t temp_before = isol8_temp_entries();
+  auto engine = Engine::create(options());
+  ASSERT_TRUE(engine) << engine.error().message;
+  int failures = 0;
+  std::string first_failure;
+  for (int i = 0; i < 1000; ++i) {
+    ExecutionRequest req = bash_request("echo $((" + std::to_string(i) + " + 1))");
+    auto r = (*engine)->execute(req);
+    if (!r || r->exit_code != 0 || r->stdout_data != std::to_string(i + 1)) {
+      if (failures++ == 0) {
+        first_failure = r ? "run " + std::to_string(i) + " exit " + std::to_string(r->exit_code) +
+                                " stdout '" + r->stdout_data + "'"
+                          : r.error().message;
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0) << first_failure;
+  EXPECT_EQ(isol8_cgroups(::getpid()), cgroups_before) << "cgroups of this runner left behind";
+  EXPECT_EQ(isol8_temp_entries(), temp_before);
+}
+
+TEST_F(NativeEndurance, ASigkilledRunnerIsCleanedUpByTheNextRun) {
+  if (!privileged_id_map()) GTEST_SKIP() << "cgroups are created only as root here";
+  // A CLI runner, killed while its sandbox runs: its cgroup outlives it (nobody removes it)...
+  const std::string token = "92." + std::to_string(::getpid());
+  CliProcess proc({"run", "--cmd", "sleep " + token}, cli().options());
+  ASSERT_TRUE(proc.started());
+  const auto sleeper = wait_for_process({"sleep", token}, std::chrono::seconds(20));
+  ASSERT_TRUE(sleeper.has_value()) << "the sandboxed sleep never appeared";
+  const pid_t runner = proc.pid();
+  ASSERT_EQ(proc.signal(SIGKILL), 0);
+  (void)proc.wait();
+  // ...until the next run, whose engine reclaims cgroups of dead runners.
+  const CliRun next = cli().run({"run", "--cmd", "echo again"});
+  EXPECT_EQ(next.exit_code, 0) << describe(next);
+  EXPECT_EQ(rtrim(next.out), "again");
+  EXPECT_EQ(isol8_cgroups(runner), 0u) << "the killed runner's cgroup is still there";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pids_with_host_uid(sandbox_host_uid()).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(pids_with_host_uid(sandbox_host_uid()).empty()) << "sandbox processes remain";
+}
+
+}  // namespace
+}  // namespace isol8::test
