@@ -251,6 +251,15 @@ void run_sandbox_init(const ChildSpec& spec) {
   // Step 6: die with the runner; then wait for "go" (the parent writes our id maps meanwhile).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   arrange_fds(spec);
+  // Init is a copy of the runner: drop the runner's signal handlers (a signal the program sends
+  // to pid 1 must not run runner code in here) and an inherited SIG_IGN for SIGCHLD (which would
+  // make the kernel reap the program before init can collect its status).
+  reset_signals();
+  // The runner's command line and environment are still in this copy's memory, where the
+  // program could read them through /proc/1/cmdline: wipe them (init never reads them).
+  if (spec.runner_args_begin != nullptr) {
+    std::memset(spec.runner_args_begin, 0, spec.runner_args_size);
+  }
   char go = 0;
   if (::recv(kSyncFd, &go, 1, 0) != 1) _exit(127);  // the parent is gone or gave up
   // The cgroup namespace is made now, after the parent has moved us into our cgroup (v1), so

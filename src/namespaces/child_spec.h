@@ -26,6 +26,10 @@ struct ChildSpec {
   cap_t empty_caps = nullptr;    // an empty capability set from cap_init()
   const sock_fprog* seccomp = nullptr;  // loaded last, just before execve; null: none
 
+  // The runner's argv+environ block (arg_start..env_end of /proc/self/stat), wiped by init.
+  char* runner_args_begin = nullptr;
+  size_t runner_args_size = 0;
+
   const char* workdir = "/sandbox";
   const char* code_path = nullptr;  // written (as the sandbox user) before exec, when set
   const char* code_data = nullptr;

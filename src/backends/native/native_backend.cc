@@ -3,16 +3,22 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <linux/openat2.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <iterator>
+#include <sstream>
 
 #include "backends/native/sandbox_process.h"
 #include "backends/native/supervisor.h"
+#include "common/fs_util.h"
 #include "namespaces/child_report.h"
 #include "namespaces/clone.h"
 #include "seccomp/policy.h"
@@ -46,6 +52,24 @@ std::filesystem::path installed_profiles_dir() {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
   return exe.parent_path().parent_path() / "share" / "isol8" / "profiles";
+}
+
+// Finds the runner's argv+environ block from /proc/self/stat (fields 48 to 51).
+void locate_runner_args(NativeSettings& settings) {
+  auto stat = read_file("/proc/self/stat");
+  if (!stat) return;
+  const auto paren = stat->rfind(')');
+  if (paren == std::string::npos) return;
+  std::istringstream fields(stat->substr(paren + 2));
+  std::vector<std::string> f{std::istream_iterator<std::string>(fields),
+                             std::istream_iterator<std::string>()};
+  // fields[0] is field 3 (state); arg_start is field 48, env_end field 51.
+  if (f.size() < 49) return;
+  const uintptr_t begin = std::stoull(f[45]);
+  const uintptr_t end = std::stoull(f[48]);
+  if (begin == 0 || end <= begin) return;
+  settings.runner_args_begin = reinterpret_cast<char*>(begin);
+  settings.runner_args_size = static_cast<size_t>(end - begin);
 }
 
 std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
@@ -190,14 +214,19 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 
 NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupManager> cgroups,
                              std::optional<SeccompProgram> seccomp)
-    : settings_(std::move(settings)), cgroups_(std::move(cgroups)), seccomp_(std::move(seccomp)) {}
+    : settings_(std::move(settings)), cgroups_(std::move(cgroups)), seccomp_(std::move(seccomp)) {
+  uint32_t token = 0;
+  while (::getrandom(&token, sizeof token, 0) != sizeof token) {
+  }
+  instance_ = fmt::format("{:08x}", token);
+}
 
 std::unique_ptr<Cgroup> NativeBackend::make_cgroup(const ResourceLimits& limits) {
   CgroupLimits wanted;
   wanted.memory_bytes = limits.memory_bytes;
   wanted.pids_max = limits.pids;
   wanted.cpus = limits.cpus;
-  auto cgroup = cgroups_->create(std::to_string(++runs_), wanted);
+  auto cgroup = cgroups_->create(fmt::format("{}-{}", instance_, ++runs_), wanted);
   if (cgroup) return std::move(cgroup).value();
   if (!warned_limits_) {
     spdlog::warn("cannot create the sandbox's cgroup ({}); memory, cpu and pids limits are NOT "
@@ -220,6 +249,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   settings.id_maps = plan_id_maps(config.id_map_base, ::geteuid(), ::getegid(), user_name,
                                   kSandboxUid, kSandboxGid);
   settings.hostname = config.hostname;
+  locate_runner_args(settings);
   spdlog::debug("native: id map mode {} (uid {} -> host {})",
                 static_cast<int>(settings.id_maps.mode), settings.id_maps.uids.inside,
                 settings.id_maps.uids.outside);

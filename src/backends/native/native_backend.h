@@ -36,7 +36,9 @@ class NativeBackend final : public Backend {
   NativeSettings settings_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::optional<SeccompProgram> seccomp_;
-  uint64_t runs_ = 0;           // names each run's cgroup uniquely within this process
+  // Each run's cgroup is named <instance>-<run>: unique even with several engines in a process.
+  std::string instance_;
+  uint64_t runs_ = 0;
   bool warned_limits_ = false;  // the "limits not enforced" warning is given once
 };
 

@@ -62,6 +62,8 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   child.last_capability = static_cast<int>(cap_max_bits()) - 1;
   child.empty_caps = plan->empty_caps_.get();
   child.seccomp = seccomp != nullptr ? seccomp->fprog() : nullptr;
+  child.runner_args_begin = settings.runner_args_begin;
+  child.runner_args_size = settings.runner_args_size;
   child.workdir = plan->workdir_.c_str();
   if (spec.code_file) {
     plan->code_path_ = spec.code_file->path;

@@ -21,6 +21,9 @@ inline constexpr uint32_t kSandboxGid = 101;
 
 struct NativeSettings {
   IdMapPlan id_maps;  // decided once per backend from who runs it (see id_map.h)
+  // The runner's argv and environ strings (arg_start..env_end), which init wipes in its copy.
+  char* runner_args_begin = nullptr;
+  size_t runner_args_size = 0;
   std::string hostname = "isol8";
 };
 

@@ -1,0 +1,60 @@
+#pragma once
+// The one place that says which backends the security suite runs against. Every test of
+// tests/security is a TEST_P over security_backends(): adding the Docker backend to the suite is
+// adding BackendKind::kDocker to the list below (and teaching backend_options() what it needs).
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "isol8/engine.h"
+#include "isol8/types.h"
+#include "support/native_helpers.h"
+
+namespace isol8::test::security {
+
+// The backends every attack is run against.
+inline std::vector<BackendKind> security_backends() { return {BackendKind::kNative}; }
+
+inline std::string backend_name(BackendKind kind) { return to_string(kind); }
+
+// Test-name suffix for INSTANTIATE_TEST_SUITE_P: ".../native".
+struct BackendParamName {
+  template <class ParamInfo>
+  std::string operator()(const ParamInfo& info) const {
+    return backend_name(info.param);
+  }
+};
+
+// Engine options selecting `kind`. `id_map_base` keeps this test process's sandbox users apart
+// from those of other test processes (the native backend's uid range; other backends ignore it).
+inline Options backend_options(BackendKind kind, uint32_t id_map_base) {
+  Options o;
+  o.backend = kind;
+  o.native.id_map_base = id_map_base;
+  return o;
+}
+
+// The CLI flags selecting `kind` (after "run").
+inline std::vector<std::string> backend_cli_flags(BackendKind kind) {
+  return {"--backend", backend_name(kind)};
+}
+
+// "" when runs on `kind` can happen here, else why not (the test is then skipped).
+inline std::string backend_unavailable_reason(BackendKind kind, uint32_t id_map_base) {
+  if (kind == BackendKind::kNative) {
+    if (std::string reason = sandbox_unavailable_reason(); !reason.empty()) return reason;
+  }
+  auto engine = Engine::create(backend_options(kind, id_map_base));
+  if (!engine) return backend_name(kind) + " backend unavailable: " + engine.error().message;
+  return "";
+}
+
+}  // namespace isol8::test::security
+
+// Instantiates a TEST_P suite once per backend of security_backends().
+#define ISOL8_SECURITY_SUITE(fixture)                                                         \
+  INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                                 \
+                           ::testing::ValuesIn(::isol8::test::security::security_backends()), \
+                           ::isol8::test::security::BackendParamName())
