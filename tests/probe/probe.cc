@@ -1,6 +1,7 @@
 // The probe: a static program run inside a sandbox that reports what it sees as one JSON object,
 // so that tests assert facts (ids, capabilities, mounts, interfaces) rather than shell output.
 
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -100,6 +101,7 @@ int main() {
         {"bounding", status.value("CapBnd", "")},
         {"ambient", status.value("CapAmb", "")}}},
       {"noNewPrivs", status.value("NoNewPrivs", "")},
+      {"securebits", ::prctl(PR_GET_SECUREBITS, 0, 0, 0, 0)},
       {"seccomp", status.value("Seccomp", "")},
       {"mounts", mounts()},
       {"interfaces", interfaces()},

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include <linux/securebits.h>
+
 #include "support/native_helpers.h"
 
 namespace isol8::test {
@@ -95,6 +97,20 @@ TEST_F(NativeIdentity, AllCapabilitySetsAreEmptyAndNoNewPrivsIsSet) {
     EXPECT_EQ(caps[set], "0000000000000000") << set;
   }
   EXPECT_EQ(p.report["noNewPrivs"], "1");
+}
+
+TEST_F(NativeIdentity, SecurebitsAreSetAndLocked) {
+  auto p = run_probe(Options{});
+  ASSERT_TRUE(p.ok()) << p.error;
+  const int bits = p.report["securebits"].get<int>();
+  // Root gains nothing, setuid keeps no capabilities, ambient capabilities cannot be raised, and
+  // each of these is locked, as is keep-caps (off).
+  for (int bit : {SECBIT_NOROOT, SECBIT_NOROOT_LOCKED, SECBIT_NO_SETUID_FIXUP,
+                  SECBIT_NO_SETUID_FIXUP_LOCKED, SECBIT_KEEP_CAPS_LOCKED,
+                  SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED}) {
+    EXPECT_NE(bits & bit, 0) << "securebit " << bit << " missing in " << bits;
+  }
+  EXPECT_EQ(bits & SECBIT_KEEP_CAPS, 0);
 }
 
 TEST_F(NativeIdentity, ProgramIsPid1OrItsChild) {
