@@ -123,7 +123,9 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 
   // Step 3: the cgroup, before the child exists. Declared before the sandbox so that it is
   // destroyed after it: the sandbox's processes are gone before the cgroup is removed.
-  std::unique_ptr<Cgroup> cgroup = make_cgroup(spec.limits);
+  auto made = make_cgroup(spec.limits);
+  if (!made) return std::move(made).error();
+  std::unique_ptr<Cgroup> cgroup = std::move(made).value();
 
   // Step 5: the child starts in its new namespaces (and, on v2, in its cgroup) and waits.
   const int cgroup_fd = cgroup ? cgroup->clone_into_fd() : -1;
@@ -184,12 +186,11 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
       spdlog::warn("cannot read the sandbox's cgroup usage: {}", usage.error().message);
     }
   }
-  if (!outcome.limits.not_enforced.empty() && !warned_limits_) {
+  if (!outcome.limits.not_enforced.empty() && !warned_limits_.exchange(true)) {
     std::string names;
     for (const auto& n : outcome.limits.not_enforced) names += (names.empty() ? "" : ", ") + n;
     spdlog::warn("these limits are NOT enforced on this host: {} (cgroups: {}); see isol8 doctor",
                  names, cgroups_->kind());
-    warned_limits_ = true;
   }
   outcome.timed_out = supervised.timed_out;
   outcome.cancelled = supervised.cancelled;
@@ -221,20 +222,18 @@ NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupMana
   instance_ = fmt::format("{:08x}", token);
 }
 
-std::unique_ptr<Cgroup> NativeBackend::make_cgroup(const ResourceLimits& limits) {
+Result<std::unique_ptr<Cgroup>> NativeBackend::make_cgroup(const ResourceLimits& limits) {
   CgroupLimits wanted;
   wanted.memory_bytes = limits.memory_bytes;
   wanted.pids_max = limits.pids;
   wanted.cpus = limits.cpus;
   auto cgroup = cgroups_->create(fmt::format("{}-{}", instance_, ++runs_), wanted);
   if (cgroup) return std::move(cgroup).value();
-  if (!warned_limits_) {
-    spdlog::warn("cannot create the sandbox's cgroup ({}); memory, cpu and pids limits are NOT "
-                 "enforced",
-                 cgroup.error().message);
-    warned_limits_ = true;
-  }
-  return nullptr;
+  // The manager said these limits can be applied on this host; failing to apply them now is an
+  // error, not a reason to run without them. (Hosts that cannot apply them get the "none"
+  // manager, whose runs go ahead with a warning.)
+  return std::move(cgroup).error().context(
+      "cannot create the sandbox's cgroup, so its memory, cpu and pids limits cannot be applied");
 }
 
 Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& config) {

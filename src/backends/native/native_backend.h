@@ -2,6 +2,7 @@
 // The native backend: namespaces, a pivot_root'ed read-only root, cgroup limits, seccomp and
 // dropped privileges, with no daemon and no image needed.
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -30,16 +31,16 @@ class NativeBackend final : public Backend {
                          const RunControl& control) override;
 
  private:
-  // Step 3: the run's cgroup, or null (with the reason logged once) when none can be made.
-  std::unique_ptr<Cgroup> make_cgroup(const ResourceLimits& limits);
+  // Step 3: the run's cgroup (the "none" manager's applies nothing).
+  Result<std::unique_ptr<Cgroup>> make_cgroup(const ResourceLimits& limits);
 
   NativeSettings settings_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::optional<SeccompProgram> seccomp_;
   // Each run's cgroup is named <instance>-<run>: unique even with several engines in a process.
   std::string instance_;
-  uint64_t runs_ = 0;
-  bool warned_limits_ = false;  // the "limits not enforced" warning is given once
+  std::atomic<uint64_t> runs_{0};
+  std::atomic<bool> warned_limits_{false};  // the "limits not enforced" warning is given once
 };
 
 // Decides the id mapping for the calling user (root, subordinate ids or a single id), detects
