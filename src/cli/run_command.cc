@@ -69,10 +69,6 @@ class TerminationSignals {
   UniqueFd fd_;
 };
 
-struct CodeSource {
-  ExecutionRequest request;
-};
-
 Result<ExecutionRequest> build_request(const RunArgs& args) {
   ExecutionRequest req;
   if (args.cmd) {
