@@ -15,7 +15,7 @@
 namespace isol8 {
 
 struct LoadedConfig {
-  nlohmann::json json;               // the merged configuration, defaults included
+  nlohmann::json json;                          // the merged configuration, defaults included
   std::optional<std::filesystem::path> source;  // the file it came from, if any
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 // One error strategy for the whole project: functions that can fail return Result<T>, shaped like
 // std::expected (C++23), carrying an Error with an errno-style code and a message that gains
-// context ("while ...") as it travels up. Exceptions are used only at the edges (CLI parsing, JSON).
+// context ("while ...") as it travels up. Exceptions are used only at the edges (CLI parsing,
+// JSON).
 
 #include <cerrno>
 #include <string>
@@ -70,9 +71,9 @@ inline Result<void> ok() { return {}; }
 }  // namespace isol8
 
 // Propagates an error from an expression returning Result<...>; evaluates to nothing on success.
-#define ISOL8_TRY(expr)                                     \
-  do {                                                      \
-    if (auto isol8_try_r = (expr); !isol8_try_r) {          \
-      return std::move(isol8_try_r).error();                \
-    }                                                       \
+#define ISOL8_TRY(expr)                            \
+  do {                                             \
+    if (auto isol8_try_r = (expr); !isol8_try_r) { \
+      return std::move(isol8_try_r).error();       \
+    }                                              \
   } while (0)

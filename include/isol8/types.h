@@ -1,7 +1,7 @@
 #pragma once
 // The request, options, result and stream-event model of the public library. Field names mirror
-// upstream isol8's ExecutionRequest / Isol8Options / ExecutionResult / StreamEvent (camelCase there,
-// snake_case here); the JSON codec (isol8/json.h) uses upstream's names on the wire.
+// upstream isol8's ExecutionRequest / Isol8Options / ExecutionResult / StreamEvent (camelCase
+// there, snake_case here); the JSON codec (isol8/json.h) uses upstream's names on the wire.
 
 #include <chrono>
 #include <cstdint>
@@ -17,19 +17,19 @@ enum class BackendKind { kNative, kDocker };
 
 // What one execution asks for. Exactly one of `code` and `cmd` must be set (and not blank).
 struct ExecutionRequest {
-  std::string runtime;                 // python, node, bun, deno, bash
-  std::optional<std::string> code;     // source to run
-  std::optional<std::string> cmd;      // a shell command, run as `bash -c <cmd>`
-  std::optional<std::string> stdin_data;  // bytes piped to the program's stdin
+  std::string runtime;                     // python, node, bun, deno, bash
+  std::optional<std::string> code;         // source to run
+  std::optional<std::string> cmd;          // a shell command, run as `bash -c <cmd>`
+  std::optional<std::string> stdin_data;   // bytes piped to the program's stdin
   std::map<std::string, std::string> env;  // extra environment for this run
-  std::optional<int64_t> timeout_ms;   // overrides Options::timeout_ms
-  std::string file_extension;          // e.g. ".cjs"; set when the code came from a file
-  std::optional<std::string> workdir;  // absolute under /sandbox, or relative to it
+  std::optional<int64_t> timeout_ms;       // overrides Options::timeout_ms
+  std::string file_extension;              // e.g. ".cjs"; set when the code came from a file
+  std::optional<std::string> workdir;      // absolute under /sandbox, or relative to it
 };
 
 // Settings of the native backend that upstream (Docker only) has no equivalent for.
 struct NativeOptions {
-  std::string root_dir;         // a runtime root filesystem; empty = the host's read-only system dirs
+  std::string root_dir;  // a runtime root filesystem; empty = the host's read-only system dirs
   uint32_t id_map_base = 1000000;  // sandbox uid 100 maps to id_map_base + 100 on the host
   std::string hostname = "isol8";
 };
@@ -47,7 +47,7 @@ struct Options {
   double cpu_limit = 1.0;
   std::string memory_limit = "512m";
   int64_t pids_limit = 64;
-  int64_t max_output_size = 1024 * 1024;  // per stream, bytes
+  int64_t max_output_size = 1024 * 1024;       // per stream, bytes
   std::map<std::string, std::string> secrets;  // env vars whose values are masked as ***
   int64_t timeout_ms = 30000;
   std::string sandbox_size = "512m";

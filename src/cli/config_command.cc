@@ -46,28 +46,27 @@ int config_command(const ConfigArgs& args, const LoadedConfig& config) {
   fmt::print(
       "Defaults\n  Timeout:          {}ms\n  Memory:           {}\n  CPU:              {}\n"
       "  Network:          {}\n  Sandbox size:     {}\n  Tmp size:         {}\n\n",
-      scalar(d["timeoutMs"]), scalar(d["memoryLimit"]), scalar(d["cpuLimit"]),
-      scalar(d["network"]), scalar(d["sandboxSize"]), scalar(d["tmpSize"]));
+      scalar(d["timeoutMs"]), scalar(d["memoryLimit"]), scalar(d["cpuLimit"]), scalar(d["network"]),
+      scalar(d["sandboxSize"]), scalar(d["tmpSize"]));
   fmt::print("Network Filter\n  Whitelist:        {}\n  Blacklist:        {}\n\n",
              list_or_none(c["network"]["whitelist"]), list_or_none(c["network"]["blacklist"]));
   fmt::print(
       "Remote Code\n  Enabled:          {}\n  Schemes:          {}\n  Max size:         {} bytes\n"
       "  Fetch timeout:    {}ms\n  Require hash:     {}\n  Blocked hosts:    {}\n\n",
       scalar(rc["enabled"]), list_or_none(rc["allowedSchemes"]), scalar(rc["maxCodeSize"]),
-      scalar(rc["fetchTimeoutMs"]), scalar(rc["requireHash"]),
-      list_or_none(rc["blockedHosts"]));
+      scalar(rc["fetchTimeoutMs"]), scalar(rc["requireHash"]), list_or_none(rc["blockedHosts"]));
   const double idle_ms = cleanup["maxContainerAgeMs"].get<double>();
   fmt::print("Cleanup\n  Auto-prune:       {}\n  Max idle:         {}ms ({} minutes)\n\n",
-             scalar(cleanup["autoPrune"]), scalar(cleanup["maxContainerAgeMs"]),
-             idle_ms / 60000.0);
+             scalar(cleanup["autoPrune"]), scalar(cleanup["maxContainerAgeMs"]), idle_ms / 60000.0);
   fmt::print("Pool Defaults (Serve)\n  Strategy:         {}\n  Size:             {}\n\n",
              scalar(c["poolStrategy"]),
              pool.is_object() ? fmt::format("{},{}", scalar(pool["clean"]), scalar(pool["dirty"]))
                               : scalar(pool));
   const auto& n = c["native"];
-  fmt::print("Native Backend\n  Root:             {}\n  Id map base:      {}\n  Hostname:         {}\n",
-             n.contains("rootDir") ? scalar(n["rootDir"]) : "host system directories (read-only)",
-             scalar(n["idMapBase"]), scalar(n["hostname"]));
+  fmt::print(
+      "Native Backend\n  Root:             {}\n  Id map base:      {}\n  Hostname:         {}\n",
+      n.contains("rootDir") ? scalar(n["rootDir"]) : "host system directories (read-only)",
+      scalar(n["idMapBase"]), scalar(n["hostname"]));
   return 0;
 }
 

@@ -17,11 +17,18 @@ class LevelWord final : public spdlog::custom_flag_formatter {
     const char* word = "INFO";
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: word = "DEBUG"; break;
-      case spdlog::level::warn: word = "WARN"; break;
+      case spdlog::level::debug:
+        word = "DEBUG";
+        break;
+      case spdlog::level::warn:
+        word = "WARN";
+        break;
       case spdlog::level::err:
-      case spdlog::level::critical: word = "ERROR"; break;
-      default: break;
+      case spdlog::level::critical:
+        word = "ERROR";
+        break;
+      default:
+        break;
     }
     dest.append(word, word + std::strlen(word));
   }
@@ -33,8 +40,8 @@ class LevelWord final : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void setup_logging(bool debug) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "isol8", std::make_shared<spdlog::sinks::stderr_sink_st>());
+  auto logger =
+      std::make_shared<spdlog::logger>("isol8", std::make_shared<spdlog::sinks::stderr_sink_st>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<LevelWord>('*').set_pattern("[%*] %v");
   logger->set_formatter(std::move(formatter));

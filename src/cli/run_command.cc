@@ -42,7 +42,8 @@ Result<NetworkMode> parse_network(const std::string& value) {
   if (value == "none") return NetworkMode::kNone;
   if (value == "host") return NetworkMode::kHost;
   if (value == "filtered") return NetworkMode::kFiltered;
-  return make_error(fmt::format("Invalid --net value: \"{}\". Expected one of: none, host, filtered", value));
+  return make_error(
+      fmt::format("Invalid --net value: \"{}\". Expected one of: none, host, filtered", value));
 }
 
 // SIGINT and SIGTERM become readable events on a signalfd that the engine watches: the sandbox
@@ -94,8 +95,8 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
     } else {
       const Runtime* rt = detect_runtime(args.file);
       if (rt == nullptr) {
-        return make_error(fmt::format("Cannot detect runtime for {}. Use --runtime to specify.",
-                                      args.file));
+        return make_error(
+            fmt::format("Cannot detect runtime for {}. Use --runtime to specify.", args.file));
       }
       req.runtime = std::string(rt->name);
     }
@@ -185,21 +186,23 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_flag("--no-stream", a.no_stream, "Print the output when the run ends");
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
-  for (const char* name : {"--install", "--setup", "--files", "--image", "--allow", "--deny",
-                           "--url", "--github", "--gist", "--hash", "--host", "--key",
-                           "--session-id", "--agent-flags"}) {
+  for (const char* name :
+       {"--install", "--setup", "--files", "--image", "--allow", "--deny", "--url", "--github",
+        "--gist", "--hash", "--host", "--key", "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
-        name, [&a, n = std::string(name)](const std::vector<std::string>&) {
+        name,
+        [&a, n = std::string(name)](const std::vector<std::string>&) {
           for (auto& [flag, used] : a.unsupported) used = used || flag == n;
         },
         "Not supported yet by this version");
   }
-  for (const char* name : {"--persistent", "--persist", "--log-network",
-                           "--allow-insecure-code-url"}) {
+  for (const char* name :
+       {"--persistent", "--persist", "--log-network", "--allow-insecure-code-url"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
-        name, [&a, n = std::string(name)] {
+        name,
+        [&a, n = std::string(name)] {
           for (auto& [flag, used] : a.unsupported) used = used || flag == n;
         },
         "Not supported yet by this version");
@@ -227,9 +230,9 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
     auto result = (*engine)->execute(*request, control);
     if (!result) return report_error(result.error().message);
     if (args.json) {
-      write_all(STDOUT_FILENO,
-                to_json(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                    "\n");
+      write_all(
+          STDOUT_FILENO,
+          to_json(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     } else {
       if (!result->stdout_data.empty()) write_all(STDOUT_FILENO, result->stdout_data + "\n");
       if (!result->stderr_data.empty()) write_all(STDERR_FILENO, result->stderr_data + "\n");
@@ -241,8 +244,12 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   bool error_event = false;
   auto on_event = [&](const StreamEvent& e) {
     switch (e.type) {
-      case StreamEvent::Type::kStdout: write_all(STDOUT_FILENO, e.data); break;
-      case StreamEvent::Type::kStderr: write_all(STDERR_FILENO, e.data); break;
+      case StreamEvent::Type::kStdout:
+        write_all(STDOUT_FILENO, e.data);
+        break;
+      case StreamEvent::Type::kStderr:
+        write_all(STDERR_FILENO, e.data);
+        break;
       case StreamEvent::Type::kError:
         error_event = true;
         if (e.data == kTimedOutEvent) {
@@ -251,7 +258,8 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
           write_all(STDERR_FILENO, "[ERR] " + e.data + "\n");
         }
         break;
-      case StreamEvent::Type::kExit: break;
+      case StreamEvent::Type::kExit:
+        break;
     }
   };
   auto result = (*engine)->execute_stream(*request, on_event, control);

@@ -79,17 +79,16 @@ std::string check_type(const std::string& type, const json& v) {
   }
   if (type == "poolSize") {
     const bool ok = (v.is_number_integer() && v.get<int64_t>() >= 0) ||
-                    (v.is_object() && v.size() == 2 && v.contains("clean") &&
-                     v.contains("dirty") && v["clean"].is_number_integer() &&
-                     v["dirty"].is_number_integer());
+                    (v.is_object() && v.size() == 2 && v.contains("clean") && v.contains("dirty") &&
+                     v["clean"].is_number_integer() && v["dirty"].is_number_integer());
     return ok ? "" : "a number or {\"clean\": n, \"dirty\": n}";
   }
   if (type == "prebuiltImages") {
     if (!v.is_array()) return "an array";
     for (const auto& e : v) {
-      if (!e.is_object() || !e.contains("tag") || !e["tag"].is_string() ||
-          !e.contains("runtime") || !e["runtime"].is_string() ||
-          !e.contains("installPackages") || !is_strings(e["installPackages"])) {
+      if (!e.is_object() || !e.contains("tag") || !e["tag"].is_string() || !e.contains("runtime") ||
+          !e["runtime"].is_string() || !e.contains("installPackages") ||
+          !is_strings(e["installPackages"])) {
         return "an array of {tag, runtime, installPackages[, setupScript]}";
       }
       for (const auto& [k, _] : e.items()) {
@@ -198,7 +197,8 @@ Result<LoadedConfig> load_config(const std::filesystem::path& cwd,
       try {
         [[maybe_unused]] auto unused = json::parse(*text);
       } catch (const json::parse_error& e) {
-        return make_error(fmt::format("Invalid JSON in config file {}: {}", path.string(), e.what()));
+        return make_error(
+            fmt::format("Invalid JSON in config file {}: {}", path.string(), e.what()));
       }
     }
     auto merged = merge_config(loaded.json, overlay, path.string());

@@ -51,8 +51,9 @@ Check userns_check() {
   if (auto aa = read_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
       aa && trimmed(*aa) == "1" && ::geteuid() != 0) {
     return {Level::kFail, "user namespaces",
-            detail + "; AppArmor restricts unprivileged ones "
-                     "(kernel.apparmor_restrict_unprivileged_userns = 1)"};
+            detail +
+                "; AppArmor restricts unprivileged ones "
+                "(kernel.apparmor_restrict_unprivileged_userns = 1)"};
   }
   return {Level::kOk, "user namespaces", detail};
 }
@@ -113,7 +114,8 @@ Check sandbox_check() {
   req.timeout_ms = 10000;
   const auto start = std::chrono::steady_clock::now();
   auto result = (*engine)->execute(req);
-  const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+  const auto ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   if (!result) return {Level::kFail, "native sandbox", result.error().message};
   if (result->exit_code != 0) {
     return {Level::kFail, "native sandbox",
@@ -133,10 +135,9 @@ std::vector<Check> runtime_checks() {
         break;
       }
     }
-    out.push_back({found.empty() ? Level::kInfo : Level::kOk,
-                   fmt::format("runtime {} (host root)", rt.name),
-                   found.empty() ? fmt::format("{} not installed on the host", rt.interpreter)
-                                 : found});
+    out.push_back(
+        {found.empty() ? Level::kInfo : Level::kOk, fmt::format("runtime {} (host root)", rt.name),
+         found.empty() ? fmt::format("{} not installed on the host", rt.interpreter) : found});
   }
   return out;
 }
@@ -158,9 +159,9 @@ Check docker_check() {
   }
   std::copy(socket_path.begin(), socket_path.end(), addr.sun_path);
   if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return {Level::kInfo, "docker",
-            fmt::format("no daemon answers at {} (the native backend does not need one)",
-                        socket_path)};
+    return {
+        Level::kInfo, "docker",
+        fmt::format("no daemon answers at {} (the native backend does not need one)", socket_path)};
   }
   return {Level::kOk, "docker", "a daemon listens at " + socket_path};
 }
@@ -186,8 +187,8 @@ Check rootfs_store_check() {
 }  // namespace
 
 std::vector<Check> run_diagnostics() {
-  std::vector<Check> checks = {kernel_check(), userns_check(), id_map_check(), cgroup_check(),
-                               seccomp_check(), sandbox_check()};
+  std::vector<Check> checks = {kernel_check(), userns_check(),  id_map_check(),
+                               cgroup_check(), seccomp_check(), sandbox_check()};
   for (auto& c : runtime_checks()) checks.push_back(std::move(c));
   checks.push_back(docker_check());
   checks.push_back(rootfs_store_check());
@@ -196,10 +197,14 @@ std::vector<Check> run_diagnostics() {
 
 const char* to_string(Check::Level level) {
   switch (level) {
-    case Level::kOk: return "OK";
-    case Level::kInfo: return "INFO";
-    case Level::kWarn: return "WARN";
-    case Level::kFail: return "FAIL";
+    case Level::kOk:
+      return "OK";
+    case Level::kInfo:
+      return "INFO";
+    case Level::kWarn:
+      return "WARN";
+    case Level::kFail:
+      return "FAIL";
   }
   return "FAIL";
 }

@@ -49,7 +49,9 @@ class ProcessingSink final : public OutputSink {
     }
   }
 
-  bool truncated() const { return streams_[0].limiter.truncated() || streams_[1].limiter.truncated(); }
+  bool truncated() const {
+    return streams_[0].limiter.truncated() || streams_[1].limiter.truncated();
+  }
   std::string& text(OutputStream which) { return stream(which).text; }
 
   void send(StreamEvent::Type type, std::string data) {
@@ -119,8 +121,8 @@ Result<ExecutionResult> Engine::execute_stream(const ExecutionRequest& request,
   return run(request, &on_event, control);
 }
 
-Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
-                                    const StreamCallback* on_event, const RunControl& control) {
+Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const StreamCallback* on_event,
+                                    const RunControl& control) {
   auto prepared = prepare_run(request, options_, *backend_);
   if (!prepared) return std::move(prepared).error();
   spdlog::debug("{}: runtime={} argv0={} workdir={} timeout={}ms", backend_->name(),
@@ -146,9 +148,9 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request,
   result.oom_killed = outcome->oom_killed;
   result.resource_usage = outcome->usage;
   result.limits = outcome->limits;
-  result.status = outcome->timed_out    ? RunStatus::kTimeout
-                  : outcome->oom_killed ? RunStatus::kOom
-                  : outcome->cancelled  ? RunStatus::kKilled
+  result.status = outcome->timed_out        ? RunStatus::kTimeout
+                  : outcome->oom_killed     ? RunStatus::kOom
+                  : outcome->cancelled      ? RunStatus::kKilled
                   : outcome->exit_code == 0 ? RunStatus::kOk
                                             : RunStatus::kError;
   result.stdout_data = trim_end(std::move(sink.text(OutputStream::kStdout)));

@@ -4,9 +4,12 @@ namespace isol8 {
 
 const char* to_string(NetworkMode mode) {
   switch (mode) {
-    case NetworkMode::kNone: return "none";
-    case NetworkMode::kHost: return "host";
-    case NetworkMode::kFiltered: return "filtered";
+    case NetworkMode::kNone:
+      return "none";
+    case NetworkMode::kHost:
+      return "host";
+    case NetworkMode::kFiltered:
+      return "filtered";
   }
   return "none";
 }
@@ -17,32 +20,39 @@ const char* to_string(BackendKind kind) {
 
 const char* to_string(RunStatus status) {
   switch (status) {
-    case RunStatus::kOk: return "ok";
-    case RunStatus::kError: return "error";
-    case RunStatus::kTimeout: return "timeout";
-    case RunStatus::kOom: return "oom";
-    case RunStatus::kKilled: return "killed";
+    case RunStatus::kOk:
+      return "ok";
+    case RunStatus::kError:
+      return "error";
+    case RunStatus::kTimeout:
+      return "timeout";
+    case RunStatus::kOom:
+      return "oom";
+    case RunStatus::kKilled:
+      return "killed";
   }
   return "error";
 }
 
 const char* to_string(StreamEvent::Type type) {
   switch (type) {
-    case StreamEvent::Type::kStdout: return "stdout";
-    case StreamEvent::Type::kStderr: return "stderr";
-    case StreamEvent::Type::kExit: return "exit";
-    case StreamEvent::Type::kError: return "error";
+    case StreamEvent::Type::kStdout:
+      return "stdout";
+    case StreamEvent::Type::kStderr:
+      return "stderr";
+    case StreamEvent::Type::kExit:
+      return "exit";
+    case StreamEvent::Type::kError:
+      return "error";
   }
   return "error";
 }
 
 nlohmann::json to_json(const ExecutionResult& r) {
   nlohmann::json j = {
-      {"stdout", r.stdout_data},       {"stderr", r.stderr_data},
-      {"exitCode", r.exit_code},       {"durationMs", r.duration_ms},
-      {"truncated", r.truncated},      {"executionId", r.execution_id},
-      {"runtime", r.runtime},          {"timestamp", r.timestamp},
-      {"status", to_string(r.status)},
+      {"stdout", r.stdout_data},     {"stderr", r.stderr_data},  {"exitCode", r.exit_code},
+      {"durationMs", r.duration_ms}, {"truncated", r.truncated}, {"executionId", r.execution_id},
+      {"runtime", r.runtime},        {"timestamp", r.timestamp}, {"status", to_string(r.status)},
   };
   if (r.term_signal != 0) j["signal"] = r.term_signal;
   j["oomKilled"] = r.oom_killed;

@@ -164,14 +164,13 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
     const Runtime& rt = *run.runtime;
     const std::string& code = *request.code;
     const bool inline_ok = !rt.inline_args.empty() && request.file_extension.empty() &&
-                           code.size() <= kMaxInlineCode &&
-                           code.find('\0') == std::string::npos;
+                           code.size() <= kMaxInlineCode && code.find('\0') == std::string::npos;
     if (inline_ok) {
       spec.argv.insert(spec.argv.end(), rt.inline_args.begin(), rt.inline_args.end());
       spec.argv.push_back(code);
     } else {
-      std::string ext =
-          request.file_extension.empty() ? std::string(rt.default_extension) : request.file_extension;
+      std::string ext = request.file_extension.empty() ? std::string(rt.default_extension)
+                                                       : request.file_extension;
       if (ext.find('/') != std::string::npos || ext.find('\0') != std::string::npos) {
         return make_error(fmt::format("Invalid file extension: \"{}\"", ext));
       }

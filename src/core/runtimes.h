@@ -13,13 +13,13 @@ namespace isol8 {
 
 struct Runtime {
   std::string_view name;
-  std::string_view interpreter;          // looked up in kInterpreterDirs inside the root
-  std::string_view host_interpreter;     // preferred absolute path in host-root mode, if any
+  std::string_view interpreter;               // looked up in kInterpreterDirs inside the root
+  std::string_view host_interpreter;          // preferred absolute path in host-root mode, if any
   std::vector<std::string_view> inline_args;  // argv after the interpreter, then the code; empty:
                                               // inline code is not supported (always a file)
   std::vector<std::string_view> file_args;    // argv after the interpreter, then the file path
   std::string_view default_extension;
-  std::vector<std::string_view> extensions;   // for detection by file name
+  std::vector<std::string_view> extensions;  // for detection by file name
 };
 
 // Directories searched for an interpreter, inside the sandbox's root.

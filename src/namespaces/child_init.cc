@@ -3,8 +3,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/seccomp.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
@@ -134,7 +134,8 @@ void apply_mount_op(const MountOp& op) {
   }
 }
 
-// Step 9: private mounts, the new root from the plan, pivot_root, old root detached, root read-only.
+// Step 9: private mounts, the new root from the plan, pivot_root, old root detached, root
+// read-only.
 void build_root(const MountPlan& plan) {
   check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0,
         ChildStep::kMountPrivate);
@@ -275,8 +276,7 @@ void run_sandbox_init(const ChildSpec& spec) {
 
   build_root(*spec.mounts);
   if (spec.hostname != nullptr) {
-    check(::sethostname(spec.hostname, std::strlen(spec.hostname)) == 0,
-          ChildStep::kSetHostname);
+    check(::sethostname(spec.hostname, std::strlen(spec.hostname)) == 0, ChildStep::kSetHostname);
   }
   if (spec.bring_up_loopback) bring_up_loopback();
   const struct rlimit no_core = {0, 0};

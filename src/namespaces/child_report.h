@@ -44,8 +44,8 @@ const char* child_step_name(ChildStep step);
 struct ChildMessage {
   enum Kind : uint32_t { kFailure = 1, kExited = 2 };
   uint32_t kind = 0;
-  uint32_t step = 0;     // ChildStep, for kFailure
-  int32_t error = 0;     // errno, for kFailure
+  uint32_t step = 0;        // ChildStep, for kFailure
+  int32_t error = 0;        // errno, for kFailure
   int32_t wait_status = 0;  // the program's wait status, for kExited
 };
 

@@ -22,8 +22,8 @@ struct ChildSpec {
   // False in a single-id (rootless) map: the child cannot become root of its namespace and
   // setgroups() is denied, so both steps are skipped.
   bool full_id_range = true;
-  int last_capability = 40;      // highest capability number the kernel knows
-  cap_t empty_caps = nullptr;    // an empty capability set from cap_init()
+  int last_capability = 40;             // highest capability number the kernel knows
+  cap_t empty_caps = nullptr;           // an empty capability set from cap_init()
   const sock_fprog* seccomp = nullptr;  // loaded last, just before execve; null: none
 
   // The runner's argv+environ block (arg_start..env_end of /proc/self/stat), wiped by init.

@@ -73,8 +73,8 @@ IdMapPlan plan_id_maps(uint32_t privileged_base, uid_t euid, gid_t egid,
     plan.gids = {0, privileged_base, kIdRangeSize};
     return plan;
   }
-  const bool helpers = ::access(files.newuidmap.c_str(), X_OK) == 0 &&
-                       ::access(files.newgidmap.c_str(), X_OK) == 0;
+  const bool helpers =
+      ::access(files.newuidmap.c_str(), X_OK) == 0 && ::access(files.newgidmap.c_str(), X_OK) == 0;
   auto subuid = read_file(files.subuid);
   auto subgid = read_file(files.subgid);
   if (helpers && subuid && subgid) {

@@ -140,10 +140,10 @@ MountPlan build_mount_plan(const MountPlanInput& in) {
   ops.push_back(std::move(proc));
   add_dev(stage, ops);
   ops.push_back(tmpfs(stage + "/sandbox", MS_NOSUID | MS_NODEV,
-                 fmt::format("size={},mode=0755,uid={},gid={}", in.sandbox_size_bytes,
-                             in.sandbox_uid, in.sandbox_gid)));
+                      fmt::format("size={},mode=0755,uid={},gid={}", in.sandbox_size_bytes,
+                                  in.sandbox_uid, in.sandbox_gid)));
   ops.push_back(tmpfs(stage + "/tmp", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                    fmt::format("size={},mode=1777", in.tmp_size_bytes)));
+                      fmt::format("size={},mode=1777", in.tmp_size_bytes)));
   return plan;
 }
 

@@ -12,13 +12,13 @@
 namespace isol8 {
 
 enum class MountOpKind {
-  kBindReadOnly,  // bind `source` (host path) onto `target`, then remount read-only
-  kBindDevice,    // bind a host device node onto an empty file `target` (nosuid, noexec)
-  kTmpfs,         // mount a tmpfs on `target` with `flags` and `data`
-  kProc,          // mount a fresh procfs on `target`
-  kMkdir,         // create directory `target` (mode `mode`)
-  kSymlink,       // create symlink `target` -> `source`
-  kWriteFile,     // create file `target` with `content` (mode `mode`)
+  kBindReadOnly,     // bind `source` (host path) onto `target`, then remount read-only
+  kBindDevice,       // bind a host device node onto an empty file `target` (nosuid, noexec)
+  kTmpfs,            // mount a tmpfs on `target` with `flags` and `data`
+  kProc,             // mount a fresh procfs on `target`
+  kMkdir,            // create directory `target` (mode `mode`)
+  kSymlink,          // create symlink `target` -> `source`
+  kWriteFile,        // create file `target` with `content` (mode `mode`)
   kRemountReadOnly,  // make the mount at `target` read-only (keeping its other flags)
 };
 
@@ -43,8 +43,8 @@ struct MountPlanInput {
   std::string host_resolv_conf;  // used in host network mode
   // The host directories to expose read-only in host mode, each either a directory or a symlink
   // (merged /usr); the builder looks at the real host unless tests pass their own view.
-  std::vector<std::string> host_system_dirs = {"/usr", "/bin", "/sbin", "/lib", "/lib64",
-                                               "/lib32", "/libx32"};
+  std::vector<std::string> host_system_dirs = {"/usr",   "/bin",   "/sbin",  "/lib",
+                                               "/lib64", "/lib32", "/libx32"};
   std::string host_prefix;  // tests point this at a fake host tree; "" in production
 };
 

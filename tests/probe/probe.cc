@@ -53,8 +53,8 @@ json mounts() {
     }
     std::string fstype, source, super_opts;
     fields >> fstype >> source >> super_opts;
-    out.push_back({{"path", point}, {"fstype", fstype}, {"options", opts},
-                   {"superOptions", super_opts}});
+    out.push_back(
+        {{"path", point}, {"fstype", fstype}, {"options", opts}, {"superOptions", super_opts}});
   }
   return out;
 }

@@ -53,23 +53,41 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& input
     pollfd fds[3];
     int n = 0;
     int i_out = -1, i_err = -1, i_in = -1;
-    if (out_open) { fds[n] = {out[0], POLLIN, 0}; i_out = n++; }
-    if (err_open) { fds[n] = {err[0], POLLIN, 0}; i_err = n++; }
-    if (in_fd >= 0) { fds[n] = {in_fd, POLLOUT, 0}; i_in = n++; }
+    if (out_open) {
+      fds[n] = {out[0], POLLIN, 0};
+      i_out = n++;
+    }
+    if (err_open) {
+      fds[n] = {err[0], POLLIN, 0};
+      i_err = n++;
+    }
+    if (in_fd >= 0) {
+      fds[n] = {in_fd, POLLOUT, 0};
+      i_in = n++;
+    }
     if (poll(fds, n, -1) < 0) continue;
     char buf[65536];
     if (i_out >= 0 && fds[i_out].revents) {
       ssize_t k = read(out[0], buf, sizeof buf);
-      if (k <= 0) out_open = false; else r.out.append(buf, k);
+      if (k <= 0)
+        out_open = false;
+      else
+        r.out.append(buf, k);
     }
     if (i_err >= 0 && fds[i_err].revents) {
       ssize_t k = read(err[0], buf, sizeof buf);
-      if (k <= 0) err_open = false; else r.err.append(buf, k);
+      if (k <= 0)
+        err_open = false;
+      else
+        r.err.append(buf, k);
     }
     if (i_in >= 0 && fds[i_in].revents) {
       ssize_t k = write(in_fd, input.data() + written, input.size() - written);
       if (k > 0) written += k;
-      if (k <= 0 || written == input.size()) { close(in_fd); in_fd = -1; }
+      if (k <= 0 || written == input.size()) {
+        close(in_fd);
+        in_fd = -1;
+      }
     }
   }
   if (in_fd >= 0) close(in_fd);
@@ -77,7 +95,8 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& input
   close(err[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  r.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }

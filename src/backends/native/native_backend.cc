@@ -1,8 +1,8 @@
 #include "backends/native/native_backend.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <linux/openat2.h>
+#include <pwd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,13 +85,14 @@ std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
 
 bool NativeBackend::has_executable(const std::string& root_dir, const std::string& path) const {
   // Resolve inside the root, so that the root's absolute symlinks point into the root.
-  UniqueFd root(::open(root_dir.empty() ? "/" : root_dir.c_str(),
-                       O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root(
+      ::open(root_dir.empty() ? "/" : root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return false;
   struct open_how how {};
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT;
-  UniqueFd file(static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str(), &how, sizeof how)));
+  UniqueFd file(
+      static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str(), &how, sizeof how)));
   struct stat st;
   return file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
@@ -258,8 +259,9 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   auto seccomp = load_seccomp_policy(*mode, config.custom_profile_path, installed_profiles_dir());
   if (!seccomp) return std::move(seccomp).error();
   if (!seccomp->has_value()) {
-    spdlog::warn("seccomp is unconfined (security.seccomp = \"unconfined\"): the sandbox can "
-                 "call every system call");
+    spdlog::warn(
+        "seccomp is unconfined (security.seccomp = \"unconfined\"): the sandbox can "
+        "call every system call");
   }
 
   auto cgroups = detect_cgroup_manager();

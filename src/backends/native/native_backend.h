@@ -27,8 +27,7 @@ class NativeBackend final : public Backend {
                 std::optional<SeccompProgram> seccomp);
   const char* name() const override { return "native"; }
   bool has_executable(const std::string& root_dir, const std::string& path) const override;
-  Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
-                         const RunControl& control) override;
+  Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink, const RunControl& control) override;
 
  private:
   // Step 3: the run's cgroup (the "none" manager's applies nothing).

@@ -105,9 +105,9 @@ TEST_F(NativeIdentity, SecurebitsAreSetAndLocked) {
   const int bits = p.report["securebits"].get<int>();
   // Root gains nothing, setuid keeps no capabilities, ambient capabilities cannot be raised, and
   // each of these is locked, as is keep-caps (off).
-  for (int bit : {SECBIT_NOROOT, SECBIT_NOROOT_LOCKED, SECBIT_NO_SETUID_FIXUP,
-                  SECBIT_NO_SETUID_FIXUP_LOCKED, SECBIT_KEEP_CAPS_LOCKED,
-                  SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED}) {
+  for (int bit :
+       {SECBIT_NOROOT, SECBIT_NOROOT_LOCKED, SECBIT_NO_SETUID_FIXUP, SECBIT_NO_SETUID_FIXUP_LOCKED,
+        SECBIT_KEEP_CAPS_LOCKED, SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED}) {
     EXPECT_NE(bits & bit, 0) << "securebit " << bit << " missing in " << bits;
   }
   EXPECT_EQ(bits & SECBIT_KEEP_CAPS, 0);
