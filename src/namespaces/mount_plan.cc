@@ -138,6 +138,14 @@ MountPlan build_mount_plan(const MountPlanInput& in) {
   MountOp proc = op(MountOpKind::kProc, "proc", stage + "/proc");
   proc.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   ops.push_back(std::move(proc));
+  // As Docker does: /proc files that describe the host's kernel or other users' keys are
+  // covered with /dev/null (/proc/keys lists the keys of the sandbox's host uid, which in a
+  // single-id rootless map is the caller's own).
+  for (const char* file : {"keys", "kcore", "timer_list", "sched_debug", "latency_stats"}) {
+    std::error_code ec;
+    if (!fs::exists(in.host_prefix + "/proc/" + file, ec)) continue;
+    ops.push_back(bind_device("/dev/null", stage + "/proc/" + file));
+  }
   add_dev(stage, ops);
   ops.push_back(tmpfs(stage + "/sandbox", MS_NOSUID | MS_NODEV,
                       fmt::format("size={},mode=0755,uid={},gid={}", in.sandbox_size_bytes,

@@ -136,6 +136,7 @@ TEST_P(Isolation, ConcurrentSandboxesCannotReachEachOther) {
 }
 
 TEST_P(Isolation, ConcurrentEnginesEachKeepTheirLimits) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   // Two engines of one process (a server with a pool of engines) running at the same time:
   // the second run's fork bomb must still meet its pids limit.
   auto engine_a = Engine::create(opts());

@@ -19,6 +19,7 @@ class ResourceAbuse : public SecurityTest {};
 // ---- processes and threads
 
 TEST_P(ResourceAbuse, ForkBombIsStoppedByThePidsLimit) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   Options o = opts();
   o.pids_limit = 16;
   auto r = execute(python_code("import errno, os, time\n"
@@ -51,6 +52,7 @@ TEST_P(ResourceAbuse, ForkBombIsStoppedByThePidsLimit) {
 }
 
 TEST_P(ResourceAbuse, ClassicBashForkBombEndsAndIsCleanedUp) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   ExecutionRequest req = bash_cmd("bomb() { bomb | bomb & }; bomb; sleep 2; echo survived");
   req.timeout_ms = 3000;
   const auto start = Clock::now();
@@ -66,6 +68,7 @@ TEST_P(ResourceAbuse, ClassicBashForkBombEndsAndIsCleanedUp) {
 }
 
 TEST_P(ResourceAbuse, ThreadBombCountsAgainstThePidsLimit) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   Options o = opts();
   o.pids_limit = 16;
   auto r = execute(python_code("import os, threading, time\n"
@@ -176,6 +179,7 @@ TEST_P(ResourceAbuse, DoubleForkedSetsidDaemonDoesNotOutliveTheRun) {
 }
 
 TEST_P(ResourceAbuse, CpuBurnersAreThrottled) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   // Four busy processes for 1.5 s under a limit of half a CPU: the cgroup's CPU time stays near
   // half the wall time (an upper bound only: a loaded machine gives less).
   Options o = opts();
@@ -203,6 +207,7 @@ TEST_P(ResourceAbuse, CpuBurnersAreThrottled) {
 // ---- memory
 
 TEST_P(ResourceAbuse, MemoryBombIsOomKilled) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   Options o = opts();
   o.memory_limit = "64m";
   auto engine = Engine::create(o);
@@ -224,6 +229,7 @@ TEST_P(ResourceAbuse, MemoryBombIsOomKilled) {
 }
 
 TEST_P(ResourceAbuse, MemoryBombThroughTheCliReportsOom) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   const CliRun r = cli_run({"--json", "--memory", "64m", "--timeout", "5000", "-e",
                             "a = []\nwhile True:\n    a.append(bytearray(b'y' * (8 << 20)))\n"});
   EXPECT_EQ(r.exit_code, 137) << isol8::test::describe(r);
@@ -235,6 +241,7 @@ TEST_P(ResourceAbuse, MemoryBombThroughTheCliReportsOom) {
 }
 
 TEST_P(ResourceAbuse, MemoryBombThroughTmpfsIsContained) {
+  ISOL8_REQUIRE_CGROUP_LIMITS();
   // tmpfs pages are memory too: a /sandbox larger than the memory limit must not be a way
   // around it. Writing 300 MB under a 64m limit ends in an OOM kill or ENOSPC/EFBIG.
   Options o = opts();
