@@ -25,6 +25,12 @@ struct ExecutionRequest {
   std::optional<int64_t> timeout_ms;       // overrides Options::timeout_ms
   std::string file_extension;              // e.g. ".cjs"; set when the code came from a file
   std::optional<std::string> workdir;      // absolute under /sandbox, or relative to it
+  // A bash script run inside the sandbox before the code (after the image's own setup script);
+  // a non-zero exit ends the run with "Setup script failed (exit code N): <stderr>".
+  std::string setup_script;
+  // Files written into the sandbox before the code runs: absolute path under /sandbox -> bytes.
+  std::map<std::string, std::string> files;
+  std::vector<std::string> install_packages;  // runtime packages (upstream installPackages)
 };
 
 // Settings of the native backend that upstream (Docker only) has no equivalent for.
@@ -40,6 +46,19 @@ struct SecurityOptions {
   std::string custom_profile_path;
 };
 
+// Host-name filter of the "filtered" network mode: ECMAScript regexes, case-insensitive; a
+// blacklist match always blocks; an empty whitelist allows every host not blacklisted.
+struct NetworkFilter {
+  std::vector<std::string> whitelist;
+  std::vector<std::string> blacklist;
+};
+
+// Warm container pool of the Docker backend (upstream poolSize {clean, dirty}).
+struct PoolSize {
+  int clean = 1;
+  int dirty = 1;
+};
+
 // Engine-wide settings (upstream Isol8Options).
 struct Options {
   BackendKind backend = BackendKind::kNative;
@@ -53,6 +72,11 @@ struct Options {
   std::string sandbox_size = "512m";
   std::string tmp_size = "256m";
   std::string image;  // optional root/image override
+  NetworkFilter network_filter;
+  bool log_network = false;            // collect ExecutionResult::network_logs (filtered mode)
+  std::string pool_strategy = "fast";  // fast | secure
+  PoolSize pool_size;
+  std::string rootfs_store;  // where runtime roots live; empty = the default for this user
   bool debug = false;
   SecurityOptions security;
   NativeOptions native;
@@ -74,6 +98,18 @@ struct LimitReport {
   std::vector<std::string> not_enforced;  // the rest, with the run still going ahead
 };
 
+// One request seen by the filtering proxy (upstream NetworkLogEntry, plus port and bytes).
+struct NetworkLogEntry {
+  std::string timestamp;  // ISO 8601, UTC
+  std::string method;     // CONNECT, GET, ...
+  std::string host;
+  int port = 0;
+  std::optional<std::string> path;  // null for CONNECT
+  std::string action;               // ALLOW | BLOCK
+  int64_t duration_ms = 0;
+  uint64_t bytes = 0;  // bytes relayed in both directions
+};
+
 struct ExecutionResult {
   std::string stdout_data;  // masked, trimmed at the end, possibly truncated
   std::string stderr_data;
@@ -88,6 +124,7 @@ struct ExecutionResult {
   bool oom_killed = false;
   ResourceUsage resource_usage;
   LimitReport limits;
+  std::vector<NetworkLogEntry> network_logs;  // filtered mode with log_network only
 };
 
 struct StreamEvent {

@@ -21,6 +21,8 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void on_output(OutputStream stream, std::string_view data) = 0;
+  // Called once when the setup phase ends and the code phase begins (only with a setup script).
+  virtual void on_setup_exit(int /*exit_code*/) {}
 };
 
 struct CodeFile {
@@ -40,12 +42,19 @@ struct RunSpec {
   std::vector<std::string> env;   // KEY=VALUE
   std::string stdin_data;
   std::optional<CodeFile> code_file;
+  std::vector<CodeFile> files;  // written (parent directories created) before any phase runs
+  // Run by `/bin/bash -c` as the sandbox user before argv, with the same env; its output is
+  // delivered with phase "setup" and a non-zero exit ends the run before argv starts.
+  std::string setup_script;
   std::string workdir = "/sandbox";
   std::chrono::milliseconds timeout{30000};
   NetworkMode network = NetworkMode::kNone;
   uint64_t sandbox_size_bytes = 512ull << 20;
   uint64_t tmp_size_bytes = 256ull << 20;
   std::string root_dir;  // empty: the host's read-only system directories
+  std::string image;     // the Docker backend's image (e.g. isol8:python)
+  NetworkFilter network_filter;
+  bool log_network = false;
   ResourceLimits limits;
 };
 
@@ -58,6 +67,9 @@ struct RunOutcome {
   std::chrono::milliseconds duration{0};
   ResourceUsage usage;
   LimitReport limits;
+  // Set when the setup script failed: its exit code; the code phase did not run.
+  std::optional<int> setup_failed_exit;
+  std::vector<NetworkLogEntry> network_logs;
 };
 
 class Backend {

@@ -45,7 +45,8 @@ const json& schema() {
       "cleanupIntervalMs": "positive"
     },
     "prebuiltImages": "prebuiltImages",
-    "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string"}
+    "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
+               "rootfsStore": "string"}
   })");
   return kSchema;
 }
@@ -232,6 +233,20 @@ Result<Options> options_from_config(const json& config) {
   if (n.contains("rootDir")) o.native.root_dir = n["rootDir"].get<std::string>();
   o.native.id_map_base = n.at("idMapBase").get<uint32_t>();
   o.native.hostname = n.at("hostname").get<std::string>();
+  if (n.contains("rootfsStore")) o.rootfs_store = n["rootfsStore"].get<std::string>();
+  const json& net = config.at("network");
+  o.network_filter.whitelist = net.value("whitelist", std::vector<std::string>{});
+  o.network_filter.blacklist = net.value("blacklist", std::vector<std::string>{});
+  o.pool_strategy = config.value("poolStrategy", "fast");
+  if (config.contains("poolSize")) {
+    const json& p = config["poolSize"];
+    if (p.is_number()) {
+      o.pool_size.clean = o.pool_size.dirty = p.get<int>();
+    } else {
+      o.pool_size.clean = p.value("clean", 1);
+      o.pool_size.dirty = p.value("dirty", 1);
+    }
+  }
   const json& sec = config.at("security");
   o.security.seccomp = sec.value("seccomp", "strict");
   o.security.custom_profile_path = sec.value("customProfilePath", "");
