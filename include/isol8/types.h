@@ -137,6 +137,8 @@ struct StreamEvent {
 // The message of the error event sent when the time limit ends a run.
 inline constexpr const char* kTimedOutEvent = "EXECUTION TIMED OUT";
 inline constexpr const char* kTimedOutMarker = "--- EXECUTION TIMED OUT ---";
+// The message of the error event sent when the time limit ends the setup phase.
+inline constexpr const char* kSetupTimedOutEvent = "SETUP SCRIPT TIMED OUT";
 
 const char* to_string(NetworkMode mode);
 const char* to_string(BackendKind kind);

@@ -21,9 +21,14 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void on_output(OutputStream stream, std::string_view data) = 0;
-  // Called once when the setup phase ends and the code phase begins (only with a setup script).
+  // Output of the setup phase (only with a setup script).
+  virtual void on_setup_output(OutputStream /*stream*/, std::string_view /*data*/) {}
+  // Called once when the setup phase ends (only with a setup script).
   virtual void on_setup_exit(int /*exit_code*/) {}
 };
+
+// The shell that runs setup scripts; the root must have it.
+inline constexpr const char* kSetupShell = "/bin/bash";
 
 struct CodeFile {
   std::string path;  // absolute path inside the sandbox
@@ -69,6 +74,7 @@ struct RunOutcome {
   LimitReport limits;
   // Set when the setup script failed: its exit code; the code phase did not run.
   std::optional<int> setup_failed_exit;
+  bool setup_timed_out = false;  // the time limit ended the setup phase (timed_out is set too)
   std::vector<NetworkLogEntry> network_logs;
 };
 

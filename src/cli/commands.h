@@ -30,6 +30,8 @@ struct RunArgs {
   std::optional<std::string> workdir;
   std::optional<std::string> out;
   std::vector<std::string> secrets;
+  std::vector<std::string> setup;  // each a command, or a file whose content is the command
+  std::optional<std::string> files_dir;
   bool no_stream = false;
   bool json = false;
   bool debug = false;

@@ -10,7 +10,9 @@
 #include "cli/commands.h"
 #include "common/fs_util.h"
 #include "common/unique_fd.h"
+#include "core/file_collection.h"
 #include "core/runtimes.h"
+#include "core/sizes.h"
 #include "isol8/engine.h"
 #include "isol8/json.h"
 
@@ -109,6 +111,18 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
   }
   req.stdin_data = args.stdin_data;
   req.workdir = args.workdir;
+  // Upstream: a value naming an existing file contributes the file's content, any other value
+  // is the command itself; the parts are joined by newlines.
+  for (const std::string& part : args.setup) {
+    std::error_code ec;
+    std::string piece = part;
+    if (std::filesystem::is_regular_file(part, ec)) {
+      auto content = read_file(part);
+      if (!content) return std::move(content).error().context("reading --setup file");
+      piece = std::move(content).value();
+    }
+    req.setup_script += (req.setup_script.empty() ? "" : "\n") + piece;
+  }
   req.timeout_ms = args.timeout_ms;
   return req;
 }
@@ -183,12 +197,16 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--stdin", a.stdin_data, "Data piped to the program's stdin");
   run->add_option("--workdir", a.workdir, "Working directory inside /sandbox");
   run->add_option("--out", a.out, "Also write the program's stdout to this file");
+  run->add_option("--setup", a.setup,
+                  "Setup command run before the code (repeatable; a file path is read)");
+  run->add_option("--files", a.files_dir,
+                  "Copy a local directory into /sandbox (skips .git, node_modules, venvs)");
   run->add_flag("--no-stream", a.no_stream, "Print the output when the run ends");
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
   for (const char* name :
-       {"--install", "--setup", "--files", "--image", "--allow", "--deny", "--url", "--github",
-        "--gist", "--hash", "--host", "--key", "--session-id", "--agent-flags"}) {
+       {"--install", "--image", "--allow", "--deny", "--url", "--github", "--gist", "--hash",
+        "--host", "--key", "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,
@@ -219,6 +237,16 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   if (options->debug) spdlog::set_level(spdlog::level::debug);
   auto request = build_request(args);
   if (!request) return report_error(request.error().message);
+  if (args.files_dir) {
+    auto limit = parse_size(options->sandbox_size);
+    if (!limit) return report_error(limit.error().message);
+    auto collected = collect_files(*args.files_dir, *limit);
+    if (!collected) return report_error(collected.error().message);
+    for (const auto& link : collected->skipped_links) {
+      spdlog::warn("--files: not following symlink {}: it leads outside {}", link, *args.files_dir);
+    }
+    request->files = std::move(collected->files);
+  }
   auto engine = Engine::create(*options);
   if (!engine) return report_error(engine.error().message);
 

@@ -31,12 +31,40 @@ class ProcessingSink final : public OutputSink {
                  const StreamCallback* on_event)
       : streams_{Stream{SecretMasker(secrets), OutputLimiter(limit), {}},
                  Stream{SecretMasker(secrets), OutputLimiter(limit), {}}},
+        setup_streams_{Stream{SecretMasker(secrets), OutputLimiter(limit), {}},
+                       Stream{SecretMasker(secrets), OutputLimiter(limit), {}}},
         on_event_(on_event) {}
 
   void on_output(OutputStream which, std::string_view data) override {
     Stream& s = stream(which);
     deliver(which, s.masker.feed(data));
   }
+
+  // Setup output is masked and capped like the code's, streamed with phase "setup", and kept
+  // apart: its stderr goes into the error of a failed setup, not into the result.
+  void on_setup_output(OutputStream which, std::string_view data) override {
+    Stream& s = setup_stream(which);
+    emit_setup(which, s.masker.feed(data));
+  }
+
+  void on_setup_exit(int exit_code) override {
+    for (OutputStream which : {OutputStream::kStdout, OutputStream::kStderr}) {
+      emit_setup(which, setup_stream(which).masker.finish());
+    }
+    setup_finished_ = true;
+    // A failed setup's exit event follows its error event (sent by the engine).
+    if (exit_code == 0) send(StreamEvent::Type::kExit, "0", "setup");
+  }
+
+  // Flushes setup output held back by the masker (when the setup never reported its exit).
+  void finish_setup() {
+    if (setup_finished_) return;
+    for (OutputStream which : {OutputStream::kStdout, OutputStream::kStderr}) {
+      emit_setup(which, setup_stream(which).masker.finish());
+    }
+  }
+
+  const std::string& setup_text(OutputStream which) { return setup_stream(which).text; }
 
   // Flushes held-back text and appends the truncation markers.
   void finish() {
@@ -54,8 +82,8 @@ class ProcessingSink final : public OutputSink {
   }
   std::string& text(OutputStream which) { return stream(which).text; }
 
-  void send(StreamEvent::Type type, std::string data) {
-    if (on_event_ != nullptr) (*on_event_)(StreamEvent{type, std::move(data), "code"});
+  void send(StreamEvent::Type type, std::string data, const char* phase = "code") {
+    if (on_event_ != nullptr) (*on_event_)(StreamEvent{type, std::move(data), phase});
   }
 
  private:
@@ -66,6 +94,19 @@ class ProcessingSink final : public OutputSink {
   };
 
   Stream& stream(OutputStream which) { return streams_[which == OutputStream::kStdout ? 0 : 1]; }
+  Stream& setup_stream(OutputStream which) {
+    return setup_streams_[which == OutputStream::kStdout ? 0 : 1];
+  }
+
+  void emit_setup(OutputStream which, const std::string& masked) {
+    if (masked.empty()) return;
+    Stream& s = setup_stream(which);
+    const std::string kept = s.limiter.admit(masked);
+    if (kept.empty()) return;
+    s.text.append(kept);
+    send(which == OutputStream::kStdout ? StreamEvent::Type::kStdout : StreamEvent::Type::kStderr,
+         kept, "setup");
+  }
 
   void deliver(OutputStream which, const std::string& masked) {
     if (!masked.empty()) emit(which, masked, false);
@@ -81,6 +122,8 @@ class ProcessingSink final : public OutputSink {
   }
 
   std::array<Stream, 2> streams_;
+  std::array<Stream, 2> setup_streams_;
+  bool setup_finished_ = false;
   const StreamCallback* on_event_;
 };
 
@@ -135,6 +178,21 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   if (!outcome) {
     sink.send(StreamEvent::Type::kError, outcome.error().message);
     return std::move(outcome).error();
+  }
+  sink.finish_setup();
+  if (outcome->setup_timed_out) {
+    sink.send(StreamEvent::Type::kError, kSetupTimedOutEvent, "setup");
+    sink.send(StreamEvent::Type::kExit, "137", "setup");
+    return make_error(kSetupTimedOutEvent);
+  }
+  if (outcome->setup_failed_exit) {
+    std::string message =
+        fmt::format("Setup script failed (exit code {})", *outcome->setup_failed_exit);
+    const std::string err = trim_end(sink.setup_text(OutputStream::kStderr));
+    if (!err.empty()) message += ": " + err;
+    sink.send(StreamEvent::Type::kError, message, "setup");
+    sink.send(StreamEvent::Type::kExit, std::to_string(*outcome->setup_failed_exit), "setup");
+    return make_error(message);
   }
   sink.finish();
 

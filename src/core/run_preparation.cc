@@ -67,9 +67,13 @@ Result<std::string> find_interpreter(const Runtime& rt, const std::string& root_
 
 }  // namespace
 
-Result<std::string> resolve_workdir(std::string_view path) {
+namespace {
+
+// POSIX-style normalisation against /sandbox, without touching the filesystem; nullopt when the
+// path holds a NUL byte.
+std::optional<std::string> normalize_in_sandbox(std::string_view path) {
+  if (path.find('\0') != std::string_view::npos) return std::nullopt;
   std::string joined = path.starts_with('/') ? std::string(path) : "/sandbox/" + std::string(path);
-  // POSIX-style normalisation without touching the filesystem.
   std::vector<std::string> parts;
   size_t i = 0;
   while (i <= joined.size()) {
@@ -79,21 +83,31 @@ Result<std::string> resolve_workdir(std::string_view path) {
     if (part == "..") {
       if (!parts.empty()) parts.pop_back();
     } else if (!part.empty() && part != ".") {
-      if (part.find('\0') != std::string::npos) break;
       parts.push_back(part);
     }
     i = j + 1;
   }
   std::string resolved;
   for (const auto& p : parts) resolved += "/" + p;
-  if (resolved.empty()) resolved = "/";
-  if (resolved != "/sandbox" && !resolved.starts_with("/sandbox/")) {
+  return resolved.empty() ? "/" : resolved;
+}
+
+}  // namespace
+
+Result<std::string> resolve_workdir(std::string_view path) {
+  auto resolved = normalize_in_sandbox(path);
+  if (!resolved || (*resolved != "/sandbox" && !resolved->starts_with("/sandbox/"))) {
     return make_error("Working directory must be inside /sandbox");
   }
-  if (joined.find('\0') != std::string::npos) {
-    return make_error("Working directory must be inside /sandbox");
+  return *resolved;
+}
+
+Result<std::string> resolve_file_path(std::string_view path) {
+  auto resolved = normalize_in_sandbox(path);
+  if (!resolved || !resolved->starts_with("/sandbox/")) {
+    return make_error(fmt::format("File path must be inside /sandbox: {}", path));
   }
-  return resolved;
+  return *resolved;
 }
 
 Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& options,
@@ -147,6 +161,19 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
     auto workdir = resolve_workdir(*request.workdir);
     if (!workdir) return std::move(workdir).error();
     spec.workdir = *workdir;
+  }
+  for (const auto& [path, content] : request.files) {
+    auto resolved = resolve_file_path(path);
+    if (!resolved) return std::move(resolved).error();
+    spec.files.push_back(CodeFile{*resolved, content});
+  }
+  if (request.setup_script.find('\0') != std::string::npos) {
+    return make_error("The setup script contains a NUL byte");
+  }
+  spec.setup_script = request.setup_script;
+  if (!spec.setup_script.empty() && !backend.has_executable(spec.root_dir, kSetupShell)) {
+    return make_error(fmt::format("Setup scripts need {}, which the root {} does not have",
+                                  kSetupShell, spec.root_dir.empty() ? "/" : spec.root_dir));
   }
 
   // `cmd` always runs under bash, whatever the runtime's image.

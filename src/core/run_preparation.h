@@ -29,4 +29,8 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
 // /sandbox or below it.
 Result<std::string> resolve_workdir(std::string_view path);
 
+// The absolute path under /sandbox for an injected file (absolute, or relative to /sandbox);
+// `File path must be inside /sandbox: <path>` otherwise.
+Result<std::string> resolve_file_path(std::string_view path);
+
 }  // namespace isol8

@@ -30,6 +30,8 @@ namespace isol8 {
 namespace {
 
 constexpr int kSyncFd = 3;
+constexpr int kSetupStdoutFd = 4;
+constexpr int kSetupStderrFd = 5;
 
 // Raw system calls for the id changes: glibc's wrappers broadcast them to every thread the
 // runner had (its setxid protocol), and in this single-threaded copy those threads do not
@@ -186,20 +188,36 @@ void drop_privileges(const ChildSpec& spec) {
   check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, ChildStep::kNoNewPrivs);
 }
 
-// Creates the working directory (and its parents) inside /sandbox, as the sandbox user.
-void enter_workdir(const char* workdir) {
+// Creates the directories of an absolute path: all of its components, or all but the last.
+void make_directories(const char* target, bool include_last, ChildStep step) {
   char path[4096];
-  size_t len = std::strlen(workdir);
-  if (len >= sizeof path) fail(ChildStep::kWorkdir, ENAMETOOLONG);
-  std::memcpy(path, workdir, len + 1);
+  size_t len = std::strlen(target);
+  if (len >= sizeof path) fail(step, ENAMETOOLONG);
+  std::memcpy(path, target, len + 1);
   for (size_t i = 1; i <= len; ++i) {
     if (path[i] != '/' && path[i] != '\0') continue;
+    if (path[i] == '\0' && !include_last) break;
     const char saved = path[i];
     path[i] = '\0';
-    if (::mkdir(path, 0755) != 0 && errno != EEXIST) fail(ChildStep::kWorkdir);
+    if (::mkdir(path, 0755) != 0 && errno != EEXIST) fail(step);
     path[i] = saved;
   }
+}
+
+// Creates the working directory (and its parents) inside /sandbox, as the sandbox user.
+void enter_workdir(const char* workdir) {
+  make_directories(workdir, /*include_last=*/true, ChildStep::kWorkdir);
   check(::chdir(workdir) == 0, ChildStep::kWorkdir);
+}
+
+// The request's files, as the sandbox user, into the fresh /sandbox tmpfs: nothing untrusted
+// has run yet, and O_NOFOLLOW refuses a symlink even so.
+void inject_files(const ChildSpec& spec) {
+  for (size_t i = 0; i < spec.file_count; ++i) {
+    const ChildFile& f = spec.files[i];
+    make_directories(f.path, /*include_last=*/false, ChildStep::kInjectFile);
+    create_file(f.path, f.data, f.size, 0644, ChildStep::kInjectFile);
+  }
 }
 
 void reset_signals() {
@@ -212,7 +230,7 @@ void reset_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void exec_program(const ChildSpec& spec) {
+[[noreturn]] void exec_program(const ChildSpec& spec, const char* path, char* const* argv) {
   reset_signals();
   // Under memory pressure the kernel must pick the program (and its children), never our init:
   // raising one's own OOM score needs no privilege. (Dumpable again first: init's dumpable=0,
@@ -227,8 +245,47 @@ void reset_signals() {
     check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0,
           ChildStep::kSeccomp);
   }
-  ::execve(spec.exec_path, spec.argv, spec.envp);
+  ::execve(path, argv, spec.envp);
   fail(ChildStep::kExec);
+}
+
+// The raw system call, not glibc's fork(): that one takes malloc's and stdio's locks for its
+// atfork handling, and a lock held by another thread of the runner at clone time stays held
+// forever in our copy of the address space.
+pid_t raw_fork() { return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0)); }
+
+// Reaps until `child` exits (init adopts every orphan, so others come by too).
+int wait_for(pid_t child) {
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid == child) return status;
+    if (pid < 0 && errno != EINTR) return 0;  // cannot happen while the child lives
+  }
+}
+
+// The setup script's process: stdin from /dev/null, output on the setup pipes.
+[[noreturn]] void exec_setup(const ChildSpec& spec) {
+  const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(kSetupStdoutFd, 1) < 0 ||
+      ::dup2(kSetupStderrFd, 2) < 0) {
+    fail(ChildStep::kFork);
+  }
+  exec_program(spec, spec.setup_path, spec.setup_argv);
+}
+
+// Runs the setup phase and reports its status; returns only when it succeeded.
+void run_setup_phase(const ChildSpec& spec) {
+  const pid_t setup = raw_fork();
+  if (setup < 0) fail(ChildStep::kFork);
+  if (setup == 0) exec_setup(spec);
+  ::close(kSetupStdoutFd);
+  ::close(kSetupStderrFd);
+  ChildMessage done;
+  done.kind = ChildMessage::kSetupExited;
+  done.wait_status = wait_for(setup);
+  send_message(done);
+  if (done.wait_status != 0) _exit(0);  // the program does not run; the namespace dies with us
 }
 
 // Moves the inherited descriptors to 0-3 and closes everything else. Each is first copied above
@@ -238,12 +295,21 @@ void arrange_fds(const ChildSpec& spec) {
   const int in = ::fcntl(spec.stdin_fd, F_DUPFD_CLOEXEC, 10);
   const int out = ::fcntl(spec.stdout_fd, F_DUPFD_CLOEXEC, 10);
   const int err = ::fcntl(spec.stderr_fd, F_DUPFD_CLOEXEC, 10);
+  const bool setup = spec.setup_stdout_fd >= 0;
+  const int setup_out = setup ? ::fcntl(spec.setup_stdout_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  const int setup_err = setup ? ::fcntl(spec.setup_stderr_fd, F_DUPFD_CLOEXEC, 10) : -1;
   if (sync < 0 || ::dup3(sync, kSyncFd, O_CLOEXEC) < 0) _exit(127);
   if (in < 0 || out < 0 || err < 0) fail(ChildStep::kWaitForParent);
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
     fail(ChildStep::kWaitForParent);
   }
-  ::close_range(kSyncFd + 1, ~0U, 0);
+  // Close-on-exec: the program never holds the setup phase's pipes.
+  if (setup &&
+      (setup_out < 0 || setup_err < 0 || ::dup3(setup_out, kSetupStdoutFd, O_CLOEXEC) < 0 ||
+       ::dup3(setup_err, kSetupStderrFd, O_CLOEXEC) < 0)) {
+    fail(ChildStep::kWaitForParent);
+  }
+  ::close_range(setup ? kSetupStderrFd + 1 : kSyncFd + 1, ~0U, 0);
 }
 
 }  // namespace
@@ -288,19 +354,18 @@ void run_sandbox_init(const ChildSpec& spec) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   char probe = 0;
   if (::recv(kSyncFd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 0) _exit(127);
+  inject_files(spec);
   enter_workdir(spec.workdir);
   if (spec.code_path != nullptr) {
     create_file(spec.code_path, spec.code_data, spec.code_size, 0644, ChildStep::kWriteCode);
   }
 
-  // No one may ptrace or inspect this init; the program regains dumpability through execve.
+  // No one may ptrace or inspect this init; the programs regain dumpability through execve.
   ::prctl(PR_SET_DUMPABLE, 0);
-  // The raw system call, not glibc's fork(): that one takes malloc's and stdio's locks for its
-  // atfork handling, and a lock held by another thread of the runner at clone time stays held
-  // forever in our copy of the address space.
-  const pid_t program = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+  if (spec.setup_path != nullptr) run_setup_phase(spec);
+  const pid_t program = raw_fork();
   if (program < 0) fail(ChildStep::kFork);
-  if (program == 0) exec_program(spec);
+  if (program == 0) exec_program(spec, spec.exec_path, spec.argv);
 
   // Init keeps no copy of the program's stdio, so the parent sees EOF when the program's
   // processes are gone.
@@ -309,15 +374,7 @@ void run_sandbox_init(const ChildSpec& spec) {
   ::close(2);
   ChildMessage exited;
   exited.kind = ChildMessage::kExited;
-  for (;;) {
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid == program) {
-      exited.wait_status = status;
-      break;
-    }
-    if (pid < 0 && errno != EINTR) break;  // cannot happen while the program lives
-  }
+  exited.wait_status = wait_for(program);
   send_message(exited);
   // Returning from pid 1 makes the kernel kill whatever the program left running.
   _exit(0);

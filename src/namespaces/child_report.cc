@@ -56,6 +56,8 @@ const char* child_step_name(ChildStep step) {
       return "entering the working directory";
     case ChildStep::kWriteCode:
       return "writing the code file";
+    case ChildStep::kInjectFile:
+      return "writing an injected file";
     case ChildStep::kFork:
       return "forking the program";
     case ChildStep::kExec:

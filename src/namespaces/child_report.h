@@ -36,13 +36,15 @@ enum class ChildStep : uint32_t {
   kWriteCode,
   kFork,
   kExec,
+  kInjectFile,
   kCount,
 };
 
 const char* child_step_name(ChildStep step);
 
 struct ChildMessage {
-  enum Kind : uint32_t { kFailure = 1, kExited = 2 };
+  // kSetupExited carries the setup phase's wait status; kExited the program's.
+  enum Kind : uint32_t { kFailure = 1, kExited = 2, kSetupExited = 3 };
   uint32_t kind = 0;
   uint32_t step = 0;        // ChildStep, for kFailure
   int32_t error = 0;        // errno, for kFailure

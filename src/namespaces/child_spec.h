@@ -13,6 +13,13 @@
 
 namespace isol8 {
 
+// A file init writes into the sandbox (parents created) before any program runs.
+struct ChildFile {
+  const char* path = nullptr;  // absolute, normalised, under /sandbox
+  const char* data = nullptr;
+  size_t size = 0;
+};
+
 struct ChildSpec {
   const MountPlan* mounts = nullptr;
   const char* hostname = nullptr;  // null: keep the UTS name
@@ -35,6 +42,14 @@ struct ChildSpec {
   const char* code_data = nullptr;
   size_t code_size = 0;
 
+  const ChildFile* files = nullptr;  // written as the sandbox user, before the code file
+  size_t file_count = 0;
+
+  // The setup phase: run to completion (stdin /dev/null, output on the setup pipes) before the
+  // program; a non-zero status ends the sandbox without running the program. Null: none.
+  const char* setup_path = nullptr;
+  char* const* setup_argv = nullptr;
+
   const char* exec_path = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
@@ -44,6 +59,8 @@ struct ChildSpec {
   int stdout_fd = -1;
   int stderr_fd = -1;
   int sync_fd = -1;
+  int setup_stdout_fd = -1;  // with a setup phase; init moves them to 4 and 5
+  int setup_stderr_fd = -1;
 };
 
 // The body of the sandbox's pid 1: waits for the parent's "go", builds the root, drops every

@@ -121,6 +121,18 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   child.stdout_fd = out->write.get();
   child.stderr_fd = err->write.get();
   child.sync_fd = sync->write.get();
+  // The setup phase's output has pipes of its own, so that its phase is never mistaken.
+  std::optional<PipePair> setup_out, setup_err;
+  if (!spec.setup_script.empty()) {
+    auto o = make_pipe();
+    auto e = make_pipe();
+    if (!o) return std::move(o).error();
+    if (!e) return std::move(e).error();
+    setup_out = std::move(o).value();
+    setup_err = std::move(e).value();
+    child.setup_stdout_fd = setup_out->write.get();
+    child.setup_stderr_fd = setup_err->write.get();
+  }
 
   // Step 3: the cgroup, before the child exists. Declared before the sandbox so that it is
   // destroyed after it: the sandbox's processes are gone before the cgroup is removed.
@@ -137,9 +149,18 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (!cloned) return std::move(cloned).error().context("while creating the sandbox namespaces");
   if (cloned->pid == 0) run_sandbox_init(child);
 
-  SandboxProcess sandbox(cloned->pid, std::move(cloned->pidfd),
-                         SandboxPipes{std::move(in->write), std::move(out->read),
-                                      std::move(err->read), std::move(sync->read)});
+  SandboxPipes pipes;
+  pipes.stdin_write = std::move(in->write);
+  pipes.stdout_read = std::move(out->read);
+  pipes.stderr_read = std::move(err->read);
+  pipes.sync = std::move(sync->read);
+  if (setup_out) {
+    pipes.setup_stdout_read = std::move(setup_out->read);
+    pipes.setup_stderr_read = std::move(setup_err->read);
+    setup_out->write.reset();
+    setup_err->write.reset();
+  }
+  SandboxProcess sandbox(cloned->pid, std::move(cloned->pidfd), std::move(pipes));
   in->read.reset();
   out->write.reset();
   err->write.reset();
@@ -196,6 +217,21 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   outcome.timed_out = supervised.timed_out;
   outcome.cancelled = supervised.cancelled;
   outcome.duration = supervised.duration;
+  const bool has_setup = !spec.setup_script.empty();
+  if (has_setup && !supervised.setup_status && !outcome.cancelled && !outcome.oom_killed) {
+    outcome.setup_timed_out = outcome.timed_out;
+    if (!outcome.timed_out) {
+      return make_error("the sandbox's init ended without reporting the setup script's status");
+    }
+  }
+  if (supervised.setup_status && *supervised.setup_status != 0) {
+    const int status = *supervised.setup_status;
+    outcome.setup_failed_exit = WIFEXITED(status)     ? WEXITSTATUS(status)
+                                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                                      : 1;
+    outcome.exit_code = *outcome.setup_failed_exit;
+    return outcome;
+  }
   if (supervised.wait_status && !outcome.timed_out && !outcome.cancelled) {
     const int status = *supervised.wait_status;
     if (WIFEXITED(status)) {

@@ -15,7 +15,9 @@ struct SandboxPipes {
   UniqueFd stdin_write;
   UniqueFd stdout_read;
   UniqueFd stderr_read;
-  UniqueFd sync;  // SOCK_SEQPACKET: child reports, and our "go"
+  UniqueFd sync;               // SOCK_SEQPACKET: child reports, and our "go"
+  UniqueFd setup_stdout_read;  // with a setup phase only
+  UniqueFd setup_stderr_read;
 };
 
 class SandboxProcess {

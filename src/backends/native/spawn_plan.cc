@@ -71,6 +71,17 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
     child.code_data = spec.code_file->content.data();
     child.code_size = spec.code_file->content.size();
   }
+  for (const CodeFile& f : spec.files) {
+    plan->files_.push_back(ChildFile{f.path.c_str(), f.content.data(), f.content.size()});
+  }
+  child.files = plan->files_.data();
+  child.file_count = plan->files_.size();
+  if (!spec.setup_script.empty()) {
+    plan->setup_argv_storage_ = {kSetupShell, "-c", spec.setup_script};
+    plan->setup_argv_ = pointers_to(plan->setup_argv_storage_);
+    child.setup_path = plan->setup_argv_storage_[0].c_str();
+    child.setup_argv = plan->setup_argv_.data();
+  }
   child.exec_path = plan->argv_storage_.at(0).c_str();
   child.argv = plan->argv_.data();
   child.envp = plan->envp_.data();

@@ -33,7 +33,7 @@ struct CapFree {
 
 class SpawnPlan {
  public:
-  // `seccomp` (may be null) must outlive the plan.
+  // `seccomp` (may be null) and `spec` must outlive the plan.
   static Result<std::unique_ptr<SpawnPlan>> create(const RunSpec& spec,
                                                    const NativeSettings& settings,
                                                    const SeccompProgram* seccomp);
@@ -55,6 +55,9 @@ class SpawnPlan {
   std::string workdir_;
   std::string hostname_;
   std::string code_path_;
+  std::vector<ChildFile> files_;  // views into the RunSpec's files, which outlive the run
+  std::vector<std::string> setup_argv_storage_;
+  std::vector<char*> setup_argv_;
   std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree> empty_caps_;
   uint64_t clone_flags_ = 0;
   IdMapPlan id_maps_;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -45,13 +46,24 @@ class SigpipeGuard {
 };
 
 // Reads what is available; returns false at EOF or on error.
-bool pump(int fd, OutputStream stream, OutputSink& sink) {
+bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase = false) {
   std::array<char, 65536> buf;
   const ssize_t n = ::read(fd, buf.data(), buf.size());
   if (n < 0) return errno == EINTR || errno == EAGAIN;
   if (n == 0) return false;
-  sink.on_output(stream, std::string_view(buf.data(), static_cast<size_t>(n)));
+  const std::string_view data(buf.data(), static_cast<size_t>(n));
+  if (setup_phase) {
+    sink.on_setup_output(stream, data);
+  } else {
+    sink.on_output(stream, data);
+  }
   return true;
+}
+
+int exit_code_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
 }
 
 // Reads one report if there is one; returns false when none was waiting.
@@ -62,7 +74,13 @@ bool read_report(int fd, SupervisionResult& result, bool& open) {
   if (n != static_cast<ssize_t>(sizeof msg)) return false;
   if (msg.kind == ChildMessage::kFailure && !result.failure) result.failure = msg;
   if (msg.kind == ChildMessage::kExited) result.wait_status = msg.wait_status;
+  if (msg.kind == ChildMessage::kSetupExited) result.setup_status = msg.wait_status;
   return true;
+}
+
+bool has_input(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
 }
 
 int millis_until(Clock::time_point deadline) {
@@ -79,15 +97,20 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
   SigpipeGuard sigpipe_guard;
   SandboxPipes& pipes = sandbox.pipes();
   const auto start = Clock::now();
-  const auto deadline = start + timeout;
+  // The limit applies to each phase on its own (as upstream's): it restarts with the code phase.
+  auto deadline = start + timeout;
   std::optional<Clock::time_point> drain_deadline;
   bool out_open = true, err_open = true, sync_open = true;
+  bool setup_out_open = static_cast<bool>(pipes.setup_stdout_read);
+  bool setup_err_open = static_cast<bool>(pipes.setup_stderr_read);
+  bool setup_reported = false;
+  const bool has_setup = setup_out_open;
   size_t stdin_offset = 0;
   if (stdin_data.empty()) pipes.stdin_write.reset();
 
   for (;;) {
-    if (sandbox.reaped() && !out_open && !err_open) break;
-    std::array<pollfd, 6> fds{};
+    if (sandbox.reaped() && !out_open && !err_open && !setup_out_open && !setup_err_open) break;
+    std::array<pollfd, 8> fds{};
     size_t n = 0;
     auto add = [&](int fd, short events) -> int {
       if (fd < 0) return -1;
@@ -98,6 +121,8 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
     const int i_out = out_open ? add(pipes.stdout_read.get(), POLLIN) : -1;
     const int i_err = err_open ? add(pipes.stderr_read.get(), POLLIN) : -1;
     const int i_sync = sync_open ? add(pipes.sync.get(), POLLIN) : -1;
+    const int i_sout = setup_out_open ? add(pipes.setup_stdout_read.get(), POLLIN) : -1;
+    const int i_serr = setup_err_open ? add(pipes.setup_stderr_read.get(), POLLIN) : -1;
     const int i_in = pipes.stdin_write ? add(pipes.stdin_write.get(), POLLOUT) : -1;
     const bool can_cancel = control.cancel_fd >= 0 && !result.cancelled && !result.timed_out;
     const int i_cancel = can_cancel ? add(control.cancel_fd, POLLIN) : -1;
@@ -119,9 +144,32 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
       continue;
     }
     auto fired = [&](int i) { return i >= 0 && fds[i].revents != 0; };
+    if (fired(i_sout)) {
+      setup_out_open = pump(pipes.setup_stdout_read.get(), OutputStream::kStdout, sink, true);
+    }
+    if (fired(i_serr)) {
+      setup_err_open = pump(pipes.setup_stderr_read.get(), OutputStream::kStderr, sink, true);
+    }
+    // Reports first: the setup's exit report is sent before the program exists, so it must be
+    // handled before any of the program's output.
+    if (fired(i_sync) || (has_setup && !setup_reported && (fired(i_out) || fired(i_err)))) {
+      while (read_report(pipes.sync.get(), result, sync_open)) {
+      }
+      if (result.setup_status && !setup_reported) {
+        setup_reported = true;
+        if (!result.timed_out && !result.cancelled) deadline = Clock::now() + timeout;
+        // Output the setup wrote before it exited is already in its pipes: deliver it first.
+        while (setup_out_open && has_input(pipes.setup_stdout_read.get())) {
+          setup_out_open = pump(pipes.setup_stdout_read.get(), OutputStream::kStdout, sink, true);
+        }
+        while (setup_err_open && has_input(pipes.setup_stderr_read.get())) {
+          setup_err_open = pump(pipes.setup_stderr_read.get(), OutputStream::kStderr, sink, true);
+        }
+        sink.on_setup_exit(exit_code_of(*result.setup_status));
+      }
+    }
     if (fired(i_out)) out_open = pump(pipes.stdout_read.get(), OutputStream::kStdout, sink);
     if (fired(i_err)) err_open = pump(pipes.stderr_read.get(), OutputStream::kStderr, sink);
-    if (fired(i_sync)) read_report(pipes.sync.get(), result, sync_open);
     if (fired(i_in)) {
       const ssize_t w = ::write(pipes.stdin_write.get(), stdin_data.data() + stdin_offset,
                                 stdin_data.size() - stdin_offset);

@@ -14,6 +14,7 @@ namespace isol8 {
 
 struct SupervisionResult {
   std::optional<int> wait_status;       // the program's, as reported by init
+  std::optional<int> setup_status;      // the setup phase's, when there was one
   std::optional<ChildMessage> failure;  // a setup step that failed in the child
   bool timed_out = false;
   bool cancelled = false;

@@ -1,0 +1,89 @@
+// collect_files (the CLI's --files) and resolve_file_path (request.files keys): pure parts.
+
+#include "core/file_collection.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/run_preparation.h"
+
+namespace isol8 {
+namespace {
+namespace fs = std::filesystem;
+
+class FileCollection : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/isol8-files-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void write(const std::string& rel, const std::string& content) {
+    fs::create_directories(fs::path(dir_ + "/" + rel).parent_path());
+    std::ofstream(dir_ + "/" + rel) << content;
+  }
+  std::string dir_;
+};
+
+TEST_F(FileCollection, CollectsRegularFilesByRelativePath) {
+  write("a.txt", "A");
+  write("x/y/z.txt", "Z");
+  auto got = collect_files(dir_, 1 << 20);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->files, (std::map<std::string, std::string>{{"/sandbox/a.txt", "A"},
+                                                            {"/sandbox/x/y/z.txt", "Z"}}));
+}
+
+TEST_F(FileCollection, SkipsUpstreamsDirectoriesAtAnyDepth) {
+  for (const char* d : kSkippedDirectories) {
+    write(std::string(d) + "/f", "skip");
+    write(std::string("nested/") + d + "/f", "skip");
+  }
+  write("keep/venv.txt", "keep");
+  auto got = collect_files(dir_, 1 << 20);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->files.size(), 1u);
+  EXPECT_EQ(got->files.count("/sandbox/keep/venv.txt"), 1u);
+}
+
+TEST_F(FileCollection, LinksInsideAreReadLinksOutsideAreReported) {
+  write("real.txt", "real");
+  ASSERT_EQ(::symlink("real.txt", (dir_ + "/alias").c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/hostname", (dir_ + "/host").c_str()), 0);
+  ASSERT_EQ(::symlink("../../../../etc", (dir_ + "/etcdir").c_str()), 0);
+  ASSERT_EQ(::symlink("missing", (dir_ + "/dangling").c_str()), 0);
+  auto got = collect_files(dir_, 1 << 20);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->files.at("/sandbox/alias"), "real");
+  EXPECT_EQ(got->files.count("/sandbox/host"), 0u);
+  std::vector<std::string> skipped = got->skipped_links;
+  std::sort(skipped.begin(), skipped.end());
+  EXPECT_EQ(skipped, (std::vector<std::string>{"dangling", "etcdir", "host"}));
+}
+
+TEST_F(FileCollection, ErrorsNameTheProblem) {
+  EXPECT_EQ(collect_files(dir_ + "/missing", 10).error().message,
+            "--files path is not a directory");
+  write("big", std::string(100, 'x'));
+  auto r = collect_files(dir_, 10);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("holds more than 10 bytes"), std::string::npos);
+}
+
+TEST(ResolveFilePath, AcceptsPathsUnderSandboxOnly) {
+  EXPECT_EQ(*resolve_file_path("/sandbox/a/./b/../c"), "/sandbox/a/c");
+  EXPECT_EQ(*resolve_file_path("rel/x"), "/sandbox/rel/x");
+  for (const char* bad : {"/sandbox", "/sandbox/..", "/etc/passwd", "../../x", "/sandboxy/x"}) {
+    auto r = resolve_file_path(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message, std::string("File path must be inside /sandbox: ") + bad);
+  }
+  EXPECT_FALSE(resolve_file_path(std::string("/sandbox/a\0b", 12)));
+}
+
+}  // namespace
+}  // namespace isol8
