@@ -25,6 +25,7 @@ inline const char* from_env_or(const char* name, const char* fallback) {
 }
 inline const char* const kIsol8Binary = from_env_or("ISOL8_TEST_BINARY", ISOL8_BINARY);
 inline const char* const kProbeBinary = from_env_or("ISOL8_TEST_PROBE", ISOL8_PROBE);
+inline const char* const kRelayBinary = from_env_or("ISOL8_TEST_RELAY", ISOL8_RELAY);
 inline constexpr const char* kSourceDir = ISOL8_SOURCE_DIR;
 
 }  // namespace isol8::test
