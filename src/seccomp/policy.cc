@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fs_util.h"
+#include "seccomp/baked_filter.h"
 
 namespace isol8 {
 namespace {
@@ -107,6 +108,16 @@ Result<std::optional<std::string>> load_seccomp_profile_text(
 Result<std::optional<SeccompProgram>> load_seccomp_policy(
     SeccompMode mode, const std::filesystem::path& custom_path,
     const std::filesystem::path& profiles_dir) {
+  if (mode == SeccompMode::kStrict) {
+    const auto baked = baked_default_filter();
+    auto text = default_profile_text(profiles_dir);
+    if (text && !baked.empty() && *text == embedded_default_seccomp_profile()) {
+      spdlog::debug("seccomp: strict profile compiled at build time, {} BPF instructions",
+                    baked.size());
+      return std::optional<SeccompProgram>(
+          SeccompProgram(std::vector<sock_filter>(baked.begin(), baked.end()), {}));
+    }
+  }
   std::string failure;
   auto loaded = load(mode, custom_path, profiles_dir, failure);
   if (!loaded) return std::move(loaded).error();

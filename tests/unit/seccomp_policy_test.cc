@@ -1,5 +1,7 @@
 #include "seccomp/policy.h"
 
+#include "seccomp/baked_filter.h"
+
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -157,6 +159,48 @@ TEST_F(SeccompPolicy, CustomWithoutAPathRefusesTheRun) {
   ASSERT_FALSE(program);
   EXPECT_EQ(program.error().message,
             "Failed to load custom seccomp profile: security.customProfilePath is not set");
+}
+
+}  // namespace
+}  // namespace isol8
+
+namespace isol8 {
+namespace {
+
+// The build-time BPF must be exactly what compiling the embedded profile gives at run time, or
+// the strict mode would enforce something other than profiles/default.json.
+TEST(SeccompBakedFilter, EqualsTheRunTimeCompilationOfTheEmbeddedProfile) {
+  const auto baked = baked_default_filter();
+  ASSERT_FALSE(baked.empty()) << "profiles/default.json has no kernel-dependent rules";
+  auto profile = parse_seccomp_profile(embedded_default_seccomp_profile());
+  ASSERT_TRUE(profile) << profile.error().message;
+  auto compiled = compile_seccomp_profile(*profile);
+  ASSERT_TRUE(compiled) << compiled.error().message;
+  ASSERT_EQ(compiled->size(), baked.size());
+  for (size_t i = 0; i < baked.size(); ++i) {
+    const sock_filter& a = compiled->instructions()[i];
+    const sock_filter& b = baked[i];
+    ASSERT_TRUE(a.code == b.code && a.jt == b.jt && a.jf == b.jf && a.k == b.k) << "at " << i;
+  }
+}
+
+TEST(SeccompBakedFilter, StrictModeUsesItOnlyForTheUnchangedProfile) {
+  auto strict = load_seccomp_policy(SeccompMode::kStrict, {}, {});
+  ASSERT_TRUE(strict && *strict);
+  EXPECT_EQ((*strict)->size(), baked_default_filter().size());
+  // An edited installed profile is compiled from its own text.
+  char tmpl[] = "/tmp/isol8-baked-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  {
+    std::ofstream f(dir + "/default.json");
+    f << R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+          {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"}]})";
+  }
+  auto edited = load_seccomp_policy(SeccompMode::kStrict, {}, dir);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(edited && *edited) << (edited ? "" : edited.error().message);
+  EXPECT_LT((*edited)->size(), baked_default_filter().size());
 }
 
 }  // namespace
