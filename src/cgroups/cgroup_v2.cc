@@ -166,6 +166,11 @@ class V2Manager final : public CgroupManager {
       if (file_exists(dir / "memory.swap.max")) {  // absent without swap accounting
         ISOL8_TRY(write_control(dir / "memory.swap.max", "0"));
       }
+      // One OOM kill takes the whole sandbox: a program that lost a process to the OOM killer
+      // must not run on half-dead (the run ends with status oom either way).
+      if (file_exists(dir / "memory.oom.group")) {
+        ISOL8_TRY(write_control(dir / "memory.oom.group", "1"));
+      }
       enforced.push_back("memory");
     }
     if (limits.pids_max > 0) {

@@ -56,6 +56,7 @@ class FakeCgroupFs {
                                    {"cgroup.subtree_control", ""},
                                    {"memory.max", "max\n"},
                                    {"memory.swap.max", "max\n"},
+                                   {"memory.oom.group", "0\n"},
                                    {"memory.current", "0\n"},
                                    {"memory.peak", "0\n"},
                                    {"memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n"},

@@ -52,6 +52,7 @@ TEST_F(CgroupV2, WritesLimitsInTheRightFiles) {
   EXPECT_EQ((*cg)->directories(), std::vector<fs::path>{dir});
   EXPECT_EQ(trimmed(dir / "memory.max"), "536870912");
   EXPECT_EQ(trimmed(dir / "memory.swap.max"), "0");
+  EXPECT_EQ(trimmed(dir / "memory.oom.group"), "1");
   EXPECT_EQ(trimmed(dir / "pids.max"), "64");
   EXPECT_EQ(trimmed(dir / "cpu.max"), "150000 100000");
   EXPECT_EQ((*cg)->enforced(), (std::vector<std::string>{"memory", "pids", "cpu"}));

@@ -213,6 +213,7 @@ TEST_F(VmCgroupV2, WritesTheLimitsToTheSandboxCgroup) {
     if (fs::exists(dir / "memory.swap.max")) {
       EXPECT_EQ(slurp((dir / "memory.swap.max").string()), "0\n");
     }
+    EXPECT_EQ(slurp((dir / "memory.oom.group").string()), "1\n");
     EXPECT_EQ(slurp((dir / "pids.max").string()), "16\n");
     EXPECT_EQ(slurp((dir / "cpu.max").string()), "50000 100000\n");
     const std::string delegated = slurp((kIsol8Parent / "cgroup.subtree_control").string());
