@@ -47,7 +47,7 @@ Result<std::shared_ptr<const Policy>> compile(const ProxyConfig& config) {
 // Says no to a connection over the slot's limit without keeping any state for it.
 void refuse_over_limit(asio::generic::stream_protocol::socket& socket) {
   static constexpr std::string_view kBusy =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 45\r\n"
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 44\r\n"
       "Connection: close\r\n\r\nisol8: proxy connection limit reached, retry";
   error_code ignored;
   socket.non_blocking(true, ignored);

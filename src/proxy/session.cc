@@ -14,6 +14,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <ctime>
+#include <limits>
 
 #include "proxy/address_policy.h"
 
@@ -27,6 +28,9 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr size_t kRelayChunk = 16384;
+// Bodies stream through in bounded chunks, so their total size needs no cap here. (Boost 1.74
+// has no optional overload: boost::none would convert to a limit of 0.)
+constexpr uint64_t kNoBodyLimit = std::numeric_limits<uint64_t>::max();
 
 auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -181,7 +185,7 @@ asio::awaitable<void> Session::run() {
     touch(limits.header_timeout);
     RequestParser parser;
     parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
-    parser.body_limit(boost::none);  // bodies stream through in bounded chunks
+    parser.body_limit(kNoBodyLimit);
     error_code ec;
     co_await http::async_read_header(client_, client_buffer_, parser, with(ec));
     if (ec) {
@@ -400,7 +404,7 @@ asio::awaitable<bool> Session::handle_http(RequestParser& parser) {
   for (;;) {
     response_parser.emplace();
     response_parser->header_limit(static_cast<uint32_t>(policy_->limits.max_header_bytes * 4));
-    response_parser->body_limit(boost::none);
+    response_parser->body_limit(kNoBodyLimit);
     if (request.method() == http::verb::head) response_parser->skip(true);
     touch_idle();
     co_await http::async_read_header(upstream_, upstream_buffer_, *response_parser, with(ec));
