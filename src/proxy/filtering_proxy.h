@@ -25,7 +25,8 @@
 
 namespace isol8::proxy {
 
-// Where the proxy listens: a TCP address (tcp_port 0 = let the kernel choose, see bound()) or,
+// Where the proxy listens: a TCP address (empty = 127.0.0.1; tcp_port 0 = let the kernel choose,
+// see bound()) or,
 // when unix_path is set, a Unix stream socket (the rootless mode bind-mounts it into the sandbox).
 // A stale socket at unix_path is replaced; the socket gets unix_mode, so put it in a directory
 // that only the sandbox can reach. The socket file is removed when its slot goes away.

@@ -171,7 +171,7 @@ asio::awaitable<void> Session::watchdog() {
     if (done_) break;
     if (deadline_.expiry() <= std::chrono::steady_clock::now()) {
       spdlog::debug("proxy: closing a connection idle past its timeout");
-      close_sockets();
+      abort();  // also stops a pending resolution from going on to connect
       break;
     }
   }

@@ -139,6 +139,20 @@ TEST(ProxyConnect, CloseConnectionsEndsOpenTunnelsAndRecordsThem) {
   EXPECT_EQ(logs[0].bytes, 8u);
 }
 
+TEST(ProxyConnect, AHalfCloseTravelsThroughTheTunnel) {
+  auto proxy = start_proxy(filter({R"(^127\.0\.0\.1$)"}));
+  ASSERT_TRUE(proxy);
+  Client client(port_of(*proxy));
+  ASSERT_EQ(client.connect("127.0.0.1:" + std::to_string(kLoopbackEchoPort)).result_int(), 200);
+  client.send("last words");
+  client.socket.shutdown(tcp::socket::shutdown_send);
+  // The echo server sees the end of its input only through the proxy; its answer still comes.
+  std::string echoed(10, '\0');
+  asio::read(client.socket, asio::buffer(echoed));
+  EXPECT_EQ(echoed, "last words");
+  EXPECT_TRUE(client.closed_by_peer());
+}
+
 TEST(ProxyConnect, DestroyingTheProxyEndsOpenTunnels) {
   auto proxy = start_proxy(filter({}));
   ASSERT_TRUE(proxy);

@@ -78,6 +78,20 @@ TEST(ProxyHttp, RelaysContentLengthBodiesBothWays) {
   EXPECT_EQ(head_res[http::field::content_length], "300000");
 }
 
+TEST(ProxyHttp, AnswersExpectContinueItself) {
+  auto proxy = start_proxy(allow({}));
+  ASSERT_TRUE(proxy);
+  Client client(port_of(*proxy));
+  client.send(
+      "POST http://api.allowed.test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  EXPECT_EQ(client.read_response(true).result_int(), 100);
+  client.send("hello");
+  const auto res = client.read_response();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "hello");
+}
+
 TEST(ProxyHttp, PassesACloseDelimitedBodyAndThenCloses) {
   auto proxy = start_proxy(allow({}));
   ASSERT_TRUE(proxy);
