@@ -111,6 +111,30 @@ TEST(ProxyLimits, ListensOnAUnixSocket) {
   ::rmdir(dir);
 }
 
+TEST(ProxyLimits, ListenerErrorsNameTheListener) {
+  auto bad_address = FilteringProxy::start(ProxyConfig{}, {Listener{"not-an-ip", 0, ""}});
+  ASSERT_FALSE(bad_address.has_value());
+  EXPECT_NE(bad_address.error().message.find("\"not-an-ip\""), std::string::npos);
+
+  auto first = start_proxy(ProxyConfig{});
+  ASSERT_TRUE(first);
+  auto taken = FilteringProxy::start(ProxyConfig{}, {Listener{"127.0.0.1", port_of(*first), ""}});
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_NE(taken.error().message.find(std::to_string(port_of(*first))), std::string::npos)
+      << taken.error().message;
+
+  char file[] = "/tmp/isol8-proxy-notsock-XXXXXX";
+  const int fd = ::mkstemp(file);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  auto not_socket = FilteringProxy::start(ProxyConfig{}, {Listener{"", 0, file}});
+  ASSERT_FALSE(not_socket.has_value());
+  EXPECT_NE(not_socket.error().message.find("is not a socket"), std::string::npos);
+  struct stat st {};
+  EXPECT_EQ(::stat(file, &st), 0) << "a file that is not a socket must be left alone";
+  ::unlink(file);
+}
+
 TEST(ProxyLimits, SlotsHaveTheirOwnFilterAndLog) {
   ProxyConfig first;
   first.filter.whitelist = {R"(^api\.allowed\.test$)"};
