@@ -30,6 +30,9 @@ struct RunArgs {
   std::optional<std::string> workdir;
   std::optional<std::string> out;
   std::vector<std::string> secrets;
+  std::vector<std::string> allow;  // given: replaces network.whitelist
+  std::vector<std::string> deny;   // given: replaces network.blacklist
+  bool log_network = false;
   bool no_stream = false;
   bool json = false;
   bool debug = false;

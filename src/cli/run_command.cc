@@ -132,6 +132,9 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
           "Invalid --backend value: \"{}\". Expected one of: native, docker", *args.backend));
     }
   }
+  if (!args.allow.empty()) o.network_filter.whitelist = args.allow;
+  if (!args.deny.empty()) o.network_filter.blacklist = args.deny;
+  o.log_network = o.log_network || args.log_network;
   if (args.memory) o.memory_limit = *args.memory;
   if (args.cpu) o.cpu_limit = *args.cpu;
   if (args.pids_limit) o.pids_limit = *args.pids_limit;
@@ -183,11 +186,17 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--stdin", a.stdin_data, "Data piped to the program's stdin");
   run->add_option("--workdir", a.workdir, "Working directory inside /sandbox");
   run->add_option("--out", a.out, "Also write the program's stdout to this file");
+  run->add_option("--allow", a.allow, "Host regex the filtered network allows (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--deny", a.deny, "Host regex the filtered network blocks (repeatable)")
+      ->allow_extra_args(false);
+  run->add_flag("--log-network", a.log_network,
+                "Collect the filtered network's requests (printed with --no-stream)");
   run->add_flag("--no-stream", a.no_stream, "Print the output when the run ends");
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
   for (const char* name :
-       {"--install", "--setup", "--files", "--image", "--allow", "--deny", "--url", "--github",
+       {"--install", "--setup", "--files", "--image", "--url", "--github",
         "--gist", "--hash", "--host", "--key", "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
@@ -198,7 +207,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
         "Not supported yet by this version");
   }
   for (const char* name :
-       {"--persistent", "--persist", "--log-network", "--allow-insecure-code-url"}) {
+       {"--persistent", "--persist", "--allow-insecure-code-url"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
         name,
@@ -237,6 +246,11 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
       if (!result->stdout_data.empty()) write_all(STDOUT_FILENO, result->stdout_data + "\n");
       if (!result->stderr_data.empty()) write_all(STDERR_FILENO, result->stderr_data + "\n");
       if (result->truncated) spdlog::warn("Output was truncated");
+      if (!result->network_logs.empty()) {
+        std::string logs = "--- Network Logs ---\n";
+        for (const auto& entry : result->network_logs) logs += to_json(entry).dump() + "\n";
+        write_all(STDERR_FILENO, logs);
+      }
     }
     return finish_run(*result, args, signals.received());
   }

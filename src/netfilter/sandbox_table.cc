@@ -1,0 +1,49 @@
+#include "netfilter/sandbox_table.h"
+
+#include <nftables/libnftables.h>
+
+#include <fmt/format.h>
+
+#include "network/address_pool.h"
+
+namespace isol8 {
+
+std::string sandbox_table_ruleset(const SandboxTableSpec& spec) {
+  // Priority -10 runs before the usual filter chains; a drop here is final whatever other
+  // tables say, while an accept here still leaves them their say.
+  return fmt::format(
+      "add table inet {0} {{ flags owner; }}\n"
+      "add chain inet {0} input {{ type filter hook input priority -10; policy accept; }}\n"
+      "add rule inet {0} input iifname \"{1}\" meta nfproto ipv4 ip daddr {2} tcp dport {3} "
+      "accept\n"
+      "add rule inet {0} input iifname \"{1}\" drop\n"
+      "add chain inet {0} forward {{ type filter hook forward priority -10; policy accept; }}\n"
+      "add rule inet {0} forward iifname \"{1}\" drop\n"
+      "add rule inet {0} forward oifname \"{1}\" drop\n"
+      "add chain inet {0} output {{ type filter hook output priority -10; policy accept; }}\n"
+      "add rule inet {0} output oifname \"{1}\" meta nfproto ipv4 ip saddr {2} tcp sport {3} "
+      "accept\n"
+      "add rule inet {0} output oifname \"{1}\" drop\n",
+      spec.name, spec.ifname, format_ipv4(spec.proxy_address), spec.proxy_port);
+}
+
+Result<std::unique_ptr<SandboxTable>> SandboxTable::create(const SandboxTableSpec& spec) {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (ctx == nullptr) return make_error("nft_ctx_new failed");
+  std::unique_ptr<SandboxTable> table(new SandboxTable(ctx, spec.name));
+  // Errors go to a buffer, so that they can be reported instead of printed.
+  nft_ctx_buffer_error(ctx);
+  nft_ctx_buffer_output(ctx);
+  const std::string rules = sandbox_table_ruleset(spec);
+  // One buffer is one transaction: all of it applies, or none.
+  if (nft_run_cmd_from_buffer(ctx, rules.c_str()) != 0) {
+    const char* err = nft_ctx_get_error_buffer(ctx);
+    return make_error(fmt::format("nftables refused the sandbox's table {}: {}", spec.name,
+                                  err != nullptr ? err : "(no message)"));
+  }
+  return table;
+}
+
+SandboxTable::~SandboxTable() { nft_ctx_free(ctx_); }
+
+}  // namespace isol8
