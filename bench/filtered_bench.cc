@@ -4,7 +4,11 @@
 // network plumbing's own: slot claim, namespace, veth, addresses, route, nftables table, setns
 // around clone3, and the teardown. A measurement, never a pass/fail test.
 //
-//   isol8_filtered_bench [--runs N] [--warmup N] [--program PATH]
+// With --one-shot every sample also creates and destroys the backend, as one `isol8 run` does
+// (the backend then prepares the first network while it compiles seccomp, and the teardown is
+// in the sample).
+//
+//   isol8_filtered_bench [--runs N] [--warmup N] [--program PATH] [--one-shot]
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -61,14 +65,21 @@ int main_impl(int argc, char** argv) {
   int runs = 200;
   int warmup = 10;
   std::string program = "/bin/true";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool one_shot = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--one-shot") == 0) one_shot = true;
+    if (i + 1 >= argc) continue;
     if (std::strcmp(argv[i], "--runs") == 0) runs = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--warmup") == 0) warmup = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--program") == 0) program = argv[i + 1];
   }
-  NativeBackendConfig config;
-  config.proxy_starter = bind_only;
-  auto backend = make_native_backend(config);
+  const auto make = [](bool filtered) {
+    NativeBackendConfig config;
+    config.proxy_starter = bind_only;
+    config.prepare_filtered_network = filtered;
+    return make_native_backend(config);
+  };
+  auto backend = make(false);
   if (!backend) {
     std::fprintf(stderr, "%s\n", backend.error().message.c_str());
     return 1;
@@ -84,7 +95,16 @@ int main_impl(int argc, char** argv) {
       spec.env = {"PATH=/usr/bin:/bin"};
       spec.network = mode;
       const auto start = Clock::now();
-      auto outcome = (*backend)->run(spec, sink, control);
+      Result<std::unique_ptr<Backend>> fresh = make_error("unused");
+      if (one_shot) {
+        fresh = make(mode == NetworkMode::kFiltered);
+        if (!fresh) {
+          std::fprintf(stderr, "%s\n", fresh.error().message.c_str());
+          return 1;
+        }
+      }
+      auto outcome = (one_shot ? *fresh : *backend)->run(spec, sink, control);
+      if (one_shot) fresh->reset();
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       if (!outcome || outcome->exit_code != 0) {
         std::fprintf(stderr, "run failed: %s\n",
@@ -96,7 +116,8 @@ int main_impl(int argc, char** argv) {
   }
   const double n50 = percentile(none_ms, 0.5), n95 = percentile(none_ms, 0.95);
   const double f50 = percentile(filtered_ms, 0.5), f95 = percentile(filtered_ms, 0.95);
-  std::printf("%s, %d runs each (ABAB)\n", program.c_str(), runs);
+  std::printf("%s, %d runs each (ABAB)%s\n", program.c_str(), runs,
+              one_shot ? ", a new backend per run" : ", one backend");
   std::printf("  --net none     p50 %7.2f ms  p95 %7.2f ms\n", n50, n95);
   std::printf("  --net filtered p50 %7.2f ms  p95 %7.2f ms\n", f50, f95);
   std::printf("  filtered adds  p50 %7.2f ms  p95 %7.2f ms  (ratio p50 %.2fx)\n", f50 - n50,

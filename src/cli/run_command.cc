@@ -196,8 +196,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
   for (const char* name :
-       {"--install", "--setup", "--files", "--image", "--url", "--github",
-        "--gist", "--hash", "--host", "--key", "--session-id", "--agent-flags"}) {
+       {"--install", "--setup", "--files", "--image", "--url", "--github", "--gist", "--hash",
+        "--host", "--key", "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,
@@ -206,8 +206,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
         },
         "Not supported yet by this version");
   }
-  for (const char* name :
-       {"--persistent", "--persist", "--allow-insecure-code-url"}) {
+  for (const char* name : {"--persistent", "--persist", "--allow-insecure-code-url"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
         name,

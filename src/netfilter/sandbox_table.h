@@ -21,8 +21,8 @@ struct nft_ctx;
 namespace isol8 {
 
 struct SandboxTableSpec {
-  std::string name;    // e.g. isol8_<pid>_<slot>
-  std::string ifname;  // the host end of the sandbox's veth
+  std::string name;            // e.g. isol8_<pid>_<slot>
+  std::string ifname;          // the host end of the sandbox's veth
   uint32_t proxy_address = 0;  // host byte order
   uint16_t proxy_port = 0;
 };

@@ -5,13 +5,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
-#include <filesystem>
-#include <memory>
-#include <optional>
 
 #include "backends/backend.h"
 #include "backends/native/filtered_network.h"

@@ -62,12 +62,12 @@ class TestInternet {
   TestInternet() {
     ns_ = "isol8t-" + std::to_string(::getpid());
     host_if_ = "i8t" + std::to_string(::getpid());
-    const std::string script =
-        "set -e; ip netns add " + ns_ + "; ip link add " + host_if_ +
-        " type veth peer name inet0 netns " + ns_ + "; ip addr add 203.0.113.1/24 dev " +
-        host_if_ + "; ip link set " + host_if_ + " up; ip -n " + ns_ +
-        " addr add 203.0.113.2/24 dev inet0; ip -n " + ns_ + " link set inet0 up; ip -n " + ns_ +
-        " link set lo up";
+    const std::string script = "set -e; ip netns add " + ns_ + "; ip link add " + host_if_ +
+                               " type veth peer name inet0 netns " + ns_ +
+                               "; ip addr add 203.0.113.1/24 dev " + host_if_ + "; ip link set " +
+                               host_if_ + " up; ip -n " + ns_ +
+                               " addr add 203.0.113.2/24 dev inet0; ip -n " + ns_ +
+                               " link set inet0 up; ip -n " + ns_ + " link set lo up";
     ok_ = sh(script) == 0;
     if (!ok_) return;
     server_ = ::fork();
@@ -166,9 +166,9 @@ class StandInProxy final : public RunProxy {
       }
       const std::string line = request.substr(0, request.find("\r\n"));
       const std::string body = "stand-in proxy: " + line;
-      const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                   std::to_string(body.size()) +
-                                   "\r\nConnection: close\r\n\r\n" + body;
+      const std::string response =
+          "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\nConnection: close\r\n\r\n" + body;
       (void)!::write(c.get(), response.data(), response.size());
       NetworkLogEntry entry;
       entry.method = line.substr(0, line.find(' '));
