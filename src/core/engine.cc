@@ -99,6 +99,7 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
     config.seccomp_mode = options.security.seccomp;
     config.custom_profile_path = options.security.custom_profile_path;
     config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
+    config.network_pool = options.native.network_pool;
     auto native = make_native_backend(config);
     if (!native) return std::move(native).error();
     backend = std::move(native).value();

@@ -373,7 +373,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   FilteredNetworkConfig network_config;
   {
     auto pool = AddressPool::parse(config.network_pool);
-    if (!pool) return std::move(pool).error();
+    if (!pool) return std::move(pool).error().context("native.networkPool");
     network_config.pool = *pool;
     network_config.lock_dir = config.network_lock_dir;
     // Slot locks of dead runners (their tables and namespaces died with them).
