@@ -1,5 +1,6 @@
 #include "netfilter/sandbox_table.h"
 
+#include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -55,14 +56,26 @@ namespace {
 // Closing the last reference to the socket that owns the table makes the kernel remove the
 // table, and that close waits for an RCU grace period (about 5-15 ms here): too long for the
 // caller's path, and a runner process pays it again at exit. So a grandchild takes over a copy
-// of every descriptor and closes them: the last reference, and the wait, are its own. The
-// middle child exits at once and is reaped here (the grandchild is reparented, never a zombie
-// of ours). Only raw system calls run in the children: no locks, no allocation.
-void close_descriptors_in_a_grandchild() {
+// of every descriptor, waits until `release` (here: freeing the context) has dropped ours, and
+// then closes its copies: the last reference, and the wait, are its own. The middle child exits
+// at once and is reaped here (the grandchild is reparented, never a zombie of ours). Only raw
+// system calls run in the children: no locks, no allocation.
+template <class F>
+void release_through_a_grandchild(F release) {
+  int gate[2];
+  if (::pipe2(gate, O_CLOEXEC) != 0) {
+    release();  // the caller waits instead
+    return;
+  }
   const long middle = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (middle == 0) {
     const long grandchild = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (grandchild == 0) {
+      ::syscall(SYS_close, gate[1]);
+      char byte;
+      // EOF once the parent (and the middle child) closed the write end: ours is the last copy.
+      while (::syscall(SYS_read, gate[0], &byte, 1) < 0 && errno == EINTR) {
+      }
       ::syscall(SYS_close_range, 0u, ~0u, 0u);
       ::syscall(SYS_exit_group, 0);
     }
@@ -72,13 +85,15 @@ void close_descriptors_in_a_grandchild() {
     while (::waitpid(static_cast<pid_t>(middle), nullptr, 0) < 0 && errno == EINTR) {
     }
   }
+  release();
+  ::close(gate[1]);
+  ::close(gate[0]);
 }
 
 }  // namespace
 
 SandboxTable::~SandboxTable() {
-  close_descriptors_in_a_grandchild();
-  nft_ctx_free(ctx_);  // no longer the last reference when the grandchild was made
+  release_through_a_grandchild([this] { nft_ctx_free(ctx_); });
 }
 
 }  // namespace isol8
