@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
@@ -142,18 +143,6 @@ Result<void> create_veth(nl_sock* host, const SandboxLinkPlan& plan, int netns_f
 
 }  // namespace
 
-Result<void> in_netns(int netns_fd, const std::function<Result<void>()>& fn) {
-  UniqueFd original(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!original) return errno_error("open /proc/thread-self/ns/net");
-  if (::setns(netns_fd, CLONE_NEWNET) != 0) return errno_error("setns into a network namespace");
-  auto result = fn();
-  if (::setns(original.get(), CLONE_NEWNET) != 0) {
-    // A thread left in the sandbox's namespace would put everything it does later there.
-    std::abort();
-  }
-  return result;
-}
-
 Result<void> delete_link(const std::string& name) {
   auto sock = route_socket();
   if (!sock) return std::move(sock).error();
@@ -188,7 +177,8 @@ Result<UniqueFd> create_sandbox_netns(const SandboxLinkPlan& plan) {
     if (inside) inner = route_socket();
     if (inside && inner) inside = set_up(inner->get(), "lo");
   }
-  if (::setns(original.get(), CLONE_NEWNET) != 0) std::abort();  // see in_netns
+  // A thread left in the sandbox's namespace would put everything it does later there.
+  if (::setns(original.get(), CLONE_NEWNET) != 0) std::abort();
   if (!netns) return errno_error("open the new network namespace", open_errno);
   if (!inside) return std::move(inside).error().context("while preparing the sandbox's namespace");
   if (!inner) return std::move(inner).error();

@@ -5,7 +5,6 @@
 // namespace, so the sandbox (in a child user namespace) has no CAP_NET_ADMIN over it and cannot
 // change any of this.
 
-#include <functional>
 #include <string>
 
 #include "common/unique_fd.h"
@@ -28,8 +27,5 @@ Result<UniqueFd> create_sandbox_netns(const SandboxLinkPlan& plan);
 // Deletes a link of the calling thread's network namespace by name (a leftover whose name a
 // new sandbox needs); absent is not an error.
 Result<void> delete_link(const std::string& name);
-
-// Runs `fn` in network namespace `netns_fd` on the calling thread and switches back.
-Result<void> in_netns(int netns_fd, const std::function<Result<void>()>& fn);
 
 }  // namespace isol8

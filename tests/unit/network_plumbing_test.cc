@@ -59,7 +59,7 @@ TEST(SandboxTable, RulesetAllowsOnlyTheProxy) {
 
 TEST(SlotLock, ClaimsDistinctSlotsAndUnlinksOnRelease) {
   const auto dir =
-      std::filesystem::temp_directory_path() / ("isol8-slot-test-" + std::to_string(::getpid()));
+      std::filesystem::temp_directory_path() / ("isol8-native-slot-test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   {
     std::vector<SlotLock> held;
