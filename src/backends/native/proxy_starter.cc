@@ -12,7 +12,11 @@ class FilteringRunProxy final : public RunProxy {
  public:
   explicit FilteringRunProxy(std::unique_ptr<proxy::FilteringProxy> proxy)
       : proxy_(std::move(proxy)) {}
-  std::vector<NetworkLogEntry> take_logs() override { return proxy_->take_logs(); }
+  std::vector<NetworkLogEntry> take_logs() override {
+    // Tunnels the program left open are logged when they close: close them first.
+    proxy_->close_connections();
+    return proxy_->take_logs();
+  }
 
  private:
   std::unique_ptr<proxy::FilteringProxy> proxy_;
