@@ -9,5 +9,6 @@ namespace isol8 {
 
 nlohmann::json to_json(const ExecutionResult& result);
 nlohmann::json to_json(const StreamEvent& event);
+nlohmann::json to_json(const NetworkLogEntry& entry);
 
 }  // namespace isol8

@@ -38,6 +38,8 @@ struct NativeOptions {
   std::string root_dir;  // a runtime root filesystem; empty = the host's read-only system dirs
   uint32_t id_map_base = 1000000;  // sandbox uid 100 maps to id_map_base + 100 on the host
   std::string hostname = "isol8";
+  // --net filtered: the private IPv4 range sandbox veths take their /30s from.
+  std::string network_pool = "10.231.0.0/16";
 };
 
 // upstream's security option: the seccomp mode and, for "custom", the profile to load.

@@ -146,6 +146,9 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
           "Invalid --backend value: \"{}\". Expected one of: native, docker", *args.backend));
     }
   }
+  if (!args.allow.empty()) o.network_filter.whitelist = args.allow;
+  if (!args.deny.empty()) o.network_filter.blacklist = args.deny;
+  o.log_network = o.log_network || args.log_network;
   if (args.memory) o.memory_limit = *args.memory;
   if (args.cpu) o.cpu_limit = *args.cpu;
   if (args.pids_limit) o.pids_limit = *args.pids_limit;
@@ -201,12 +204,17 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
                   "Setup command run before the code (repeatable; a file path is read)");
   run->add_option("--files", a.files_dir,
                   "Copy a local directory into /sandbox (skips .git, node_modules, venvs)");
+  run->add_option("--allow", a.allow, "Host regex the filtered network allows (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--deny", a.deny, "Host regex the filtered network blocks (repeatable)")
+      ->allow_extra_args(false);
+  run->add_flag("--log-network", a.log_network,
+                "Collect the filtered network's requests (printed with --no-stream)");
   run->add_flag("--no-stream", a.no_stream, "Print the output when the run ends");
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
-  for (const char* name :
-       {"--install", "--image", "--allow", "--deny", "--url", "--github", "--gist", "--hash",
-        "--host", "--key", "--session-id", "--agent-flags"}) {
+  for (const char* name : {"--install", "--image", "--url", "--github", "--gist", "--hash",
+                           "--host", "--key", "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,
@@ -215,8 +223,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
         },
         "Not supported yet by this version");
   }
-  for (const char* name :
-       {"--persistent", "--persist", "--log-network", "--allow-insecure-code-url"}) {
+  for (const char* name : {"--persistent", "--persist", "--allow-insecure-code-url"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
         name,
@@ -265,6 +272,11 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
       if (!result->stdout_data.empty()) write_all(STDOUT_FILENO, result->stdout_data + "\n");
       if (!result->stderr_data.empty()) write_all(STDERR_FILENO, result->stderr_data + "\n");
       if (result->truncated) spdlog::warn("Output was truncated");
+      if (!result->network_logs.empty()) {
+        std::string logs = "--- Network Logs ---\n";
+        for (const auto& entry : result->network_logs) logs += to_json(entry).dump() + "\n";
+        write_all(STDERR_FILENO, logs);
+      }
     }
     return finish_run(*result, args, signals.received());
   }

@@ -46,6 +46,7 @@ const json& schema() {
     },
     "prebuiltImages": "prebuiltImages",
     "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
+               "networkPool": "string",
                "rootfsStore": "string"}
   })");
   return kSchema;
@@ -233,6 +234,7 @@ Result<Options> options_from_config(const json& config) {
   if (n.contains("rootDir")) o.native.root_dir = n["rootDir"].get<std::string>();
   o.native.id_map_base = n.at("idMapBase").get<uint32_t>();
   o.native.hostname = n.at("hostname").get<std::string>();
+  if (n.contains("networkPool")) o.native.network_pool = n["networkPool"].get<std::string>();
   if (n.contains("rootfsStore")) o.rootfs_store = n["rootfsStore"].get<std::string>();
   const json& net = config.at("network");
   o.network_filter.whitelist = net.value("whitelist", std::vector<std::string>{});

@@ -141,6 +141,8 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
     config.hostname = options.native.hostname;
     config.seccomp_mode = options.security.seccomp;
     config.custom_profile_path = options.security.custom_profile_path;
+    config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
+    config.network_pool = options.native.network_pool;
     auto native = make_native_backend(config);
     if (!native) return std::move(native).error();
     backend = std::move(native).value();
@@ -206,6 +208,7 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   result.oom_killed = outcome->oom_killed;
   result.resource_usage = outcome->usage;
   result.limits = outcome->limits;
+  result.network_logs = std::move(outcome->network_logs);
   result.status = outcome->timed_out        ? RunStatus::kTimeout
                   : outcome->oom_killed     ? RunStatus::kOom
                   : outcome->cancelled      ? RunStatus::kKilled

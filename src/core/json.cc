@@ -48,6 +48,18 @@ const char* to_string(StreamEvent::Type type) {
   return "error";
 }
 
+nlohmann::json to_json(const NetworkLogEntry& e) {
+  // Upstream's fields (path null for CONNECT), plus port and bytes.
+  return {{"timestamp", e.timestamp},
+          {"method", e.method},
+          {"host", e.host},
+          {"port", e.port},
+          {"path", e.path ? nlohmann::json(*e.path) : nlohmann::json(nullptr)},
+          {"action", e.action},
+          {"durationMs", e.duration_ms},
+          {"bytes", e.bytes}};
+}
+
 nlohmann::json to_json(const ExecutionResult& r) {
   nlohmann::json j = {
       {"stdout", r.stdout_data},     {"stderr", r.stderr_data},  {"exitCode", r.exit_code},
@@ -65,6 +77,11 @@ nlohmann::json to_json(const ExecutionResult& r) {
       {"peakMemoryMB", static_cast<double>(u.peak_memory_bytes) / (1024.0 * 1024.0)},
   };
   j["limits"] = {{"enforced", r.limits.enforced}, {"notEnforced", r.limits.not_enforced}};
+  if (!r.network_logs.empty()) {
+    nlohmann::json logs = nlohmann::json::array();
+    for (const auto& entry : r.network_logs) logs.push_back(to_json(entry));
+    j["networkLogs"] = std::move(logs);
+  }
   return j;
 }
 

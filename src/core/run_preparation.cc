@@ -130,11 +130,6 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   if (!runtime) return std::move(runtime).error();
   run.runtime = *runtime;
 
-  if (options.network == NetworkMode::kFiltered) {
-    return make_error(
-        "Network mode \"filtered\" is not available yet in this version of isol8; use \"none\" "
-        "or \"host\".");
-  }
   auto memory = parse_size(options.memory_limit);
   if (!memory) return std::move(memory).error();
   auto sandbox_size = parse_size(options.sandbox_size);
@@ -150,6 +145,8 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   RunSpec& spec = run.spec;
   spec.root_dir = options.native.root_dir;
   spec.network = options.network;
+  spec.network_filter = options.network_filter;
+  spec.log_network = options.log_network;
   spec.sandbox_size_bytes = *sandbox_size;
   spec.tmp_size_bytes = *tmp_size;
   spec.timeout = std::chrono::milliseconds(timeout_ms);

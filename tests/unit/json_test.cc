@@ -119,5 +119,26 @@ TEST(EnumNames, NetworkAndBackend) {
   EXPECT_STREQ(to_string(BackendKind::kDocker), "docker");
 }
 
+TEST(JsonNetworkLogs, UpstreamFieldsAndNullPath) {
+  ExecutionResult r;
+  NetworkLogEntry connect;
+  connect.timestamp = "2026-11-26T12:00:00Z";
+  connect.method = "CONNECT";
+  connect.host = "pypi.org";
+  connect.port = 443;
+  connect.action = "BLOCK";
+  r.network_logs.push_back(connect);
+  const auto j = to_json(r);
+  ASSERT_TRUE(j.contains("networkLogs"));
+  const auto& e = j["networkLogs"][0];
+  EXPECT_EQ(e["method"], "CONNECT");
+  EXPECT_EQ(e["host"], "pypi.org");
+  EXPECT_EQ(e["port"], 443);
+  EXPECT_TRUE(e["path"].is_null());
+  EXPECT_EQ(e["action"], "BLOCK");
+  EXPECT_EQ(e["durationMs"], 0);
+  EXPECT_FALSE(to_json(ExecutionResult{}).contains("networkLogs"));
+}
+
 }  // namespace
 }  // namespace isol8

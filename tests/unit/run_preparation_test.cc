@@ -478,10 +478,16 @@ TEST_F(RunPreparationTest, SecretNameWithEqualsIsRejected) {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-TEST_F(RunPreparationTest, FilteredNetworkIsRejectedClearly) {
+TEST_F(RunPreparationTest, FilteredNetworkPassesItsFilterAndLogFlag) {
   options_.network = NetworkMode::kFiltered;
-  const std::string msg = error(code_request("python", "1"));
-  EXPECT_NE(msg.find("filtered"), std::string::npos) << msg;
+  options_.network_filter.whitelist = {"^pypi\\.org$"};
+  options_.network_filter.blacklist = {"evil"};
+  options_.log_network = true;
+  const auto spec = ok(code_request("python", "1")).spec;
+  EXPECT_EQ(spec.network, NetworkMode::kFiltered);
+  EXPECT_EQ(spec.network_filter.whitelist, std::vector<std::string>{"^pypi\\.org$"});
+  EXPECT_EQ(spec.network_filter.blacklist, std::vector<std::string>{"evil"});
+  EXPECT_TRUE(spec.log_network);
 }
 
 TEST_F(RunPreparationTest, NetworkModeIsPassedOn) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -83,6 +84,89 @@ std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
 
 }  // namespace
 
+struct NativeBackend::FilteredRun {
+  std::unique_ptr<FilteredNetwork> network;
+  std::unique_ptr<RunProxy> proxy;
+};
+
+Result<void> NativeBackend::start_filtered(const RunSpec& spec, FilteredRun& run,
+                                           SpawnExtras& extras) {
+  if (!network_.proxy_starter) {
+    return make_error(
+        "Network mode \"filtered\" needs the filtering proxy, which this build of isol8 does "
+        "not include; use \"none\" or \"host\"");
+  }
+  auto network = take_network();
+  if (!network) {
+    return std::move(network).error().context(
+        "cannot set up the filtered network (it needs CAP_NET_ADMIN: run isol8 as root)");
+  }
+  run.network = std::move(network).value();
+  ProxyListen listen;
+  listen.tcp_address = run.network->proxy_address();
+  listen.tcp_port = run.network->proxy_port();
+  auto proxy = network_.proxy_starter(spec.network_filter, spec.log_network, listen);
+  if (!proxy) return std::move(proxy).error().context("cannot start the filtering proxy");
+  run.proxy = std::move(proxy).value();
+  const std::string url =
+      fmt::format("http://{}:{}", run.network->proxy_address(), run.network->proxy_port());
+  for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
+    extras.env.push_back(fmt::format("{}={}", name, url));
+  }
+  extras.env.emplace_back("NO_PROXY=localhost,127.0.0.1");
+  extras.env.emplace_back("no_proxy=localhost,127.0.0.1");
+  extras.netns_from_parent = true;
+  return ok();
+}
+
+void NativeBackend::prepare_spare_locked() {
+  spare_ = std::async(std::launch::async,
+                      [config = network_.network] { return FilteredNetwork::prepare(config); });
+}
+
+Result<std::unique_ptr<FilteredNetwork>> NativeBackend::take_network() {
+  std::future<Result<std::unique_ptr<FilteredNetwork>>> taken;
+  {
+    std::lock_guard lock(network_mutex_);
+    if (!spare_.valid()) prepare_spare_locked();
+    taken = std::move(spare_);
+    // From the second filtered run on, the caller evidently runs more: keep one ready. (A
+    // one-shot CLI run would only pay for a spare it never uses.)
+    if (++filtered_runs_ > 1) prepare_spare_locked();
+  }
+  return taken.get();
+}
+
+void NativeBackend::retire(std::unique_ptr<FilteredRun> run) {
+  std::lock_guard lock(network_mutex_);
+  if (!retirer_.joinable()) {
+    retirer_ = std::thread([this] {
+      std::unique_lock lock(network_mutex_);
+      for (;;) {
+        retire_cv_.wait(lock, [this] { return stopping_ || !retire_queue_.empty(); });
+        if (retire_queue_.empty()) return;  // stopping, and nothing left to tear down
+        auto next = std::move(retire_queue_.front());
+        retire_queue_.pop_front();
+        lock.unlock();
+        next.reset();
+        lock.lock();
+      }
+    });
+  }
+  retire_queue_.push_back(std::move(run));
+  retire_cv_.notify_one();
+}
+
+NativeBackend::~NativeBackend() {
+  {
+    std::lock_guard lock(network_mutex_);
+    stopping_ = true;
+    retire_cv_.notify_one();
+  }
+  if (retirer_.joinable()) retirer_.join();
+  if (spare_.valid()) (void)spare_.get();
+}
+
 bool NativeBackend::has_executable(const std::string& root_dir, const std::string& path) const {
   // Resolve inside the root, so that the root's absolute symlinks point into the root.
   UniqueFd root(
@@ -99,8 +183,19 @@ bool NativeBackend::has_executable(const std::string& root_dir, const std::strin
 
 Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
                                       const RunControl& control) {
+  // Step 1b (filtered mode): the sandbox's network namespace, firewall table and proxy. Declared
+  // before the sandbox, so that they outlive it.
+  auto filtered_run = std::make_unique<FilteredRun>();
+  FilteredRun& filtered = *filtered_run;
+  SpawnExtras extras;
+  if (spec.network == NetworkMode::kFiltered) {
+    if (auto started = start_filtered(spec, filtered, extras); !started) {
+      return std::move(started).error();
+    }
+  }
+
   // Step 2: everything the child needs, before it exists.
-  auto plan = SpawnPlan::create(spec, settings_, seccomp_ ? &*seccomp_ : nullptr);
+  auto plan = SpawnPlan::create(spec, settings_, seccomp_ ? &*seccomp_ : nullptr, extras);
   if (!plan) return std::move(plan).error().context("while preparing the sandbox");
 
   // Step 4: stdio pipes and the sync socket.
@@ -145,9 +240,22 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   spdlog::debug("native: clone3 flags={:#x} cgroup={} argv0={} root={}", (*plan)->clone_flags(),
                 cgroup ? cgroup->name() : "none", spec.argv.at(0),
                 spec.root_dir.empty() ? "host" : spec.root_dir);
+  // Filtered: setns() for network namespaces is per thread, so this thread enters the prepared
+  // namespace, clones (the child inherits it instead of getting a new one) and goes back. The
+  // child cannot setns itself: after CLONE_NEWUSER it has no rights over the host's namespaces.
+  UniqueFd home_netns;
+  if (filtered.network) {
+    home_netns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!home_netns) return errno_error("open /proc/thread-self/ns/net");
+    if (::setns(filtered.network->netns_fd(), CLONE_NEWNET) != 0) {
+      return errno_error("setns into the sandbox's network namespace");
+    }
+  }
   auto cloned = clone_with_pidfd((*plan)->clone_flags(), cgroup_fd);
+  if (cloned && cloned->pid == 0) run_sandbox_init(child);
+  // A runner thread left in the sandbox's namespace would put its later sockets there.
+  if (home_netns && ::setns(home_netns.get(), CLONE_NEWNET) != 0) std::abort();
   if (!cloned) return std::move(cloned).error().context("while creating the sandbox namespaces");
-  if (cloned->pid == 0) run_sandbox_init(child);
 
   SandboxPipes pipes;
   pipes.stdin_write = std::move(in->write);
@@ -187,6 +295,9 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 
   RunOutcome outcome;
+  if (filtered.proxy && spec.log_network) outcome.network_logs = filtered.proxy->take_logs();
+  // init has exited, so the kernel is ending the rest of the sandbox: its network goes now.
+  if (filtered.network) retire(std::move(filtered_run));
   const struct rusage& ru = sandbox.usage();
   outcome.usage.wall_ms = supervised.duration.count();
   outcome.usage.cpu_user_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
@@ -251,8 +362,11 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 }
 
 NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupManager> cgroups,
-                             std::optional<SeccompProgram> seccomp)
-    : settings_(std::move(settings)), cgroups_(std::move(cgroups)), seccomp_(std::move(seccomp)) {
+                             std::optional<SeccompProgram> seccomp, NetworkSettings network)
+    : settings_(std::move(settings)),
+      network_(std::move(network)),
+      cgroups_(std::move(cgroups)),
+      seccomp_(std::move(seccomp)) {
   uint32_t token = 0;
   while (::getrandom(&token, sizeof token, 0) != sizeof token) {
   }
@@ -290,6 +404,24 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
                 static_cast<int>(settings.id_maps.mode), settings.id_maps.uids.inside,
                 settings.id_maps.uids.outside);
 
+  // The engine runs filtered by default: prepare the first network while the rest starts up.
+  std::future<Result<std::unique_ptr<FilteredNetwork>>> first_network;
+  FilteredNetworkConfig network_config;
+  {
+    auto pool = AddressPool::parse(config.network_pool);
+    if (!pool) return std::move(pool).error().context("native.networkPool");
+    network_config.pool = *pool;
+    network_config.lock_dir = config.network_lock_dir;
+    // Slot locks of dead runners (their tables and namespaces died with them).
+    if (const size_t stale = SlotLock::reclaim_stale(config.network_lock_dir); stale > 0) {
+      spdlog::debug("native: reclaimed {} network slots of dead runners", stale);
+    }
+    if (config.prepare_filtered_network && config.proxy_starter) {
+      first_network = std::async(std::launch::async, [network_config] {
+        return FilteredNetwork::prepare(network_config);
+      });
+    }
+  }
   auto mode = parse_seccomp_mode(config.seccomp_mode);
   if (!mode) return std::move(mode).error();
   auto seccomp = load_seccomp_policy(*mode, config.custom_profile_path, installed_profiles_dir());
@@ -307,8 +439,13 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   } else if (*reclaimed > 0) {
     spdlog::debug("native: reclaimed {} cgroups of dead runners", *reclaimed);
   }
-  return std::unique_ptr<Backend>(std::make_unique<NativeBackend>(
-      std::move(settings), std::move(cgroups), std::move(seccomp).value()));
+  NetworkSettings network;
+  network.network = network_config;
+  network.proxy_starter = config.proxy_starter;
+  auto backend = std::make_unique<NativeBackend>(std::move(settings), std::move(cgroups),
+                                                 std::move(seccomp).value(), std::move(network));
+  if (first_network.valid()) backend->adopt_spare(std::move(first_network));
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace isol8

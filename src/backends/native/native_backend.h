@@ -3,11 +3,19 @@
 // dropped privileges, with no daemon and no image needed.
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "backends/backend.h"
+#include "backends/native/filtered_network.h"
+#include "backends/native/proxy_starter.h"
 #include "backends/native/spawn_plan.h"
 #include "cgroups/cgroup_manager.h"
 #include "seccomp/compiler.h"
@@ -19,12 +27,31 @@ struct NativeBackendConfig {
   std::string hostname = "isol8";
   std::string seccomp_mode = "strict";  // strict | unconfined | custom
   std::filesystem::path custom_profile_path;
+  // The filtered mode: where sandbox addresses come from, where slots are locked, the proxy.
+  std::string network_pool = std::string(AddressPool::kDefaultCidr);
+  std::filesystem::path network_lock_dir = SlotLock::kDefaultDir;
+  ProxyStarter proxy_starter = builtin_proxy_starter();
+  // Start preparing a filtered network at once (the engine's default mode is filtered), so that
+  // the first run finds it ready.
+  bool prepare_filtered_network = false;
+};
+
+// The filtered mode's settings, checked once per backend.
+struct NetworkSettings {
+  FilteredNetworkConfig network;
+  ProxyStarter proxy_starter;
 };
 
 class NativeBackend final : public Backend {
  public:
   NativeBackend(NativeSettings settings, std::unique_ptr<CgroupManager> cgroups,
-                std::optional<SeccompProgram> seccomp);
+                std::optional<SeccompProgram> seccomp, NetworkSettings network);
+  ~NativeBackend() override;
+  // A filtered network whose preparation has started (see prepare_filtered_network).
+  void adopt_spare(std::future<Result<std::unique_ptr<FilteredNetwork>>> spare) {
+    std::lock_guard lock(network_mutex_);
+    spare_ = std::move(spare);
+  }
   const char* name() const override { return "native"; }
   bool has_executable(const std::string& root_dir, const std::string& path) const override;
   Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink, const RunControl& control) override;
@@ -33,7 +60,29 @@ class NativeBackend final : public Backend {
   // Step 3: the run's cgroup (the "none" manager's applies nothing).
   Result<std::unique_ptr<Cgroup>> make_cgroup(const ResourceLimits& limits);
 
+  // The filtered mode's host side (network slot, firewall table, proxy) and its extras.
+ public:
+  struct FilteredRun;
+
+ private:
+  Result<void> start_filtered(const RunSpec& spec, FilteredRun& run, SpawnExtras& extras);
+
+  // One filtered network is kept ready, prepared in the background; a run takes it and starts
+  // the next. Teardown (the firewall table's removal waits for an RCU grace period) also runs
+  // in the background, off the caller's path; the destructor waits for both.
+  Result<std::unique_ptr<FilteredNetwork>> take_network();
+  void prepare_spare_locked();
+  void retire(std::unique_ptr<FilteredRun> run);
+
   NativeSettings settings_;
+  NetworkSettings network_;
+  std::mutex network_mutex_;
+  std::condition_variable retire_cv_;
+  std::future<Result<std::unique_ptr<FilteredNetwork>>> spare_;
+  uint64_t filtered_runs_ = 0;
+  std::deque<std::unique_ptr<FilteredRun>> retire_queue_;
+  std::thread retirer_;
+  bool stopping_ = false;
   std::unique_ptr<CgroupManager> cgroups_;
   std::optional<SeccompProgram> seccomp_;
   // Each run's cgroup is named <instance>-<run>: unique even with several engines in a process.

@@ -20,9 +20,11 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
 
 Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
                                                      const NativeSettings& settings,
-                                                     const SeccompProgram* seccomp) {
+                                                     const SeccompProgram* seccomp,
+                                                     const SpawnExtras& extras) {
   std::unique_ptr<SpawnPlan> plan(new SpawnPlan());
   const bool host_network = spec.network == NetworkMode::kHost;
+  const bool own_netns = !host_network && !extras.netns_from_parent;
 
   MountPlanInput mounts;
   mounts.root_dir = spec.root_dir;
@@ -40,6 +42,7 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
 
   plan->argv_storage_ = spec.argv;
   plan->env_storage_ = spec.env;
+  plan->env_storage_.insert(plan->env_storage_.end(), extras.env.begin(), extras.env.end());
   plan->argv_ = pointers_to(plan->argv_storage_);
   plan->envp_ = pointers_to(plan->env_storage_);
   plan->workdir_ = spec.workdir;
@@ -49,13 +52,13 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   if (!plan->empty_caps_) return errno_error("cap_init");
 
   plan->clone_flags_ = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                       (host_network ? 0 : CLONE_NEWNET);  // cgroup ns: by the child, later
+                       (own_netns ? CLONE_NEWNET : 0);  // cgroup ns: by the child, later
   plan->id_maps_ = settings.id_maps;
 
   ChildSpec& child = plan->child_;
   child.mounts = &plan->mounts_;
   child.hostname = plan->hostname_.c_str();
-  child.bring_up_loopback = !host_network;
+  child.bring_up_loopback = own_netns;
   child.uid = kSandboxUid;
   child.gid = kSandboxGid;
   child.full_id_range = settings.id_maps.full_range();

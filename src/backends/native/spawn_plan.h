@@ -27,6 +27,14 @@ struct NativeSettings {
   std::string hostname = "isol8";
 };
 
+// What the filtered network mode adds to a run.
+struct SpawnExtras {
+  std::vector<std::string> env;  // KEY=VALUE, appended to the spec's environment
+  // The parent puts the child in a network namespace it prepared (loopback up, veth, route),
+  // owned by the runner's user namespace, so the sandbox cannot change it: no CLONE_NEWNET.
+  bool netns_from_parent = false;
+};
+
 struct CapFree {
   void operator()(cap_t caps) const { cap_free(caps); }
 };
@@ -36,7 +44,8 @@ class SpawnPlan {
   // `seccomp` (may be null) and `spec` must outlive the plan.
   static Result<std::unique_ptr<SpawnPlan>> create(const RunSpec& spec,
                                                    const NativeSettings& settings,
-                                                   const SeccompProgram* seccomp);
+                                                   const SeccompProgram* seccomp,
+                                                   const SpawnExtras& extras = {});
 
   // The namespaces to create with clone3.
   uint64_t clone_flags() const { return clone_flags_; }

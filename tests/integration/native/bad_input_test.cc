@@ -247,8 +247,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadFlag{"NegativeMaxOutput", {"--max-output", "-5"}, "--max-output"},
                       BadFlag{"BadMemory", {"--memory", "lots"}, "lots"},
                       BadFlag{"BadSandboxSize", {"--sandbox-size", "huge"}, "huge"},
-                      BadFlag{"BadBackend", {"--backend", "vm"}, "Invalid --backend"},
-                      BadFlag{"FilteredNetwork", {"--net", "filtered"}, "filtered"}),
+                      BadFlag{"BadBackend", {"--backend", "vm"}, "Invalid --backend"}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -1,0 +1,306 @@
+#pragma once
+// Helpers of the network tier. Nothing here sends traffic off the machine: the "internet" is a
+// network namespace this test creates (TEST-NET-3 addresses, 203.0.113.0/24) with an HTTP
+// server in it, and the filtered sandboxes talk to a stand-in proxy on their veth's host end
+// (until the real filtering proxy is merged, it stands for it; it only proves the plumbing).
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "backends/native/native_backend.h"
+#include "common/unique_fd.h"
+#include "support/native_helpers.h"
+
+namespace isol8::test {
+
+inline int sh(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+inline std::string sh_out(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+inline bool tcp_connects(const std::string& address, uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+}
+
+// A network namespace standing for the internet: 203.0.113.2 inside, 203.0.113.1 on the host,
+// an HTTP server on port 80 and a UDP echo on port 53. The namespace is the server process's
+// own (unshare -n), not a named one: `ip netns add` would change the host's mount table, which
+// the native tier's leak checks watch while this tier runs in parallel.
+class TestInternet {
+ public:
+  static constexpr const char* kServer = "203.0.113.2";
+
+  TestInternet() {
+    host_if_ = "i8t" + std::to_string(::getpid());
+    server_ = ::fork();
+    if (server_ == 0) {
+      ::execl("/usr/bin/unshare", "unshare", "--net", "--", "/usr/bin/python3", "-c",
+              "import http.server, socket, threading, time\n"
+              "class H(http.server.BaseHTTPRequestHandler):\n"
+              "    def do_GET(self):\n"
+              "        b = b'internet says hi'\n"
+              "        self.send_response(200); self.send_header('Content-Length', str(len(b)))\n"
+              "        self.end_headers(); self.wfile.write(b)\n"
+              "    def log_message(self, *a): pass\n"
+              "while True:\n"  // the address arrives from the test once the veth exists
+              "    try:\n"
+              "        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              "        u.bind(('203.0.113.2', 53)); break\n"
+              "    except OSError: time.sleep(0.02)\n"
+              "def echo():\n"
+              "    while True:\n"
+              "        d, a = u.recvfrom(2048); u.sendto(d, a)\n"
+              "threading.Thread(target=echo, daemon=True).start()\n"
+              "http.server.HTTPServer(('203.0.113.2', 80), H).serve_forever()\n",
+              nullptr);
+      ::_exit(127);
+    }
+    if (server_ < 0) return;
+    const std::string own = std::filesystem::read_symlink("/proc/self/ns/net").string();
+    const std::string theirs = "/proc/" + std::to_string(server_) + "/ns/net";
+    bool unshared = false;
+    for (int i = 0; i < 400 && !unshared; ++i) {
+      std::error_code ec;
+      const auto ns = std::filesystem::read_symlink(theirs, ec);
+      unshared = !ec && ns.string() != own && contains(cmdline(server_), "python3");
+      if (!unshared) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!unshared) return;
+    const std::string pid = std::to_string(server_);
+    const std::string in = "nsenter -t " + pid + " -n ip ";
+    const std::string script = "set -e; ip link add " + host_if_ +
+                               " type veth peer name inet0 netns " + pid +
+                               "; ip addr add 203.0.113.1/24 dev " + host_if_ + "; ip link set " +
+                               host_if_ + " up; " + in + "addr add 203.0.113.2/24 dev inet0; " +
+                               in + "link set inet0 up; " + in + "link set lo up";
+    if (sh(script) != 0) return;
+    for (int i = 0; i < 400 && !tcp_connects(kServer, 80); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ok_ = tcp_connects(kServer, 80);
+  }
+  ~TestInternet() {
+    if (server_ > 0) {
+      ::kill(server_, SIGKILL);
+      ::waitpid(server_, nullptr, 0);
+    }
+    // Gone with the server's namespace; this only covers a failed set-up.
+    sh("ip link del " + host_if_ + " 2>/dev/null");
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  static std::string cmdline(pid_t pid) {
+    return slurp("/proc/" + std::to_string(pid) + "/cmdline");
+  }
+
+  std::string host_if_;
+  pid_t server_ = -1;
+  bool ok_ = false;
+};
+
+// Stands for the filtering proxy: answers every request on its listener with the request line
+// it saw, and logs it. Enough to prove that the sandbox reaches the proxy and nothing else.
+class StandInProxy final : public RunProxy {
+ public:
+  static Result<std::unique_ptr<RunProxy>> start(const ProxyListen& listen) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(listen.tcp_port);
+    ::inet_pton(AF_INET, listen.tcp_address.c_str(), &sa.sin_addr);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+      return errno_error("stand-in proxy bind " + listen.tcp_address);
+    }
+    if (::listen(fd.get(), 16) != 0) return errno_error("stand-in proxy listen");
+    int stop[2];
+    if (::pipe2(stop, O_CLOEXEC) != 0) return errno_error("pipe2");
+    return std::unique_ptr<RunProxy>(
+        new StandInProxy(std::move(fd), UniqueFd(stop[0]), UniqueFd(stop[1])));
+  }
+  ~StandInProxy() override {
+    (void)!::write(stop_write_.get(), "x", 1);
+    thread_.join();
+  }
+  std::vector<NetworkLogEntry> take_logs() override {
+    std::lock_guard lock(mutex_);
+    return std::exchange(logs_, {});
+  }
+
+ private:
+  StandInProxy(UniqueFd listener, UniqueFd stop_read, UniqueFd stop_write)
+      : listener_(std::move(listener)),
+        stop_read_(std::move(stop_read)),
+        stop_write_(std::move(stop_write)),
+        thread_([this] { serve(); }) {}
+
+  void serve() {
+    for (;;) {
+      pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) continue;
+      if (fds[1].revents != 0) return;
+      UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!c) continue;
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        pollfd p{c.get(), POLLIN, 0};
+        if (::poll(&p, 1, 5000) <= 0) break;
+        const ssize_t n = ::read(c.get(), buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      const std::string line = request.substr(0, request.find("\r\n"));
+      const std::string body = "stand-in proxy: " + line;
+      const std::string response =
+          "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\nConnection: close\r\n\r\n" + body;
+      (void)!::write(c.get(), response.data(), response.size());
+      NetworkLogEntry entry;
+      entry.method = line.substr(0, line.find(' '));
+      entry.action = "ALLOW";
+      std::lock_guard lock(mutex_);
+      logs_.push_back(entry);
+    }
+  }
+
+  UniqueFd listener_;
+  UniqueFd stop_read_;
+  UniqueFd stop_write_;
+  std::mutex mutex_;
+  std::vector<NetworkLogEntry> logs_;
+  std::thread thread_;
+};
+
+struct CollectingSink final : OutputSink {
+  std::string out;
+  std::string err;
+  void on_output(OutputStream stream, std::string_view data) override {
+    (stream == OutputStream::kStdout ? out : err).append(data);
+  }
+};
+
+struct RunResult {
+  bool ok = false;
+  std::string error;
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  std::vector<NetworkLogEntry> logs;
+};
+
+inline ProxyStarter stand_in_starter() {
+  return [](const NetworkFilter&, bool, const ProxyListen& listen) {
+    return StandInProxy::start(listen);
+  };
+}
+
+inline Result<std::unique_ptr<Backend>> filtered_backend() {
+  NativeBackendConfig config;
+  config.proxy_starter = stand_in_starter();
+  return make_native_backend(config);
+}
+
+inline RunResult run_python(Backend& backend, const std::string& code,
+                            NetworkMode mode = NetworkMode::kFiltered, bool log = false) {
+  RunSpec spec;
+  spec.argv = {"/usr/bin/python3", "-c", code};
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/sandbox", "LANG=C.UTF-8"};
+  spec.network = mode;
+  spec.log_network = log;
+  spec.timeout = std::chrono::milliseconds(60000);
+  CollectingSink sink;
+  RunControl control{};
+  auto outcome = backend.run(spec, sink, control);
+  RunResult r;
+  if (!outcome) {
+    r.error = outcome.error().message;
+    return r;
+  }
+  r.ok = true;
+  r.exit_code = outcome->exit_code;
+  r.out = sink.out;
+  r.err = sink.err;
+  r.logs = outcome->network_logs;
+  return r;
+}
+
+// What filtered runs may leave on the host.
+inline std::vector<std::string> network_leftovers() {
+  std::vector<std::string> found;
+  std::istringstream links(slurp("/proc/net/dev"));
+  std::string line;
+  while (std::getline(links, line)) {
+    const auto name_start = line.find_first_not_of(' ');
+    if (name_start != std::string::npos && line.compare(name_start, 6, "isol8h") == 0) {
+      found.push_back("link " + line.substr(name_start, line.find(':') - name_start));
+    }
+  }
+  std::istringstream tables(sh_out("nft list tables 2>/dev/null"));
+  while (std::getline(tables, line)) {
+    if (line.find(" isol8_") != std::string::npos) found.push_back(line);
+  }
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/run/isol8/net", ec)) {
+    found.push_back("lock " + e.path().string());
+  }
+  return found;
+}
+
+// Interfaces of a dropped namespace are removed by a kernel worker, a little later.
+inline std::vector<std::string> network_leftovers_settled() {
+  std::vector<std::string> found;
+  for (int i = 0; i < 200; ++i) {
+    found = network_leftovers();
+    if (found.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return found;
+}
+
+class FilteredNetworkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the filtered network's veth needs root";
+    if (const auto why = sandbox_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+    auto backend = filtered_backend();
+    ASSERT_TRUE(backend) << backend.error().message;
+    backend_ = std::move(backend).value();
+  }
+  std::unique_ptr<Backend> backend_;
+};
+
+}  // namespace isol8::test
