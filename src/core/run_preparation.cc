@@ -135,6 +135,8 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
 
   RunSpec& spec = run.spec;
   spec.root_dir = options.native.root_dir;
+  spec.runtime = runtime_name;
+  spec.image = options.image.empty() ? "isol8:" + runtime_name : options.image;
   spec.network = options.network;
   spec.sandbox_size_bytes = *sandbox_size;
   spec.tmp_size_bytes = *tmp_size;
