@@ -52,9 +52,15 @@ TEST(DockerEndpoint, InvalidHostsNameTheProblem) {
 }
 
 TEST(DockerEndpoint, DockerHostEnvironment) {
+  const char* saved = std::getenv("DOCKER_HOST");
+  const std::string original = saved != nullptr ? saved : "";
   ::setenv("DOCKER_HOST", "unix:///tmp/env.sock", 1);
   auto ep = endpoint_from_environment();
-  ::unsetenv("DOCKER_HOST");
+  if (saved != nullptr) {
+    ::setenv("DOCKER_HOST", original.c_str(), 1);
+  } else {
+    ::unsetenv("DOCKER_HOST");
+  }
   ASSERT_TRUE(ep);
   EXPECT_EQ(ep->path, "/tmp/env.sock");
 }

@@ -36,7 +36,10 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
   host["MemorySwap"] = spec.limits.memory_bytes;  // equal: no swap on top of the limit
   host["NanoCpus"] = static_cast<int64_t>(spec.limits.cpus * 1e9);
   host["IpcMode"] = "private";
-  host["Init"] = false;
+  // Pooled containers outlive runs: docker-init as pid 1 reaps what the runs' processes leave
+  // (killed orphans would otherwise stay zombies owned by uid 100). A one-shot container ends
+  // with its program.
+  host["Init"] = params.pooled;
   switch (spec.network) {
     case NetworkMode::kNone:
       host["NetworkMode"] = "none";

@@ -56,40 +56,67 @@ Error image_error(const std::string& image, const Error& e) {
   return e;
 }
 
-// Delivers demultiplexed output to the sink, taking the setup marker out of each stream.
+// Delivers demultiplexed output to the sink, taking the setup marker out of each stream. The
+// daemon copies stdout and stderr independently, so one stream's marker can arrive before the
+// other stream's last setup output: code-phase output of the first stream is held back until the
+// other stream's marker (or its end) has passed, and only then is on_setup_exit() called.
 class SetupAwareOutput {
  public:
   SetupAwareOutput(OutputSink& sink, const std::string& marker)
       : sink_(sink),
-        scanners_{docker::SetupMarkerScanner(marker), docker::SetupMarkerScanner(marker)} {}
+        scanners_{docker::SetupMarkerScanner(marker), docker::SetupMarkerScanner(marker)},
+        active_(!marker.empty()) {}
 
   void on_frame(docker::FrameStream stream, std::string_view data) {
     if (stream == docker::FrameStream::kStdin) return;
-    const OutputStream which =
-        stream == docker::FrameStream::kStdout ? OutputStream::kStdout : OutputStream::kStderr;
-    auto piece = scanners_[which == OutputStream::kStdout ? 0 : 1].feed(data);
-    if (!piece.before.empty()) sink_.on_output(which, piece.before);
-    if (piece.exit && !setup_exit_) {
-      setup_exit_ = *piece.exit;
-      sink_.on_setup_exit(*piece.exit);
+    const int i = stream == docker::FrameStream::kStdout ? 0 : 1;
+    auto piece = scanners_[i].feed(data);
+    if (!piece.before.empty()) sink_.on_output(which(i), piece.before);
+    if (piece.exit) {
+      code_ = *piece.exit;
+      passed_[i] = true;
     }
-    if (!piece.after.empty()) sink_.on_output(which, piece.after);
+    if (!piece.after.empty()) {
+      if (boundary_done_) {
+        sink_.on_output(which(i), piece.after);
+      } else {
+        held_[i] += piece.after;
+      }
+    }
+    if (active_ && !boundary_done_ && passed_[0] && passed_[1]) cross_boundary();
   }
 
   void finish() {
     for (int i = 0; i < 2; ++i) {
       const std::string rest = scanners_[i].finish();
-      if (!rest.empty())
-        sink_.on_output(i == 0 ? OutputStream::kStdout : OutputStream::kStderr, rest);
+      if (!rest.empty()) sink_.on_output(which(i), rest);
+    }
+    if (active_ && !boundary_done_ && code_) cross_boundary();
+  }
+
+  std::optional<int> setup_exit() const { return code_; }
+
+ private:
+  static OutputStream which(int i) {
+    return i == 0 ? OutputStream::kStdout : OutputStream::kStderr;
+  }
+
+  void cross_boundary() {
+    boundary_done_ = true;
+    sink_.on_setup_exit(*code_);
+    for (int i = 0; i < 2; ++i) {
+      if (!held_[i].empty()) sink_.on_output(which(i), held_[i]);
+      held_[i].clear();
     }
   }
 
-  std::optional<int> setup_exit() const { return setup_exit_; }
-
- private:
   OutputSink& sink_;
   docker::SetupMarkerScanner scanners_[2];
-  std::optional<int> setup_exit_;
+  const bool active_;
+  bool passed_[2] = {false, false};
+  bool boundary_done_ = false;
+  std::string held_[2];
+  std::optional<int> code_;
 };
 
 class DockerBackend final : public Backend {
