@@ -83,7 +83,11 @@ Result<void> stream_directory_tar(const fs::path& root, const ChunkWriter& write
   if (archive_write_open(out.get(), &ctx, nullptr, write_cb, close_cb) != ARCHIVE_OK) {
     return make_error(fmt::format("libarchive: {}", archive_error_string(out.get())));
   }
-  const std::string base = root.string();
+  // The root itself may be reached through a symlink; nothing below it is followed.
+  std::error_code ec;
+  const std::string base = fs::canonical(root, ec).string();
+  if (ec) return make_error(fmt::format("Cannot read {}: {}", root.string(), ec.message()));
+  size_t entries = 0;
   if (archive_read_disk_open(disk.get(), base.c_str()) != ARCHIVE_OK) {
     return make_error(fmt::format("Cannot read {}: {}", base, archive_error_string(disk.get())));
   }
@@ -104,6 +108,7 @@ Result<void> stream_directory_tar(const fs::path& root, const ChunkWriter& write
     while (rel.starts_with("/")) rel.erase(0, 1);
     if (rel.empty()) continue;  // the root itself
     archive_entry_set_pathname(entry.get(), rel.c_str());
+    ++entries;
     // Hard links would need a link resolver; storing them as separate files is correct, only
     // larger.
     archive_entry_set_nlink(entry.get(), 1);
@@ -125,6 +130,7 @@ Result<void> stream_directory_tar(const fs::path& root, const ChunkWriter& write
       }
     }
   }
+  if (entries == 0) return make_error(fmt::format("{} is empty", base));
   if (archive_write_close(out.get()) != ARCHIVE_OK) {
     if (ctx.failed) return ctx.error;
     return make_error(fmt::format("libarchive: {}", archive_error_string(out.get())));
