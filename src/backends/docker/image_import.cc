@@ -70,6 +70,8 @@ fs::path default_rootfs_store(const std::string& configured) {
 }
 
 Result<void> stream_directory_tar(const fs::path& root, const ChunkWriter& write) {
+  // Declared first: archive_write_free() (in `out`'s destructor) may still flush through it.
+  WriteContext ctx{&write, {}, {}, false};
   std::unique_ptr<archive, ReadDeleter> disk(archive_read_disk_new());
   std::unique_ptr<archive, WriteDeleter> out(archive_write_new());
   if (!disk || !out) return make_error("libarchive: out of memory");
@@ -79,7 +81,8 @@ Result<void> stream_directory_tar(const fs::path& root, const ChunkWriter& write
   archive_read_disk_set_behavior(disk.get(),
                                  ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR);
   archive_write_set_format_pax_restricted(out.get());
-  WriteContext ctx{&write, {}, {}, false};
+  // File names are bytes: store them as they are, whatever the locale (no UTF-8 translation).
+  archive_write_set_format_option(out.get(), "pax", "hdrcharset", "BINARY");
   if (archive_write_open(out.get(), &ctx, nullptr, write_cb, close_cb) != ARCHIVE_OK) {
     return make_error(fmt::format("libarchive: {}", archive_error_string(out.get())));
   }
