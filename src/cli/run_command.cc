@@ -134,7 +134,12 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   }
   // One run per CLI process: a warm pool would only cost a container start nobody uses.
   o.pool_size = PoolSize{0, 0};
-  if (args.image) o.image = *args.image;
+  if (args.image) {
+    if (o.backend != BackendKind::kDocker) {
+      return make_error("--image is used by the docker backend only; add --backend docker");
+    }
+    o.image = *args.image;
+  }
   if (args.memory) o.memory_limit = *args.memory;
   if (args.cpu) o.cpu_limit = *args.cpu;
   if (args.pids_limit) o.pids_limit = *args.pids_limit;
