@@ -36,10 +36,10 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
   host["MemorySwap"] = spec.limits.memory_bytes;  // equal: no swap on top of the limit
   host["NanoCpus"] = static_cast<int64_t>(spec.limits.cpus * 1e9);
   host["IpcMode"] = "private";
-  // Pooled containers outlive runs: docker-init as pid 1 reaps what the runs' processes leave
-  // (killed orphans would otherwise stay zombies owned by uid 100). A one-shot container ends
-  // with its program.
-  host["Init"] = params.pooled;
+  // docker-init as pid 1: it reaps orphans (a zombie storm, or killed leftovers in a pooled
+  // container, would otherwise pile up as uid-100 zombies) and the program does not run as pid
+  // 1, which would change its signal semantics (pid 1 ignores signals it has no handler for).
+  host["Init"] = true;
   switch (spec.network) {
     case NetworkMode::kNone:
       host["NetworkMode"] = "none";
