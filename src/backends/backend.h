@@ -58,6 +58,7 @@ struct RunSpec {
   uint64_t tmp_size_bytes = 256ull << 20;
   std::string root_dir;  // empty: the host's read-only system directories
   std::string image;     // the Docker backend's image (e.g. isol8:python)
+  std::string runtime;   // the runtime's name (python, ...), for labels
   NetworkFilter network_filter;
   bool log_network = false;
   ResourceLimits limits;

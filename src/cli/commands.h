@@ -19,6 +19,7 @@ struct RunArgs {
   std::optional<std::string> runtime;
   std::optional<std::string> net;
   std::optional<std::string> backend;
+  std::optional<std::string> image;
   std::optional<int64_t> timeout_ms;
   std::optional<std::string> memory;
   std::optional<double> cpu;
@@ -59,6 +60,24 @@ struct DoctorArgs {
 
 CLI::App* add_doctor_command(CLI::App& app, DoctorArgs& args);
 int doctor_command(const DoctorArgs& args);
+
+struct SetupArgs {
+  std::optional<std::string> backend;
+  std::string store;
+  std::vector<std::string> runtimes;
+  bool force = false;
+};
+
+CLI::App* add_setup_command(CLI::App& app, SetupArgs& args);
+int setup_command(const SetupArgs& args, const LoadedConfig& config);
+
+struct CleanupArgs {
+  bool force = false;
+  bool images = false;
+};
+
+CLI::App* add_cleanup_command(CLI::App& app, CleanupArgs& args);
+int cleanup_command(const CleanupArgs& args);
 
 // "[ERR] <message>" on stderr; returns 1.
 int report_error(const std::string& message);

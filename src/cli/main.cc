@@ -50,6 +50,10 @@ int run_main(int argc, char** argv) {
   CLI::App* config = add_config_command(app, config_args);
   DoctorArgs doctor_args;
   CLI::App* doctor = add_doctor_command(app, doctor_args);
+  SetupArgs setup_args;
+  CLI::App* setup = add_setup_command(app, setup_args);
+  CleanupArgs cleanup_args;
+  CLI::App* cleanup = add_cleanup_command(app, cleanup_args);
 
   try {
     app.parse(argc, argv);
@@ -70,10 +74,12 @@ int run_main(int argc, char** argv) {
     return 0;
   }
   if (doctor->parsed()) return doctor_command(doctor_args);
+  if (cleanup->parsed()) return cleanup_command(cleanup_args);
   auto loaded = load();
   if (!loaded) return report_error(loaded.error().message);
   if (run->parsed()) return run_command(run_args, *loaded);
   if (config->parsed()) return config_command(config_args, *loaded);
+  if (setup->parsed()) return setup_command(setup_args, *loaded);
   std::cout << app.help();
   return 0;
 }

@@ -149,6 +149,11 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   if (!args.allow.empty()) o.network_filter.whitelist = args.allow;
   if (!args.deny.empty()) o.network_filter.blacklist = args.deny;
   o.log_network = o.log_network || args.log_network;
+  // One run per CLI process: a warm pool would only cost a container start nobody uses.
+  o.pool_size = PoolSize{0, 0};
+  if (args.image) {
+    o.image = *args.image;
+  }
   if (args.memory) o.memory_limit = *args.memory;
   if (args.cpu) o.cpu_limit = *args.cpu;
   if (args.pids_limit) o.pids_limit = *args.pids_limit;
@@ -186,6 +191,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("-r,--runtime", a.runtime, "python, node, bun, deno or bash");
   run->add_option("--net", a.net, "Network: none (default), host or filtered");
   run->add_option("--backend", a.backend, "native (default) or docker");
+  run->add_option("--image", a.image,
+                  "Docker image to run in (docker backend; default isol8:<runtime>)");
   run->add_option("--timeout", a.timeout_ms, "Execution timeout in ms (default 30000)")
       ->check(CLI::PositiveNumber);
   run->add_option("--memory", a.memory, "Memory limit, e.g. 512m or 1g");
@@ -213,8 +220,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_flag("--no-stream", a.no_stream, "Print the output when the run ends");
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
-  for (const char* name : {"--install", "--image", "--url", "--github", "--gist", "--hash",
-                           "--host", "--key", "--session-id", "--agent-flags"}) {
+  for (const char* name : {"--install", "--url", "--github", "--gist", "--hash", "--host", "--key",
+                           "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,

@@ -132,7 +132,7 @@ class ProcessingSink final : public OutputSink {
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
   std::unique_ptr<Backend> backend;
   if (options.backend == BackendKind::kDocker) {
-    auto docker = make_docker_backend();
+    auto docker = make_docker_backend(options);
     if (!docker) return std::move(docker).error();
     backend = std::move(docker).value();
   } else {

@@ -144,6 +144,8 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
 
   RunSpec& spec = run.spec;
   spec.root_dir = options.native.root_dir;
+  spec.runtime = runtime_name;
+  spec.image = options.image.empty() ? "isol8:" + runtime_name : options.image;
   spec.network = options.network;
   spec.network_filter = options.network_filter;
   spec.log_network = options.log_network;

@@ -1,11 +1,315 @@
 #include "backends/docker/docker_backend.h"
 
-namespace isol8 {
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
 
-Result<std::unique_ptr<Backend>> make_docker_backend() {
-  return make_error(
-      "The docker backend is not available yet in this version of isol8. Use --backend native "
-      "(the default), which needs no Docker.");
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "backends/docker/client.h"
+#include "backends/docker/container_spec.h"
+#include "backends/docker/invocation.h"
+#include "backends/docker/pool.h"
+#include "backends/docker/stream_pump.h"
+#include "common/scope_exit.h"
+#include "seccomp/policy.h"
+
+namespace isol8 {
+namespace {
+
+using docker::DockerClient;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// After a kill, output already on its way is still read for this long.
+constexpr std::chrono::milliseconds kDrainGrace{500};
+
+std::filesystem::path installed_profiles_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return exe.parent_path().parent_path() / "share" / "isol8" / "profiles";
+}
+
+std::string random_marker() {
+  unsigned char bytes[16] = {};
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+    // getrandom on Linux >= 3.17 does not fail for 16 bytes; keep a usable value anyway.
+    const auto t = Clock::now().time_since_epoch().count();
+    std::memcpy(bytes, &t, sizeof t);
+  }
+  std::string out = "ISOL8-SETUP-";
+  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+Error image_error(const std::string& image, const Error& e) {
+  if (e.code == 404 && e.message.find("No such image") != std::string::npos) {
+    return make_error(fmt::format(
+        "Docker image {} not found. Run `isol8 setup --backend docker` to import the runtime "
+        "images (or pass --image <name>).",
+        image));
+  }
+  return e;
+}
+
+// Delivers demultiplexed output to the sink, taking the setup marker out of each stream. The
+// daemon copies stdout and stderr independently, so one stream's marker can arrive before the
+// other stream's last setup output: code-phase output of the first stream is held back until the
+// other stream's marker (or its end) has passed, and only then is on_setup_exit() called.
+class SetupAwareOutput {
+ public:
+  SetupAwareOutput(OutputSink& sink, const std::string& marker)
+      : sink_(sink),
+        scanners_{docker::SetupMarkerScanner(marker), docker::SetupMarkerScanner(marker)},
+        active_(!marker.empty()) {}
+
+  void on_frame(docker::FrameStream stream, std::string_view data) {
+    if (stream == docker::FrameStream::kStdin) return;
+    const int i = stream == docker::FrameStream::kStdout ? 0 : 1;
+    auto piece = scanners_[i].feed(data);
+    if (!piece.before.empty()) sink_.on_output(which(i), piece.before);
+    if (piece.exit) {
+      code_ = *piece.exit;
+      passed_[i] = true;
+    }
+    if (!piece.after.empty()) {
+      if (boundary_done_) {
+        sink_.on_output(which(i), piece.after);
+      } else {
+        held_[i] += piece.after;
+      }
+    }
+    if (active_ && !boundary_done_ && passed_[0] && passed_[1]) cross_boundary();
+  }
+
+  void finish() {
+    for (int i = 0; i < 2; ++i) {
+      const std::string rest = scanners_[i].finish();
+      if (!rest.empty()) sink_.on_output(which(i), rest);
+    }
+    if (active_ && !boundary_done_ && code_) cross_boundary();
+  }
+
+  std::optional<int> setup_exit() const { return code_; }
+
+ private:
+  static OutputStream which(int i) {
+    return i == 0 ? OutputStream::kStdout : OutputStream::kStderr;
+  }
+
+  void cross_boundary() {
+    boundary_done_ = true;
+    sink_.on_setup_exit(*code_);
+    for (int i = 0; i < 2; ++i) {
+      if (!held_[i].empty()) sink_.on_output(which(i), held_[i]);
+      held_[i].clear();
+    }
+  }
+
+  OutputSink& sink_;
+  docker::SetupMarkerScanner scanners_[2];
+  const bool active_;
+  bool passed_[2] = {false, false};
+  bool boundary_done_ = false;
+  std::string held_[2];
+  std::optional<int> code_;
+};
+
+class DockerBackend final : public Backend {
+ public:
+  DockerBackend(std::shared_ptr<DockerClient> client, std::optional<std::string> seccomp,
+                const Options& options)
+      : client_(std::move(client)), seccomp_(std::move(seccomp)) {
+    if (options.pool_size.clean > 0 || options.pool_size.dirty > 0) {
+      pool_ = std::make_unique<docker::ContainerPool>(client_, options.pool_strategy,
+                                                      options.pool_size);
+    }
+  }
+
+  const char* name() const override { return "docker"; }
+
+  // The interpreter is looked up on the image's PATH when the container starts (image_argv); a
+  // missing one fails there with the daemon's message.
+  bool has_executable(const std::string&, const std::string&) const override { return true; }
+
+  Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
+                         const RunControl& control) override {
+    return pool_ ? run_pooled(spec, sink, control) : run_one_shot(spec, sink, control);
+  }
+
+ private:
+  docker::CreateParams params(const RunSpec& spec) const {
+    docker::CreateParams p;
+    p.runtime = spec.runtime;
+    p.seccomp_profile = seccomp_;
+    return p;
+  }
+
+  static void fill_limits(RunOutcome& outcome) {
+    outcome.limits.enforced = {"memory", "pids", "cpu"};
+  }
+
+  // One container for this run: create, attach, start, stream, inspect, remove.
+  Result<RunOutcome> run_one_shot(const RunSpec& spec, OutputSink& sink,
+                                  const RunControl& control) {
+    const std::string marker = random_marker();
+    auto inv = docker::plan_invocation(spec, marker);
+    if (!inv) return std::move(inv).error();
+    auto p = params(spec);
+    p.cmd = inv->cmd;
+    p.open_stdin = !inv->stdin_payload.empty();
+    auto config = docker::make_create_request(spec, p);
+    if (!config) return std::move(config).error();
+
+    auto id = client_->create_container(*config);
+    if (!id) return image_error(spec.image, id.error());
+    ScopeExit remove([&] {
+      if (auto r = client_->remove_container(*id, true); !r) {
+        spdlog::warn("docker: could not remove container {}: {}", id->substr(0, 12),
+                     r.error().message);
+      }
+    });
+    auto stream = client_->attach_container(*id, p.open_stdin);
+    if (!stream) return std::move(stream).error();
+    const auto started_at = Clock::now();
+    if (auto started = client_->start_container(*id); !started) return std::move(started).error();
+
+    SetupAwareOutput output(sink, inv->marker);
+    docker::FrameDemuxer demux(
+        [&](docker::FrameStream s, std::string_view d) { output.on_frame(s, d); });
+    auto pumped = docker::pump_stream(*stream, inv->stdin_payload, started_at + spec.timeout,
+                                      control.cancel_fd, demux);
+    if (!pumped) return std::move(pumped).error();
+    RunOutcome outcome;
+    fill_limits(outcome);
+    if (pumped->timed_out || pumped->cancelled) {
+      (void)client_->kill_container(*id);
+      drain_stream(*stream, kDrainGrace, demux);
+      output.finish();
+      outcome.duration =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
+      outcome.timed_out = pumped->timed_out;
+      outcome.cancelled = pumped->cancelled;
+      outcome.exit_code = 137;
+      outcome.term_signal = 9;
+      outcome.usage.wall_ms = outcome.duration.count();
+      return outcome;
+    }
+    outcome.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
+    output.finish();
+    auto inspected = client_->inspect_container(*id);
+    if (!inspected) return std::move(inspected).error();
+    const json& state = (*inspected)["State"];
+    if (state.value("Running", false)) {
+      // The output streams closed while the process still runs (it closed them itself): wait.
+      auto code = client_->wait_container(*id);
+      if (!code) return std::move(code).error();
+      outcome.exit_code = *code;
+      inspected = client_->inspect_container(*id);
+      if (!inspected) return std::move(inspected).error();
+    } else {
+      outcome.exit_code = state.value("ExitCode", 1);
+    }
+    outcome.oom_killed = (*inspected)["State"].value("OOMKilled", false);
+    apply_setup(output, outcome);
+    outcome.usage.wall_ms = outcome.duration.count();
+    return outcome;
+  }
+
+  static void apply_setup(const SetupAwareOutput& output, RunOutcome& outcome) {
+    if (output.setup_exit() && *output.setup_exit() != 0) {
+      outcome.setup_failed_exit = *output.setup_exit();
+    }
+  }
+
+  // An exec in a warm container; the container goes back to the pool (cleaned before reuse),
+  // or is removed after a timeout or cancel.
+  Result<RunOutcome> run_pooled(const RunSpec& spec, OutputSink& sink, const RunControl& control) {
+    const std::string marker = random_marker();
+    auto inv = docker::plan_invocation(spec, marker, /*pooled=*/true);
+    if (!inv) return std::move(inv).error();
+    const std::vector<std::string>& cmd = inv->cmd;
+
+    auto p = params(spec);
+    p.pooled = true;
+    p.cmd = {"sleep", "infinity"};
+    auto config = docker::make_create_request(spec, p);
+    if (!config) return std::move(config).error();
+    auto id = pool_->acquire(*config);
+    if (!id) return image_error(spec.image, id.error());
+    bool reusable = false;
+    ScopeExit give_back([&] {
+      if (reusable) {
+        pool_->release(*config, *id);
+      } else {
+        pool_->discard(*id);
+      }
+    });
+    auto exec = client_->create_exec(*id, docker::make_exec_request(spec, cmd));
+    if (!exec) return std::move(exec).error();
+    const auto started_at = Clock::now();
+    auto stream = client_->start_exec_attached(*exec);
+    if (!stream) return std::move(stream).error();
+    SetupAwareOutput output(sink, inv->marker);
+    docker::FrameDemuxer demux(
+        [&](docker::FrameStream s, std::string_view d) { output.on_frame(s, d); });
+    auto pumped = docker::pump_stream(*stream, inv->stdin_payload, started_at + spec.timeout,
+                                      control.cancel_fd, demux);
+    if (!pumped) return std::move(pumped).error();
+    RunOutcome outcome;
+    fill_limits(outcome);
+    if (pumped->timed_out || pumped->cancelled) {
+      (void)client_->kill_container(*id);
+      drain_stream(*stream, kDrainGrace, demux);
+      output.finish();
+      outcome.timed_out = pumped->timed_out;
+      outcome.cancelled = pumped->cancelled;
+      outcome.exit_code = 137;
+      outcome.term_signal = 9;
+    } else {
+      output.finish();
+      auto result = client_->inspect_exec(*exec);
+      if (!result) return std::move(result).error();
+      outcome.exit_code = result->exit_code;
+      reusable = true;
+    }
+    outcome.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
+    outcome.usage.wall_ms = outcome.duration.count();
+    apply_setup(output, outcome);
+    return outcome;
+  }
+
+  std::shared_ptr<DockerClient> client_;
+  std::optional<std::string> seccomp_;
+  std::unique_ptr<docker::ContainerPool> pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_docker_backend(const Options& options) {
+  auto mode = parse_seccomp_mode(options.security.seccomp);
+  if (!mode) return std::move(mode).error();
+  auto text = load_seccomp_profile_text(*mode, options.security.custom_profile_path,
+                                        installed_profiles_dir());
+  if (!text) return std::move(text).error();
+  std::optional<std::string> profile;
+  if (*text) {
+    // Compact: the profile travels inside the SecurityOpt string of every create request.
+    profile = json::parse(**text).dump();
+  } else {
+    spdlog::warn("seccomp is unconfined: the docker sandbox runs without a syscall filter");
+  }
+  auto client = DockerClient::from_environment();
+  if (!client) return std::move(client).error();
+  ISOL8_TRY((*client)->ping());
+  return std::unique_ptr<Backend>(
+      std::make_unique<DockerBackend>(std::move(*client), std::move(profile), options));
 }
 
 }  // namespace isol8

@@ -1,0 +1,89 @@
+#include "backends/docker/container_spec.h"
+
+#include <fmt/format.h>
+
+namespace isol8::docker {
+
+using nlohmann::json;
+
+std::vector<std::string> image_argv(const std::vector<std::string>& argv) {
+  std::vector<std::string> out = argv;
+  if (!out.empty()) {
+    for (std::string_view dir : {"/usr/local/bin/", "/usr/bin/", "/bin/"}) {
+      if (out[0].starts_with(dir) && out[0].find('/', dir.size()) == std::string::npos) {
+        out[0] = out[0].substr(dir.size());
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+Result<json> make_create_request(const RunSpec& spec, const CreateParams& params) {
+  json host;
+  host["ReadonlyRootfs"] = true;
+  host["Tmpfs"] = {
+      {"/sandbox",
+       fmt::format("rw,exec,nosuid,nodev,size={},uid=100,gid=101", spec.sandbox_size_bytes)},
+      {"/tmp", fmt::format("rw,noexec,nosuid,nodev,size={}", spec.tmp_size_bytes)},
+  };
+  host["CapDrop"] = json::array({"ALL"});
+  host["SecurityOpt"] = json::array({"no-new-privileges", params.seccomp_profile
+                                                              ? "seccomp=" + *params.seccomp_profile
+                                                              : "seccomp=unconfined"});
+  host["PidsLimit"] = spec.limits.pids;
+  host["Memory"] = spec.limits.memory_bytes;
+  host["MemorySwap"] = spec.limits.memory_bytes;  // equal: no swap on top of the limit
+  host["NanoCpus"] = static_cast<int64_t>(spec.limits.cpus * 1e9);
+  host["IpcMode"] = "private";
+  // docker-init as pid 1: it reaps orphans (a zombie storm, or killed leftovers in a pooled
+  // container, would otherwise pile up as uid-100 zombies) and the program does not run as pid
+  // 1, which would change its signal semantics (pid 1 ignores signals it has no handler for).
+  host["Init"] = true;
+  switch (spec.network) {
+    case NetworkMode::kNone:
+      host["NetworkMode"] = "none";
+      break;
+    case NetworkMode::kHost:
+      host["NetworkMode"] = "host";
+      break;
+    case NetworkMode::kFiltered:
+      return make_error(
+          "Network mode \"filtered\" is not available yet on the docker backend; use \"none\" "
+          "or \"host\".");
+  }
+
+  json config;
+  config["Image"] = spec.image;
+  config["Cmd"] = params.cmd;
+  config["Env"] = spec.env;
+  config["WorkingDir"] = "/sandbox";
+  config["User"] = params.pooled ? kIdleUser : kSandboxUser;
+  if (spec.network == NetworkMode::kNone) config["Hostname"] = "isol8";
+  config["Labels"] = {
+      {"isol8.managed", "true"},
+      {"isol8.runtime", params.runtime},
+      {"isol8.backend", "docker"},
+  };
+  if (params.pooled) config["Labels"]["isol8.pool"] = "true";
+  config["AttachStdin"] = params.open_stdin;
+  config["OpenStdin"] = params.open_stdin;
+  config["StdinOnce"] = params.open_stdin;
+  config["AttachStdout"] = !params.pooled;
+  config["AttachStderr"] = !params.pooled;
+  config["Tty"] = false;
+  config["StopTimeout"] = 1;
+  config["HostConfig"] = std::move(host);
+  return config;
+}
+
+json make_exec_request(const RunSpec& spec, const std::vector<std::string>& cmd) {
+  return json{
+      {"AttachStdin", true},  {"AttachStdout", true},
+      {"AttachStderr", true}, {"Tty", false},
+      {"Cmd", cmd},           {"Env", spec.env},
+      {"User", kSandboxUser}, {"WorkingDir", "/sandbox"},
+  };
+}
+
+}  // namespace isol8::docker

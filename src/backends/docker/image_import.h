@@ -1,0 +1,42 @@
+#pragma once
+// Runtime images from the native backend's root filesystem store: `<store>/<name>/` is a root
+// directory and `<store>/<name>.json` its manifest. Each root is streamed as a tar (libarchive
+// read_disk: symlinks are archived as links, never followed; numeric owners kept) into
+// POST /images/create?fromSrc=- and tagged isol8:<name>, with labels org.isol8.runtime and
+// org.isol8.source.
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backends/docker/client.h"
+
+namespace isol8::docker {
+
+// The default store until src/rootfs/store.h lands: Options::rootfs_store, else
+// $ISOL8_ROOTFS_STORE, else /var/lib/isol8/rootfs for root and ~/.local/share/isol8/rootfs
+// otherwise.
+std::filesystem::path default_rootfs_store(const std::string& configured);
+
+// Streams the directory `root` as a tar through `write` (chunks of up to 256 KiB).
+Result<void> stream_directory_tar(const std::filesystem::path& root, const ChunkWriter& write);
+
+struct ImportedImage {
+  std::string name;  // the store entry (runtime)
+  std::string tag;   // isol8:<name>
+  std::string id;
+};
+
+// Imports every root of the store (or only `names` when not empty) as isol8:<name>. `progress`
+// gets one line per image. Errors name the root that failed.
+Result<std::vector<ImportedImage>> import_store_roots_to_docker(
+    DockerClient& client, const std::filesystem::path& store, const std::vector<std::string>& names,
+    const std::function<void(const std::string&)>& progress);
+
+// Imports one root directory as `repo:tag`.
+Result<std::string> import_root_as_image(DockerClient& client, const std::filesystem::path& root,
+                                         const std::string& repo, const std::string& tag,
+                                         const std::string& runtime);
+
+}  // namespace isol8::docker

@@ -1,0 +1,189 @@
+#include "backends/docker/invocation.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <charconv>
+#include <ctime>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "backends/docker/container_spec.h"
+
+namespace isol8::docker {
+
+// $1 = tar length, $2 = 1 when /tmp/.isol8-setup.sh exists, $3 = marker, $4 = workdir,
+// $5 = 1 to run the program as a child and then kill every other uid-100 process (pooled
+// containers: the exec's output streams only close when nothing holds them any more).
+const char* const kBootstrap = R"SH(n=$1; setup=$2; marker=$3; wd=$4; reap=$5; shift 5
+if [ "$n" -gt 0 ]; then
+  head -c "$n" | tar -x -C / -m --no-same-owner --no-same-permissions ||
+    { echo "isol8: could not unpack the files into the sandbox" >&2; exit 126; }
+fi
+mkdir -p -- "$wd" || exit 126
+if [ "$setup" = 1 ]; then
+  (cd -- "$wd" && exec bash /tmp/.isol8-setup.sh) </dev/null
+  rc=$?
+  rm -f /tmp/.isol8-setup.sh
+  printf '\n%s:%d\n' "$marker" "$rc"
+  printf '\n%s:%d\n' "$marker" "$rc" >&2
+  [ "$rc" -eq 0 ] || exit "$rc"
+fi
+cd -- "$wd" || exit 126
+if [ "$reap" = 1 ]; then "$@"; rc=$?; kill -9 -1 2>/dev/null; exit $rc; fi
+exec "$@")SH";
+
+namespace {
+
+constexpr std::string_view kSetupPath = "/tmp/.isol8-setup.sh";
+
+Result<void> check_path(const std::string& path) {
+  auto bad = [&](std::string_view why) {
+    return make_error(fmt::format("Invalid file path \"{}\": {}", path, why));
+  };
+  if (!path.starts_with("/sandbox/") && !path.starts_with("/tmp/")) {
+    return bad("files must be inside /sandbox or /tmp");
+  }
+  size_t i = 1;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    const std::string_view part(path.data() + i, j - i);
+    if (part.empty() || part == "." || part == "..") return bad("not a normalised path");
+    i = j + 1;
+  }
+  if (path.find('\0') != std::string::npos) return bad("contains a NUL byte");
+  return ok();
+}
+
+struct ArchiveDeleter {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct EntryDeleter {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+la_ssize_t append_to_string(archive*, void* client, const void* buffer, size_t length) {
+  static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
+  return static_cast<la_ssize_t>(length);
+}
+
+}  // namespace
+
+Result<std::string> make_tar(const std::vector<CodeFile>& files) {
+  std::string out;
+  std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
+  if (!a) return make_error("libarchive: out of memory");
+  archive_write_set_format_pax_restricted(a.get());
+  archive_write_set_bytes_in_last_block(a.get(), 1);  // no padding to 10 KiB
+  if (archive_write_open(a.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK) {
+    return make_error(fmt::format("libarchive: {}", archive_error_string(a.get())));
+  }
+  const time_t now = ::time(nullptr);
+  for (const auto& file : files) {
+    std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+    archive_entry_set_pathname(e.get(), file.path.c_str() + 1);
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), 0644);
+    archive_entry_set_uid(e.get(), 100);
+    archive_entry_set_gid(e.get(), 101);
+    archive_entry_set_mtime(e.get(), now, 0);
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(file.content.size()));
+    if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK ||
+        (!file.content.empty() &&
+         archive_write_data(a.get(), file.content.data(), file.content.size()) < 0)) {
+      return make_error(fmt::format("libarchive: {}", archive_error_string(a.get())));
+    }
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    return make_error(fmt::format("libarchive: {}", archive_error_string(a.get())));
+  }
+  return out;
+}
+
+Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker, bool pooled) {
+  Invocation inv;
+  std::vector<CodeFile> files;
+  if (spec.code_file) files.push_back(*spec.code_file);
+  for (const auto& f : spec.files) {
+    ISOL8_TRY(check_path(f.path));
+    files.push_back(f);
+  }
+  if (spec.code_file) ISOL8_TRY(check_path(spec.code_file->path));
+  inv.has_setup = !spec.setup_script.empty();
+  if (inv.has_setup) {
+    files.push_back(CodeFile{std::string(kSetupPath), spec.setup_script});
+    inv.marker = marker;
+  }
+  const auto argv = image_argv(spec.argv);
+  if (files.empty() && spec.workdir == "/sandbox" && !pooled) {
+    inv.cmd = argv;
+    inv.stdin_payload = spec.stdin_data;
+    return inv;
+  }
+  std::string tar;
+  if (!files.empty()) {
+    auto built = make_tar(files);
+    if (!built) return std::move(built).error();
+    tar = std::move(*built);
+  }
+  inv.cmd = {"/bin/bash",
+             "-c",
+             kBootstrap,
+             "isol8-bootstrap",
+             std::to_string(tar.size()),
+             inv.has_setup ? "1" : "0",
+             inv.has_setup ? marker : "-",
+             spec.workdir,
+             pooled ? "1" : "0"};
+  inv.cmd.insert(inv.cmd.end(), argv.begin(), argv.end());
+  inv.stdin_payload = std::move(tar);
+  inv.stdin_payload += spec.stdin_data;
+  return inv;
+}
+
+SetupMarkerScanner::SetupMarkerScanner(std::string marker)
+    : prefix_(marker.empty() ? std::string() : "\n" + marker + ":") {}
+
+SetupMarkerScanner::Piece SetupMarkerScanner::feed(std::string_view data) {
+  Piece piece;
+  if (seen_ || prefix_.empty()) {
+    (seen_ ? piece.after : piece.before).append(data);
+    return piece;
+  }
+  held_.append(data);
+  const auto at = held_.find(prefix_);
+  if (at != std::string::npos) {
+    const auto digits = at + prefix_.size();
+    const auto end = held_.find('\n', digits);
+    if (end != std::string::npos) {
+      int code = 0;
+      std::from_chars(held_.data() + digits, held_.data() + end, code);
+      piece.before = held_.substr(0, at);
+      piece.exit = code;
+      piece.after = held_.substr(end + 1);
+      held_.clear();
+      seen_ = true;
+      return piece;
+    }
+    if (held_.size() - digits > 12) {  // not a marker after all: no newline after the digits
+      piece.before = held_.substr(0, at + 1);
+      held_.erase(0, at + 1);
+    }
+    return piece;
+  }
+  // Keep only a tail that could still grow into the prefix: from the last newline that is
+  // close enough to the end.
+  const size_t window = prefix_.size();
+  const size_t from = held_.size() > window ? held_.size() - window : 0;
+  const auto nl = held_.find('\n', from);
+  const size_t keep_from = nl == std::string::npos ? held_.size() : nl;
+  piece.before = held_.substr(0, keep_from);
+  held_.erase(0, keep_from);
+  return piece;
+}
+
+std::string SetupMarkerScanner::finish() { return std::exchange(held_, {}); }
+
+}  // namespace isol8::docker

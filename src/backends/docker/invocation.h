@@ -1,0 +1,70 @@
+#pragma once
+// How one run reaches the container in a single process start, with no extra exec per file:
+//
+//   stdin of the container's process = [tar of the files, exactly N bytes][the user's stdin]
+//
+// The process is a small bash bootstrap (kBootstrap) with argv
+//   N  has_setup  marker  workdir  reap  program argv...
+// It does `head -c N | tar -x -C /`: GNU head reads at most the N bytes it was asked for, so the
+// user's stdin stays in the pipe; tar, which reads whole records and would over-read, only ever
+// sees head's output. It then creates the working directory, runs /tmp/.isol8-setup.sh (from the
+// tar) as bash with stdin from /dev/null when there is one, and `exec`s the program, which
+// inherits the rest of stdin. The tar holds the code file, RunSpec.files (parent directories are
+// created by tar) and the setup script; members are relative paths under sandbox/ or tmp/.
+//
+// The setup phase's end is reported in-band: the bootstrap writes "\n<marker>:<exit code>\n" to
+// stdout and to stderr after the setup script; SetupMarkerScanner removes it from each stream
+// and reports the code. `marker` is 128 random bits per run.
+//
+// When there are no files, no setup script and the working directory is /sandbox, the program is
+// the container's command itself (no bash in between) and stdin is just the user's stdin.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/backend.h"
+
+namespace isol8::docker {
+
+extern const char* const kBootstrap;
+
+struct Invocation {
+  std::vector<std::string> cmd;  // the process to start
+  std::string stdin_payload;     // everything to write to its stdin, then close
+  bool has_setup = false;
+  std::string marker;  // empty without a setup script
+};
+
+// Builds the tar and the command. Errors: a file path outside /sandbox and /tmp, or not
+// normalised (`..`, `.`, empty components).
+// `pooled`: always through the bootstrap, which then reaps (see kBootstrap).
+Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker,
+                                   bool pooled = false);
+
+// A tar (ustar/pax, in memory) of path -> content, members named relative to /.
+Result<std::string> make_tar(const std::vector<CodeFile>& files);
+
+// Removes the setup marker from one output stream and reports the setup's exit code when the
+// marker passes. Bytes that might be the start of a marker are held back until they are known
+// not to be; finish() releases them.
+class SetupMarkerScanner {
+ public:
+  explicit SetupMarkerScanner(std::string marker);
+  struct Piece {
+    std::string before;       // output of the setup phase (or all output when no marker)
+    std::optional<int> exit;  // set when the marker was found in this piece
+    std::string after;        // output after the marker (code phase)
+  };
+  Piece feed(std::string_view data);
+  std::string finish();
+  bool seen() const { return seen_; }
+
+ private:
+  std::string prefix_;  // "\n<marker>:"
+  std::string held_;
+  bool seen_ = false;
+};
+
+}  // namespace isol8::docker

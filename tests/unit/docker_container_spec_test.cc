@@ -1,0 +1,123 @@
+// The create request of the docker backend against golden files (tests/unit/golden). Regenerate
+// them after an intended change with ISOL8_UPDATE_GOLDEN=1 and review the diff.
+#include "backends/docker/container_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "backends/docker/invocation.h"
+
+namespace isol8::docker {
+namespace {
+
+using nlohmann::json;
+
+const std::string kGoldenDir = std::string(ISOL8_SOURCE_DIR) + "/tests/unit/golden/";
+const std::string kProfile = R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]})";
+
+RunSpec base_spec() {
+  RunSpec spec;
+  spec.argv = {"/usr/bin/python3", "-c", "print(1)"};
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/sandbox", "SECRET=s3cr3t"};
+  spec.image = "isol8:python";
+  spec.runtime = "python";
+  spec.limits.memory_bytes = 512ull << 20;
+  spec.limits.cpus = 1.5;
+  spec.limits.pids = 64;
+  spec.sandbox_size_bytes = 512ull << 20;
+  spec.tmp_size_bytes = 256ull << 20;
+  return spec;
+}
+
+void expect_golden(const std::string& name, const json& actual) {
+  const std::string path = kGoldenDir + name;
+  if (const char* update = std::getenv("ISOL8_UPDATE_GOLDEN"); update && *update == '1') {
+    std::ofstream(path) << actual.dump(2) << "\n";
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "missing golden file " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  const json expected = json::parse(text.str());
+  EXPECT_EQ(actual, expected) << "actual:\n" << actual.dump(2);
+}
+
+TEST(DockerContainerSpec, HardenedOneShotGolden) {
+  CreateParams p;
+  p.cmd = image_argv(base_spec().argv);
+  p.runtime = "python";
+  p.seccomp_profile = kProfile;
+  auto config = make_create_request(base_spec(), p);
+  ASSERT_TRUE(config) << config.error().message;
+  expect_golden("docker_create_none.json", *config);
+}
+
+TEST(DockerContainerSpec, HostNetworkWithStdinUnconfinedGolden) {
+  RunSpec spec = base_spec();
+  spec.network = NetworkMode::kHost;
+  CreateParams p;
+  p.cmd = image_argv(spec.argv);
+  p.runtime = "python";
+  p.open_stdin = true;
+  auto config = make_create_request(spec, p);
+  ASSERT_TRUE(config) << config.error().message;
+  expect_golden("docker_create_host_unconfined.json", *config);
+}
+
+TEST(DockerContainerSpec, PooledGolden) {
+  CreateParams p;
+  p.cmd = {"sleep", "infinity"};
+  p.runtime = "python";
+  p.seccomp_profile = kProfile;
+  p.pooled = true;
+  auto config = make_create_request(base_spec(), p);
+  ASSERT_TRUE(config) << config.error().message;
+  expect_golden("docker_create_pooled.json", *config);
+}
+
+TEST(DockerContainerSpec, SecuritySettings) {
+  CreateParams p;
+  p.cmd = {"python3"};
+  p.seccomp_profile = kProfile;
+  auto c = *make_create_request(base_spec(), p);
+  const json& h = c["HostConfig"];
+  EXPECT_TRUE(h["ReadonlyRootfs"].get<bool>());
+  EXPECT_EQ(h["CapDrop"], json::array({"ALL"}));
+  EXPECT_EQ(h["SecurityOpt"][0], "no-new-privileges");
+  EXPECT_EQ(h["SecurityOpt"][1], "seccomp=" + kProfile);
+  EXPECT_EQ(h["Memory"], h["MemorySwap"]);
+  EXPECT_EQ(h["NanoCpus"].get<int64_t>(), 1500000000);
+  EXPECT_EQ(h["Tmpfs"]["/tmp"], "rw,noexec,nosuid,nodev,size=268435456");
+  EXPECT_EQ(h["Tmpfs"]["/sandbox"], "rw,exec,nosuid,nodev,size=536870912,uid=100,gid=101");
+  EXPECT_EQ(c["User"], "100:101");
+  EXPECT_EQ(c["Labels"]["isol8.managed"], "true");
+  EXPECT_EQ(c["Labels"]["isol8.backend"], "docker");
+}
+
+TEST(DockerContainerSpec, FilteredNetworkIsRefusedClearly) {
+  RunSpec spec = base_spec();
+  spec.network = NetworkMode::kFiltered;
+  auto r = make_create_request(spec, CreateParams{});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not available yet on the docker backend"), std::string::npos);
+}
+
+TEST(DockerContainerSpec, ExecRequestRunsAsTheSandboxUser) {
+  const json e = make_exec_request(base_spec(), {"bash", "-c", "true"});
+  EXPECT_EQ(e["User"], "100:101");
+  EXPECT_TRUE(e["AttachStdin"].get<bool>());
+  EXPECT_EQ(e["Env"], json(base_spec().env));
+}
+
+TEST(DockerContainerSpec, ImageArgvUsesThePathLookup) {
+  EXPECT_EQ(image_argv({"/usr/bin/python3", "-c", "x"}),
+            (std::vector<std::string>{"python3", "-c", "x"}));
+  EXPECT_EQ(image_argv({"/usr/local/bin/node"}), (std::vector<std::string>{"node"}));
+  EXPECT_EQ(image_argv({"/opt/x/bin/tool"}), (std::vector<std::string>{"/opt/x/bin/tool"}));
+}
+
+}  // namespace
+}  // namespace isol8::docker
