@@ -29,6 +29,7 @@ struct RunArgs {
   std::optional<std::string> stdin_data;
   std::optional<std::string> workdir;
   std::optional<std::string> out;
+  std::optional<std::string> image;
   std::vector<std::string> secrets;
   bool no_stream = false;
   bool json = false;
@@ -54,6 +55,38 @@ struct DoctorArgs {
 
 CLI::App* add_doctor_command(CLI::App& app, DoctorArgs& args);
 int doctor_command(const DoctorArgs& args);
+
+struct SetupArgs {
+  bool force = false;
+  std::vector<std::string> runtimes;
+};
+CLI::App* add_setup_command(CLI::App& app, SetupArgs& args);
+int setup_command(const SetupArgs& args, const LoadedConfig& config);
+
+struct BuildArgs {
+  std::string base;
+  std::string tag;
+  std::vector<std::string> install;
+  std::vector<std::string> setup;
+  bool force = false;
+};
+CLI::App* add_build_command(CLI::App& app, BuildArgs& args);
+int build_command(const BuildArgs& args, const LoadedConfig& config);
+
+CLI::App* add_list_custom_command(CLI::App& app);
+int list_custom_command(const LoadedConfig& config);
+
+struct RootfsArgs {
+  CLI::App* import_cmd = nullptr;
+  CLI::App* list_cmd = nullptr;
+  CLI::App* rm_cmd = nullptr;
+  std::string tar;
+  std::string tag;
+  std::string runtime;
+  bool force = false;
+};
+CLI::App* add_rootfs_command(CLI::App& app, RootfsArgs& args);
+int rootfs_command(const RootfsArgs& args, const LoadedConfig& config);
 
 // "[ERR] <message>" on stderr; returns 1.
 int report_error(const std::string& message);

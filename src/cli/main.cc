@@ -50,6 +50,13 @@ int run_main(int argc, char** argv) {
   CLI::App* config = add_config_command(app, config_args);
   DoctorArgs doctor_args;
   CLI::App* doctor = add_doctor_command(app, doctor_args);
+  SetupArgs setup_args;
+  CLI::App* setup = add_setup_command(app, setup_args);
+  BuildArgs build_args;
+  CLI::App* build = add_build_command(app, build_args);
+  CLI::App* list_custom = add_list_custom_command(app);
+  RootfsArgs rootfs_args;
+  CLI::App* rootfs = add_rootfs_command(app, rootfs_args);
 
   try {
     app.parse(argc, argv);
@@ -74,6 +81,10 @@ int run_main(int argc, char** argv) {
   if (!loaded) return report_error(loaded.error().message);
   if (run->parsed()) return run_command(run_args, *loaded);
   if (config->parsed()) return config_command(config_args, *loaded);
+  if (setup->parsed()) return setup_command(setup_args, *loaded);
+  if (build->parsed()) return build_command(build_args, *loaded);
+  if (list_custom->parsed()) return list_custom_command(*loaded);
+  if (rootfs->parsed()) return rootfs_command(rootfs_args, *loaded);
   std::cout << app.help();
   return 0;
 }

@@ -132,6 +132,7 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
           "Invalid --backend value: \"{}\". Expected one of: native, docker", *args.backend));
     }
   }
+  if (args.image) o.image = *args.image;
   if (args.memory) o.memory_limit = *args.memory;
   if (args.cpu) o.cpu_limit = *args.cpu;
   if (args.pids_limit) o.pids_limit = *args.pids_limit;
@@ -183,11 +184,14 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--stdin", a.stdin_data, "Data piped to the program's stdin");
   run->add_option("--workdir", a.workdir, "Working directory inside /sandbox");
   run->add_option("--out", a.out, "Also write the program's stdout to this file");
+  run->add_option("--image", a.image,
+                  "Root filesystem from the store (isol8 setup / build / rootfs import), e.g. "
+                  "isol8:python or a custom tag");
   run->add_flag("--no-stream", a.no_stream, "Print the output when the run ends");
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
   for (const char* name :
-       {"--install", "--setup", "--files", "--image", "--allow", "--deny", "--url", "--github",
+       {"--install", "--setup", "--files", "--allow", "--deny", "--url", "--github",
         "--gist", "--hash", "--host", "--key", "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(

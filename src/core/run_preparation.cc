@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/sizes.h"
+#include "rootfs/selection.h"
 
 namespace isol8 {
 namespace {
@@ -134,7 +135,12 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   if (timeout_ms < 1) return make_error("timeoutMs must be a positive number of milliseconds");
 
   RunSpec& spec = run.spec;
-  spec.root_dir = options.native.root_dir;
+  // native.rootDir, else the --image root, else isol8:<runtime> from the store, else the host.
+  auto root = rootfs::select_root(options, runtime_name);
+  if (!root) return std::move(root).error();
+  spec.root_dir = root->root_dir;
+  spec.image = root->image;
+  spec.setup_script = rootfs::compose_setup_script(root->image_setup, request.setup_script);
   spec.network = options.network;
   spec.sandbox_size_bytes = *sandbox_size;
   spec.tmp_size_bytes = *tmp_size;
