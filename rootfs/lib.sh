@@ -28,15 +28,31 @@ _isol8_mount_root() {
     rm -f "$ROOT/etc/resolv.conf"
     cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
   fi
+  # The host's CA bundle, for this build only (a TLS-inspecting proxy's CA may be in it): a copy
+  # in the root's /tmp, which clean_root empties, named by the variables below.
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    cp /etc/ssl/certs/ca-certificates.crt "$ROOT/tmp/isol8-host-ca.crt"
+  fi
   _isol8_mounted=1
+}
+
+# The variables that make npm, node, bun, deno, pip and OpenSSL trust the host's CA bundle.
+_isol8_ca_env() {
+  if [ -f "$ROOT/tmp/isol8-host-ca.crt" ]; then
+    local ca=/tmp/isol8-host-ca.crt
+    printf '%s\n' "NODE_EXTRA_CA_CERTS=$ca" "DENO_CERT=$ca" "PIP_CERT=$ca" "SSL_CERT_FILE=$ca" \
+      "REQUESTS_CA_BUNDLE=$ca" "npm_config_cafile=$ca"
+  fi
 }
 
 # Runs a command inside $ROOT as its root user, with a clean environment.
 in_root() {
   _isol8_mount_root
+  local ca_env
+  mapfile -t ca_env < <(_isol8_ca_env)
   chroot "$ROOT" /usr/bin/env -i \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${ca_env[@]}" "$@"
 }
 
 # apt-get install inside $ROOT without recommends (the lists are fetched on first use).

@@ -72,7 +72,8 @@ Result<rootfs::CustomBuild> custom_build_from_args(const BuildArgs& args) {
 }
 
 CLI::App* add_build_command(CLI::App& app, BuildArgs& a) {
-  auto* cmd = app.add_subcommand("build", "Build a custom root with packages baked in (needs root)");
+  auto* cmd =
+      app.add_subcommand("build", "Build a custom root with packages baked in (needs root)");
   cmd->add_option("--base", a.base, "Runtime: python, node, bun, deno or bash")->required();
   cmd->add_option("--tag", a.tag, "Name of the new root, e.g. my-python-ml")->required();
   cmd->add_option("--install", a.install, "Package(s) to install (repeatable, comma-separated)");
@@ -105,7 +106,9 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
   if (m.setup.find('\n') != std::string::npos) setup_line += " ...";
   std::cout << "[DONE] Custom image build complete!\n"
             << "  Runtime:  " << m.runtime << "\n"
-            << "  Packages: " << (m.packages.empty() ? "(none)" : fmt::format("{}", fmt::join(m.packages, ", "))) << "\n"
+            << "  Packages: "
+            << (m.packages.empty() ? "(none)" : fmt::format("{}", fmt::join(m.packages, ", ")))
+            << "\n"
             << "  Setup:    " << (setup_line.empty() ? "(none)" : setup_line) << "\n"
             << "  Image:    " << m.name << " (" << built->dir.string() << ")" << std::endl;
   return 0;

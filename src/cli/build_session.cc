@@ -44,7 +44,8 @@ Result<std::unique_ptr<BuildSession>> BuildSession::open(const LoadedConfig& con
   ISOL8_TRY(s->store_.reclaim());
   std::string stamp = rootfs::iso_now();
   std::erase_if(stamp, [](char c) { return c == '-' || c == ':'; });
-  s->log_path_ = (s->store_.log_dir() / fmt::format("{}-{}-{}.log", what, stamp, ::getpid())).string();
+  s->log_path_ =
+      (s->store_.log_dir() / fmt::format("{}-{}-{}.log", what, stamp, ::getpid())).string();
   s->log_.reset(::open(s->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!s->log_) return errno_error("cannot create the build log " + s->log_path_);
   s->tty_ = ::isatty(STDERR_FILENO) == 1;

@@ -32,7 +32,8 @@ std::filesystem::path configured_store_path(const LoadedConfig& config);
 class BuildSession {
  public:
   // `what` names the log file: <store>/logs/<what>-<time>-<pid>.log.
-  static Result<std::unique_ptr<BuildSession>> open(const LoadedConfig& config, const std::string& what);
+  static Result<std::unique_ptr<BuildSession>> open(const LoadedConfig& config,
+                                                    const std::string& what);
 
   const rootfs::RootfsStore& store() const { return store_; }
   rootfs::BuildContext& context() { return ctx_; }

@@ -65,7 +65,8 @@ CLI::App* add_rootfs_command(CLI::App& app, RootfsArgs& a) {
   auto* cmd = app.add_subcommand("rootfs", "Manage the root filesystem store");
   cmd->require_subcommand(1);
   a.import_cmd = cmd->add_subcommand("import", "Import a root filesystem from a tar archive");
-  a.import_cmd->add_option("--tar", a.tar, "The archive (plain or compressed tar), - for stdin")->required();
+  a.import_cmd->add_option("--tar", a.tar, "The archive (plain or compressed tar), - for stdin")
+      ->required();
   a.import_cmd->add_option("--tag", a.tag, "Name of the root in the store")->required();
   a.import_cmd->add_option("--runtime", a.runtime,
                            "The runtime it serves (default: from an isol8:<runtime> tag)");
@@ -95,7 +96,8 @@ int rootfs_command(const RootfsArgs& args, const LoadedConfig& config) {
     UniqueFd fd;
     if (args.tar != "-") {
       fd.reset(::open(args.tar.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd) return report_error(fmt::format("Cannot open {}: {}", args.tar, std::strerror(errno)));
+      if (!fd)
+        return report_error(fmt::format("Cannot open {}: {}", args.tar, std::strerror(errno)));
     }
     auto store = rootfs::RootfsStore::open(configured_store_path(config), /*create=*/true);
     if (!store) return report_error(store.error().message);

@@ -191,8 +191,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
   for (const char* name :
-       {"--install", "--setup", "--files", "--allow", "--deny", "--url", "--github",
-        "--gist", "--hash", "--host", "--key", "--session-id", "--agent-flags"}) {
+       {"--install", "--setup", "--files", "--allow", "--deny", "--url", "--github", "--gist",
+        "--hash", "--host", "--key", "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,

@@ -21,7 +21,8 @@ Result<std::vector<std::string>> selected_runtimes(const std::vector<std::string
   std::vector<std::string> out;
   for (const auto& r : requested) {
     if (std::find(all.begin(), all.end(), r) == all.end()) {
-      return make_error(fmt::format("Invalid runtime: {}. Expected one of: python, node, bun, deno, bash", r));
+      return make_error(
+          fmt::format("Invalid runtime: {}. Expected one of: python, node, bun, deno, bash", r));
     }
     if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
   }
@@ -31,7 +32,8 @@ Result<std::vector<std::string>> selected_runtimes(const std::vector<std::string
 int cancelled(BuildSession& session) {
   session.clear_progress();
   const int sig = session.cancelled_signal();
-  std::cerr << "[ERR] Cancelled: the unfinished root was removed; the store is unchanged" << std::endl;
+  std::cerr << "[ERR] Cancelled: the unfinished root was removed; the store is unchanged"
+            << std::endl;
   return 128 + (sig != 0 ? sig : SIGINT);
 }
 
@@ -51,8 +53,8 @@ int setup_command(const SetupArgs& args, const LoadedConfig& config) {
   auto session = BuildSession::open(config, "setup");
   if (!session) return report_error(session.error().message);
   BuildSession& s = **session;
-  std::cout << "Building runtime roots in " << s.store().path().string() << " (log: " << s.log_path()
-            << ")" << std::endl;
+  std::cout << "Building runtime roots in " << s.store().path().string()
+            << " (log: " << s.log_path() << ")" << std::endl;
   bool failed = false;
   for (const auto& rt : *runtimes) {
     auto outcome = rootfs::ensure_runtime_root(s.context(), rt, args.force);
@@ -77,7 +79,8 @@ int setup_command(const SetupArgs& args, const LoadedConfig& config) {
         spec.packages.push_back(p);
       }
       std::sort(spec.packages.begin(), spec.packages.end());
-      spec.packages.erase(std::unique(spec.packages.begin(), spec.packages.end()), spec.packages.end());
+      spec.packages.erase(std::unique(spec.packages.begin(), spec.packages.end()),
+                          spec.packages.end());
       spec.setup = image.value("setupScript", "");
       spec.force = args.force;
       if (!args.force && s.store().find(spec.tag)) {

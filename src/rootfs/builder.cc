@@ -91,9 +91,7 @@ struct ScopedUnlink {
   }
 };
 
-fs::path base_dir(const RootfsStore& store) {
-  return store.path() / (".base-" + recipe_hash(""));
-}
+fs::path base_dir(const RootfsStore& store) { return store.path() / (".base-" + recipe_hash("")); }
 
 // The Debian base of this recipe version, built unless present (or rebuilt once with `force`).
 Result<fs::path> ensure_base(const BuildContext& ctx, bool force) {
@@ -130,10 +128,11 @@ Result<fs::path> ensure_base(const BuildContext& ctx, bool force) {
 }
 
 // A new pending root holding a copy of `from`.
-Result<PendingRoot> copy_root(const BuildContext& ctx, const std::string& name, const fs::path& from) {
+Result<PendingRoot> copy_root(const BuildContext& ctx, const std::string& label,
+                              const std::string& name, const fs::path& from) {
   auto pending = ctx.store->begin(name);
   if (!pending) return std::move(pending).error();
-  ISOL8_TRY(step(ctx, name + ": copy " + from.filename().string(),
+  ISOL8_TRY(step(ctx, label,
                  {"cp", "-a", "--reflink=auto", from.string() + "/.", pending->dir().string()}));
   return pending;
 }
@@ -149,7 +148,8 @@ Result<std::string> install_script(const CustomBuild& spec) {
   if (spec.packages.empty()) return std::string("true\n");
   if (spec.runtime == "python") {
     return "in_root python3 -m pip install --break-system-packages --no-cache-dir "
-           "--disable-pip-version-check --retries 0 --timeout 15" + pkgs + "\n";
+           "--disable-pip-version-check --retries 0 --timeout 15" +
+           pkgs + "\n";
   }
   if (spec.runtime == "node") {
     return "in_root npm install -g --no-audit --no-fund --loglevel=error" + pkgs + "\n";
@@ -157,8 +157,8 @@ Result<std::string> install_script(const CustomBuild& spec) {
   if (spec.runtime == "bun") {
     // Global packages in /usr/local/lib/node_modules (on NODE_PATH), readable by everyone.
     return "in_root env BUN_INSTALL_GLOBAL_DIR=/usr/local/lib BUN_INSTALL_BIN=/usr/local/bin "
-           "BUN_INSTALL_CACHE_DIR=/tmp/bun-cache bun add -g" + pkgs +
-           "\nchmod -R a+rX \"$ROOT/usr/local/lib\"\n";
+           "BUN_INSTALL_CACHE_DIR=/tmp/bun-cache bun add -g" +
+           pkgs + "\nchmod -R a+rX \"$ROOT/usr/local/lib\"\n";
   }
   if (spec.runtime == "deno") {
     std::string s;
@@ -202,7 +202,7 @@ Result<SetupOutcome> ensure_runtime_root(const BuildContext& ctx, const std::str
 
   auto base = ensure_base(ctx, force);
   if (!base) return std::move(base).error();
-  auto pending = copy_root(ctx, name, *base);
+  auto pending = copy_root(ctx, runtime + ": copy the Debian base", name, *base);
   if (!pending) return std::move(pending).error();
   const fs::path versions = versions_path(*pending);
   ScopedUnlink drop_versions{versions};
@@ -235,8 +235,8 @@ Result<StoredRoot> build_custom_root(const BuildContext& ctx, const CustomBuild&
   ISOL8_TRY(validate_root_name(spec.tag));
   for (const auto& rt : buildable_runtimes()) {
     if (spec.tag == "isol8:" + rt) {
-      return make_error(fmt::format("The tag {} is reserved for the runtime root built by isol8 setup",
-                                    spec.tag));
+      return make_error(fmt::format(
+          "The tag {} is reserved for the runtime root built by isol8 setup", spec.tag));
     }
   }
   for (const auto& p : spec.packages) ISOL8_TRY(validate_package_name(p));
@@ -250,12 +250,15 @@ Result<StoredRoot> build_custom_root(const BuildContext& ctx, const CustomBuild&
   auto base = ctx.store->find("isol8:" + spec.runtime);
   if (!base) return make_error("isol8:" + spec.runtime + " vanished from the store");
 
-  auto pending = copy_root(ctx, spec.tag, base->dir);
+  auto pending = copy_root(ctx, spec.tag + ": copy " + base->manifest.name, spec.tag, base->dir);
   if (!pending) return std::move(pending).error();
   const fs::path versions = versions_path(*pending);
   ScopedUnlink drop_versions{versions};
-  ISOL8_TRY(run_recipe(ctx, spec.tag + ": install " + (spec.packages.empty() ? "(nothing)" : fmt::format("{}", fmt::join(spec.packages, " "))),
-                       pending->dir(), versions, *script));
+  ISOL8_TRY(run_recipe(
+      ctx,
+      spec.tag + ": install " +
+          (spec.packages.empty() ? "(nothing)" : fmt::format("{}", fmt::join(spec.packages, " "))),
+      pending->dir(), versions, *script));
   Manifest m;
   m.name = spec.tag;
   m.runtime = spec.runtime;

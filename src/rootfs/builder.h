@@ -23,9 +23,9 @@ struct BuildContext {
   const RootfsStore* store = nullptr;
   int log_fd = -1;
   std::string log_path;
-  int cancel_fd = -1;                               // readable: stop (Ctrl-C)
-  std::function<void(std::string_view)> on_step;   // "debootstrap bookworm", "python: apt-get"
-  std::function<void()> tick;                      // about once a second during a step
+  int cancel_fd = -1;                             // readable: stop (Ctrl-C)
+  std::function<void(std::string_view)> on_step;  // "debootstrap bookworm", "python: apt-get"
+  std::function<void()> tick;                     // about once a second during a step
   // Set once the base was (re)built by this context: --force rebuilds it once, not per runtime.
   mutable bool base_rebuilt = false;
 };

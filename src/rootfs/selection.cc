@@ -41,8 +41,8 @@ Result<RootSelection> select_root(const Options& options, const std::string& run
     sel.image_setup = root->manifest.setup;
     return sel;
   }
-  spdlog::debug("root filesystem: the host's system directories ({} is not in the store {})",
-                name, store_path.string());
+  spdlog::debug("root filesystem: the host's system directories ({} is not in the store {})", name,
+                store_path.string());
   return sel;
 }
 

@@ -14,9 +14,9 @@
 namespace isol8::rootfs {
 
 struct RootSelection {
-  std::string root_dir;      // "" = the host's system directories
-  std::string image;         // the store entry's name, "" when none
-  std::string image_setup;   // the root's own setup script (manifest), "" when none
+  std::string root_dir;     // "" = the host's system directories
+  std::string image;        // the store entry's name, "" when none
+  std::string image_setup;  // the root's own setup script (manifest), "" when none
 };
 
 Result<RootSelection> select_root(const Options& options, const std::string& runtime);

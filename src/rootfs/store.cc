@@ -54,22 +54,18 @@ Result<std::string> string_field(const nlohmann::json& j, const char* key, bool 
     if (required) return make_error(fmt::format("manifest field \"{}\" is missing", key));
     return std::string();
   }
-  if (!j[key].is_string()) return make_error(fmt::format("manifest field \"{}\" is not a string", key));
+  if (!j[key].is_string())
+    return make_error(fmt::format("manifest field \"{}\" is not a string", key));
   return j[key].get<std::string>();
 }
 
 }  // namespace
 
 nlohmann::json to_json(const Manifest& m) {
-  return nlohmann::json{{"name", m.name},
-                        {"runtime", m.runtime},
-                        {"versions", m.versions},
-                        {"packages", m.packages},
-                        {"setup", m.setup},
-                        {"recipeHash", m.recipe_hash},
-                        {"base", m.base},
-                        {"created", m.created},
-                        {"source", m.source}};
+  return nlohmann::json{
+      {"name", m.name},         {"runtime", m.runtime}, {"versions", m.versions},
+      {"packages", m.packages}, {"setup", m.setup},     {"recipeHash", m.recipe_hash},
+      {"base", m.base},         {"created", m.created}, {"source", m.source}};
 }
 
 Result<Manifest> manifest_from_json(const nlohmann::json& j) {
@@ -91,12 +87,15 @@ Result<Manifest> manifest_from_json(const nlohmann::json& j) {
   if (!source) return std::move(source).error();
   m.source = source->empty() ? "recipe" : *source;
   if (m.source != "recipe" && m.source != "import") {
-    return make_error(fmt::format("manifest field \"source\" is \"{}\", not recipe or import", m.source));
+    return make_error(
+        fmt::format("manifest field \"source\" is \"{}\", not recipe or import", m.source));
   }
   if (j.contains("versions")) {
-    if (!j["versions"].is_object()) return make_error("manifest field \"versions\" is not an object");
+    if (!j["versions"].is_object())
+      return make_error("manifest field \"versions\" is not an object");
     for (const auto& [k, v] : j["versions"].items()) {
-      if (!v.is_string()) return make_error(fmt::format("manifest version \"{}\" is not a string", k));
+      if (!v.is_string())
+        return make_error(fmt::format("manifest version \"{}\" is not a string", k));
       m.versions[k] = v.get<std::string>();
     }
   }
@@ -176,12 +175,14 @@ Result<RootfsStore> RootfsStore::open(const fs::path& path, bool create) {
     std::error_code ec;
     fs::create_directories(path, ec);
     if (ec) {
-      return make_error(fmt::format("Cannot create the rootfs store {}: {}", path.string(), ec.message()));
+      return make_error(
+          fmt::format("Cannot create the rootfs store {}: {}", path.string(), ec.message()));
     }
     ::chmod(path.c_str(), 0755);
     fs::create_directories(path / "logs", ec);
     if (ec) {
-      return make_error(fmt::format("Cannot create {}: {}", (path / "logs").string(), ec.message()));
+      return make_error(
+          fmt::format("Cannot create {}: {}", (path / "logs").string(), ec.message()));
     }
   }
   return RootfsStore(path);
@@ -217,8 +218,9 @@ std::vector<StoredRoot> RootfsStore::list() const {
     if (name.starts_with('.') || !entry.is_directory(ec) || entry.is_symlink(ec)) continue;
     if (auto root = find(name)) roots.push_back(std::move(*root));
   }
-  std::sort(roots.begin(), roots.end(),
-            [](const StoredRoot& a, const StoredRoot& b) { return a.manifest.name < b.manifest.name; });
+  std::sort(roots.begin(), roots.end(), [](const StoredRoot& a, const StoredRoot& b) {
+    return a.manifest.name < b.manifest.name;
+  });
   return roots;
 }
 
@@ -281,7 +283,8 @@ Result<StoredRoot> RootfsStore::commit(PendingRoot pending, const Manifest& mani
                                   manifest.name, path_.string()));
   }
   if (exists) {
-    if (::renameat2(AT_FDCWD, pending.dir().c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
+    if (::renameat2(AT_FDCWD, pending.dir().c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) !=
+        0) {
       const int err = errno;
       drop_staged();
       return errno_error(fmt::format("cannot swap {} into place", target.string()), err);

@@ -29,15 +29,15 @@ namespace isol8::rootfs {
 
 // What a root holds and how it was made.
 struct Manifest {
-  std::string name;                           // "isol8:python", "my-tag"
-  std::string runtime;                        // python, node, bun, deno, bash
+  std::string name;                             // "isol8:python", "my-tag"
+  std::string runtime;                          // python, node, bun, deno, bash
   std::map<std::string, std::string> versions;  // interpreter and tool versions
-  std::vector<std::string> packages;          // baked-in packages (custom roots), sorted
-  std::string setup;                          // setup script run before every request's own
-  std::string recipe_hash;                    // sha256 of the recipes (or custom build inputs)
-  std::string base;                           // what it was built from ("isol8:python", ...)
-  std::string created;                        // ISO 8601, UTC
-  std::string source = "recipe";              // "recipe" | "import"
+  std::vector<std::string> packages;            // baked-in packages (custom roots), sorted
+  std::string setup;                            // setup script run before every request's own
+  std::string recipe_hash;                      // sha256 of the recipes (or custom build inputs)
+  std::string base;                             // what it was built from ("isol8:python", ...)
+  std::string created;                          // ISO 8601, UTC
+  std::string source = "recipe";                // "recipe" | "import"
 };
 
 nlohmann::json to_json(const Manifest& m);

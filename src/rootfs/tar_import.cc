@@ -86,8 +86,8 @@ Result<void> check_parents(const fs::path& root, const std::vector<std::string>&
                                     raw, join(parts, i + 1)));
     }
     if (!S_ISDIR(st.st_mode)) {
-      return make_error(fmt::format("The entry \"{}\" needs /{} to be a directory", raw,
-                                    join(parts, i + 1)));
+      return make_error(
+          fmt::format("The entry \"{}\" needs /{} to be a directory", raw, join(parts, i + 1)));
     }
   }
   return ok();
@@ -95,11 +95,16 @@ Result<void> check_parents(const fs::path& root, const std::vector<std::string>&
 
 const char* type_name(mode_t type) {
   switch (type) {
-    case AE_IFCHR: return "a character device";
-    case AE_IFBLK: return "a block device";
-    case AE_IFIFO: return "a fifo";
-    case AE_IFSOCK: return "a socket";
-    default: return "of an unknown type";
+    case AE_IFCHR:
+      return "a character device";
+    case AE_IFBLK:
+      return "a block device";
+    case AE_IFIFO:
+      return "a fifo";
+    case AE_IFSOCK:
+      return "a socket";
+    default:
+      return "of an unknown type";
   }
 }
 
@@ -146,7 +151,8 @@ Result<bool> vet_entry(archive_entry* entry, const fs::path& root) {
   archive_entry_set_pathname(entry, target.c_str());
   // No setuid or setgid programs: the sandbox runs with no_new_privs anyway, but a root copied
   // elsewhere must not carry them either.
-  archive_entry_set_perm(entry, archive_entry_perm(entry) & ~static_cast<mode_t>(S_ISUID | S_ISGID));
+  archive_entry_set_perm(entry,
+                         archive_entry_perm(entry) & ~static_cast<mode_t>(S_ISUID | S_ISGID));
   return true;
 }
 
@@ -158,8 +164,8 @@ Result<void> ensure_mount_points(const fs::path& root) {
     struct stat st;
     if (::lstat(p.c_str(), &st) == 0) {
       if (!S_ISDIR(st.st_mode)) {
-        return make_error(fmt::format(
-            "The archive's /{} is not a directory (the sandbox mounts on it)", dir));
+        return make_error(
+            fmt::format("The archive's /{} is not a directory (the sandbox mounts on it)", dir));
       }
       continue;
     }
@@ -218,7 +224,8 @@ Result<void> extract(const TarReader& reader, const fs::path& root) {
         if (rb == ARCHIVE_EOF) break;
         if (rb < ARCHIVE_WARN) {
           if (ctx.error) return *ctx.error;
-          return make_error(fmt::format("Cannot read the archive: {}", archive_error_string(in.get())));
+          return make_error(
+              fmt::format("Cannot read the archive: {}", archive_error_string(in.get())));
         }
         if (archive_write_data_block(out.get(), block, size, offset) < ARCHIVE_WARN) {
           return make_error(fmt::format("Cannot extract \"{}\": {}", archive_entry_pathname(entry),
@@ -232,7 +239,8 @@ Result<void> extract(const TarReader& reader, const fs::path& root) {
     }
   }
   if (archive_write_close(out.get()) < ARCHIVE_WARN) {
-    return make_error(fmt::format("Cannot finish the extraction: {}", archive_error_string(out.get())));
+    return make_error(
+        fmt::format("Cannot finish the extraction: {}", archive_error_string(out.get())));
   }
   if (entries == 0) return make_error("The archive is empty");
   return ok();
@@ -259,7 +267,8 @@ Result<StoredRoot> import_tar(const RootfsStore& store, const TarReader& reader,
   if (!pending) return std::move(pending).error();
   std::error_code ec;
   const fs::path root = fs::canonical(pending->dir(), ec);
-  if (ec) return make_error(fmt::format("cannot resolve {}: {}", pending->dir().string(), ec.message()));
+  if (ec)
+    return make_error(fmt::format("cannot resolve {}: {}", pending->dir().string(), ec.message()));
   if (auto done = extract(reader, root); !done) {
     return std::move(done).error().context("Import of " + manifest.name + " refused");
   }

@@ -27,8 +27,8 @@ namespace isol8::rootfs {
 using TarReader = std::function<Result<size_t>(char* buf, size_t size)>;
 
 struct ImportOptions {
-  bool force = false;   // replace an existing root of that name
-  Manifest manifest;    // name and runtime required; source is set to "import", created to now
+  bool force = false;  // replace an existing root of that name
+  Manifest manifest;   // name and runtime required; source is set to "import", created to now
 };
 
 // Reads the whole archive from `reader` (plain tar, or compressed with any filter libarchive

@@ -124,9 +124,8 @@ TEST(RootfsNames, ValidatesTagsAndPackages) {
   for (const char* bad : {"", "a b", "x;rm -rf /", "$(id)", "pkg'", "--index-url=http://x"}) {
     auto r = validate_package_name(bad);
     ASSERT_FALSE(r) << bad;
-    EXPECT_EQ(r.error().message,
-              std::string("Invalid package name: \"") + bad +
-                  "\". Only alphanumeric, -, _, ., /, @, and = are allowed.");
+    EXPECT_EQ(r.error().message, std::string("Invalid package name: \"") + bad +
+                                     "\". Only alphanumeric, -, _, ., /, @, and = are allowed.");
   }
 }
 
@@ -169,7 +168,8 @@ TEST(RootfsStore, CommitPutsTheRootInPlaceWithItsManifestLast) {
   ASSERT_TRUE(found);
   EXPECT_EQ(found->manifest.versions.at("python"), "3.11.2");
   ASSERT_EQ(store->list().size(), 1u);
-  EXPECT_EQ(entries(tmp.path()), (std::set<std::string>{"isol8:python", "isol8:python.json", "logs"}));
+  EXPECT_EQ(entries(tmp.path()),
+            (std::set<std::string>{"isol8:python", "isol8:python.json", "logs"}));
 }
 
 TEST(RootfsStore, ExistingRootIsKeptWithoutReplaceAndSwappedWithIt) {
@@ -192,7 +192,8 @@ TEST(RootfsStore, ExistingRootIsKeptWithoutReplaceAndSwappedWithIt) {
   }
   // Refused: the old root is untouched and the build directory is gone.
   EXPECT_EQ(get(tmp.path() / "isol8:python/version"), "old");
-  EXPECT_EQ(entries(tmp.path()), (std::set<std::string>{"isol8:python", "isol8:python.json", "logs"}));
+  EXPECT_EQ(entries(tmp.path()),
+            (std::set<std::string>{"isol8:python", "isol8:python.json", "logs"}));
   {
     auto p = store->begin("isol8:python");
     ASSERT_TRUE(p);
@@ -205,7 +206,8 @@ TEST(RootfsStore, ExistingRootIsKeptWithoutReplaceAndSwappedWithIt) {
   EXPECT_EQ(get(tmp.path() / "isol8:python/version"), "new");
   EXPECT_EQ(store->find("isol8:python")->manifest.recipe_hash, "def456");
   // The old root was deleted: nothing but the new root, its manifest and the log dir remain.
-  EXPECT_EQ(entries(tmp.path()), (std::set<std::string>{"isol8:python", "isol8:python.json", "logs"}));
+  EXPECT_EQ(entries(tmp.path()),
+            (std::set<std::string>{"isol8:python", "isol8:python.json", "logs"}));
 }
 
 TEST(RootfsStore, AbandonedBuildIsRemovedWhenItsOwnerGoesAway) {

@@ -10,8 +10,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -65,7 +65,8 @@ std::string make_tar(const std::vector<Entry>& entries) {
     if (e.type == AE_IFCHR) archive_entry_set_rdev(ae, makedev(1, 3));
     archive_entry_set_size(ae, e.type == AE_IFREG && e.hardlink.empty() ? e.content.size() : 0);
     archive_write_header(a, ae);
-    if (e.type == AE_IFREG && !e.content.empty()) archive_write_data(a, e.content.data(), e.content.size());
+    if (e.type == AE_IFREG && !e.content.empty())
+      archive_write_data(a, e.content.data(), e.content.size());
     archive_entry_free(ae);
   }
   archive_write_close(a);
@@ -109,7 +110,8 @@ class TarImport : public ::testing::Test {
 
   std::set<std::string> store_entries() const {
     std::set<std::string> out;
-    for (const auto& e : fs::directory_iterator(base_ / "store")) out.insert(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(base_ / "store"))
+      out.insert(e.path().filename().string());
     return out;
   }
   bool outside_empty() const { return fs::is_empty(base_ / "outside"); }
@@ -128,9 +130,10 @@ class TarImport : public ::testing::Test {
 };
 
 TEST_F(TarImport, ImportsFilesDirsLinksAndAddsTheMountPoints) {
-  auto r = import(make_tar({dir("./"), dir("./usr/bin"), file("./usr/bin/tool", "#!/bin/sh\n", 0755),
-                            symlink("bin", "usr/bin"), symlink("usr/bin/abs", "/usr/bin/tool"),
-                            hardlink("usr/bin/tool2", "usr/bin/tool"), file("etc/hostname", "x\n")}));
+  auto r =
+      import(make_tar({dir("./"), dir("./usr/bin"), file("./usr/bin/tool", "#!/bin/sh\n", 0755),
+                       symlink("bin", "usr/bin"), symlink("usr/bin/abs", "/usr/bin/tool"),
+                       hardlink("usr/bin/tool2", "usr/bin/tool"), file("etc/hostname", "x\n")}));
   ASSERT_TRUE(r) << r.error().message;
   const fs::path root = base_ / "store/imported";
   EXPECT_EQ(r->dir, root);
@@ -167,8 +170,8 @@ TEST_F(TarImport, KeepsNumericOwnersAsRoot) {
 }
 
 TEST_F(TarImport, StripsSetuidAndSetgid) {
-  auto r = import(make_tar({file("usr/bin/su", "elf", 04755), file("usr/bin/wall", "elf", 02755),
-                            dir("shared")}));
+  auto r = import(make_tar(
+      {file("usr/bin/su", "elf", 04755), file("usr/bin/wall", "elf", 02755), dir("shared")}));
   ASSERT_TRUE(r) << r.error().message;
   struct stat st;
   ASSERT_EQ(::stat((r->dir / "usr/bin/su").c_str(), &st), 0);
@@ -203,10 +206,9 @@ TEST_F(TarImport, RefusesWritingThroughASymlinkedDirectory) {
 }
 
 TEST_F(TarImport, ReplacesASymlinkInsteadOfWritingThroughIt) {
-  {
-    std::ofstream(base_ / "outside/target") << "original";
-  }
-  auto r = import(make_tar({symlink("etc-passwd", outside() + "/target"), file("etc-passwd", "mine")}));
+  { std::ofstream(base_ / "outside/target") << "original"; }
+  auto r =
+      import(make_tar({symlink("etc-passwd", outside() + "/target"), file("etc-passwd", "mine")}));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*read_file(base_ / "outside/target"), "original");
   EXPECT_FALSE(fs::is_symlink(r->dir / "etc-passwd"));
@@ -214,9 +216,7 @@ TEST_F(TarImport, ReplacesASymlinkInsteadOfWritingThroughIt) {
 }
 
 TEST_F(TarImport, RefusesHardLinksOutOfTheRoot) {
-  {
-    std::ofstream(base_ / "outside/secret") << "secret";
-  }
+  { std::ofstream(base_ / "outside/secret") << "secret"; }
   // Count what is in "outside" (the secret), so that expect_refused's emptiness check fits.
   auto r = import(make_tar({hardlink("h", "../outside/secret")}));
   ASSERT_FALSE(r);

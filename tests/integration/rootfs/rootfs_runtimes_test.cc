@@ -44,9 +44,15 @@ class RootfsTest : public NativeTest {
     spit(path, content);
     return path;
   }
-  std::vector<std::string> store_entries() const {
+  // The store's entries, leaving out those of the other tests of this tier (which may run at the
+  // same time: ctest -j) but keeping every entry that mentions `own_tag`.
+  std::vector<std::string> store_entries(const std::string& own_tag) const {
     std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(store_)) out.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(store_)) {
+      const std::string name = e.path().filename().string();
+      if (contains(name, "isol8-test-") && !contains(name, own_tag)) continue;
+      out.push_back(name);
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -62,6 +68,8 @@ struct Case {
   const char* exit3;       // exits with 3
   const char* to_stderr;   // writes "oops" to stderr
 };
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.runtime; }
 
 const Case kCases[] = {
     {"python", "print('hello from python')", "import sys; sys.stdout.write(sys.stdin.read())",
@@ -119,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(Runtimes, RuntimeRoot, ::testing::ValuesIn(kCases),
 
 TEST_F(RootfsTest, PythonHasJsonAndSsl) {
   auto r = cli({"run", "-r", "python", "-e",
-                "import json, ssl, sys; print(json.dumps({'ok': True}), sys.version_info[:2] >= (3, 11), ssl.OPENSSL_VERSION.startswith('OpenSSL'))"});
+                "import json, ssl, sys; print(json.dumps({'ok': True}), sys.version_info[:2] >= "
+                "(3, 11), ssl.OPENSSL_VERSION.startswith('OpenSSL'))"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(rtrim(r.out), "{\"ok\": true} True True");
 }
@@ -128,7 +137,8 @@ TEST_F(RootfsTest, NodeRunsEsmWithBuiltinsAndCommonJsFiles) {
   const std::string mjs = file("main.mjs",
                                "import { createHash } from 'node:crypto';\n"
                                "import path from 'node:path';\n"
-                               "console.log(createHash('sha256').update('x').digest('hex').slice(0, 8), path.basename('/a/b.txt'));\n");
+                               "console.log(createHash('sha256').update('x').digest('hex').slice(0,"
+                               " 8), path.basename('/a/b.txt'));\n");
   auto r = cli({"run", mjs});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(rtrim(r.out), "2d711642 b.txt");
@@ -199,7 +209,8 @@ TEST_F(RootfsTest, CustomNodeRootWithABakedNpmPackage) {
 
   r = cli({"list-custom"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_TRUE(contains(r.out, tag + "\n  Runtime:  node\n  Packages: is-number\n  Setup:    echo image-setup"))
+  EXPECT_TRUE(contains(
+      r.out, tag + "\n  Runtime:  node\n  Packages: is-number\n  Setup:    echo image-setup"))
       << describe(r);
 
   // Without --force an existing tag is an error.
@@ -213,15 +224,15 @@ TEST_F(RootfsTest, CustomNodeRootWithABakedNpmPackage) {
 }
 
 TEST_F(RootfsTest, FailedPackageInstallNamesTheLogAndLeavesTheStoreUnchanged) {
-  const auto before = store_entries();
+  const std::string tag = "isol8-test-pypi-" + std::to_string(::getpid());
+  const auto before = store_entries(tag);
   // PyPI is not reachable from this machine (and never from the tests' point of view).
-  auto r = cli({"build", "--base", "python", "--install", "isol8-no-such-package-xyz", "--tag",
-                "isol8-test-pypi"});
+  auto r =
+      cli({"build", "--base", "python", "--install", "isol8-no-such-package-xyz", "--tag", tag});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_TRUE(contains(r.err, "failed (exit code")) << describe(r);
   EXPECT_TRUE(contains(r.err, "see the build log " + store_ + "/logs/build-")) << describe(r);
-  auto after = store_entries();
-  EXPECT_EQ(after, before);
+  EXPECT_EQ(store_entries(tag), before);
 }
 
 TEST_F(RootfsTest, BuildRejectsBadInput) {
@@ -246,15 +257,16 @@ TEST_F(RootfsTest, BuildRejectsBadInput) {
 }
 
 TEST_F(RootfsTest, CtrlCDuringABuildLeavesTheStoreUnchanged) {
-  const auto before = store_entries();
   const std::string tag = "isol8-test-cancel-" + std::to_string(::getpid());
+  const auto before = store_entries(tag);
   CliOptions o = home_.options();
   o.env["ISOL8_ROOTFS_STORE"] = store_;
   CliProcess p({"build", "--base", "node", "--setup", "true", "--tag", tag}, o);
   ASSERT_TRUE(p.started());
-  // Wait for the build directory (the copy of isol8:node takes a while), then interrupt.
+  // Wait for the build directory (the copy of isol8:node takes a while), then interrupt. Other
+  // builds of this tier may hold the store's lock for a while first.
   bool seen = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   while (!seen && std::chrono::steady_clock::now() < deadline) {
     for (const auto& e : fs::directory_iterator(store_)) {
       if (e.path().filename().string().starts_with(".build-" + tag)) seen = true;
@@ -266,7 +278,7 @@ TEST_F(RootfsTest, CtrlCDuringABuildLeavesTheStoreUnchanged) {
   auto r = p.wait();
   EXPECT_EQ(r.exit_code, 130) << describe(r);
   EXPECT_TRUE(contains(r.err, "Cancelled")) << describe(r);
-  EXPECT_EQ(store_entries(), before);
+  EXPECT_EQ(store_entries(tag), before);
 }
 
 TEST_F(RootfsTest, ImportOfAnExportedRootRuns) {
@@ -278,7 +290,8 @@ TEST_F(RootfsTest, ImportOfAnExportedRootRuns) {
   auto r = cli({"rootfs", "import", "--tar", tar, "--tag", tag, "--runtime", "bash"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "[OK] Imported " + tag)) << describe(r);
-  r = cli({"run", "--image", tag, "--cmd", "echo imported; cat /etc/debian_version; find / -xdev -perm /6000 -type f | wc -l"});
+  r = cli({"run", "--image", tag, "--cmd",
+           "echo imported; cat /etc/debian_version; find / -xdev -perm /6000 -type f | wc -l"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   const std::string debian = rtrim(slurp(store_ + "/isol8:bash/etc/debian_version"));
   EXPECT_EQ(r.out, "imported\n" + debian + "\n0\n") << describe(r);
