@@ -12,6 +12,7 @@ if [ -z "$mirror" ]; then
 fi
 mirror=${mirror:-http://deb.debian.org/debian}
 echo "isol8: debootstrap bookworm from $mirror"
+# --variant=minbase: essential and apt only; ca-certificates for TLS from inside the sandbox.
 debootstrap --variant=minbase --include=ca-certificates bookworm "$ROOT" "$mirror"
 in_root groupadd --gid 101 sandbox
 in_root useradd --uid 100 --gid 101 --home-dir /sandbox --no-create-home --shell /bin/bash sandbox

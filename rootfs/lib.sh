@@ -57,11 +57,13 @@ in_root() {
 
 # apt-get install inside $ROOT without recommends (the lists are fetched on first use).
 apt_install() {
+  # Retries ride over a mirror's passing hiccup; a failed index download is an error, not a
+  # warning followed by "Unable to locate package".
   if [ "$_isol8_updated" -eq 0 ]; then
-    in_root apt-get update -qq
+    in_root apt-get update -qq -o Acquire::Retries=3 --error-on=any
     _isol8_updated=1
   fi
-  in_root apt-get install -y -qq --no-install-recommends "$@"
+  in_root apt-get install -y -qq -o Acquire::Retries=3 --no-install-recommends "$@"
 }
 
 record_version() {

@@ -303,3 +303,31 @@ TEST_F(RootfsTest, ImportOfAnExportedRootRuns) {
 
 }  // namespace
 }  // namespace isol8::test
+
+namespace isol8::test {
+namespace {
+
+// Outside the fixture: needs no store. Building roots needs root; an unprivileged user is told so
+// and pointed at imports.
+TEST(RootfsUnprivileged, SetupAndBuildSayTheyNeedRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching to an unprivileged user needs root";
+  TempDir home;
+  ::chmod(home.path().c_str(), 0777);
+  for (const std::string args : {"setup", "build --base node --install is-number --tag t"}) {
+    const std::string cmd = "cd / && HOME='" + home.path() +
+                            "' setpriv --reuid=65534 --regid=65534 --clear-groups '" +
+                            kIsol8Binary + "' " + args + " 2>&1; echo \"rc=$?\"";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    ::pclose(p);
+    EXPECT_TRUE(contains(out, "[ERR] Building runtime roots needs root")) << args << ": " << out;
+    EXPECT_TRUE(contains(out, "isol8 rootfs import --tar")) << out;
+    EXPECT_TRUE(contains(out, "rc=1")) << out;
+  }
+}
+
+}  // namespace
+}  // namespace isol8::test
