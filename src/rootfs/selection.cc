@@ -9,6 +9,13 @@ namespace isol8::rootfs {
 
 Result<RootSelection> select_root(const Options& options, const std::string& runtime) {
   RootSelection sel;
+  if (options.backend == BackendKind::kDocker) {
+    // Docker runs images, not store roots: the image named, else the runtime's (the Docker
+    // backend builds or imports isol8:<runtime> itself).
+    sel.image = options.image.empty() ? "isol8:" + runtime : options.image;
+    spdlog::debug("image: {} (docker backend)", sel.image);
+    return sel;
+  }
   if (!options.native.root_dir.empty()) {
     spdlog::debug("root filesystem: {} (native.rootDir)", options.native.root_dir);
     sel.root_dir = options.native.root_dir;

@@ -5,6 +5,7 @@
 //      the store, with a hint at `isol8 setup` / `isol8 build`;
 //   3. otherwise `isol8:<runtime>` when the store holds it;
 //   4. otherwise the host's read-only system directories (root_dir "").
+// With the Docker backend only the image name is chosen: Options::image, else isol8:<runtime>.
 
 #include <string>
 

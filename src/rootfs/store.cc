@@ -173,12 +173,14 @@ Result<RootfsStore> RootfsStore::open(const fs::path& path, bool create) {
   }
   if (create) {
     std::error_code ec;
+    const bool existed = fs::exists(path, ec);
     fs::create_directories(path, ec);
     if (ec) {
       return make_error(
           fmt::format("Cannot create the rootfs store {}: {}", path.string(), ec.message()));
     }
-    ::chmod(path.c_str(), 0755);
+    if (!existed)
+      ::chmod(path.c_str(), 0755);  // never change the mode of a directory we did not make
     fs::create_directories(path / "logs", ec);
     if (ec) {
       return make_error(

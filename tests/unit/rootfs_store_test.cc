@@ -318,6 +318,18 @@ TEST(RootfsSelection, PicksNativeRootDirThenImageThenRuntimeRootThenHost) {
   o.image = "../escape";
   EXPECT_FALSE(select_root(o, "python"));
 
+  Options docker = o;
+  docker.backend = BackendKind::kDocker;
+  docker.image = "";
+  sel = select_root(docker, "node");
+  ASSERT_TRUE(sel);
+  EXPECT_EQ(sel->image, "isol8:node");
+  EXPECT_EQ(sel->root_dir, "");
+  docker.image = "my-docker-image";
+  sel = select_root(docker, "node");
+  ASSERT_TRUE(sel) << "a Docker image need not be in the rootfs store";
+  EXPECT_EQ(sel->image, "my-docker-image");
+
   o.native.root_dir = "/srv/explicit";  // wins over everything
   sel = select_root(o, "python");
   ASSERT_TRUE(sel);
