@@ -44,13 +44,15 @@ class RootfsTest : public NativeTest {
     spit(path, content);
     return path;
   }
-  // The store's entries, leaving out those of the other tests of this tier (which may run at the
-  // same time: ctest -j) but keeping every entry that mentions `own_tag`.
+  // The store's entries, leaving out those of the other tests of this tier and other builds in
+  // progress (which may run at the same time: ctest -j) but keeping every entry that mentions
+  // `own_tag`.
   std::vector<std::string> store_entries(const std::string& own_tag) const {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(store_)) {
       const std::string name = e.path().filename().string();
-      if (contains(name, "isol8-test-") && !contains(name, own_tag)) continue;
+      const bool other = contains(name, "isol8-test-") || name.starts_with(".build-");
+      if (other && !contains(name, own_tag)) continue;
       out.push_back(name);
     }
     std::sort(out.begin(), out.end());
