@@ -163,7 +163,8 @@ Result<std::string> install_script(const CustomBuild& spec) {
   if (spec.runtime == "deno") {
     std::string s;
     for (const auto& p : spec.packages) {
-      s += fmt::format("in_root env DENO_DIR={} deno cache {}\n", kDenoCache, quote(p));
+      // Package names (upstream's charset has no ':') are npm packages: npm:<name>.
+      s += fmt::format("in_root env DENO_DIR={} deno cache {}\n", kDenoCache, quote("npm:" + p));
     }
     return s + fmt::format("chmod -R a+rX \"$ROOT{}\"\n", kDenoCache);
   }
