@@ -70,6 +70,8 @@ struct SetupArgs {
 
 CLI::App* add_setup_command(CLI::App& app, SetupArgs& args);
 int setup_command(const SetupArgs& args, const LoadedConfig& config);
+// `isol8 setup --backend docker`: the store's roots imported as Docker images.
+int docker_setup(const SetupArgs& args, const LoadedConfig& config);
 
 struct CleanupArgs {
   bool force = false;
@@ -78,6 +80,31 @@ struct CleanupArgs {
 
 CLI::App* add_cleanup_command(CLI::App& app, CleanupArgs& args);
 int cleanup_command(const CleanupArgs& args);
+
+struct BuildArgs {
+  std::string base;
+  std::string tag;
+  std::vector<std::string> install;
+  std::vector<std::string> setup;
+  bool force = false;
+};
+CLI::App* add_build_command(CLI::App& app, BuildArgs& args);
+int build_command(const BuildArgs& args, const LoadedConfig& config);
+
+CLI::App* add_list_custom_command(CLI::App& app);
+int list_custom_command(const LoadedConfig& config);
+
+struct RootfsArgs {
+  CLI::App* import_cmd = nullptr;
+  CLI::App* list_cmd = nullptr;
+  CLI::App* rm_cmd = nullptr;
+  std::string tar;
+  std::string tag;
+  std::string runtime;
+  bool force = false;
+};
+CLI::App* add_rootfs_command(CLI::App& app, RootfsArgs& args);
+int rootfs_command(const RootfsArgs& args, const LoadedConfig& config);
 
 // "[ERR] <message>" on stderr; returns 1.
 int report_error(const std::string& message);

@@ -2,76 +2,66 @@
 // isol8:<runtime>. The native part of `setup` (building the roots) belongs to the rootfs work;
 // this file only holds the Docker import so that the two can be merged side by side.
 
+#include <algorithm>
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "backends/docker/client.h"
 #include "backends/docker/image_import.h"
+#include "cli/build_session.h"
 #include "cli/commands.h"
+#include "rootfs/store.h"
 
 namespace isol8::cli {
 
-CLI::App* add_setup_command(CLI::App& app, SetupArgs& args) {
-  auto* cmd =
-      app.add_subcommand("setup", "Prepare runtime images (docker: import the rootfs store)");
-  cmd->add_option("--backend", args.backend, "docker: import the store's roots as isol8:<runtime>");
-  cmd->add_option("--store", args.store, "The rootfs store (default: the native backend's)");
-  cmd->add_option("--runtime", args.runtimes, "Only these store entries (repeatable)");
-  cmd->add_flag("--force", args.force, "Re-import images that already exist");
-  return cmd;
-}
-
 int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
-  (void)config;
   auto client = docker::DockerClient::from_environment();
   if (!client) return report_error(client.error().message);
   if (auto pinged = (*client)->ping(); !pinged) return report_error(pinged.error().message);
-  const auto store = docker::default_rootfs_store(args.store);
-  std::vector<std::string> names = args.runtimes;
-  if (!args.force) {
-    // Skip roots whose image exists (unless --force); an explicit empty list means "all".
-    std::vector<std::string> all = names;
-    if (all.empty()) {
-      std::error_code ec;
-      for (const auto& e : std::filesystem::directory_iterator(store, ec)) {
-        if (e.is_directory() &&
-            std::filesystem::exists(store / (e.path().filename().string() + ".json"))) {
-          all.push_back(e.path().filename().string());
-        }
-      }
+  auto store = rootfs::RootfsStore::open(args.store.empty() ? configured_store_path(config)
+                                                            : std::filesystem::path(args.store));
+  if (!store) return report_error(store.error().message);
+  std::vector<rootfs::StoredRoot> roots;
+  for (auto& root : store->list()) {
+    const bool wanted =
+        args.runtimes.empty() ||
+        std::find_if(args.runtimes.begin(), args.runtimes.end(), [&](const std::string& r) {
+          return r == root.manifest.runtime || r == root.manifest.name;
+        }) != args.runtimes.end();
+    // Only the runtime roots (isol8:<runtime>) unless asked for by name: custom roots become
+    // images with `isol8 build --backend docker`.
+    if (wanted && (root.manifest.name.starts_with("isol8:") || !args.runtimes.empty())) {
+      roots.push_back(std::move(root));
     }
-    names.clear();
-    for (const auto& n : all) {
-      auto existing = (*client)->inspect_image("isol8:" + n);
+  }
+  if (roots.empty()) {
+    return report_error(fmt::format(
+        "The rootfs store {} holds no runtime roots; build them first with `isol8 setup`",
+        store->path().string()));
+  }
+  for (const auto& root : roots) {
+    const std::string& name = root.manifest.name;
+    const auto colon = name.find(':');
+    const std::string repo = colon == std::string::npos ? name : name.substr(0, colon);
+    const std::string tag = colon == std::string::npos ? "latest" : name.substr(colon + 1);
+    if (!args.force) {
+      auto existing = (*client)->inspect_image(repo + ":" + tag);
       if (!existing) return report_error(existing.error().message);
       if (existing->has_value()) {
-        fmt::print("[OK] isol8:{}: Up to date\n", n);
-      } else {
-        names.push_back(n);
+        fmt::print("[OK] {}: Up to date\n", root.manifest.runtime);
+        continue;
       }
     }
-    if (names.empty() && !all.empty()) {
-      fmt::print("[DONE] Setup complete!\n");
-      return 0;
+    auto id = docker::import_root_as_image(**client, root.dir, repo, tag, root.manifest.runtime);
+    if (!id) {
+      fmt::print("[ERR] {}: {}\n", root.manifest.runtime, id.error().message);
+      return 1;
     }
+    fmt::print("[OK] {}\n", root.manifest.runtime);
   }
-  auto imported = docker::import_store_roots_to_docker(
-      **client, store, names, [](const std::string& line) { fmt::print("{}\n", line); });
-  if (!imported) return report_error(imported.error().message);
   fmt::print("[DONE] Setup complete!\n");
   return 0;
-}
-
-int setup_command(const SetupArgs& args, const LoadedConfig& config) {
-  const std::string backend = args.backend.value_or("native");
-  if (backend == "docker") return docker_setup(args, config);
-  if (backend == "native") {
-    return report_error(
-        "isol8 setup for the native backend (building runtime roots) is not available in this "
-        "build; use `isol8 setup --backend docker` to import an existing rootfs store into "
-        "Docker.");
-  }
-  return report_error(
-      fmt::format("Invalid --backend value: \"{}\". Expected one of: native, docker", backend));
 }
 
 }  // namespace isol8::cli

@@ -54,6 +54,11 @@ int run_main(int argc, char** argv) {
   CLI::App* setup = add_setup_command(app, setup_args);
   CleanupArgs cleanup_args;
   CLI::App* cleanup = add_cleanup_command(app, cleanup_args);
+  BuildArgs build_args;
+  CLI::App* build = add_build_command(app, build_args);
+  CLI::App* list_custom = add_list_custom_command(app);
+  RootfsArgs rootfs_args;
+  CLI::App* rootfs = add_rootfs_command(app, rootfs_args);
 
   try {
     app.parse(argc, argv);
@@ -80,6 +85,9 @@ int run_main(int argc, char** argv) {
   if (run->parsed()) return run_command(run_args, *loaded);
   if (config->parsed()) return config_command(config_args, *loaded);
   if (setup->parsed()) return setup_command(setup_args, *loaded);
+  if (build->parsed()) return build_command(build_args, *loaded);
+  if (list_custom->parsed()) return list_custom_command(*loaded);
+  if (rootfs->parsed()) return rootfs_command(rootfs_args, *loaded);
   std::cout << app.help();
   return 0;
 }

@@ -191,8 +191,6 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("-r,--runtime", a.runtime, "python, node, bun, deno or bash");
   run->add_option("--net", a.net, "Network: none (default), host or filtered");
   run->add_option("--backend", a.backend, "native (default) or docker");
-  run->add_option("--image", a.image,
-                  "Docker image to run in (docker backend; default isol8:<runtime>)");
   run->add_option("--timeout", a.timeout_ms, "Execution timeout in ms (default 30000)")
       ->check(CLI::PositiveNumber);
   run->add_option("--memory", a.memory, "Memory limit, e.g. 512m or 1g");
@@ -207,6 +205,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--stdin", a.stdin_data, "Data piped to the program's stdin");
   run->add_option("--workdir", a.workdir, "Working directory inside /sandbox");
   run->add_option("--out", a.out, "Also write the program's stdout to this file");
+  run->add_option("--image", a.image,
+                  "Root (native: from the rootfs store) or Docker image to run in, e.g. "
+                  "isol8:python or a custom tag");
   run->add_option("--setup", a.setup,
                   "Setup command run before the code (repeatable; a file path is read)");
   run->add_option("--files", a.files_dir,

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "backends/native/spawn_plan.h"
 #include "cgroups/cgroup_manager.h"
@@ -18,6 +19,7 @@
 #include "core/runtimes.h"
 #include "isol8/engine.h"
 #include "namespaces/id_map.h"
+#include "rootfs/store.h"
 #include "seccomp/policy.h"
 
 namespace isol8 {
@@ -167,21 +169,20 @@ Check docker_check() {
 }
 
 Check rootfs_store_check() {
-  std::filesystem::path store = "/var/lib/isol8/rootfs";
-  if (::geteuid() != 0) {
-    const char* home = std::getenv("HOME");
-    store = std::filesystem::path(home != nullptr ? home : "/") / ".local/share/isol8/rootfs";
-  }
+  const std::filesystem::path store = rootfs::default_store_path();
   std::error_code ec;
   if (!std::filesystem::is_directory(store, ec)) {
     return {Level::kInfo, "rootfs store",
             store.string() + " does not exist: runs use the host's system directories"};
   }
-  size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(store, ec)) {
-    if (e.is_directory()) ++n;
+  auto opened = rootfs::RootfsStore::open(store);
+  std::vector<std::string> names;
+  if (opened) {
+    for (const auto& root : opened->list()) names.push_back(root.manifest.name);
   }
-  return {Level::kOk, "rootfs store", fmt::format("{} ({} roots)", store.string(), n)};
+  return {Level::kOk, "rootfs store",
+          fmt::format("{} ({} roots{}{})", store.string(), names.size(), names.empty() ? "" : ": ",
+                      fmt::join(names, ", "))};
 }
 
 }  // namespace

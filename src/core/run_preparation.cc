@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/sizes.h"
+#include "rootfs/selection.h"
 
 namespace isol8 {
 namespace {
@@ -143,9 +144,13 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   if (timeout_ms < 1) return make_error("timeoutMs must be a positive number of milliseconds");
 
   RunSpec& spec = run.spec;
-  spec.root_dir = options.native.root_dir;
+  // native.rootDir, else the --image root, else isol8:<runtime> from the store, else the host.
+  auto root = rootfs::select_root(options, runtime_name);
+  if (!root) return std::move(root).error();
+  spec.root_dir = root->root_dir;
+  spec.image = root->image;
+  spec.setup_script = rootfs::compose_setup_script(root->image_setup, request.setup_script);
   spec.runtime = runtime_name;
-  spec.image = options.image.empty() ? "isol8:" + runtime_name : options.image;
   spec.network = options.network;
   spec.network_filter = options.network_filter;
   spec.log_network = options.log_network;
@@ -169,7 +174,6 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   if (request.setup_script.find('\0') != std::string::npos) {
     return make_error("The setup script contains a NUL byte");
   }
-  spec.setup_script = request.setup_script;
   if (!spec.setup_script.empty() && !backend.has_executable(spec.root_dir, kSetupShell)) {
     return make_error(fmt::format("Setup scripts need {}, which the root {} does not have",
                                   kSetupShell, spec.root_dir.empty() ? "/" : spec.root_dir));

@@ -1,7 +1,8 @@
 #pragma once
 // Helpers for the docker tier: a daemon must answer at DOCKER_HOST and the test images
 // (isol8:python, isol8:bash) must exist. scripts/test provides both (scripts/dockerd-start,
-// scripts/docker-test-images); without them these tests FAIL, loudly, with how to fix it.
+// scripts/test: isol8 setup, then isol8 setup --backend docker); without them these tests FAIL,
+// loudly, with how to fix it.
 
 #include <gtest/gtest.h>
 
@@ -20,7 +21,7 @@ inline std::string docker_unready_reason() {
     if (!i) return i.error().message;
     if (!i->has_value()) {
       return std::string("image ") + image +
-             " is missing: run ./scripts/docker-test-images (scripts/test does)";
+             " is missing: run isol8 setup, then isol8 setup --backend docker (scripts/test does)";
     }
   }
   return "";

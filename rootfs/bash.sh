@@ -1,0 +1,2 @@
+# Bash only: the base already has bash and coreutils.
+true

@@ -1,0 +1,42 @@
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "rootfs/recipes.h"
+
+namespace isol8::rootfs {
+
+std::string_view recipe(std::string_view name) {
+  for (const auto& r : embedded_recipes()) {
+    if (r.name == name) return r.content;
+  }
+  return {};
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::string recipe_hash(std::string_view layer) {
+  std::string input;
+  for (std::string_view name : {std::string_view("lib"), std::string_view("base"), layer}) {
+    if (name.empty()) continue;
+    const std::string_view text = recipe(name);
+    // Length-prefixed, so that moving text between names changes the hash.
+    input += std::string(name) + ".sh\n" + std::to_string(text.size()) + "\n";
+    input += text;
+  }
+  return sha256_hex(input);
+}
+
+}  // namespace isol8::rootfs

@@ -1,0 +1,62 @@
+#include "rootfs/selection.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "rootfs/store.h"
+
+namespace isol8::rootfs {
+
+Result<RootSelection> select_root(const Options& options, const std::string& runtime) {
+  RootSelection sel;
+  if (options.backend == BackendKind::kDocker) {
+    // Docker runs images, not store roots: the image named, else the runtime's (the Docker
+    // backend builds or imports isol8:<runtime> itself).
+    sel.image = options.image.empty() ? "isol8:" + runtime : options.image;
+    spdlog::debug("image: {} (docker backend)", sel.image);
+    return sel;
+  }
+  if (!options.native.root_dir.empty()) {
+    spdlog::debug("root filesystem: {} (native.rootDir)", options.native.root_dir);
+    sel.root_dir = options.native.root_dir;
+    return sel;
+  }
+  const auto store_path = resolve_store_path(options.rootfs_store);
+  auto store = RootfsStore::open(store_path);
+  if (!store) return std::move(store).error();
+  if (!options.image.empty()) {
+    ISOL8_TRY(validate_root_name(options.image));
+    auto root = store->find(options.image);
+    if (!root) {
+      return make_error(fmt::format(
+          "Image {} not found in the rootfs store {}. Build the runtime roots with `isol8 "
+          "setup`, a custom one with `isol8 build --base <runtime> --tag {}`, or import one with "
+          "`isol8 rootfs import --tar <file> --tag {}`.",
+          options.image, store_path.string(), options.image, options.image));
+    }
+    spdlog::debug("root filesystem: image {} at {}", options.image, root->dir.string());
+    sel.root_dir = root->dir.string();
+    sel.image = root->manifest.name;
+    sel.image_setup = root->manifest.setup;
+    return sel;
+  }
+  const std::string name = "isol8:" + runtime;
+  if (auto root = store->find(name)) {
+    spdlog::debug("root filesystem: {} at {}", name, root->dir.string());
+    sel.root_dir = root->dir.string();
+    sel.image = root->manifest.name;
+    sel.image_setup = root->manifest.setup;
+    return sel;
+  }
+  spdlog::debug("root filesystem: the host's system directories ({} is not in the store {})", name,
+                store_path.string());
+  return sel;
+}
+
+std::string compose_setup_script(const std::string& image_setup, const std::string& request_setup) {
+  if (image_setup.empty()) return request_setup;
+  if (request_setup.empty()) return image_setup;
+  return image_setup + "\n" + request_setup;
+}
+
+}  // namespace isol8::rootfs

@@ -1,0 +1,335 @@
+// The runtime roots that `isol8 setup` built (scripts/test builds them into the store it names in
+// ISOL8_TEST_ROOTFS_STORE): every runtime runs in its own root, custom roots bake packages in,
+// imports of exported roots run, and a root without the interpreter is a clear error.
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "rootfs/store.h"
+#include "support/native_helpers.h"
+
+namespace isol8::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string test_store() {
+  const char* s = std::getenv("ISOL8_TEST_ROOTFS_STORE");
+  return s != nullptr ? s : "";
+}
+
+class RootfsTest : public NativeTest {
+ protected:
+  void SetUp() override {
+    store_ = test_store();
+    ASSERT_FALSE(store_.empty())
+        << "ISOL8_TEST_ROOTFS_STORE is not set: the rootfs tier needs the roots `isol8 setup` "
+           "builds; run it through ./scripts/test, or set it to a store built with isol8 setup";
+    for (const char* rt : {"python", "node", "bun", "deno", "bash"}) {
+      ASSERT_TRUE(fs::exists(fs::path(store_) / (std::string("isol8:") + rt + ".json")))
+          << "isol8:" << rt << " is missing from the store " << store_;
+    }
+    NativeTest::SetUp();
+  }
+
+  CliRun cli(const std::vector<std::string>& args, std::string input = "") const {
+    CliOptions o = home_.options(std::move(input));
+    o.env["ISOL8_ROOTFS_STORE"] = store_;
+    o.hang_limit = std::chrono::minutes(10);
+    return run_cli_with(args, o);
+  }
+  std::string file(const std::string& name, const std::string& content) const {
+    const std::string path = home_.dir().file(name);
+    spit(path, content);
+    return path;
+  }
+  // The store's entries, leaving out those of the other tests of this tier and other builds in
+  // progress (which may run at the same time: ctest -j) but keeping every entry that mentions
+  // `own_tag`.
+  std::vector<std::string> store_entries(const std::string& own_tag) const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(store_)) {
+      const std::string name = e.path().filename().string();
+      const bool other = contains(name, "isol8-test-") || name.starts_with(".build-");
+      if (other && !contains(name, own_tag)) continue;
+      out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::string store_;
+  IsolatedCli home_;
+};
+
+struct Case {
+  const char* runtime;
+  const char* hello;       // prints "hello from <rt>"
+  const char* echo_stdin;  // copies stdin to stdout
+  const char* exit3;       // exits with 3
+  const char* to_stderr;   // writes "oops" to stderr
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.runtime; }
+
+const Case kCases[] = {
+    {"python", "print('hello from python')", "import sys; sys.stdout.write(sys.stdin.read())",
+     "import sys; sys.exit(3)", "import sys; sys.stderr.write('oops\\n')"},
+    {"node", "console.log('hello from node')", "process.stdin.pipe(process.stdout)",
+     "process.exit(3)", "console.error('oops')"},
+    {"bun", "console.log('hello from bun')", "process.stdout.write(await Bun.stdin.text())",
+     "process.exit(3)", "console.error('oops')"},
+    {"deno", "console.log('hello from deno')",
+     "const t = await new Response(Deno.stdin.readable).text(); await Deno.stdout.write(new "
+     "TextEncoder().encode(t))",
+     "Deno.exit(3)", "console.error('oops')"},
+    {"bash", "echo hello from bash", "cat", "exit 3", "echo oops >&2"},
+};
+
+class RuntimeRoot : public RootfsTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(RuntimeRoot, HelloStdinExitCodeAndStderr) {
+  const Case& c = GetParam();
+  auto r = cli({"run", "-r", c.runtime, "--debug", "-e", c.hello});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), std::string("hello from ") + c.runtime);
+  // --debug says which root ran it.
+  EXPECT_TRUE(contains(r.err, std::string("root filesystem: isol8:") + c.runtime)) << describe(r);
+
+  r = cli({"run", "-r", c.runtime, "--stdin", "piped line\nsecond", "-e", c.echo_stdin});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "piped line\nsecond");
+
+  r = cli({"run", "-r", c.runtime, "-e", c.exit3});
+  EXPECT_EQ(r.exit_code, 3) << describe(r);
+
+  r = cli({"run", "-r", c.runtime, "-e", c.to_stderr});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(without_warnings(r.err)), "oops") << describe(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_P(RuntimeRoot, RunsInsideTheBuiltDebianRootAsTheSandboxUser) {
+  const Case& c = GetParam();
+  const std::string debian = rtrim(slurp(store_ + "/isol8:" + c.runtime + "/etc/debian_version"));
+  ASSERT_FALSE(debian.empty());
+  // --cmd runs bash inside the runtime's root.
+  auto r = cli({"run", "-r", c.runtime, "--cmd",
+                "cat /etc/debian_version; id -u; id -g; grep -c '^sandbox:x:100:101:' /etc/passwd; "
+                "stat -c %u /usr/bin/bash; touch /usr/bin/x 2>/dev/null && echo WRITABLE; "
+                "find / -xdev -perm /6000 -type f 2>/dev/null | head -n 3; echo end"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  // No host id of the root's files is mapped into the sandbox: they belong to nobody there.
+  EXPECT_EQ(r.out, debian + "\n100\n101\n1\n65534\nend\n") << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, RuntimeRoot, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.runtime); });
+
+TEST_F(RootfsTest, PythonHasJsonAndSsl) {
+  auto r = cli({"run", "-r", "python", "-e",
+                "import json, ssl, sys; print(json.dumps({'ok': True}), sys.version_info[:2] >= "
+                "(3, 11), ssl.OPENSSL_VERSION.startswith('OpenSSL'))"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), "{\"ok\": true} True True");
+}
+
+TEST_F(RootfsTest, NodeRunsEsmWithBuiltinsAndCommonJsFiles) {
+  const std::string mjs = file("main.mjs",
+                               "import { createHash } from 'node:crypto';\n"
+                               "import path from 'node:path';\n"
+                               "console.log(createHash('sha256').update('x').digest('hex').slice(0,"
+                               " 8), path.basename('/a/b.txt'));\n");
+  auto r = cli({"run", mjs});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), "2d711642 b.txt");
+  const std::string cjs = file("main.cjs",
+                               "const os = require('os');\n"
+                               "console.log(typeof module.exports, os.platform());\n");
+  r = cli({"run", cjs});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), "object linux");
+}
+
+TEST_F(RootfsTest, BunAndDenoRunTypeScript) {
+  const std::string ts = file("main.ts",
+                              "interface P { n: number }\n"
+                              "const p: P = { n: 40 + 2 };\n"
+                              "console.log(`bun ${p.n}`);\n");
+  auto r = cli({"run", ts});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), "bun 42");
+  const std::string mts = file("main.mts",
+                               "type P = { n: number };\n"
+                               "const p: P = { n: 6 * 7 };\n"
+                               "console.log(`deno ${p.n}`);\n");
+  r = cli({"run", mts});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), "deno 42");
+}
+
+TEST_F(RootfsTest, RootWithoutTheInterpreterIsAClearError) {
+  auto r = cli({"run", "--image", "isol8:bash", "-r", "python", "-e", "print(1)"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "[ERR] Runtime \"python\" needs the interpreter \"python3\""))
+      << describe(r);
+  EXPECT_TRUE(contains(r.err, store_ + "/isol8:bash")) << describe(r);
+}
+
+TEST_F(RootfsTest, MissingImageNamesTheImageAndTheStore) {
+  auto r = cli({"run", "--image", "no-such-image", "-e", "print(1)"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "[ERR] Image no-such-image not found in the rootfs store " + store_))
+      << describe(r);
+  EXPECT_TRUE(contains(r.err, "isol8 setup")) << describe(r);
+}
+
+TEST_F(RootfsTest, SetupReportsUpToDateRoots) {
+  auto r = cli({"setup", "--runtime", "bash,python"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "[OK] bash: Up to date\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "[OK] python: Up to date\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "[DONE] Setup complete!\n")) << describe(r);
+  r = cli({"setup", "--runtime", "cobol"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "[ERR] Invalid runtime: cobol.")) << describe(r);
+}
+
+TEST_F(RootfsTest, CustomNodeRootWithABakedNpmPackage) {
+  const std::string tag = "isol8-test-is-number-" + std::to_string(::getpid());
+  auto r = cli({"build", "--base", "node", "--install", "is-number", "--setup",
+                "echo image-setup > /sandbox/from-image", "--tag", tag});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "[DONE] Custom image build complete!")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "Packages: is-number")) << describe(r);
+
+  r = cli({"run", "--image", tag, "-r", "node", "-e",
+           "const isNumber = require('is-number'); console.log(isNumber(5), isNumber('x'))"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), "true false");
+
+  r = cli({"list-custom"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(
+      r.out, tag + "\n  Runtime:  node\n  Packages: is-number\n  Setup:    echo image-setup"))
+      << describe(r);
+
+  // Without --force an existing tag is an error.
+  r = cli({"build", "--base", "node", "--install", "is-number", "--tag", tag});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "already exists")) << describe(r);
+
+  r = cli({"rootfs", "rm", tag});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_FALSE(fs::exists(fs::path(store_) / tag));
+}
+
+TEST_F(RootfsTest, FailedPackageInstallNamesTheLogAndLeavesTheStoreUnchanged) {
+  const std::string tag = "isol8-test-pypi-" + std::to_string(::getpid());
+  const auto before = store_entries(tag);
+  // PyPI is not reachable from this machine (and never from the tests' point of view).
+  auto r =
+      cli({"build", "--base", "python", "--install", "isol8-no-such-package-xyz", "--tag", tag});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "failed (exit code")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "see the build log " + store_ + "/logs/build-")) << describe(r);
+  EXPECT_EQ(store_entries(tag), before);
+}
+
+TEST_F(RootfsTest, BuildRejectsBadInput) {
+  auto r = cli({"build", "--base", "python", "--install", "ok,bad;rm", "--tag", "t"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err,
+                       "[ERR] Invalid package name: \"bad;rm\". Only alphanumeric, -, _, ., /, @, "
+                       "and = are allowed."))
+      << describe(r);
+  r = cli({"build", "--base", "python", "--tag", "t"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(
+      r.err,
+      "[ERR] No packages or setup script specified. Use --install <package> or --setup <command>."))
+      << describe(r);
+  r = cli({"build", "--base", "python", "--install", "x", "--tag", "../up"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "[ERR] Invalid image tag: \"../up\"")) << describe(r);
+  r = cli({"build", "--base", "agent", "--install", "x", "--tag", "t"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "[ERR] Invalid runtime: agent.")) << describe(r);
+}
+
+TEST_F(RootfsTest, CtrlCDuringABuildLeavesTheStoreUnchanged) {
+  const std::string tag = "isol8-test-cancel-" + std::to_string(::getpid());
+  const auto before = store_entries(tag);
+  CliOptions o = home_.options();
+  o.env["ISOL8_ROOTFS_STORE"] = store_;
+  CliProcess p({"build", "--base", "node", "--setup", "true", "--tag", tag}, o);
+  ASSERT_TRUE(p.started());
+  // Wait for the build directory (the copy of isol8:node takes a while), then interrupt. Other
+  // builds of this tier may hold the store's lock for a while first.
+  bool seen = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    for (const auto& e : fs::directory_iterator(store_)) {
+      if (e.path().filename().string().starts_with(".build-" + tag)) seen = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(seen) << "no build directory appeared";
+  p.signal(SIGINT);
+  auto r = p.wait();
+  EXPECT_EQ(r.exit_code, 130) << describe(r);
+  EXPECT_TRUE(contains(r.err, "Cancelled")) << describe(r);
+  EXPECT_EQ(store_entries(tag), before);
+}
+
+TEST_F(RootfsTest, ImportOfAnExportedRootRuns) {
+  TempDir tmp;
+  const std::string tar = tmp.file("bash-root.tar");
+  const std::string cmd = "tar -C '" + store_ + "/isol8:bash' -cf '" + tar + "' .";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const std::string tag = "isol8-test-imported-" + std::to_string(::getpid());
+  auto r = cli({"rootfs", "import", "--tar", tar, "--tag", tag, "--runtime", "bash"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "[OK] Imported " + tag)) << describe(r);
+  r = cli({"run", "--image", tag, "--cmd",
+           "echo imported; cat /etc/debian_version; find / -xdev -perm /6000 -type f | wc -l"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  const std::string debian = rtrim(slurp(store_ + "/isol8:bash/etc/debian_version"));
+  EXPECT_EQ(r.out, "imported\n" + debian + "\n0\n") << describe(r);
+  r = cli({"list-custom"});
+  EXPECT_TRUE(contains(r.out, tag + "\n  Runtime:  bash\n  Packages: (none)")) << describe(r);
+  r = cli({"rootfs", "rm", tag});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+}
+
+}  // namespace
+}  // namespace isol8::test
+
+namespace isol8::test {
+namespace {
+
+// Outside the fixture: needs no store. Building roots needs root; an unprivileged user is told so
+// and pointed at imports.
+TEST(RootfsUnprivileged, SetupAndBuildSayTheyNeedRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching to an unprivileged user needs root";
+  TempDir home;
+  ::chmod(home.path().c_str(), 0777);
+  for (const std::string args : {"setup", "build --base node --install is-number --tag t"}) {
+    const std::string cmd = "cd / && HOME='" + home.path() +
+                            "' setpriv --reuid=65534 --regid=65534 --clear-groups '" +
+                            kIsol8Binary + "' " + args + " 2>&1; echo \"rc=$?\"";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    ::pclose(p);
+    EXPECT_TRUE(contains(out, "[ERR] Building runtime roots needs root")) << args << ": " << out;
+    EXPECT_TRUE(contains(out, "isol8 rootfs import --tar")) << out;
+    EXPECT_TRUE(contains(out, "rc=1")) << out;
+  }
+}
+
+}  // namespace
+}  // namespace isol8::test
