@@ -99,6 +99,7 @@ struct RootfsArgs {
   CLI::App* list_cmd = nullptr;
   CLI::App* rm_cmd = nullptr;
   std::string tar;
+  std::string image;  // a Docker image to import instead of a tar file
   std::string tag;
   std::string runtime;
   bool force = false;

@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "backends/docker/client.h"
 #include "cli/build_session.h"
 #include "cli/commands.h"
+#include "common/scope_exit.h"
 #include "rootfs/builder.h"
 #include "rootfs/tar_import.h"
 
@@ -61,12 +64,54 @@ int list_custom_command(const LoadedConfig& config) {
   return 0;
 }
 
+// The image's filesystem through the Engine API: a container is created (never started), its
+// export streamed through the same checks as a tar file, and the container removed.
+static int import_docker_image(const RootfsArgs& args, const std::string& runtime,
+                               const LoadedConfig& config) {
+  auto client = docker::DockerClient::from_environment();
+  if (!client) return report_error(client.error().message);
+  if (auto pinged = (*client)->ping(); !pinged) return report_error(pinged.error().message);
+  auto image = (*client)->inspect_image(args.image);
+  if (!image) return report_error(image.error().message);
+  if (!image->has_value()) {
+    return report_error(fmt::format("Docker image {} not found", args.image));
+  }
+  auto id = (*client)->create_container(
+      nlohmann::json{{"Image", args.image},
+                     {"Cmd", {"/nonexistent"}},
+                     {"Labels", {{"isol8.managed", "true"}, {"isol8.purpose", "rootfs-export"}}}});
+  if (!id) return report_error(id.error().message);
+  ScopeExit remove([&] { (void)(*client)->remove_container(*id, /*force=*/true); });
+  auto tar = (*client)->export_container(*id);
+  if (!tar) return report_error(tar.error().message);
+  auto store = rootfs::RootfsStore::open(configured_store_path(config), /*create=*/true);
+  if (!store) return report_error(store.error().message);
+  rootfs::ImportOptions opts;
+  opts.force = args.force;
+  opts.manifest.name = args.tag;
+  opts.manifest.runtime = runtime;
+  opts.manifest.base = "docker:" + args.image;
+  size_t offset = 0;
+  const rootfs::TarReader reader = [&](char* buf, size_t size) -> Result<size_t> {
+    const size_t n = std::min(size, tar->size() - offset);
+    std::memcpy(buf, tar->data() + offset, n);
+    offset += n;
+    return n;
+  };
+  auto root = rootfs::import_tar(*store, reader, opts);
+  if (!root) return report_error(root.error().message);
+  std::cout << "[OK] Imported " << args.image << " as " << args.tag << " into "
+            << root->dir.string() << std::endl;
+  return 0;
+}
+
 CLI::App* add_rootfs_command(CLI::App& app, RootfsArgs& a) {
   auto* cmd = app.add_subcommand("rootfs", "Manage the root filesystem store");
   cmd->require_subcommand(1);
-  a.import_cmd = cmd->add_subcommand("import", "Import a root filesystem from a tar archive");
-  a.import_cmd->add_option("--tar", a.tar, "The archive (plain or compressed tar), - for stdin")
-      ->required();
+  a.import_cmd = cmd->add_subcommand(
+      "import", "Import a root filesystem from a tar archive or a Docker image (Engine API)");
+  a.import_cmd->add_option("image", a.image, "A Docker image whose filesystem to import");
+  a.import_cmd->add_option("--tar", a.tar, "The archive (plain or compressed tar), - for stdin");
   a.import_cmd->add_option("--tag", a.tag, "Name of the root in the store")->required();
   a.import_cmd->add_option("--runtime", a.runtime,
                            "The runtime it serves (default: from an isol8:<runtime> tag)");
@@ -93,6 +138,10 @@ int rootfs_command(const RootfsArgs& args, const LoadedConfig& config) {
     if (auto valid = rootfs::validate_root_name(args.tag); !valid) {
       return report_error(valid.error().message);
     }
+    if (args.tar.empty() == args.image.empty()) {
+      return report_error("rootfs import needs exactly one source: --tar <file> or a Docker image");
+    }
+    if (!args.image.empty()) return import_docker_image(args, runtime, config);
     UniqueFd fd;
     if (args.tar != "-") {
       fd.reset(::open(args.tar.c_str(), O_RDONLY | O_CLOEXEC));
