@@ -4,6 +4,9 @@
 // does not: every request is still filtered there. Static, so it runs in any root.
 //
 //   isol8-relay <port> <unix-socket-path>
+//   isol8-relay --fd <N> <unix-socket-path>   (N: an inherited, already listening TCP socket,
+//                                             so that the caller knows the port is open
+//                                             before it starts anything else)
 //
 // Prints "ready" on stdout once listening, so that the caller can wait for it.
 
@@ -71,6 +74,12 @@ class Relay {
       : io_(io),
         acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)),
         socket_path_(std::move(socket_path)) {}
+  // An inherited listening socket (throws when fd is not one).
+  Relay(asio::io_context& io, int fd, std::string socket_path)
+      : io_(io), acceptor_(io), socket_path_(std::move(socket_path)) {
+    acceptor_.assign(tcp::v4(), fd);
+    (void)acceptor_.local_endpoint();  // fails on a non-socket
+  }
 
   void accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket client) {
@@ -98,9 +107,33 @@ class Relay {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: isol8-relay <port> <unix-socket-path>\n");
+  const bool inherited = argc == 4 && std::string_view(argv[1]) == "--fd";
+  if (argc != 3 && !inherited) {
+    std::fprintf(stderr,
+                 "usage: isol8-relay <port> <unix-socket-path>\n"
+                 "       isol8-relay --fd <listening-fd> <unix-socket-path>\n");
     return 2;
+  }
+  if (inherited) {
+    int fd = -1;
+    const std::string_view fd_text(argv[2]);
+    const auto p = std::from_chars(fd_text.data(), fd_text.data() + fd_text.size(), fd);
+    if (p.ec != std::errc() || p.ptr != fd_text.data() + fd_text.size() || fd < 0) {
+      std::fprintf(stderr, "isol8-relay: invalid fd: %s\n", argv[2]);
+      return 2;
+    }
+    try {
+      asio::io_context io(1);
+      Relay relay(io, fd, argv[3]);
+      relay.accept();
+      std::printf("ready\n");
+      std::fflush(stdout);
+      io.run();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "isol8-relay: fd %d: %s\n", fd, e.what());
+      return 1;
+    }
+    return 0;
   }
   unsigned port = 0;
   const std::string_view port_text(argv[1]);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -97,12 +98,47 @@ TEST(DockerContainerSpec, SecuritySettings) {
   EXPECT_EQ(c["Labels"]["isol8.backend"], "docker");
 }
 
-TEST(DockerContainerSpec, FilteredNetworkIsRefusedClearly) {
+TEST(DockerContainerSpec, FilteredGolden) {
   RunSpec spec = base_spec();
   spec.network = NetworkMode::kFiltered;
-  auto r = make_create_request(spec, CreateParams{});
-  ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("not available yet on the docker backend"), std::string::npos);
+  CreateParams p;
+  p.cmd = image_argv(spec.argv);
+  p.runtime = "python";
+  p.seccomp_profile = kProfile;
+  p.filtered = FilteredMounts{"/tmp/isol8-proxy-abc/proxy.sock", "/opt/isol8/isol8-relay"};
+  auto config = make_create_request(spec, p);
+  ASSERT_TRUE(config) << config.error().message;
+  expect_golden("docker_create_filtered.json", *config);
+}
+
+TEST(DockerContainerSpec, FilteredHasOnlyLoopbackNoCapabilityAndTheMounts) {
+  RunSpec spec = base_spec();
+  spec.network = NetworkMode::kFiltered;
+  CreateParams p;
+  p.filtered = FilteredMounts{"/run/p.sock", "/usr/libexec/isol8/isol8-relay"};
+  auto c = *make_create_request(spec, p);
+  const json& h = c["HostConfig"];
+  EXPECT_EQ(h["NetworkMode"], "none");
+  EXPECT_EQ(h["CapDrop"], json::array({"ALL"}));
+  EXPECT_FALSE(h.contains("CapAdd"));
+  EXPECT_EQ(h["Binds"], json::array({"/run/p.sock:/.isol8/proxy.sock:ro",
+                                     "/usr/libexec/isol8/isol8-relay:/.isol8/relay:ro"}));
+  const auto env = c["Env"].get<std::vector<std::string>>();
+  for (const char* want : {"HTTP_PROXY=http://127.0.0.1:8118", "HTTPS_PROXY=http://127.0.0.1:8118",
+                           "http_proxy=http://127.0.0.1:8118", "https_proxy=http://127.0.0.1:8118",
+                           "NO_PROXY=localhost,127.0.0.1"}) {
+    EXPECT_NE(std::find(env.begin(), env.end(), want), env.end()) << want;
+  }
+}
+
+TEST(DockerContainerSpec, FilteredWithoutMountsOrPooledIsAnError) {
+  RunSpec spec = base_spec();
+  spec.network = NetworkMode::kFiltered;
+  EXPECT_FALSE(make_create_request(spec, CreateParams{}));
+  CreateParams pooled;
+  pooled.pooled = true;
+  pooled.filtered = FilteredMounts{"/s", "/r"};
+  EXPECT_FALSE(make_create_request(spec, pooled));
 }
 
 TEST(DockerContainerSpec, ExecRequestRunsAsTheSandboxUser) {

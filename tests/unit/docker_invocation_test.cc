@@ -56,7 +56,8 @@ TEST(DockerInvocation, FilesTravelAsATarPrefixOfExactLength) {
   EXPECT_EQ(inv->cmd[6], "MARK");
   EXPECT_EQ(inv->cmd[7], "/sandbox/a");
   EXPECT_EQ(inv->cmd[8], "0");
-  EXPECT_EQ(inv->cmd[9], "python3");
+  EXPECT_EQ(inv->cmd[9], "0");
+  EXPECT_EQ(inv->cmd[10], "python3");
   ASSERT_EQ(inv->stdin_payload.size(), n + s.stdin_data.size());
   EXPECT_EQ(inv->stdin_payload.substr(n), "user stdin");
   auto files = untar(inv->stdin_payload.substr(0, n));
@@ -74,6 +75,20 @@ TEST(DockerInvocation, PooledRunsAlwaysUseTheReapingBootstrap) {
   EXPECT_EQ(inv->cmd[0], "/bin/bash");
   EXPECT_EQ(inv->cmd[4], "0");
   EXPECT_EQ(inv->cmd[8], "1");
+  EXPECT_EQ(inv->cmd[9], "0");
+}
+
+TEST(DockerInvocation, FilteredRunsStartTheRelayInTheBootstrap) {
+  RunSpec s = spec();
+  s.argv = {"/usr/bin/python3", "-c", "print(1)"};
+  s.network = NetworkMode::kFiltered;
+  auto inv = plan_invocation(s, "M");
+  ASSERT_TRUE(inv);
+  ASSERT_GE(inv->cmd.size(), 11u);
+  EXPECT_EQ(inv->cmd[0], "/bin/bash");
+  EXPECT_EQ(inv->cmd[9], "1");
+  EXPECT_EQ(inv->cmd[10], "python3");
+  EXPECT_NE(inv->cmd[2].find("/.isol8/relay 8118 /.isol8/proxy.sock"), std::string::npos);
 }
 
 TEST(DockerInvocation, RejectsPathsOutsideTheWritableAreas) {

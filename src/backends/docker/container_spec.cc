@@ -48,18 +48,35 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
       host["NetworkMode"] = "host";
       break;
     case NetworkMode::kFiltered:
-      return make_error(
-          "Network mode \"filtered\" is not available yet on the docker backend; use \"none\" "
-          "or \"host\".");
+      if (!params.filtered || params.pooled) {
+        return make_error(
+            "internal error: a filtered docker container needs the proxy socket and relay "
+            "mounts, and cannot be pooled");
+      }
+      // Loopback only: the relay inside reaches the runner's proxy through the socket mount.
+      host["NetworkMode"] = "none";
+      host["Binds"] = json::array({
+          fmt::format("{}:{}:ro", params.filtered->proxy_socket, kProxySocketInContainer),
+          fmt::format("{}:{}:ro", params.filtered->relay, kRelayInContainer),
+      });
+      break;
   }
 
   json config;
   config["Image"] = spec.image;
   config["Cmd"] = params.cmd;
   config["Env"] = spec.env;
+  if (spec.network == NetworkMode::kFiltered) {
+    const std::string url = fmt::format("http://127.0.0.1:{}", kRelayPort);
+    for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
+      config["Env"].push_back(fmt::format("{}={}", name, url));
+    }
+    config["Env"].push_back("NO_PROXY=localhost,127.0.0.1");
+    config["Env"].push_back("no_proxy=localhost,127.0.0.1");
+  }
   config["WorkingDir"] = "/sandbox";
   config["User"] = params.pooled ? kIdleUser : kSandboxUser;
-  if (spec.network == NetworkMode::kNone) config["Hostname"] = "isol8";
+  if (spec.network != NetworkMode::kHost) config["Hostname"] = "isol8";
   config["Labels"] = {
       {"isol8.managed", "true"},
       {"isol8.runtime", params.runtime},

@@ -6,7 +6,12 @@
 //   100:101; every capability dropped; no-new-privileges; the seccomp profile inline (or
 //   unconfined); pids, memory (swap equal to memory: no swap), CPU limits; network none
 //   (loopback only) or host; labels that `isol8 cleanup` selects on.
+// Filtered network: also "none" (the container has no interface but lo, and no capability to
+// make one: upstream adds NET_ADMIN for its in-container iptables, isol8 adds nothing), plus
+// two read-only bind mounts, the runner's filtering-proxy Unix socket and the static
+// isol8-relay, which the bootstrap starts on 127.0.0.1:8118; HTTP(S)_PROXY point there.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,15 +27,28 @@ inline constexpr const char* kSandboxUser = "100:101";
 // exec running as uid 100, `kill -9 -1`) cannot hit the idle process.
 inline constexpr const char* kIdleUser = "65534:65534";
 
+// Paths inside the container of a filtered run's bind mounts.
+inline constexpr const char* kProxySocketInContainer = "/.isol8/proxy.sock";
+inline constexpr const char* kRelayInContainer = "/.isol8/relay";
+inline constexpr uint16_t kRelayPort = 8118;
+
+// Host paths bind-mounted into a filtered run's container.
+struct FilteredMounts {
+  std::string proxy_socket;  // the runner's FilteringProxy Unix listener
+  std::string relay;         // the static isol8-relay binary
+};
+
 struct CreateParams {
   std::vector<std::string> cmd;
   std::string runtime;                         // label isol8.runtime
   std::optional<std::string> seccomp_profile;  // Docker-format JSON; nullopt = unconfined
   bool open_stdin = false;                     // attach stdin (closed after the payload)
   bool pooled = false;  // idle process as kIdleUser; execs run the code as kSandboxUser
+  std::optional<FilteredMounts> filtered;  // required for NetworkMode::kFiltered
 };
 
-// Errors: filtered network (not available yet on this backend).
+// Errors: a filtered network without FilteredMounts, or pooled (a pooled container outlives
+// the run's proxy).
 Result<nlohmann::json> make_create_request(const RunSpec& spec, const CreateParams& params);
 
 // The exec-create JSON of a pooled run (same env and user as a one-shot container's process).

@@ -1,6 +1,7 @@
 #include "backends/docker/docker_backend.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -14,7 +15,9 @@
 #include "backends/docker/invocation.h"
 #include "backends/docker/pool.h"
 #include "backends/docker/stream_pump.h"
+#include "common/relay_path.h"
 #include "common/scope_exit.h"
+#include "proxy/filtering_proxy.h"
 #include "seccomp/policy.h"
 
 namespace isol8 {
@@ -119,6 +122,50 @@ class SetupAwareOutput {
   std::optional<int> code_;
 };
 
+// The runner side of a filtered container: a private directory (0700) with the filtering proxy's
+// Unix socket, which is bind-mounted into the container together with the relay. The proxy stops
+// and the directory goes when this is destroyed (after the container is removed).
+class FilteredSide {
+ public:
+  static Result<std::unique_ptr<FilteredSide>> start(const RunSpec& spec) {
+    auto relay = find_relay_binary();
+    if (!relay) return std::move(relay).error();
+    std::string dir = (std::filesystem::temp_directory_path() / "isol8-proxy-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) return errno_error("mkdtemp " + dir);
+    auto side = std::unique_ptr<FilteredSide>(new FilteredSide(dir));
+    proxy::ProxyConfig config;
+    config.filter = spec.network_filter;
+    config.log_network = spec.log_network;
+    proxy::Listener listener;
+    listener.unix_path = dir + "/proxy.sock";
+    listener.unix_mode = 0666;  // the container's uid 100 connects; the directory is private
+    auto started = proxy::FilteringProxy::start(std::move(config), {listener});
+    if (!started) return std::move(started).error().context("cannot start the filtering proxy");
+    side->proxy_ = std::move(started).value();
+    side->mounts_ = docker::FilteredMounts{listener.unix_path, relay->string()};
+    return side;
+  }
+
+  ~FilteredSide() {
+    proxy_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  const docker::FilteredMounts& mounts() const { return mounts_; }
+
+  std::vector<NetworkLogEntry> take_logs() {
+    proxy_->close_connections();  // open tunnels are logged when they close
+    return proxy_->take_logs();
+  }
+
+ private:
+  explicit FilteredSide(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+  std::unique_ptr<proxy::FilteringProxy> proxy_;
+  docker::FilteredMounts mounts_;
+};
+
 class DockerBackend final : public Backend {
  public:
   DockerBackend(std::shared_ptr<DockerClient> client, std::optional<std::string> seccomp,
@@ -138,6 +185,7 @@ class DockerBackend final : public Backend {
 
   Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
                          const RunControl& control) override {
+    if (spec.network == NetworkMode::kFiltered) return run_filtered(spec, sink, control);
     return pool_ ? run_pooled(spec, sink, control) : run_one_shot(spec, sink, control);
   }
 
@@ -153,15 +201,33 @@ class DockerBackend final : public Backend {
     outcome.limits.enforced = {"memory", "pids", "cpu"};
   }
 
-  // One container for this run: create, attach, start, stream, inspect, remove.
-  Result<RunOutcome> run_one_shot(const RunSpec& spec, OutputSink& sink,
+  // Filtered: always a container of its own (a pooled one would outlive this run's proxy).
+  Result<RunOutcome> run_filtered(const RunSpec& spec, OutputSink& sink,
                                   const RunControl& control) {
+    if (client_->endpoint().kind != docker::Endpoint::Kind::kUnix) {
+      return make_error(fmt::format(
+          "Network mode \"filtered\" on the docker backend needs a local Docker daemon (it "
+          "bind-mounts the filtering proxy's socket into the container), but DOCKER_HOST is {}; "
+          "use a local daemon, or \"none\" or \"host\"",
+          client_->endpoint().display()));
+    }
+    auto side = FilteredSide::start(spec);
+    if (!side) return std::move(side).error();
+    auto outcome = run_one_shot(spec, sink, control, &(*side)->mounts());
+    if (outcome && spec.log_network) outcome->network_logs = (*side)->take_logs();
+    return outcome;
+  }
+
+  // One container for this run: create, attach, start, stream, inspect, remove.
+  Result<RunOutcome> run_one_shot(const RunSpec& spec, OutputSink& sink, const RunControl& control,
+                                  const docker::FilteredMounts* filtered = nullptr) {
     const std::string marker = random_marker();
     auto inv = docker::plan_invocation(spec, marker);
     if (!inv) return std::move(inv).error();
     auto p = params(spec);
     p.cmd = inv->cmd;
     p.open_stdin = !inv->stdin_payload.empty();
+    if (filtered) p.filtered = *filtered;
     auto config = docker::make_create_request(spec, p);
     if (!config) return std::move(config).error();
 

@@ -15,8 +15,16 @@ namespace isol8::docker {
 
 // $1 = tar length, $2 = 1 when /tmp/.isol8-setup.sh exists, $3 = marker, $4 = workdir,
 // $5 = 1 to run the program as a child and then kill every other uid-100 process (pooled
-// containers: the exec's output streams only close when nothing holds them any more).
-const char* const kBootstrap = R"SH(n=$1; setup=$2; marker=$3; wd=$4; reap=$5; shift 5
+// containers: the exec's output streams only close when nothing holds them any more),
+// $6 = 1 to start the filtered network's relay first and wait until it listens (its "ready"
+// line), so that the setup script and the program find the proxy port open.
+const char* const kBootstrap = R"SH(n=$1; setup=$2; marker=$3; wd=$4; reap=$5; relay=$6; shift 6
+if [ "$relay" = 1 ]; then
+  exec 3< <(exec /.isol8/relay 8118 /.isol8/proxy.sock </dev/null)
+  IFS= read -r ready <&3; exec 3<&-
+  [ "$ready" = ready ] ||
+    { echo "isol8: the filtered network's relay did not start" >&2; exit 126; }
+fi
 if [ "$n" -gt 0 ]; then
   head -c "$n" | tar -x -C / -m --no-same-owner --no-same-permissions ||
     { echo "isol8: could not unpack the files into the sandbox" >&2; exit 126; }
@@ -117,7 +125,8 @@ Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marke
     inv.marker = marker;
   }
   const auto argv = image_argv(spec.argv);
-  if (files.empty() && spec.workdir == "/sandbox" && !pooled) {
+  const bool relay = spec.network == NetworkMode::kFiltered;
+  if (files.empty() && spec.workdir == "/sandbox" && !pooled && !relay) {
     inv.cmd = argv;
     inv.stdin_payload = spec.stdin_data;
     return inv;
@@ -136,7 +145,8 @@ Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marke
              inv.has_setup ? "1" : "0",
              inv.has_setup ? marker : "-",
              spec.workdir,
-             pooled ? "1" : "0"};
+             pooled ? "1" : "0",
+             relay ? "1" : "0"};
   inv.cmd.insert(inv.cmd.end(), argv.begin(), argv.end());
   inv.stdin_payload = std::move(tar);
   inv.stdin_payload += spec.stdin_data;

@@ -111,11 +111,5 @@ TEST_F(DockerCli, MissingImageSaysHowToImport) {
   EXPECT_TRUE(contains(r.err, "isol8 setup --backend docker")) << r.err;
 }
 
-TEST_F(DockerCli, FilteredNetworkIsAClearError) {
-  auto r = docker_run({"--net", "filtered", "-e", "1"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "filtered")) << r.err;
-}
-
 }  // namespace
 }  // namespace isol8::test

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <thread>
 
@@ -108,8 +109,44 @@ TEST(Relay, RelaysEachConnectionToTheUnixSocket) {
   ::pclose(relay);
 }
 
+TEST(Relay, ServesAnInheritedListeningSocket) {
+  TempDir dir;
+  UnixEcho echo(dir.file("proxy.sock"));
+  ASSERT_TRUE(echo.bound());
+  // Listening before the relay exists: a connection made now waits in the backlog.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);  // inherited: no CLOEXEC
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const uint16_t port = ntohs(addr.sin_port);
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  const std::string fd_text = std::to_string(listener);
+  const std::string sock = dir.file("proxy.sock");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::execl(kRelayBinary, kRelayBinary, "--fd", fd_text.c_str(), sock.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  ::close(out[1]);
+  ::close(listener);
+  char line[16] = {};
+  EXPECT_EQ(::read(out[0], line, sizeof line - 1), 6);
+  EXPECT_STREQ(line, "ready\n");
+  EXPECT_EQ(roundtrip(port, "inherited\n"), "echo:inherited\n");
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  ::close(out[0]);
+}
+
 TEST(Relay, RejectsBadArguments) {
-  for (const char* args : {"", " 99999 /x", " abc /x", " 0 /x"}) {
+  for (const char* args : {"", " 99999 /x", " abc /x", " 0 /x", " --fd x /x", " --fd -1 /x"}) {
     const int status = std::system((std::string(kRelayBinary) + args + " 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(status), 2) << args;
   }
