@@ -1,8 +1,12 @@
 #pragma once
 // The one place that says which backends the security suite runs against. Every test of
-// tests/security is a TEST_P over security_backends(): adding the Docker backend to the suite is
-// adding BackendKind::kDocker to the list below (and teaching backend_options() what it needs).
+// tests/security is a TEST_P over security_backends(): each case runs on the native backend, and
+// with ISOL8_SECURITY_DOCKER=1 also on the Docker backend (a daemon at DOCKER_HOST with the
+// isol8:<runtime> images; without a daemon the docker cases are skipped with the reason).
+// Docker is opt-in until the open findings are resolved: 15 of 81 cases still fail there
+// (see README "Docker backend", security suite findings); the default tier must stay green.
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,7 +19,11 @@
 namespace isol8::test::security {
 
 // The backends every attack is run against.
-inline std::vector<BackendKind> security_backends() { return {BackendKind::kNative}; }
+inline std::vector<BackendKind> security_backends() {
+  const char* docker = std::getenv("ISOL8_SECURITY_DOCKER");
+  if (docker && std::string(docker) == "1") return {BackendKind::kNative, BackendKind::kDocker};
+  return {BackendKind::kNative};
+}
 
 inline std::string backend_name(BackendKind kind) { return to_string(kind); }
 

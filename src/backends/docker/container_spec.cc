@@ -36,6 +36,10 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
   host["MemorySwap"] = spec.limits.memory_bytes;  // equal: no swap on top of the limit
   host["NanoCpus"] = static_cast<int64_t>(spec.limits.cpus * 1e9);
   host["IpcMode"] = "private";
+  // Its own cgroup namespace: on a cgroup v1 host dockerd's default is the host's, and
+  // /proc/self/cgroup then shows the host path /docker/<container id> (found by the security
+  // suite's CgroupFilesystemIsOutOfReach).
+  host["CgroupnsMode"] = "private";
   // docker-init as pid 1: it reaps orphans (a zombie storm, or killed leftovers in a pooled
   // container, would otherwise pile up as uid-100 zombies) and the program does not run as pid
   // 1, which would change its signal semantics (pid 1 ignores signals it has no handler for).
