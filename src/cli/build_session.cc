@@ -1,4 +1,5 @@
 #include "cli/build_session.h"
+#include "common/iso_time.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -42,7 +43,7 @@ Result<std::unique_ptr<BuildSession>> BuildSession::open(const LoadedConfig& con
   if (!lock) return std::move(lock).error();
   s->lock_ = std::move(lock).value();
   ISOL8_TRY(s->store_.reclaim());
-  std::string stamp = rootfs::iso_now();
+  std::string stamp = iso_timestamp_now();
   std::erase_if(stamp, [](char c) { return c == '-' || c == ':'; });
   s->log_path_ =
       (s->store_.log_dir() / fmt::format("{}-{}-{}.log", what, stamp, ::getpid())).string();

@@ -1,5 +1,7 @@
 #include "proxy/session.h"
 
+#include "common/iso_time.h"
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -33,20 +35,6 @@ constexpr size_t kRelayChunk = 16384;
 constexpr uint64_t kNoBodyLimit = std::numeric_limits<uint64_t>::max();
 
 auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
-std::string iso_utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  std::array<char, 96> text{};
-  std::snprintf(text.data(), text.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return text.data();
-}
 
 bool iequals(beast::string_view a, beast::string_view b) { return beast::iequals(a, b); }
 
@@ -208,7 +196,7 @@ asio::awaitable<void> Session::run() {
 
 void Session::begin_log(std::string method, const Target& target, std::optional<std::string> path) {
   PendingLog log;
-  log.entry.timestamp = iso_utc_now();
+  log.entry.timestamp = iso_timestamp_now();
   log.entry.method = std::move(method);
   log.entry.host = target.host;
   log.entry.port = target.port;

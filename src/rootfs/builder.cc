@@ -1,4 +1,5 @@
 #include "rootfs/builder.h"
+#include "common/iso_time.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@ std::string quote(const std::string& s) {
 
 void log_line(const BuildContext& ctx, const std::string& line) {
   if (ctx.log_fd < 0) return;
-  const std::string text = fmt::format("\n== {} {}\n", iso_now(), line);
+  const std::string text = fmt::format("\n== {} {}\n", iso_timestamp_now(), line);
   [[maybe_unused]] auto n = ::write(ctx.log_fd, text.data(), text.size());
 }
 
@@ -217,7 +218,7 @@ Result<SetupOutcome> ensure_runtime_root(const BuildContext& ctx, const std::str
   m.versions = read_versions(versions);
   m.recipe_hash = hash;
   m.base = "debian:bookworm";
-  m.created = iso_now();
+  m.created = iso_timestamp_now();
   m.source = "recipe";
   auto committed = ctx.store->commit(std::move(*pending), m, /*replace=*/true);
   if (!committed) return std::move(committed).error();
@@ -272,7 +273,7 @@ Result<StoredRoot> build_custom_root(const BuildContext& ctx, const CustomBuild&
   }
   m.recipe_hash = custom_hash(spec, base->manifest.recipe_hash);
   m.base = base->manifest.name;
-  m.created = iso_now();
+  m.created = iso_timestamp_now();
   m.source = "recipe";
   return ctx.store->commit(std::move(*pending), m, spec.force);
 }

@@ -121,7 +121,4 @@ class RootfsStore {
   std::filesystem::path path_;
 };
 
-// "2026-11-26T12:00:00Z"
-std::string iso_now();
-
 }  // namespace isol8::rootfs

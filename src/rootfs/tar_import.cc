@@ -1,4 +1,5 @@
 #include "rootfs/tar_import.h"
+#include "common/iso_time.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -254,7 +255,7 @@ Result<StoredRoot> import_tar(const RootfsStore& store, const TarReader& reader,
   ISOL8_TRY(validate_root_name(manifest.name));
   if (manifest.runtime.empty()) return make_error("An imported root needs a runtime");
   manifest.source = "import";
-  manifest.created = iso_now();
+  manifest.created = iso_timestamp_now();
 
   auto lock = store.lock_for_writing();
   if (!lock) return std::move(lock).error();
