@@ -40,6 +40,8 @@ struct NativeOptions {
   std::string hostname = "isol8";
   // --net filtered: the private IPv4 range sandbox veths take their /30s from.
   std::string network_pool = "10.231.0.0/16";
+  // --net filtered: "auto" (a veth when root, else the relay), "veth" or "relay".
+  std::string filtered_mode = "auto";
 };
 
 // upstream's security option: the seccomp mode and, for "custom", the profile to load.

@@ -33,8 +33,9 @@ struct RunArgs {
   std::vector<std::string> secrets;
   std::vector<std::string> setup;  // each a command, or a file whose content is the command
   std::optional<std::string> files_dir;
-  std::vector<std::string> allow;  // given: replaces network.whitelist
-  std::vector<std::string> deny;   // given: replaces network.blacklist
+  std::vector<std::string> allow;    // given: replaces network.whitelist
+  std::vector<std::string> deny;     // given: replaces network.blacklist
+  std::vector<std::string> install;  // runtime packages; without --net, the run goes filtered
   bool log_network = false;
   bool no_stream = false;
   bool json = false;

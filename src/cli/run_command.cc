@@ -5,12 +5,14 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "common/fs_util.h"
 #include "common/unique_fd.h"
 #include "core/file_collection.h"
+#include "core/run_preparation.h"
 #include "core/runtimes.h"
 #include "core/sizes.h"
 #include "isol8/engine.h"
@@ -221,7 +223,11 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_flag("--no-stream", a.no_stream, "Print the output when the run ends");
   run->add_flag("--json", a.json, "Print the result as one JSON object (implies --no-stream)");
   run->add_flag("--debug", a.debug, "Debug logging on stderr");
-  for (const char* name : {"--install", "--url", "--github", "--gist", "--hash", "--host", "--key",
+  run->add_option("--install", a.install,
+                  "Install a runtime package before the run (repeatable); without --net the "
+                  "network becomes filtered with the runtime's registry allowed")
+      ->allow_extra_args(false);
+  for (const char* name : {"--url", "--github", "--gist", "--hash", "--host", "--key",
                            "--session-id", "--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
@@ -252,6 +258,13 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   if (options->debug) spdlog::set_level(spdlog::level::debug);
   auto request = build_request(args);
   if (!request) return report_error(request.error().message);
+  request->install_packages = args.install;
+  // Upstream: --install without --net means filtered, with the registry allowed.
+  apply_install_network(*options, *request, args.net.has_value());
+  if (!args.install.empty() && !args.net) {
+    spdlog::debug("--install without --net: network filtered, whitelist [{}]",
+                  fmt::join(options->network_filter.whitelist, ", "));
+  }
   if (args.files_dir) {
     auto limit = parse_size(options->sandbox_size);
     if (!limit) return report_error(limit.error().message);

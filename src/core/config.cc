@@ -46,7 +46,7 @@ const json& schema() {
     },
     "prebuiltImages": "prebuiltImages",
     "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
-               "networkPool": "string",
+               "networkPool": "string", "filteredMode": ["auto", "veth", "relay"],
                "rootfsStore": "string"}
   })");
   return kSchema;
@@ -235,6 +235,7 @@ Result<Options> options_from_config(const json& config) {
   o.native.id_map_base = n.at("idMapBase").get<uint32_t>();
   o.native.hostname = n.at("hostname").get<std::string>();
   if (n.contains("networkPool")) o.native.network_pool = n["networkPool"].get<std::string>();
+  if (n.contains("filteredMode")) o.native.filtered_mode = n["filteredMode"].get<std::string>();
   if (n.contains("rootfsStore")) o.rootfs_store = n["rootfsStore"].get<std::string>();
   const json& net = config.at("network");
   o.network_filter.whitelist = net.value("whitelist", std::vector<std::string>{});

@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -230,17 +231,21 @@ void reset_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void exec_program(const ChildSpec& spec, const char* path, char* const* argv) {
-  reset_signals();
-  // Under memory pressure the kernel must pick the program (and its children), never our init:
-  // raising one's own OOM score needs no privilege. (Dumpable again first: init's dumpable=0,
-  // inherited through fork, would make our /proc files root's.)
+// Under memory pressure the kernel must pick the program (and its children), never our init:
+// raising one's own OOM score needs no privilege. (Dumpable again first: init's dumpable=0,
+// inherited through fork, would make our /proc files root's.)
+void raise_oom_score() {
   ::prctl(PR_SET_DUMPABLE, 1);
   const int adj = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (adj >= 0) {
     (void)::write(adj, "1000", 4);
     ::close(adj);
   }
+}
+
+[[noreturn]] void exec_program(const ChildSpec& spec, const char* path, char* const* argv) {
+  reset_signals();
+  raise_oom_score();
   if (spec.seccomp != nullptr) {
     check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0,
           ChildStep::kSeccomp);
@@ -298,6 +303,9 @@ void arrange_fds(const ChildSpec& spec) {
   const bool setup = spec.setup_stdout_fd >= 0;
   const int setup_out = setup ? ::fcntl(spec.setup_stdout_fd, F_DUPFD_CLOEXEC, 10) : -1;
   const int setup_err = setup ? ::fcntl(spec.setup_stderr_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  const bool relay = spec.relay_exe_fd >= 0;
+  const int relay_exe = relay ? ::fcntl(spec.relay_exe_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  const int proxy_socket = relay ? ::fcntl(spec.proxy_socket_fd, F_DUPFD_CLOEXEC, 10) : -1;
   if (sync < 0 || ::dup3(sync, kSyncFd, O_CLOEXEC) < 0) _exit(127);
   if (in < 0 || out < 0 || err < 0) fail(ChildStep::kWaitForParent);
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
@@ -309,7 +317,80 @@ void arrange_fds(const ChildSpec& spec) {
        ::dup3(setup_err, kSetupStderrFd, O_CLOEXEC) < 0)) {
     fail(ChildStep::kWaitForParent);
   }
+  if (relay) {
+    if (relay_exe < 0 || proxy_socket < 0 || ::dup3(relay_exe, kRelayExeFd, O_CLOEXEC) < 0 ||
+        ::dup3(proxy_socket, kProxySocketFd, O_CLOEXEC) < 0) {
+      fail(ChildStep::kWaitForParent);
+    }
+    if (!setup) {  // the slots between are not ours: whatever the runner had there goes
+      ::close(kSetupStdoutFd);
+      ::close(kSetupStderrFd);
+    }
+    ::close_range(kProxySocketFd + 1, ~0U, 0);
+    return;
+  }
   ::close_range(setup ? kSetupStderrFd + 1 : kSyncFd + 1, ~0U, 0);
+}
+
+// The relay's process: stdio on /dev/null (it must never hold the program's pipes, or the runner
+// would wait for it), the listening socket and the proxy socket's descriptor kept open across
+// exec, the seccomp filter, then isol8-relay from the runner's descriptor. Every failure is
+// reported to init on `status_fd` (close-on-exec: EOF there means the exec succeeded).
+[[noreturn]] void exec_relay(const ChildSpec& spec, int status_fd) {
+  static char* const kNoEnvironment[] = {nullptr};
+  reset_signals();
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  bool ok = null >= 0 && ::dup2(null, 0) >= 0 && ::dup2(null, 1) >= 0 && ::dup2(null, 2) >= 0 &&
+            ::fcntl(kRelayListenFd, F_SETFD, 0) == 0 && ::fcntl(kProxySocketFd, F_SETFD, 0) == 0;
+  if (ok) {
+    raise_oom_score();
+    ok = spec.seccomp == nullptr ||
+         ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0;
+  }
+  if (ok) {
+    ::syscall(SYS_execveat, kRelayExeFd, "", spec.relay_argv, kNoEnvironment, AT_EMPTY_PATH);
+  }
+  const int err = errno;
+  (void)::write(status_fd, &err, sizeof err);
+  _exit(127);
+}
+
+// Step 11b (relay mode): listen on 127.0.0.1:<relay_port> as the sandbox user, so that the port
+// is open before the setup script or the program runs (no race, and nothing else can take it),
+// and start the relay on that socket. Returns once the relay runs; init keeps none of its
+// descriptors, so the relay is their only holder. The relay is init's child like every other
+// process of the sandbox, and dies with it.
+void start_relay(const ChildSpec& spec) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  check(listener >= 0, ChildStep::kStartRelay);
+  struct sockaddr_in addr;
+  std::memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(spec.relay_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  check(::bind(listener, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0,
+        ChildStep::kStartRelay);
+  check(::listen(listener, 128) == 0, ChildStep::kStartRelay);
+  if (listener != kRelayListenFd) {
+    check(::dup3(listener, kRelayListenFd, O_CLOEXEC) >= 0, ChildStep::kStartRelay);
+    ::close(listener);
+  }
+  int status[2];
+  check(::pipe2(status, O_CLOEXEC) == 0, ChildStep::kStartRelay);
+  const pid_t relay = raw_fork();
+  check(relay >= 0, ChildStep::kStartRelay);
+  if (relay == 0) exec_relay(spec, status[1]);
+  ::close(status[1]);
+  int err = 0;
+  ssize_t n;
+  do {
+    n = ::read(status[0], &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  ::close(status[0]);
+  if (n > 0) fail(ChildStep::kStartRelay, err);
+  ::close(kRelayListenFd);
+  ::close(kProxySocketFd);
+  ::close(kRelayExeFd);
 }
 
 }  // namespace
@@ -362,6 +443,7 @@ void run_sandbox_init(const ChildSpec& spec) {
 
   // No one may ptrace or inspect this init; the programs regain dumpability through execve.
   ::prctl(PR_SET_DUMPABLE, 0);
+  if (spec.relay_exe_fd >= 0) start_relay(spec);
   if (spec.setup_path != nullptr) run_setup_phase(spec);
   const pid_t program = raw_fork();
   if (program < 0) fail(ChildStep::kFork);

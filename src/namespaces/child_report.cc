@@ -62,6 +62,8 @@ const char* child_step_name(ChildStep step) {
       return "forking the program";
     case ChildStep::kExec:
       return "executing the program";
+    case ChildStep::kStartRelay:
+      return "starting the network relay";
     case ChildStep::kCount:
       break;
   }

@@ -37,6 +37,7 @@ enum class ChildStep : uint32_t {
   kFork,
   kExec,
   kInjectFile,
+  kStartRelay,
   kCount,
 };
 

@@ -8,10 +8,21 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "namespaces/mount_plan.h"
 
 namespace isol8 {
+
+// The filtered network without a veth (the relay mode): init listens on 127.0.0.1:<relay_port>
+// itself, before the program exists, and hands the listening socket to isol8-relay, which it
+// starts as the sandbox user; the relay carries each connection to the filtering proxy's Unix
+// socket. Both the relay binary and the socket are reached through O_PATH descriptors the runner
+// opened, so that neither has to be visible in the sandbox's filesystem and the runner's private
+// (0700) directory need not be searchable by the sandbox's ids. Init moves them to these numbers.
+inline constexpr int kRelayExeFd = 6;
+inline constexpr int kProxySocketFd = 7;
+inline constexpr int kRelayListenFd = 8;
 
 // A file init writes into the sandbox (parents created) before any program runs.
 struct ChildFile {
@@ -53,6 +64,14 @@ struct ChildSpec {
   const char* exec_path = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
+
+  // The relay mode (see kRelayExeFd): O_PATH descriptors of isol8-relay and of the proxy's
+  // socket, the loopback port to listen on, and the relay's argv (naming kRelayListenFd and
+  // /proc/self/fd/<kProxySocketFd>). relay_exe_fd < 0: no relay.
+  int relay_exe_fd = -1;
+  int proxy_socket_fd = -1;
+  uint16_t relay_port = 0;
+  char* const* relay_argv = nullptr;
 
   // Descriptors the child inherits; init moves them to 0, 1, 2 and 3.
   int stdin_fd = -1;

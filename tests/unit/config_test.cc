@@ -349,6 +349,25 @@ TEST(OptionsFromConfig, MapsEveryField) {
   EXPECT_EQ(o->native.hostname, "box");
 }
 
+TEST(OptionsFromConfig, FilteredModeDefaultsToAutoAndIsMapped) {
+  auto defaults = options_from_config(default_config());
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->native.filtered_mode, "auto");
+  auto merged =
+      merge_config(default_config(), json{{"native", {{"filteredMode", "relay"}}}}, "test");
+  ASSERT_TRUE(merged) << merged.error().message;
+  auto o = options_from_config(*merged);
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->native.filtered_mode, "relay");
+}
+
+TEST(OptionsFromConfig, UnknownFilteredModeNamesTheKey) {
+  auto merged = merge_config(default_config(), json{{"native", {{"filteredMode", "tap"}}}}, "test");
+  ASSERT_FALSE(merged);
+  EXPECT_NE(merged.error().message.find("native.filteredMode"), std::string::npos)
+      << merged.error().message;
+}
+
 TEST(OptionsFromConfig, MapsFilteredNetwork) {
   auto merged =
       merge_config(default_config(), json{{"defaults", {{"network", "filtered"}}}}, "test");

@@ -556,5 +556,85 @@ TEST_F(RunPreparationTest, StdinIsPassedOn) {
   EXPECT_EQ(ok(r).spec.stdin_data, "line1\nline2\0bin"s);
 }
 
+// ---------------------------------------------------------------------------------------------
+// --install's network (upstream's CLI: without --net the run goes filtered, registry allowed)
+
+TEST(InstallNetwork, PythonGoesFilteredWithPypiAllowed) {
+  Options o;
+  ExecutionRequest r = code_request("python", "import six");
+  r.install_packages = {"six"};
+  apply_install_network(o, r, /*network_explicit=*/false);
+  EXPECT_EQ(o.network, NetworkMode::kFiltered);
+  EXPECT_EQ(o.network_filter.whitelist, (Argv{"^pypi\\.org$", "^files\\.pythonhosted\\.org$"}));
+  EXPECT_TRUE(o.network_filter.blacklist.empty());
+}
+
+TEST(InstallNetwork, NodeAndBunAllowTheNpmRegistry) {
+  for (const char* runtime : {"node", "bun"}) {
+    Options o;
+    ExecutionRequest r = code_request(runtime, "1");
+    r.install_packages = {"is-number"};
+    apply_install_network(o, r, false);
+    EXPECT_EQ(o.network, NetworkMode::kFiltered) << runtime;
+    EXPECT_EQ(o.network_filter.whitelist, (Argv{"^registry\\.npmjs\\.org$"})) << runtime;
+  }
+}
+
+TEST(InstallNetwork, DenoGoesFilteredWithNoRegistryAdded) {
+  Options o;
+  ExecutionRequest r = code_request("deno", "1");
+  r.install_packages = {"npm:is-number"};
+  apply_install_network(o, r, false);
+  EXPECT_EQ(o.network, NetworkMode::kFiltered);
+  EXPECT_TRUE(o.network_filter.whitelist.empty());
+}
+
+TEST(InstallNetwork, CmdDefaultsToBashAndItsDebianArchive) {
+  Options o;
+  ExecutionRequest r = cmd_request("jq --version");
+  r.install_packages = {"jq"};
+  apply_install_network(o, r, false);
+  EXPECT_EQ(o.network, NetworkMode::kFiltered);
+  EXPECT_EQ(o.network_filter.whitelist, (Argv{"^deb\\.debian\\.org$"}));
+}
+
+TEST(InstallNetwork, RegistriesAreAddedToTheConfiguredWhitelistOnce) {
+  Options o;
+  o.network_filter.whitelist = {"^api\\.example\\.com$", "^pypi\\.org$"};
+  o.network_filter.blacklist = {"evil"};
+  ExecutionRequest r = code_request("python", "1");
+  r.install_packages = {"requests"};
+  apply_install_network(o, r, false);
+  EXPECT_EQ(o.network_filter.whitelist,
+            (Argv{"^api\\.example\\.com$", "^pypi\\.org$", "^files\\.pythonhosted\\.org$"}));
+  EXPECT_EQ(o.network_filter.blacklist, (Argv{"evil"}));
+}
+
+TEST(InstallNetwork, ExplicitNetworkWins) {
+  for (const NetworkMode mode : {NetworkMode::kNone, NetworkMode::kHost}) {
+    Options o;
+    o.network = mode;
+    ExecutionRequest r = code_request("python", "1");
+    r.install_packages = {"six"};
+    apply_install_network(o, r, /*network_explicit=*/true);
+    EXPECT_EQ(o.network, mode);
+    EXPECT_TRUE(o.network_filter.whitelist.empty());
+  }
+}
+
+TEST(InstallNetwork, NoPackagesChangesNothing) {
+  Options o;
+  apply_install_network(o, code_request("python", "1"), false);
+  EXPECT_EQ(o.network, NetworkMode::kNone);
+  EXPECT_TRUE(o.network_filter.whitelist.empty());
+}
+
+TEST_F(RunPreparationTest, PackageInstallsAreRefusedUntilSupported) {
+  ExecutionRequest r = code_request("python", "import six");
+  r.install_packages = {"six"};
+  EXPECT_NE(error(r).find("Package installs (installPackages, --install) are not supported yet"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace isol8

@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <pwd.h>
 #include <sched.h>
+#include <sys/capability.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -84,10 +85,42 @@ std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
 
 }  // namespace
 
+// Members are destroyed in reverse order: the proxy stops (and removes its socket) before the
+// relay endpoint's directory goes and before the network slot is released.
 struct NativeBackend::FilteredRun {
   std::unique_ptr<FilteredNetwork> network;
+  std::unique_ptr<RelayEndpoint> relay;
   std::unique_ptr<RunProxy> proxy;
 };
+
+namespace {
+
+void add_proxy_env(const std::string& url, SpawnExtras& extras) {
+  for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
+    extras.env.push_back(fmt::format("{}={}", name, url));
+  }
+  extras.env.emplace_back("NO_PROXY=localhost,127.0.0.1");
+  extras.env.emplace_back("no_proxy=localhost,127.0.0.1");
+}
+
+bool has_effective_net_admin() {
+  cap_t caps = cap_get_proc();
+  if (caps == nullptr) return false;
+  cap_flag_value_t value = CAP_CLEAR;
+  const bool got = cap_get_flag(caps, CAP_NET_ADMIN, CAP_EFFECTIVE, &value) == 0;
+  cap_free(caps);
+  return got && value == CAP_SET;
+}
+
+}  // namespace
+
+Result<FilteredMode> parse_filtered_mode(std::string_view text) {
+  if (text == "auto") return FilteredMode::kAuto;
+  if (text == "veth") return FilteredMode::kVeth;
+  if (text == "relay") return FilteredMode::kRelay;
+  return make_error(fmt::format(
+      "native.filteredMode: invalid value \"{}\". Expected one of: auto, veth, relay", text));
+}
 
 Result<void> NativeBackend::start_filtered(const RunSpec& spec, FilteredRun& run,
                                            SpawnExtras& extras) {
@@ -96,10 +129,20 @@ Result<void> NativeBackend::start_filtered(const RunSpec& spec, FilteredRun& run
         "Network mode \"filtered\" needs the filtering proxy, which this build of isol8 does "
         "not include; use \"none\" or \"host\"");
   }
+  if (use_relay_) return start_relay(spec, run, extras);
   auto network = take_network();
+  if (!network && network_.relay_fallback) {
+    // No veth here after all (no veth support, a user namespace without rights on the host's
+    // network): the relay needs none, and the proxy filters the same way.
+    spdlog::debug("native: no veth for the filtered network ({}); using the relay from now on",
+                  network.error().message);
+    use_relay_ = true;
+    return start_relay(spec, run, extras);
+  }
   if (!network) {
     return std::move(network).error().context(
-        "cannot set up the filtered network (it needs CAP_NET_ADMIN: run isol8 as root)");
+        "cannot set up the filtered network's veth (it needs CAP_NET_ADMIN; without it, "
+        "native.filteredMode \"relay\" or \"auto\" uses the relay)");
   }
   run.network = std::move(network).value();
   ProxyListen listen;
@@ -108,14 +151,29 @@ Result<void> NativeBackend::start_filtered(const RunSpec& spec, FilteredRun& run
   auto proxy = network_.proxy_starter(spec.network_filter, spec.log_network, listen);
   if (!proxy) return std::move(proxy).error().context("cannot start the filtering proxy");
   run.proxy = std::move(proxy).value();
-  const std::string url =
-      fmt::format("http://{}:{}", run.network->proxy_address(), run.network->proxy_port());
-  for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
-    extras.env.push_back(fmt::format("{}={}", name, url));
-  }
-  extras.env.emplace_back("NO_PROXY=localhost,127.0.0.1");
-  extras.env.emplace_back("no_proxy=localhost,127.0.0.1");
+  add_proxy_env(
+      fmt::format("http://{}:{}", run.network->proxy_address(), run.network->proxy_port()), extras);
   extras.netns_from_parent = true;
+  return ok();
+}
+
+Result<void> NativeBackend::start_relay(const RunSpec& spec, FilteredRun& run,
+                                        SpawnExtras& extras) {
+  auto endpoint = RelayEndpoint::create();
+  if (!endpoint) return std::move(endpoint).error().context("cannot set up the filtered network");
+  run.relay = std::move(endpoint).value();
+  ProxyListen listen;
+  listen.unix_path = run.relay->socket_path();
+  auto proxy = network_.proxy_starter(spec.network_filter, spec.log_network, listen);
+  if (!proxy) return std::move(proxy).error().context("cannot start the filtering proxy");
+  run.proxy = std::move(proxy).value();
+  if (auto opened = run.relay->open_socket(); !opened) {
+    return std::move(opened).error().context("cannot reach the filtering proxy's socket");
+  }
+  add_proxy_env(fmt::format("http://127.0.0.1:{}", RelayEndpoint::kPort), extras);
+  extras.relay_exe_fd = run.relay->relay_exe_fd();
+  extras.proxy_socket_fd = run.relay->socket_fd();
+  extras.relay_port = RelayEndpoint::kPort;
   return ok();
 }
 
@@ -367,6 +425,7 @@ NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupMana
       network_(std::move(network)),
       cgroups_(std::move(cgroups)),
       seccomp_(std::move(seccomp)) {
+  use_relay_ = network_.mode == FilteredMode::kRelay;
   uint32_t token = 0;
   while (::getrandom(&token, sizeof token, 0) != sizeof token) {
   }
@@ -404,6 +463,12 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
                 static_cast<int>(settings.id_maps.mode), settings.id_maps.uids.inside,
                 settings.id_maps.uids.outside);
 
+  // A veth needs CAP_NET_ADMIN in the host's network namespace; root has it unless a container
+  // took it away. Anyone else gets the relay.
+  const bool veth = config.filtered_mode == FilteredMode::kVeth ||
+                    (config.filtered_mode == FilteredMode::kAuto && ::geteuid() == 0 &&
+                     has_effective_net_admin());
+  spdlog::debug("native: filtered networks use {}", veth ? "a veth" : "the relay");
   // The engine runs filtered by default: prepare the first network while the rest starts up.
   std::future<Result<std::unique_ptr<FilteredNetwork>>> first_network;
   FilteredNetworkConfig network_config;
@@ -416,7 +481,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
     if (const size_t stale = SlotLock::reclaim_stale(config.network_lock_dir); stale > 0) {
       spdlog::debug("native: reclaimed {} network slots of dead runners", stale);
     }
-    if (config.prepare_filtered_network && config.proxy_starter) {
+    if (config.prepare_filtered_network && config.proxy_starter && veth) {
       first_network = std::async(std::launch::async, [network_config] {
         return FilteredNetwork::prepare(network_config);
       });
@@ -442,6 +507,8 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   NetworkSettings network;
   network.network = network_config;
   network.proxy_starter = config.proxy_starter;
+  network.mode = veth ? FilteredMode::kVeth : FilteredMode::kRelay;
+  network.relay_fallback = veth && config.filtered_mode == FilteredMode::kAuto;
   auto backend = std::make_unique<NativeBackend>(std::move(settings), std::move(cgroups),
                                                  std::move(seccomp).value(), std::move(network));
   if (first_network.valid()) backend->adopt_spare(std::move(first_network));

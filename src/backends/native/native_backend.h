@@ -10,17 +10,29 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "backends/backend.h"
 #include "backends/native/filtered_network.h"
 #include "backends/native/proxy_starter.h"
+#include "backends/native/relay_endpoint.h"
 #include "backends/native/spawn_plan.h"
 #include "cgroups/cgroup_manager.h"
 #include "seccomp/compiler.h"
 
 namespace isol8 {
+
+// How a filtered sandbox reaches the proxy. kVeth: a veth pair, an nftables table and the proxy on
+// the host end (needs CAP_NET_ADMIN on the host; the fastest). kRelay: a loopback-only sandbox
+// whose isol8-relay carries connections to the proxy's Unix socket (needs no privilege).
+// kAuto: veth when the runner has CAP_NET_ADMIN as root, else (or when a veth cannot be made)
+// the relay.
+enum class FilteredMode { kAuto, kVeth, kRelay };
+
+// "auto", "veth" or "relay" (native.filteredMode).
+Result<FilteredMode> parse_filtered_mode(std::string_view text);
 
 struct NativeBackendConfig {
   uint32_t id_map_base = 1000000;
@@ -31,6 +43,7 @@ struct NativeBackendConfig {
   std::string network_pool = std::string(AddressPool::kDefaultCidr);
   std::filesystem::path network_lock_dir = SlotLock::kDefaultDir;
   ProxyStarter proxy_starter = builtin_proxy_starter();
+  FilteredMode filtered_mode = FilteredMode::kAuto;
   // Start preparing a filtered network at once (the engine's default mode is filtered), so that
   // the first run finds it ready.
   bool prepare_filtered_network = false;
@@ -40,6 +53,8 @@ struct NativeBackendConfig {
 struct NetworkSettings {
   FilteredNetworkConfig network;
   ProxyStarter proxy_starter;
+  FilteredMode mode = FilteredMode::kRelay;  // kVeth or kRelay, decided once
+  bool relay_fallback = false;  // kAuto chose veth: a failure to make one switches to the relay
 };
 
 class NativeBackend final : public Backend {
@@ -66,6 +81,7 @@ class NativeBackend final : public Backend {
 
  private:
   Result<void> start_filtered(const RunSpec& spec, FilteredRun& run, SpawnExtras& extras);
+  Result<void> start_relay(const RunSpec& spec, FilteredRun& run, SpawnExtras& extras);
 
   // One filtered network is kept ready, prepared in the background; a run takes it and starts
   // the next. Teardown (the firewall table's removal waits for an RCU grace period) also runs
@@ -80,6 +96,7 @@ class NativeBackend final : public Backend {
   std::condition_variable retire_cv_;
   std::future<Result<std::unique_ptr<FilteredNetwork>>> spare_;
   uint64_t filtered_runs_ = 0;
+  std::atomic<bool> use_relay_{false};  // the relay mode, chosen or fallen back to
   std::deque<std::unique_ptr<FilteredRun>> retire_queue_;
   std::thread retirer_;
   bool stopping_ = false;

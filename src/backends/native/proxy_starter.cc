@@ -1,8 +1,5 @@
 #include "backends/native/proxy_starter.h"
 
-// The filtering proxy is a separate piece of work (src/proxy); this file adapts it when the tree
-// has it, so that neither side has to wait for the other.
-#if __has_include("proxy/filtering_proxy.h")
 #include "proxy/filtering_proxy.h"
 
 namespace isol8 {
@@ -34,6 +31,9 @@ ProxyStarter builtin_proxy_starter() {
     listener.tcp_address = listen.tcp_address;
     listener.tcp_port = listen.tcp_port;
     listener.unix_path = listen.unix_path;
+    // The relay mode's socket: the sandbox's ids (not the runner's) connect to it; the directory
+    // around it is private to the runner, and the sandbox holds a descriptor of the socket itself.
+    listener.unix_mode = 0666;
     auto started = proxy::FilteringProxy::start(std::move(config), {listener});
     if (!started) return std::move(started).error();
     return std::unique_ptr<RunProxy>(new FilteringRunProxy(std::move(started).value()));
@@ -41,11 +41,3 @@ ProxyStarter builtin_proxy_starter() {
 }
 
 }  // namespace isol8
-
-#else
-
-namespace isol8 {
-ProxyStarter builtin_proxy_starter() { return {}; }
-}  // namespace isol8
-
-#endif

@@ -29,8 +29,7 @@ struct ProxyListen {
 using ProxyStarter = std::function<Result<std::unique_ptr<RunProxy>>(
     const NetworkFilter& filter, bool log_network, const ProxyListen& listen)>;
 
-// The FilteringProxy of this build; empty when the build has none (the filtered mode is then
-// refused with a message saying so).
+// The FilteringProxy (src/proxy), listening where `listen` says (a Unix socket is made 0666).
 ProxyStarter builtin_proxy_starter();
 
 }  // namespace isol8

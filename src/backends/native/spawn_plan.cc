@@ -85,6 +85,15 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
     child.setup_path = plan->setup_argv_storage_[0].c_str();
     child.setup_argv = plan->setup_argv_.data();
   }
+  if (extras.relay_exe_fd >= 0) {
+    plan->relay_argv_storage_ = {"isol8-relay", "--fd", std::to_string(kRelayListenFd),
+                                 "/proc/self/fd/" + std::to_string(kProxySocketFd)};
+    plan->relay_argv_ = pointers_to(plan->relay_argv_storage_);
+    child.relay_exe_fd = extras.relay_exe_fd;
+    child.proxy_socket_fd = extras.proxy_socket_fd;
+    child.relay_port = extras.relay_port;
+    child.relay_argv = plan->relay_argv_.data();
+  }
   child.exec_path = plan->argv_storage_.at(0).c_str();
   child.argv = plan->argv_.data();
   child.envp = plan->envp_.data();

@@ -33,6 +33,11 @@ struct SpawnExtras {
   // The parent puts the child in a network namespace it prepared (loopback up, veth, route),
   // owned by the runner's user namespace, so the sandbox cannot change it: no CLONE_NEWNET.
   bool netns_from_parent = false;
+  // The relay mode: a loopback-only namespace of the sandbox's own, in which init starts
+  // isol8-relay on 127.0.0.1:relay_port (see child_spec.h). Descriptors stay the caller's.
+  int relay_exe_fd = -1;
+  int proxy_socket_fd = -1;
+  uint16_t relay_port = 0;
 };
 
 struct CapFree {
@@ -67,6 +72,8 @@ class SpawnPlan {
   std::vector<ChildFile> files_;  // views into the RunSpec's files, which outlive the run
   std::vector<std::string> setup_argv_storage_;
   std::vector<char*> setup_argv_;
+  std::vector<std::string> relay_argv_storage_;
+  std::vector<char*> relay_argv_;
   std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree> empty_caps_;
   uint64_t clone_flags_ = 0;
   IdMapPlan id_maps_;
