@@ -358,7 +358,7 @@ class RelayFilteredCli : public RelayFiltered {
     CliOptions o = isolated.options();
     o.env["TMPDIR"] = tmp_.path();
     o.env["ISOL8_RELAY"] = std::nullopt;
-    std::vector<std::string> argv = {kIsol8Binary, "run"};
+    std::vector<std::string> argv = {"run"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_cli_with(argv, o);
   }
