@@ -345,6 +345,30 @@ TEST_F(RelayFiltered, MissingRelayIsAClearError) {
   EXPECT_TRUE(entries_of(tmp_.path()).empty());
 }
 
+TEST_F(RelayFiltered, SigkilledRunnersDirectoryIsRemovedByTheNextBackend) {
+  const pid_t runner = ::fork();
+  if (runner == 0) {
+    auto backend = relay_backend();
+    if (!backend) ::_exit(3);
+    (void)run_spec(**backend, python_spec("import time\ntime.sleep(60)\n"));
+    ::_exit(4);
+  }
+  bool up = false;
+  for (int i = 0; i < 400 && !up; ++i) {
+    up = !entries_of(tmp_.path()).empty();
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ::kill(runner, SIGKILL);
+  ::waitpid(runner, nullptr, 0);
+  ASSERT_TRUE(up) << "the runner's proxy directory never appeared";
+  const auto left = entries_of(tmp_.path());
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_TRUE(left[0].starts_with("isol8-relay-" + std::to_string(runner) + "-")) << left[0];
+  auto next = relay_backend();
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_TRUE(entries_of(tmp_.path()).empty()) << ::testing::PrintToString(entries_of(tmp_.path()));
+}
+
 TEST_F(RelayFiltered, AutoModeChoosesTheVethForRootAndTheRelayOtherwise) {
   auto backend = relay_backend(FilteredMode::kAuto);
   ASSERT_TRUE(backend) << backend.error().message;
