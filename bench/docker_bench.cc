@@ -5,6 +5,8 @@
 //   cli     `isol8 run --backend docker -e pass` (a process per run: the one-shot path)
 //   pool    the library Engine with the warm pool (fast strategy), `pass`
 //   native  `isol8 run -e pass` (the native backend)
+//   docker  `docker run --rm --network none <image> python3 -c pass` (when the docker CLI is on
+//           PATH): what the same run costs through Docker's own client
 // Prints p50/p95/mean per way and the ratios to raw. A measurement, never a test.
 //
 //   docker_bench [--runs N] [--warmup N] [--image isol8:python]
@@ -48,7 +50,7 @@ int spawn_wait(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) return -1;
+  if (posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) return -1;
   posix_spawn_file_actions_destroy(&fa);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -161,6 +163,16 @@ int main(int argc, char** argv) {
        },
        {}},
   };
+  if (spawn_wait({"docker", "version"}) == 0) {
+    ways.push_back({"docker run --rm --network none (docker CLI)",
+                    [&] {
+                      return spawn_wait({"docker", "run", "--rm", "--network", "none", image,
+                                         "python3", "-c", "pass"}) == 0;
+                    },
+                    {}});
+  } else {
+    std::fprintf(stderr, "docker_bench: no docker CLI on PATH; leaving out `docker run`\n");
+  }
   for (int i = 0; i < warmup + runs; ++i) {
     for (auto& w : ways) {
       const auto t0 = Clock::now();
@@ -172,8 +184,15 @@ int main(int argc, char** argv) {
     }
   }
   const Stats base = stats(ways[0].samples);
-  std::printf("%d runs each (after %d warm-ups), interleaved; image %s\n", runs, warmup,
-              image.c_str());
+  double load[3] = {0, 0, 0};
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
+    std::fclose(f);
+  }
+  std::printf(
+      "%d runs each (after %d warm-ups), interleaved; image %s; load average %.2f %.2f "
+      "%.2f\n",
+      runs, warmup, image.c_str(), load[0], load[1], load[2]);
   std::printf("%-52s %9s %9s %9s %10s\n", "way", "p50 ms", "p95 ms", "mean ms", "p50/raw");
   for (auto& w : ways) {
     const Stats s = stats(w.samples);

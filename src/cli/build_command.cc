@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "backends/docker/client.h"
+#include "backends/docker/image_import.h"
 #include "cli/build_session.h"
 #include "cli/commands.h"
 #include "common/fs_util.h"
@@ -80,12 +82,39 @@ CLI::App* add_build_command(CLI::App& app, BuildArgs& a) {
   cmd->add_option("--setup", a.setup,
                   "Setup script run before every execution (a file path or a command; repeatable)");
   cmd->add_flag("--force", a.force, "Rebuild an existing tag");
+  cmd->add_option("--backend", a.backend,
+                  "native (a root in the rootfs store) or docker (that root, then imported as the "
+                  "Docker image <tag>)");
   return cmd;
 }
 
 int build_command(const BuildArgs& args, const LoadedConfig& config) {
+  const std::string backend = args.backend.value_or("native");
+  if (backend != "native" && backend != "docker") {
+    return report_error(
+        fmt::format("Invalid --backend value: \"{}\". Expected one of: native, docker", backend));
+  }
   auto spec = custom_build_from_args(args);
   if (!spec) return report_error(spec.error().message);
+  // The daemon is asked before the (long) root build, so that an unreachable one fails fast.
+  std::shared_ptr<docker::DockerClient> client;
+  const auto colon = spec->tag.find(':');
+  const std::string repo = spec->tag.substr(0, colon);
+  const std::string image_tag = colon == std::string::npos ? "latest" : spec->tag.substr(colon + 1);
+  if (backend == "docker") {
+    if (std::any_of(repo.begin(), repo.end(),
+                    [](char c) { return std::isupper(static_cast<unsigned char>(c)); }) ||
+        image_tag.empty() || image_tag.find(':') != std::string::npos) {
+      return report_error(fmt::format(
+          "Invalid Docker image name: \"{}\". With --backend docker the tag is <name>[:<tag>] "
+          "with a lowercase name",
+          spec->tag));
+    }
+    auto c = docker::DockerClient::from_environment();
+    if (!c) return report_error(c.error().message);
+    if (auto pinged = (*c)->ping(); !pinged) return report_error(pinged.error().message);
+    client = std::move(*c);
+  }
   if (auto can = rootfs::check_can_build(); !can) return report_error(can.error().message);
   auto session = BuildSession::open(config, "build");
   if (!session) return report_error(session.error().message);
@@ -102,6 +131,20 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
     return report_error(built.error().message);
   }
   const auto& m = built->manifest;
+  std::string docker_line;
+  if (client) {
+    // The same root, imported as the image <tag> (<name>:latest without a ':') with its setup
+    // script in a label that the docker backend runs before each request's setup.
+    auto id =
+        docker::import_root_as_image(*client, built->dir, repo, image_tag, m.runtime, m.setup);
+    if (!id) {
+      return report_error(
+          fmt::format("The root {} was built ({}) but its import into Docker "
+                      "failed: {}",
+                      m.name, built->dir.string(), id.error().message));
+    }
+    docker_line = fmt::format("  Docker:   {}:{} ({})\n", repo, image_tag, id->substr(0, 19));
+  }
   std::string setup_line = m.setup.substr(0, m.setup.find('\n'));
   if (m.setup.find('\n') != std::string::npos) setup_line += " ...";
   std::cout << "[DONE] Custom image build complete!\n"
@@ -110,7 +153,8 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
             << (m.packages.empty() ? "(none)" : fmt::format("{}", fmt::join(m.packages, ", ")))
             << "\n"
             << "  Setup:    " << (setup_line.empty() ? "(none)" : setup_line) << "\n"
-            << "  Image:    " << m.name << " (" << built->dir.string() << ")" << std::endl;
+            << "  Image:    " << m.name << " (" << built->dir.string() << ")\n"
+            << docker_line << std::flush;
   return 0;
 }
 

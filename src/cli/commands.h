@@ -83,6 +83,7 @@ CLI::App* add_cleanup_command(CLI::App& app, CleanupArgs& args);
 int cleanup_command(const CleanupArgs& args);
 
 struct BuildArgs {
+  std::optional<std::string> backend;  // docker: also import the root as a Docker image
   std::string base;
   std::string tag;
   std::vector<std::string> install;

@@ -53,7 +53,8 @@ int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
         continue;
       }
     }
-    auto id = docker::import_root_as_image(**client, root.dir, repo, tag, root.manifest.runtime);
+    auto id = docker::import_root_as_image(**client, root.dir, repo, tag, root.manifest.runtime,
+                                           root.manifest.setup);
     if (!id) {
       fmt::print("[ERR] {}: {}\n", root.manifest.runtime, id.error().message);
       return 1;

@@ -283,8 +283,22 @@ void FilteringProxy::remove_slot(SlotId slot) {
     s = it->second;
     impl_->slots.erase(it);
   }
-  impl_->on_io_thread([&] { Impl::close_listeners(*s); });
-  impl_->close_connections(s);
+  // One trip to the io thread: the listeners and the connections end together.
+  size_t aborted = 0;
+  impl_->on_io_thread([&] {
+    Impl::close_listeners(*s);
+    for (auto& weak : s->sessions) {
+      if (auto session = weak.lock()) {
+        session->abort();
+        ++aborted;
+      }
+    }
+    s->sessions.clear();
+  });
+  if (aborted > 0 && !s->state->wait_idle(kCloseWait)) {
+    spdlog::warn("proxy: connections still open {} s after closing them",
+                 std::chrono::seconds(kCloseWait).count());
+  }
 }
 
 }  // namespace isol8::proxy

@@ -44,6 +44,10 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
   // container, would otherwise pile up as uid-100 zombies) and the program does not run as pid
   // 1, which would change its signal semantics (pid 1 ignores signals it has no handler for).
   host["Init"] = true;
+  // No container log: isol8 reads the output through the attach stream, and the daemon's
+  // default json-file driver would also write every line, JSON-encoded, to the daemon's disk
+  // (a program printing short lines got about 1 MB/s through, and the log grows unbounded).
+  host["LogConfig"] = {{"Type", "none"}, {"Config", json::object()}};
   switch (spec.network) {
     case NetworkMode::kNone:
       host["NetworkMode"] = "none";

@@ -1,17 +1,20 @@
 #include "backends/docker/docker_backend.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include <filesystem>
+#include <functional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "backends/docker/client.h"
 #include "backends/docker/container_spec.h"
+#include "backends/docker/image_import.h"
 #include "backends/docker/invocation.h"
 #include "backends/docker/pool.h"
 #include "backends/docker/stream_pump.h"
@@ -63,19 +66,25 @@ Error image_error(const std::string& image, const Error& e) {
 // daemon copies stdout and stderr independently, so one stream's marker can arrive before the
 // other stream's last setup output: code-phase output of the first stream is held back until the
 // other stream's marker (or its end) has passed, and only then is on_setup_exit() called.
+// Output before the marker is the setup's (OutputSink::on_setup_output: streamed with phase
+// "setup", kept out of the result); `on_setup_end` runs when the first marker shows that the
+// setup script has exited (the code phase's time limit starts then).
 class SetupAwareOutput {
  public:
-  SetupAwareOutput(OutputSink& sink, const std::string& marker)
+  SetupAwareOutput(OutputSink& sink, const std::string& marker, std::function<void()> on_setup_end)
       : sink_(sink),
         scanners_{docker::SetupMarkerScanner(marker), docker::SetupMarkerScanner(marker)},
-        active_(!marker.empty()) {}
+        active_(!marker.empty()),
+        on_setup_end_(std::move(on_setup_end)) {}
 
   void on_frame(docker::FrameStream stream, std::string_view data) {
     if (stream == docker::FrameStream::kStdin) return;
     const int i = stream == docker::FrameStream::kStdout ? 0 : 1;
+    const bool in_setup = active_ && !scanners_[i].seen();
     auto piece = scanners_[i].feed(data);
-    if (!piece.before.empty()) sink_.on_output(which(i), piece.before);
+    if (!piece.before.empty()) deliver(i, piece.before, in_setup);
     if (piece.exit) {
+      if (!code_ && on_setup_end_) on_setup_end_();
       code_ = *piece.exit;
       passed_[i] = true;
     }
@@ -92,7 +101,7 @@ class SetupAwareOutput {
   void finish() {
     for (int i = 0; i < 2; ++i) {
       const std::string rest = scanners_[i].finish();
-      if (!rest.empty()) sink_.on_output(which(i), rest);
+      if (!rest.empty()) deliver(i, rest, active_ && !scanners_[i].seen());
     }
     if (active_ && !boundary_done_ && code_) cross_boundary();
   }
@@ -102,6 +111,15 @@ class SetupAwareOutput {
  private:
   static OutputStream which(int i) {
     return i == 0 ? OutputStream::kStdout : OutputStream::kStderr;
+  }
+
+  // Output that precedes the stream's marker is the setup's.
+  void deliver(int i, std::string_view data, bool setup_phase) {
+    if (setup_phase) {
+      sink_.on_setup_output(which(i), data);
+    } else {
+      sink_.on_output(which(i), data);
+    }
   }
 
   void cross_boundary() {
@@ -116,6 +134,7 @@ class SetupAwareOutput {
   OutputSink& sink_;
   docker::SetupMarkerScanner scanners_[2];
   const bool active_;
+  std::function<void()> on_setup_end_;
   bool passed_[2] = {false, false};
   bool boundary_done_ = false;
   std::string held_[2];
@@ -183,13 +202,39 @@ class DockerBackend final : public Backend {
   // missing one fails there with the daemon's message.
   bool has_executable(const std::string&, const std::string&) const override { return true; }
 
-  Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
+  Result<RunOutcome> run(const RunSpec& request_spec, OutputSink& sink,
                          const RunControl& control) override {
+    auto with_setup = with_image_setup(request_spec);
+    if (!with_setup) return std::move(with_setup).error();
+    const RunSpec& spec = *with_setup;
     if (spec.network == NetworkMode::kFiltered) return run_filtered(spec, sink, control);
     return pool_ ? run_pooled(spec, sink, control) : run_one_shot(spec, sink, control);
   }
 
  private:
+  // The spec with the image's own setup script (the kSetupLabel label of a custom image built
+  // by `isol8 build --backend docker`) in front of the request's, as the native backend does
+  // with the root's manifest. Also where a missing image is reported.
+  Result<RunSpec> with_image_setup(const RunSpec& spec) const {
+    auto image = client_->inspect_image(spec.image);
+    if (!image) return image_error(spec.image, image.error());
+    if (!image->has_value()) {
+      return image_error(spec.image, Error{404, "No such image: " + spec.image});
+    }
+    const json& labels = (**image)["Config"]["Labels"];
+    RunSpec out = spec;
+    if (labels.is_object() && labels.contains(docker::kSetupLabel)) {
+      auto setup = docker::from_hex(labels[docker::kSetupLabel].get<std::string>());
+      if (!setup) {
+        return make_error(fmt::format("Docker image {} has a malformed {} label", spec.image,
+                                      docker::kSetupLabel));
+      }
+      // The same joining as rootfs::compose_setup_script (the image's first).
+      out.setup_script = spec.setup_script.empty() ? *setup : *setup + "\n" + spec.setup_script;
+    }
+    return out;
+  }
+
   docker::CreateParams params(const RunSpec& spec) const {
     docker::CreateParams p;
     p.runtime = spec.runtime;
@@ -218,11 +263,55 @@ class DockerBackend final : public Backend {
     return outcome;
   }
 
+  // How a started run ends, the one thing a container of its own and a pooled exec do
+  // differently: what kills it, and where its exit code and OOM verdict come from.
+  struct Ending {
+    std::function<void()> kill;
+    std::function<Result<void>(RunOutcome&)> collect;  // exit_code and oom_killed
+  };
+
+  // Streams a started run to the sink with the time limit of each phase (the setup script's,
+  // then the program's, which starts when the setup's marker arrives), kills it on timeout or
+  // cancel, and fills in the outcome.
+  Result<RunOutcome> drive(const RunSpec& spec, OutputSink& sink, const RunControl& control,
+                           const docker::Invocation& inv, docker::HijackedStream& stream,
+                           Clock::time_point started_at, const Ending& ending) {
+    Clock::time_point deadline = started_at + spec.timeout;
+    SetupAwareOutput output(sink, inv.marker, [&] { deadline = Clock::now() + spec.timeout; });
+    docker::FrameDemuxer demux(
+        [&](docker::FrameStream s, std::string_view d) { output.on_frame(s, d); });
+    auto pumped =
+        docker::pump_stream(stream, inv.stdin_payload, deadline, control.cancel_fd, demux);
+    if (!pumped) return std::move(pumped).error();
+    RunOutcome outcome;
+    fill_limits(outcome);
+    if (pumped->timed_out || pumped->cancelled) {
+      ending.kill();
+      drain_stream(stream, kDrainGrace, demux);
+      output.finish();
+      outcome.timed_out = pumped->timed_out;
+      outcome.cancelled = pumped->cancelled;
+      // The setup script never reported its end: the setup phase ran out of time.
+      outcome.setup_timed_out = pumped->timed_out && inv.has_setup && !output.setup_exit();
+      outcome.exit_code = 137;
+      outcome.term_signal = 9;
+    } else {
+      output.finish();
+      ISOL8_TRY(ending.collect(outcome));
+    }
+    outcome.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
+    outcome.usage.wall_ms = outcome.duration.count();
+    if (!outcome.setup_timed_out && output.setup_exit() && *output.setup_exit() != 0) {
+      outcome.setup_failed_exit = *output.setup_exit();
+    }
+    return outcome;
+  }
+
   // One container for this run: create, attach, start, stream, inspect, remove.
   Result<RunOutcome> run_one_shot(const RunSpec& spec, OutputSink& sink, const RunControl& control,
                                   const docker::FilteredMounts* filtered = nullptr) {
-    const std::string marker = random_marker();
-    auto inv = docker::plan_invocation(spec, marker);
+    auto inv = docker::plan_invocation(spec, random_marker());
     if (!inv) return std::move(inv).error();
     auto p = params(spec);
     p.cmd = inv->cmd;
@@ -243,64 +332,33 @@ class DockerBackend final : public Backend {
     if (!stream) return std::move(stream).error();
     const auto started_at = Clock::now();
     if (auto started = client_->start_container(*id); !started) return std::move(started).error();
-
-    SetupAwareOutput output(sink, inv->marker);
-    docker::FrameDemuxer demux(
-        [&](docker::FrameStream s, std::string_view d) { output.on_frame(s, d); });
-    auto pumped = docker::pump_stream(*stream, inv->stdin_payload, started_at + spec.timeout,
-                                      control.cancel_fd, demux);
-    if (!pumped) return std::move(pumped).error();
-    RunOutcome outcome;
-    fill_limits(outcome);
-    if (pumped->timed_out || pumped->cancelled) {
-      (void)client_->kill_container(*id);
-      drain_stream(*stream, kDrainGrace, demux);
-      output.finish();
-      outcome.duration =
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
-      outcome.timed_out = pumped->timed_out;
-      outcome.cancelled = pumped->cancelled;
-      outcome.exit_code = 137;
-      outcome.term_signal = 9;
-      outcome.usage.wall_ms = outcome.duration.count();
-      return outcome;
-    }
-    outcome.duration =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
-    output.finish();
-    auto inspected = client_->inspect_container(*id);
-    if (!inspected) return std::move(inspected).error();
-    const json& state = (*inspected)["State"];
-    if (state.value("Running", false)) {
-      // The output streams closed while the process still runs (it closed them itself): wait.
-      auto code = client_->wait_container(*id);
-      if (!code) return std::move(code).error();
-      outcome.exit_code = *code;
-      inspected = client_->inspect_container(*id);
-      if (!inspected) return std::move(inspected).error();
-    } else {
-      outcome.exit_code = state.value("ExitCode", 1);
-    }
-    outcome.oom_killed = (*inspected)["State"].value("OOMKilled", false);
-    apply_setup(output, outcome);
-    outcome.usage.wall_ms = outcome.duration.count();
-    return outcome;
-  }
-
-  static void apply_setup(const SetupAwareOutput& output, RunOutcome& outcome) {
-    if (output.setup_exit() && *output.setup_exit() != 0) {
-      outcome.setup_failed_exit = *output.setup_exit();
-    }
+    const Ending ending{[&] { (void)client_->kill_container(*id); },
+                        [&](RunOutcome& outcome) -> Result<void> {
+                          auto inspected = client_->inspect_container(*id);
+                          if (!inspected) return std::move(inspected).error();
+                          if ((*inspected)["State"].value("Running", false)) {
+                            // The output streams closed while the process still runs (it closed
+                            // them): wait.
+                            auto code = client_->wait_container(*id);
+                            if (!code) return std::move(code).error();
+                            inspected = client_->inspect_container(*id);
+                            if (!inspected) return std::move(inspected).error();
+                          }
+                          const json& state = (*inspected)["State"];
+                          outcome.exit_code = state.value("ExitCode", 1);
+                          // Set by the daemon for any OOM kill in the container's cgroup, as on
+                          // native.
+                          outcome.oom_killed = state.value("OOMKilled", false);
+                          return ok();
+                        }};
+    return drive(spec, sink, control, *inv, *stream, started_at, ending);
   }
 
   // An exec in a warm container; the container goes back to the pool (cleaned before reuse),
-  // or is removed after a timeout or cancel.
+  // or is removed after a timeout, a cancel or an OOM kill.
   Result<RunOutcome> run_pooled(const RunSpec& spec, OutputSink& sink, const RunControl& control) {
-    const std::string marker = random_marker();
-    auto inv = docker::plan_invocation(spec, marker, /*pooled=*/true);
+    auto inv = docker::plan_invocation(spec, random_marker(), /*pooled=*/true);
     if (!inv) return std::move(inv).error();
-    const std::vector<std::string>& cmd = inv->cmd;
-
     auto p = params(spec);
     p.pooled = true;
     p.cmd = {"sleep", "infinity"};
@@ -316,39 +374,36 @@ class DockerBackend final : public Backend {
         pool_->discard(*id);
       }
     });
-    auto exec = client_->create_exec(*id, docker::make_exec_request(spec, cmd));
+    auto exec = client_->create_exec(*id, docker::make_exec_request(spec, inv->cmd));
     if (!exec) return std::move(exec).error();
     const auto started_at = Clock::now();
     auto stream = client_->start_exec_attached(*exec);
     if (!stream) return std::move(stream).error();
-    SetupAwareOutput output(sink, inv->marker);
-    docker::FrameDemuxer demux(
-        [&](docker::FrameStream s, std::string_view d) { output.on_frame(s, d); });
-    auto pumped = docker::pump_stream(*stream, inv->stdin_payload, started_at + spec.timeout,
-                                      control.cancel_fd, demux);
-    if (!pumped) return std::move(pumped).error();
-    RunOutcome outcome;
-    fill_limits(outcome);
-    if (pumped->timed_out || pumped->cancelled) {
-      (void)client_->kill_container(*id);
-      drain_stream(*stream, kDrainGrace, demux);
-      output.finish();
-      outcome.timed_out = pumped->timed_out;
-      outcome.cancelled = pumped->cancelled;
-      outcome.exit_code = 137;
-      outcome.term_signal = 9;
-    } else {
-      output.finish();
-      auto result = client_->inspect_exec(*exec);
-      if (!result) return std::move(result).error();
-      outcome.exit_code = result->exit_code;
-      reusable = true;
-    }
-    outcome.duration =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
-    outcome.usage.wall_ms = outcome.duration.count();
-    apply_setup(output, outcome);
-    return outcome;
+    const Ending ending{
+        // The whole container: the exec's processes have no handle of their own.
+        [&] { (void)client_->kill_container(*id); },
+        [&](RunOutcome& outcome) -> Result<void> {
+          auto result = client_->inspect_exec(*exec);
+          if (!result) return std::move(result).error();
+          outcome.exit_code = result->exit_code;
+          // State.OOMKilled is container-wide and sticky, so it cannot tell this exec's fate.
+          // The container came out of the pool with an oom_kill counter of 0 (the cleanup
+          // refuses others); an OOM kill ends the program with SIGKILL, so the counter is
+          // read when the exit code says SIGKILL. (A child killed by the OOM killer while the
+          // program survives is not seen here; one-shot containers and native runs see it.)
+          if (outcome.exit_code == 128 + SIGKILL) {
+            auto kills = pool_->oom_kills(*id);
+            if (kills) {
+              outcome.oom_killed = *kills > 0;
+            } else {
+              spdlog::warn("docker: cannot tell whether the OOM killer ended the run: {}",
+                           kills.error().message);
+            }
+          }
+          reusable = !outcome.oom_killed;
+          return ok();
+        }};
+    return drive(spec, sink, control, *inv, *stream, started_at, ending);
   }
 
   std::shared_ptr<DockerClient> client_;

@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 
@@ -142,15 +143,36 @@ Result<void> stream_directory_tar(const fs::path& root, const ChunkWriter& write
   return ok();
 }
 
+std::string to_hex(std::string_view data) {
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (unsigned char c : data) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, value, 16);
+    if (ec != std::errc() || end != hex.data() + i + 2) return std::nullopt;
+    out += static_cast<char>(value);
+  }
+  return out;
+}
+
 Result<std::string> import_root_as_image(DockerClient& client, const fs::path& root,
                                          const std::string& repo, const std::string& tag,
-                                         const std::string& runtime) {
-  const std::vector<std::string> changes = {
+                                         const std::string& runtime, const std::string& setup) {
+  std::vector<std::string> changes = {
       fmt::format("LABEL org.isol8.runtime={}", runtime),
       fmt::format("LABEL org.isol8.source={}", root.string()),
       "LABEL isol8.managed=true",
       "WORKDIR /sandbox",
   };
+  if (!setup.empty()) changes.push_back(fmt::format("LABEL {}={}", kSetupLabel, to_hex(setup)));
   return client.import_image(repo, tag, changes, [&](const ChunkWriter& write) {
     return stream_directory_tar(root, write);
   });

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,17 @@ Result<std::vector<ImportedImage>> import_store_roots_to_docker(
     DockerClient& client, const std::filesystem::path& store, const std::vector<std::string>& names,
     const std::function<void(const std::string&)>& progress);
 
-// Imports one root directory as `repo:tag`.
+// The image label that carries a custom root's setup script (hex: a LABEL change cannot hold
+// newlines or quotes safely). The docker backend runs it before each request's own setup, as
+// the native backend runs the manifest's.
+inline constexpr const char* kSetupLabel = "org.isol8.setup.hex";
+std::string to_hex(std::string_view data);
+std::optional<std::string> from_hex(std::string_view hex);
+
+// Imports one root directory as `repo:tag`; `setup` (the root's setup script) becomes the
+// kSetupLabel label when not empty.
 Result<std::string> import_root_as_image(DockerClient& client, const std::filesystem::path& root,
                                          const std::string& repo, const std::string& tag,
-                                         const std::string& runtime);
+                                         const std::string& runtime, const std::string& setup = {});
 
 }  // namespace isol8::docker

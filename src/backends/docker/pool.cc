@@ -1,7 +1,10 @@
 #include "backends/docker/pool.h"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
+#include "backends/docker/container_spec.h"
 #include "backends/docker/demux.h"
 #include "backends/docker/stream_pump.h"
 
@@ -9,7 +12,25 @@ namespace isol8::docker {
 
 using nlohmann::json;
 
-const char* const kPoolCleanupScript = R"SH(kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null
+// Sets $oom to the memory cgroup's oom_kill counter ("" when neither file is readable). Written
+// out in both scripts (a raw string cannot span lines inside a macro).
+const char* const kOomCountScript = R"SH(oom=
+for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+  [ -r "$f" ] || continue
+  while read -r k v; do [ "$k" = oom_kill ] && oom=$v; done < "$f"
+  [ -n "$oom" ] && break
+done
+[ -n "$oom" ] || exit 3
+echo "$oom")SH";
+
+const char* const kPoolCleanupScript = R"SH(oom=
+for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+  [ -r "$f" ] || continue
+  while read -r k v; do [ "$k" = oom_kill ] && oom=$v; done < "$f"
+  [ -n "$oom" ] && break
+done
+[ "${oom:-0}" = 0 ] || { echo "the OOM killer struck in this container ($oom)"; exit 4; }
+kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null
 chmod -R u+rwX /sandbox /tmp 2>/dev/null
 rm -rf /sandbox/* /sandbox/.[!.]* /sandbox/..?* /tmp/* /tmp/.[!.]* /tmp/..?* 2>/dev/null
 shopt -s nullglob dotglob
@@ -138,6 +159,32 @@ void ContainerPool::release(const json& config, std::string id) {
     }
     for (const auto& r : remove) (void)client_->remove_container(r, true);
   }
+}
+
+Result<uint64_t> ContainerPool::oom_kills(const std::string& id) {
+  auto exec = client_->create_exec(id, json{{"AttachStdin", false},
+                                            {"AttachStdout", true},
+                                            {"AttachStderr", true},
+                                            {"Tty", false},
+                                            {"User", kIdleUser},
+                                            {"WorkingDir", "/"},
+                                            {"Cmd", {"/bin/bash", "-c", kOomCountScript}}});
+  if (!exec) return std::move(exec).error();
+  auto stream = client_->start_exec_attached(*exec);
+  if (!stream) return std::move(stream).error();
+  std::string output;
+  FrameDemuxer demux([&](FrameStream s, std::string_view d) {
+    if (s == FrameStream::kStdout) output.append(d.substr(0, 64));
+  });
+  auto pumped = pump_stream(*stream, {},
+                            std::chrono::steady_clock::now() + std::chrono::seconds(10), -1, demux);
+  if (!pumped) return std::move(pumped).error();
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(output.data(), output.data() + output.size(), n);
+  if (pumped->timed_out || ec != std::errc() || end == output.data()) {
+    return make_error("cannot read the container's oom_kill counter");
+  }
+  return n;
 }
 
 void ContainerPool::discard(const std::string& id) {

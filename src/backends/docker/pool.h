@@ -27,8 +27,14 @@
 
 namespace isol8::docker {
 
-// The script of the cleanup exec (bash, as uid 100); exits non-zero when anything is left.
+// The script of the cleanup exec (bash, as uid 100); exits non-zero when anything is left, or
+// when the container's memory cgroup has OOM-killed anything (so that a container handed out
+// always starts with an oom_kill counter of 0, which is what oom_kills() is compared against).
 extern const char* const kPoolCleanupScript;
+
+// Prints the oom_kill counter of the container's memory cgroup (cgroup v2 memory.events or v1
+// memory.oom_control, seen through the container's private cgroup namespace), or exits 3.
+extern const char* const kOomCountScript;
 
 class ContainerPool {
  public:
@@ -44,6 +50,9 @@ class ContainerPool {
   void release(const nlohmann::json& config, std::string id);
   // Removes a container that must not be reused (timed out, cancelled, broken).
   void discard(const std::string& id);
+  // How many processes the OOM killer has killed in the container (an exec of kOomCountScript).
+  // Containers come out of acquire() with 0.
+  Result<uint64_t> oom_kills(const std::string& id);
 
  private:
   struct Entry {

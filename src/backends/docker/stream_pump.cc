@@ -21,7 +21,8 @@ int remaining_ms(Clock::time_point deadline) {
 }  // namespace
 
 Result<PumpOutcome> pump_stream(HijackedStream& stream, std::string_view payload,
-                                Clock::time_point deadline, int cancel_fd, FrameDemuxer& demux) {
+                                const Clock::time_point& deadline, int cancel_fd,
+                                FrameDemuxer& demux) {
   ISOL8_TRY(demux.feed(stream.pending));
   stream.pending.clear();
   const int fd = stream.fd.get();

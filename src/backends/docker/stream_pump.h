@@ -20,9 +20,11 @@ struct PumpOutcome {
   bool cancelled = false;
 };
 
+// `deadline` is re-read on every wake-up, so the demux callback may move it (the per-phase time
+// limit restarts when the setup phase ends).
 Result<PumpOutcome> pump_stream(HijackedStream& stream, std::string_view stdin_payload,
-                                std::chrono::steady_clock::time_point deadline, int cancel_fd,
-                                FrameDemuxer& demux);
+                                const std::chrono::steady_clock::time_point& deadline,
+                                int cancel_fd, FrameDemuxer& demux);
 
 // After a kill: reads what is left for at most `grace`, delivering it, so that output written
 // before the kill is not lost.

@@ -23,8 +23,11 @@ class CollectingSink : public OutputSink {
     (s == OutputStream::kStdout ? out : err).append(d);
     (setup_code ? code_phase : setup_phase).append(d);
   }
+  void on_setup_output(OutputStream s, std::string_view d) override {
+    (s == OutputStream::kStdout ? setup_out : setup_err).append(d);
+  }
   void on_setup_exit(int code) override { setup_code = code; }
-  std::string out, err, setup_phase, code_phase;
+  std::string out, err, setup_phase, code_phase, setup_out, setup_err;
   std::optional<int> setup_code;
 };
 
@@ -74,13 +77,15 @@ TEST_F(DockerBackendTest, FilesSetupAndStdinArriveInOneStart) {
   EXPECT_FALSE(outcome->setup_failed_exit);
   ASSERT_TRUE(sink.setup_code);
   EXPECT_EQ(*sink.setup_code, 0);
-  const std::string expected = "setup-out\nnested\n" + std::string(200000, 'z') +
-                               "\nmade\n\n/sandbox/work/dir\nthe user's stdin100\n";
+  const std::string expected =
+      "nested\n" + std::string(200000, 'z') + "\nmade\n\n/sandbox/work/dir\nthe user's stdin100\n";
   EXPECT_TRUE(sink.out == expected)
       << "stdout of " << sink.out.size() << " bytes, expected " << expected.size()
       << "; its end: " << sink.out.substr(sink.out.size() > 80 ? sink.out.size() - 80 : 0);
-  EXPECT_EQ(sink.err, "setup-err\n");
-  EXPECT_EQ(sink.code_phase.find("setup-out"), std::string::npos);
+  // The setup's output is delivered as such (phase "setup"), never as the program's.
+  EXPECT_EQ(sink.err, "");
+  EXPECT_EQ(sink.setup_out, "setup-out\n");
+  EXPECT_EQ(sink.setup_err, "setup-err\n");
 }
 
 TEST_F(DockerBackendTest, FailingSetupStopsTheRun) {
@@ -91,7 +96,7 @@ TEST_F(DockerBackendTest, FailingSetupStopsTheRun) {
   ASSERT_TRUE(outcome) << outcome.error().message;
   ASSERT_TRUE(outcome->setup_failed_exit);
   EXPECT_EQ(*outcome->setup_failed_exit, 3);
-  EXPECT_EQ(sink.err, "broken\n");
+  EXPECT_EQ(sink.setup_err, "broken\n");
   EXPECT_EQ(sink.out.find("program-ran"), std::string::npos);
 }
 
@@ -203,6 +208,73 @@ TEST_P(DockerPoolTest, PooledContainersAreCleanOnReuse) {
   }
   // The engine's destructor removed every pooled container.
   EXPECT_EQ(managed_containers(), before);
+}
+
+// A pooled run execs in a container that outlives it, whose State.OOMKilled is container-wide and
+// sticky: the verdict comes from the container's oom_kill counter, and the container is not
+// reused after an OOM kill (the next run is in a clean one and is not reported as OOM).
+TEST_P(DockerPoolTest, OomInAPooledRunIsReportedOnlyForThatRun) {
+  ISOL8_REQUIRE_DOCKER();
+  const size_t before = managed_containers();
+  {
+    Options o;
+    o.backend = BackendKind::kDocker;
+    o.pool_strategy = GetParam();
+    o.pool_size = {1, 1};
+    o.memory_limit = "64m";
+    auto engine = Engine::create(o);
+    ASSERT_TRUE(engine) << engine.error().message;
+    ExecutionRequest fine;
+    fine.runtime = "python";
+    fine.code = "print('fine')";
+    ExecutionRequest bomb;
+    bomb.runtime = "python";
+    bomb.code = "x = bytearray(300 << 20)";
+    for (int i = 0; i < 2; ++i) {
+      auto ok = (*engine)->execute(fine);
+      ASSERT_TRUE(ok) << ok.error().message;
+      EXPECT_EQ(ok->status, RunStatus::kOk) << ok->stderr_data;
+      EXPECT_FALSE(ok->oom_killed);
+      auto oom = (*engine)->execute(bomb);
+      ASSERT_TRUE(oom) << oom.error().message;
+      EXPECT_EQ(oom->status, RunStatus::kOom) << oom->stderr_data;
+      EXPECT_TRUE(oom->oom_killed);
+      EXPECT_EQ(oom->exit_code, 137);
+      EXPECT_NE(oom->stderr_data.find("--- OUT OF MEMORY (limit 64m) ---"), std::string::npos)
+          << oom->stderr_data;
+    }
+    auto after = (*engine)->execute(fine);
+    ASSERT_TRUE(after) << after.error().message;
+    EXPECT_EQ(after->status, RunStatus::kOk) << after->stderr_data;
+    EXPECT_FALSE(after->oom_killed);
+  }
+  EXPECT_EQ(managed_containers(), before);
+}
+
+// The setup script and the program each get the whole time limit, in a pooled exec too.
+TEST_P(DockerPoolTest, EachPhaseHasItsOwnTimeLimit) {
+  ISOL8_REQUIRE_DOCKER();
+  Options o;
+  o.backend = BackendKind::kDocker;
+  o.pool_strategy = GetParam();
+  o.pool_size = {1, 1};
+  auto engine = Engine::create(o);
+  ASSERT_TRUE(engine) << engine.error().message;
+  ExecutionRequest both;
+  both.runtime = "bash";
+  both.cmd = "sleep 1.2; echo done";
+  both.setup_script = "sleep 1.2";
+  both.timeout_ms = 2000;
+  auto r = (*engine)->execute(both);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_code, 0) << r->stderr_data;
+  EXPECT_EQ(r->stdout_data, "done");
+  ExecutionRequest slow = both;
+  slow.setup_script = "sleep 30";
+  slow.timeout_ms = 500;
+  auto s = (*engine)->execute(slow);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "SETUP SCRIPT TIMED OUT");
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, DockerPoolTest, ::testing::Values("fast", "secure"));

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "support/native_helpers.h"
+#include "support/backend_params.h"
 
 namespace isol8::test {
 namespace {
@@ -12,6 +12,8 @@ namespace {
 using nlohmann::json;
 
 class NativeBadInput : public LeakCheckedTest {};
+// The cases that reach a sandbox: on every backend.
+class BadInput : public BackendTest {};
 
 // A clean failure: the CLI exited by itself, did not hang, and said why on stderr.
 void expect_clean_error(const CliRun& r) {
@@ -60,7 +62,7 @@ TEST_F(NativeBadInput, NoCodeAndEmptyStdin) {
   EXPECT_EQ(without_warnings(r.err), kNoCode);
 }
 
-TEST_F(NativeBadInput, BinaryGarbageAsPythonCode) {
+TEST_P(BadInput, BinaryGarbageAsPythonCode) {
   const CliRun r = cli().run({"run"}, garbage(64 * 1024, /*with_nul=*/true));
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_EQ(r.term_signal, 0);
@@ -78,7 +80,7 @@ TEST_F(NativeBadInput, InvalidUtf8AsPythonCode) {
   EXPECT_TRUE(r.out.empty()) << describe(r);
 }
 
-TEST_F(NativeBadInput, BinaryGarbageAsBashAndNodeCode) {
+TEST_P(BadInput, BinaryGarbageAsBashAndNodeCode) {
   for (const char* rt : {"bash", "node"}) {
     const CliRun r = cli().run({"run", "-r", rt}, garbage(16 * 1024, /*with_nul=*/true));
     EXPECT_NE(r.exit_code, 0) << rt << " " << describe(r);
@@ -105,14 +107,14 @@ std::string big_python(size_t target) {
   return code;
 }
 
-TEST_F(NativeBadInput, TenMegabytesOfCodeFromStdin) {
+TEST_P(BadInput, TenMegabytesOfCodeFromStdin) {
   const std::string code = big_python(10 * 1024 * 1024);
   const CliRun r = cli().run({"run"}, code);
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "big-ok " + std::to_string(code.size()) + "\n");
 }
 
-TEST_F(NativeBadInput, TenMegabytesOfCodeFromAFile) {
+TEST_P(BadInput, TenMegabytesOfCodeFromAFile) {
   const std::string code = big_python(10 * 1024 * 1024);
   const std::string path = cli().dir().file("big.py");
   ASSERT_TRUE(spit(path, code));
@@ -121,7 +123,7 @@ TEST_F(NativeBadInput, TenMegabytesOfCodeFromAFile) {
   EXPECT_EQ(r.out, "big-ok " + std::to_string(code.size()) + "\n");
 }
 
-TEST_F(NativeBadInput, LargestEvalArgumentWorks) {
+TEST_P(BadInput, LargestEvalArgumentWorks) {
   // Just under the kernel's 128 KiB per-argument limit, and over the engine's 64 KiB inline limit
   // (so the code goes through a file in /sandbox).
   const std::string code = big_python(120 * 1024);
@@ -131,7 +133,7 @@ TEST_F(NativeBadInput, LargestEvalArgumentWorks) {
   EXPECT_EQ(r.out, "big-ok " + std::to_string(code.size()) + "\n");
 }
 
-TEST_F(NativeBadInput, NulBytesInOutputKeepJsonValid) {
+TEST_P(BadInput, NulBytesInOutputKeepJsonValid) {
   const CliRun r = cli().run(
       {"run", "--json", "-e",
        "import sys; sys.stdout.buffer.write(b'a\\0b'); sys.stderr.buffer.write(b'\\0\\0')"});
@@ -143,11 +145,10 @@ TEST_F(NativeBadInput, NulBytesInOutputKeepJsonValid) {
 
 // ---- floods
 
-class NativeFlood : public LeakCheckedTest,
-                    public ::testing::WithParamInterface<const char* /*mode*/> {};
+class Flood : public BackendCaseTest<const char* /*mode*/> {};
 
-TEST_P(NativeFlood, HundredMegabytesAreTruncatedWithBoundedMemory) {
-  const std::string mode = GetParam();
+TEST_P(Flood, HundredMegabytesAreTruncatedWithBoundedMemory) {
+  const std::string mode = param();
   std::vector<std::string> args = {"run", "--cmd", "yes | head -c 100000000; echo done >&2"};
   if (mode != "stream") args.push_back("--" + mode);
   const CliRun r = cli().run(args);
@@ -171,14 +172,15 @@ TEST_P(NativeFlood, HundredMegabytesAreTruncatedWithBoundedMemory) {
   EXPECT_LT(r.max_rss_kb, 64 * 1024) << "peak RSS of the CLI in KiB";
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, NativeFlood, ::testing::Values("stream", "no-stream", "json"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
-                           return n;
-                         });
+std::string mode_name(const char* mode) {
+  std::string n = mode;
+  n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
+  return n;
+}
 
-TEST_F(NativeBadInput, StderrFloodIsTruncatedToo) {
+ISOL8_BACKEND_CASES(Modes, Flood, ::testing::Values("stream", "no-stream", "json"), mode_name);
+
+TEST_P(BadInput, StderrFloodIsTruncatedToo) {
   const CliRun r = cli().run({"run", "--json", "--cmd", "yes | head -c 50000000 >&2"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   const json j = json::parse(r.out, nullptr, false);
@@ -188,7 +190,7 @@ TEST_F(NativeBadInput, StderrFloodIsTruncatedToo) {
   EXPECT_LT(r.max_rss_kb, 64 * 1024);
 }
 
-TEST_F(NativeBadInput, FillingTheSandboxTmpfsFailsInside) {
+TEST_P(BadInput, FillingTheSandboxTmpfsFailsInside) {
   const CliRun r = cli().run({"run", "--sandbox-size", "8m", "--cmd",
                               "head -c 20000000 /dev/zero > /sandbox/fill; echo rc=$?"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
@@ -198,7 +200,7 @@ TEST_F(NativeBadInput, FillingTheSandboxTmpfsFailsInside) {
 
 // ---- stdin edge cases
 
-TEST_F(NativeBadInput, LargeStdinDataIsDeliveredWhole) {
+TEST_P(BadInput, LargeStdinDataIsDeliveredWhole) {
   const std::string data(120 * 1024, 's');  // more than a pipe buffer
   const CliRun r =
       cli().run({"run", "--stdin", data, "-e", "import sys; print(len(sys.stdin.read()))"});
@@ -206,7 +208,7 @@ TEST_F(NativeBadInput, LargeStdinDataIsDeliveredWhole) {
   EXPECT_EQ(r.out, std::to_string(data.size()) + "\n");
 }
 
-TEST_F(NativeBadInput, StdinDataTheProgramNeverReads) {
+TEST_P(BadInput, StdinDataTheProgramNeverReads) {
   const std::string data(120 * 1024, 's');
   const CliRun r = cli().run({"run", "--stdin", data, "--cmd", "echo ignored-stdin; exit 4"});
   EXPECT_EQ(r.exit_code, 4) << describe(r);
@@ -249,6 +251,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadFlag{"BadSandboxSize", {"--sandbox-size", "huge"}, "huge"},
                       BadFlag{"BadBackend", {"--backend", "vm"}, "Invalid --backend"}),
     [](const auto& info) { return info.param.name; });
+
+ISOL8_BACKEND_SUITE(BadInput);
 
 }  // namespace
 }  // namespace isol8::test

@@ -1,14 +1,14 @@
 // What comes out of a run: secret masking (also of a secret split across reads), the output cap,
 // odd bytes (NUL, invalid UTF-8) through --json, and the order of streamed output.
 
-#include "support/native_helpers.h"
+#include "support/backend_params.h"
 
 namespace isol8::test {
 namespace {
 
 using nlohmann::json;
 
-class NativeOutput : public LeakCheckedTest {};
+class Output : public BackendTest {};
 
 const char* kSecretArg = "K=sk-1234";
 
@@ -22,17 +22,16 @@ void expect_no_secret(const CliRun& r) {
 
 // ---- secret masking through the CLI
 
-class NativeSecretMasking : public NativeOutput,
-                            public ::testing::WithParamInterface<bool /*no_stream*/> {
+class SecretMasking : public BackendCaseTest<bool /*no_stream*/> {
  protected:
   std::vector<std::string> args(const std::string& code) const {
     std::vector<std::string> a = {"run", "--secret", kSecretArg, "-e", code};
-    if (GetParam()) a.push_back("--no-stream");
+    if (param()) a.push_back("--no-stream");
     return a;
   }
 };
 
-TEST_P(NativeSecretMasking, SecretIsMaskedInStdoutAndStderr) {
+TEST_P(SecretMasking, SecretIsMaskedInStdoutAndStderr) {
   const CliRun r =
       cli().run(args("import os, sys\n"
                      "print('out', os.environ['K'], 'end')\n"
@@ -43,7 +42,7 @@ TEST_P(NativeSecretMasking, SecretIsMaskedInStdoutAndStderr) {
   expect_no_secret(r);
 }
 
-TEST_P(NativeSecretMasking, SecretSplitAcrossReadsIsMasked) {
+TEST_P(SecretMasking, SecretSplitAcrossReadsIsMasked) {
   // The two halves are written with a flush and a pause between them, so the runner reads them
   // separately; the masker must hold the first half back until it knows.
   const CliRun r =
@@ -60,7 +59,7 @@ TEST_P(NativeSecretMasking, SecretSplitAcrossReadsIsMasked) {
   expect_no_secret(r);
 }
 
-TEST_F(NativeOutput, SecretIsMaskedInJson) {
+TEST_P(Output, SecretIsMaskedInJson) {
   std::vector<std::string> a = {"run",    "--secret", kSecretArg,
                                 "--json", "-e",       "import os; print(os.environ['K'] * 3)"};
   const CliRun r = cli().run(a);
@@ -71,10 +70,11 @@ TEST_F(NativeOutput, SecretIsMaskedInJson) {
   expect_no_secret(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, NativeSecretMasking, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "NoStream" : "Stream"; });
+const char* mode_name(bool no_stream) { return no_stream ? "NoStream" : "Stream"; }
 
-TEST_F(NativeOutput, SplitSecretArrivesInSeveralStreamEventsAllMasked) {
+ISOL8_BACKEND_CASES(Modes, SecretMasking, ::testing::Values(false, true), mode_name);
+
+TEST_P(Output, SplitSecretArrivesInSeveralStreamEventsAllMasked) {
   Options o = options();
   o.secrets["K"] = "sk-1234";
   auto engine = Engine::create(o);
@@ -106,12 +106,11 @@ TEST_F(NativeOutput, SplitSecretArrivesInSeveralStreamEventsAllMasked) {
 
 // ---- output cap
 
-class NativeTruncation : public NativeOutput,
-                         public ::testing::WithParamInterface<bool /*no_stream*/> {};
+class Truncation : public BackendCaseTest<bool /*no_stream*/> {};
 
-TEST_P(NativeTruncation, TenKilobytesWithA1KiBCapIsTruncated) {
+TEST_P(Truncation, TenKilobytesWithA1KiBCapIsTruncated) {
   std::vector<std::string> a = {"run", "--max-output", "1024", "-e", "print('x' * 10000)"};
-  if (GetParam()) a.push_back("--no-stream");
+  if (param()) a.push_back("--no-stream");
   const CliRun r = cli().run(a);
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "--- OUTPUT TRUNCATED (")) << describe(r);
@@ -121,10 +120,9 @@ TEST_P(NativeTruncation, TenKilobytesWithA1KiBCapIsTruncated) {
   EXPECT_FALSE(contains(r.out, std::string(1025, 'x')));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, NativeTruncation, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "NoStream" : "Stream"; });
+ISOL8_BACKEND_CASES(Modes, Truncation, ::testing::Values(false, true), mode_name);
 
-TEST_F(NativeOutput, JsonReportsTruncated) {
+TEST_P(Output, JsonReportsTruncated) {
   const CliRun r = cli().run({"run", "--json", "--max-output", "1024", "-e", "print('x' * 10000)"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json j = json::parse(r.out, nullptr, false);
@@ -134,7 +132,7 @@ TEST_F(NativeOutput, JsonReportsTruncated) {
   EXPECT_LT(j["stdout"].get<std::string>().size(), 2048u);
 }
 
-TEST_F(NativeOutput, JsonSmallOutputIsNotTruncated) {
+TEST_P(Output, JsonSmallOutputIsNotTruncated) {
   const CliRun r = cli().run({"run", "--json", "--max-output", "1024", "-e", "print('x' * 100)"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json j = json::parse(r.out, nullptr, false);
@@ -143,7 +141,7 @@ TEST_F(NativeOutput, JsonSmallOutputIsNotTruncated) {
   EXPECT_EQ(j["stdout"], std::string(100, 'x'));
 }
 
-TEST_F(NativeOutput, StderrIsCappedToo) {
+TEST_P(Output, StderrIsCappedToo) {
   const CliRun r = cli().run(
       {"run", "--json", "--max-output", "1024", "-e", "import sys; sys.stderr.write('e' * 10000)"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -156,7 +154,7 @@ TEST_F(NativeOutput, StderrIsCappedToo) {
 
 // ---- odd bytes
 
-TEST_F(NativeOutput, NulBytesSurviveJson) {
+TEST_P(Output, NulBytesSurviveJson) {
   const CliRun r =
       cli().run({"run", "--json", "-e", "import sys; sys.stdout.buffer.write(b'a\\0b')"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -165,7 +163,7 @@ TEST_F(NativeOutput, NulBytesSurviveJson) {
   EXPECT_EQ(j["stdout"].get<std::string>(), std::string("a\0b", 3));
 }
 
-TEST_F(NativeOutput, NulBytesPassThroughRawOutput) {
+TEST_P(Output, NulBytesPassThroughRawOutput) {
   for (bool no_stream : {false, true}) {
     std::vector<std::string> a = {"run", "-e", "import sys; sys.stdout.buffer.write(b'a\\0b')"};
     if (no_stream) a.push_back("--no-stream");
@@ -175,7 +173,7 @@ TEST_F(NativeOutput, NulBytesPassThroughRawOutput) {
   }
 }
 
-TEST_F(NativeOutput, InvalidUtf8StillGivesValidJson) {
+TEST_P(Output, InvalidUtf8StillGivesValidJson) {
   const CliRun r = cli().run(
       {"run", "--json", "-e", "import sys; sys.stdout.buffer.write(b'ok\\xff\\xfe\\xc3end')"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -188,7 +186,7 @@ TEST_F(NativeOutput, InvalidUtf8StillGivesValidJson) {
 
 // ---- order
 
-TEST_F(NativeOutput, StreamedOutputKeepsItsOrder) {
+TEST_P(Output, StreamedOutputKeepsItsOrder) {
   const std::string code =
       "import sys, time\n"
       "for i in range(1, 6):\n"
@@ -219,7 +217,7 @@ TEST_F(NativeOutput, StreamedOutputKeepsItsOrder) {
   EXPECT_EQ(events.back().data, "0");
 }
 
-TEST_F(NativeOutput, InterleavedStdoutAndStderrKeepTheirOrderPerStream) {
+TEST_P(Output, InterleavedStdoutAndStderrKeepTheirOrderPerStream) {
   auto engine = Engine::create(options());
   ASSERT_TRUE(engine) << engine.error().message;
   std::vector<StreamEvent> events;
@@ -249,13 +247,15 @@ TEST_F(NativeOutput, InterleavedStdoutAndStderrKeepTheirOrderPerStream) {
   EXPECT_EQ(res->stderr_data, rtrim(expected_err));
 }
 
-TEST_F(NativeOutput, CliSeparatesStdoutAndStderr) {
+TEST_P(Output, CliSeparatesStdoutAndStderr) {
   const CliRun r =
       cli().run({"run", "-e", "import sys\nprint('to-out')\nprint('to-err', file=sys.stderr)\n"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "to-out\n");
   EXPECT_EQ(without_warnings(r.err), "to-err\n");
 }
+
+ISOL8_BACKEND_SUITE(Output);
 
 }  // namespace
 }  // namespace isol8::test

@@ -6,21 +6,21 @@
 
 #include <filesystem>
 
-#include "support/native_helpers.h"
+#include "support/backend_params.h"
 
 namespace isol8::test {
 namespace {
 
-class NativeSetup : public LeakCheckedTest {};
+class Setup : public BackendTest {};
 
-TEST_F(NativeSetup, SetupRunsBeforeTheCodeInTheSameSandbox) {
+TEST_P(Setup, SetupRunsBeforeTheCodeInTheSameSandbox) {
   const CliRun r = cli().run({"run", "--no-stream", "--setup", "echo prepared > /sandbox/state",
                               "--cmd", "cat /sandbox/state"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "prepared\n");
 }
 
-TEST_F(NativeSetup, RepeatedSetupValuesAndFilesAreJoinedInOrder) {
+TEST_P(Setup, RepeatedSetupValuesAndFilesAreJoinedInOrder) {
   TempDir dir;
   ASSERT_TRUE(spit(dir.file("setup.sh"), "echo from-file >> /sandbox/log\n"));
   const CliRun r = cli().run({"run", "--no-stream", "--setup", "echo first >> /sandbox/log",
@@ -30,7 +30,7 @@ TEST_F(NativeSetup, RepeatedSetupValuesAndFilesAreJoinedInOrder) {
   EXPECT_EQ(r.out, "first\nfrom-file\nlast\n");
 }
 
-TEST_F(NativeSetup, SetupOutputIsNotPartOfTheResult) {
+TEST_P(Setup, SetupOutputIsNotPartOfTheResult) {
   const CliRun r = cli().run(
       {"run", "--json", "--setup", "echo noise; echo noise2 >&2", "--cmd", "echo result"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -39,7 +39,7 @@ TEST_F(NativeSetup, SetupOutputIsNotPartOfTheResult) {
   EXPECT_EQ(j["stderr"], "");
 }
 
-TEST_F(NativeSetup, FailedSetupStopsTheRunWithItsExitCodeAndStderr) {
+TEST_P(Setup, FailedSetupStopsTheRunWithItsExitCodeAndStderr) {
   for (const char* mode : std::initializer_list<const char*>{"--no-stream", "--json", nullptr}) {
     std::vector<std::string> args = {"run", "--setup",
                                      "echo broken dependency >&2; touch /sandbox/x; exit 3",
@@ -53,7 +53,7 @@ TEST_F(NativeSetup, FailedSetupStopsTheRunWithItsExitCodeAndStderr) {
   }
 }
 
-TEST_F(NativeSetup, SetupDoesNotReadTheCodesStdin) {
+TEST_P(Setup, SetupDoesNotReadTheCodesStdin) {
   const CliRun r =
       cli().run({"run", "--no-stream", "--stdin", "for-the-code", "--setup",
                  "cat > /sandbox/setup-saw", "--cmd", "echo \"[$(cat /sandbox/setup-saw)]\"; cat"});
@@ -61,7 +61,7 @@ TEST_F(NativeSetup, SetupDoesNotReadTheCodesStdin) {
   EXPECT_EQ(r.out, "[]\nfor-the-code\n");
 }
 
-TEST_F(NativeSetup, TheTimeLimitAppliesToEachPhase) {
+TEST_P(Setup, TheTimeLimitAppliesToEachPhase) {
   // Each phase takes 60% of the limit: together they exceed it, each alone does not.
   const CliRun ok = cli().run({"run", "--no-stream", "--timeout", "2000", "--setup", "sleep 1.2",
                                "--cmd", "sleep 1.2; echo done"});
@@ -74,7 +74,7 @@ TEST_F(NativeSetup, TheTimeLimitAppliesToEachPhase) {
   EXPECT_FALSE(contains(slow.out, "code-ran")) << describe(slow);
 }
 
-TEST_F(NativeSetup, SecretsAreMaskedInSetupErrors) {
+TEST_P(Setup, SecretsAreMaskedInSetupErrors) {
   const CliRun r = cli().run({"run", "--secret", "TOKEN=hunter2-secret", "--setup",
                               "echo \"bad $TOKEN\" >&2; exit 4", "--cmd", "true"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
@@ -82,7 +82,7 @@ TEST_F(NativeSetup, SecretsAreMaskedInSetupErrors) {
   EXPECT_FALSE(contains(r.err, "hunter2")) << describe(r);
 }
 
-TEST_F(NativeSetup, StreamEventsCarryTheSetupPhase) {
+TEST_P(Setup, StreamEventsCarryTheSetupPhase) {
   ExecutionRequest req = bash_request("echo code-out");
   req.setup_script = "echo setup-out";
   std::vector<StreamEvent> events;
@@ -102,9 +102,11 @@ TEST_F(NativeSetup, StreamEventsCarryTheSetupPhase) {
   EXPECT_EQ(seen.back(), "exit:code");
 }
 
-class NativeFiles : public LeakCheckedTest {};
+ISOL8_BACKEND_SUITE(Setup);
 
-TEST_F(NativeFiles, DirectoryIsCopiedWithNestedPathsAndSkippedDirectories) {
+class Files : public BackendTest {};
+
+TEST_P(Files, DirectoryIsCopiedWithNestedPathsAndSkippedDirectories) {
   TempDir dir;
   namespace fs = std::filesystem;
   fs::create_directories(dir.file("src/pkg/deep"));
@@ -122,7 +124,7 @@ TEST_F(NativeFiles, DirectoryIsCopiedWithNestedPathsAndSkippedDirectories) {
   EXPECT_EQ(r.out, "./main.py\n./src/pkg/deep/data.txt\ndeep data\n");
 }
 
-TEST_F(NativeFiles, SymlinksOutOfTheDirectoryAreNotFollowed) {
+TEST_P(Files, SymlinksOutOfTheDirectoryAreNotFollowed) {
   TempDir dir, outside;
   ASSERT_TRUE(spit(outside.file("host-secret"), "HOST SECRET\n"));
   ASSERT_TRUE(spit(dir.file("inside.txt"), "inside\n"));
@@ -140,7 +142,7 @@ TEST_F(NativeFiles, SymlinksOutOfTheDirectoryAreNotFollowed) {
   EXPECT_TRUE(contains(r.err, "not following symlink escape")) << describe(r);
 }
 
-TEST_F(NativeFiles, NotADirectoryIsAClearError) {
+TEST_P(Files, NotADirectoryIsAClearError) {
   TempDir dir;
   ASSERT_TRUE(spit(dir.file("f"), "x"));
   for (const std::string& path : {dir.file("f"), dir.file("missing")}) {
@@ -150,7 +152,7 @@ TEST_F(NativeFiles, NotADirectoryIsAClearError) {
   }
 }
 
-TEST_F(NativeFiles, LibraryFilesAreWrittenAndPathsMayNotEscapeSandbox) {
+TEST_P(Files, LibraryFilesAreWrittenAndPathsMayNotEscapeSandbox) {
   ExecutionRequest req = bash_request("cat /sandbox/a/b/c.txt rel.txt");
   req.files["/sandbox/a/b/c.txt"] = "nested\n";
   req.files["rel.txt"] = "relative\n";
@@ -167,7 +169,7 @@ TEST_F(NativeFiles, LibraryFilesAreWrittenAndPathsMayNotEscapeSandbox) {
   }
 }
 
-TEST_F(NativeFiles, FilesLargerThanTheSandboxAreRefused) {
+TEST_P(Files, FilesLargerThanTheSandboxAreRefused) {
   TempDir dir;
   ASSERT_TRUE(spit(dir.file("big"), std::string(3 << 20, 'x')));
   const CliRun r =
@@ -175,6 +177,8 @@ TEST_F(NativeFiles, FilesLargerThanTheSandboxAreRefused) {
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_TRUE(contains(r.err, "holds more than")) << describe(r);
 }
+
+ISOL8_BACKEND_SUITE(Files);
 
 }  // namespace
 }  // namespace isol8::test

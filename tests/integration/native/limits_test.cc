@@ -1,0 +1,97 @@
+// The resource limits, on every backend: memory (an OOM kill is exit 137 with the marker and
+// status "oom"), pids, and the result's record of what was enforced.
+
+#include "support/backend_params.h"
+
+namespace isol8::test {
+namespace {
+
+using nlohmann::json;
+
+class Limits : public BackendTest {
+ protected:
+  // Whether this caller's runs get cgroup limits (a user without a delegated cgroup runs with
+  // none, and says so); the root run of the suite covers the limit cases then.
+  bool limits_enforced() const {
+    auto r = execute_once(options(), bash_request("true"));
+    return r && r->limits.not_enforced.empty();
+  }
+};
+
+#define ISOL8_REQUIRE_LIMITS()                                        \
+  do {                                                                \
+    if (!limits_enforced())                                           \
+      GTEST_SKIP() << "no cgroup limits for this user; the root run " \
+                      "of the suite covers this case";                \
+  } while (0)
+
+TEST_P(Limits, MemoryBeyondTheLimitIsAnOomKill) {
+  ISOL8_REQUIRE_LIMITS();
+  const CliRun r = cli().run({"run", "--memory", "64m", "-e", "x = bytearray(300 << 20)"});
+  EXPECT_EQ(r.exit_code, 137) << describe(r);
+  EXPECT_TRUE(rtrim(r.err).ends_with("--- OUT OF MEMORY (limit 64m) ---")) << describe(r);
+}
+
+TEST_P(Limits, OomInJson) {
+  ISOL8_REQUIRE_LIMITS();
+  const CliRun r =
+      cli().run({"run", "--json", "--memory", "64m", "-e", "x = bytearray(300 << 20)"});
+  EXPECT_EQ(r.exit_code, 137) << describe(r);
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["status"], "oom");
+  EXPECT_EQ(j["oomKilled"], true);
+  EXPECT_EQ(j["exitCode"], 137);
+}
+
+TEST_P(Limits, MemoryWithinTheLimitIsNoOom) {
+  const CliRun r = cli().run(
+      {"run", "--json", "--memory", "256m", "-e", "x = bytearray(32 << 20); print(len(x) >> 20)"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["stdout"], "32");
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["oomKilled"], false);
+}
+
+TEST_P(Limits, PidsLimitStopsForking) {
+  ISOL8_REQUIRE_LIMITS();
+  // Forks until the kernel refuses (EAGAIN), then reports how many children it got.
+  const CliRun r = cli().run({"run", "--pids-limit", "16", "-e",
+                              "import os, time\n"
+                              "n = 0\n"
+                              "for i in range(100):\n"
+                              "    try:\n"
+                              "        if os.fork() == 0:\n"
+                              "            time.sleep(30); os._exit(0)\n"
+                              "        n += 1\n"
+                              "    except OSError as e:\n"
+                              "        print('refused', e.errno); break\n"
+                              "print('children', n)\n"
+                              "os.kill(0, 9)\n"});
+  EXPECT_TRUE(contains(r.out, "refused 11\n")) << describe(r);
+  EXPECT_FALSE(contains(r.out, "children 100")) << describe(r);
+}
+
+TEST_P(Limits, JsonRecordsTheEnforcedLimitsAndWallTime) {
+  ISOL8_REQUIRE_LIMITS();
+  const CliRun r = cli().run({"run", "--json", "-e", "import time; time.sleep(0.2)"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  std::vector<std::string> enforced = j["limits"]["enforced"];
+  std::sort(enforced.begin(), enforced.end());
+  EXPECT_EQ(enforced, (std::vector<std::string>{"cpu", "memory", "pids"})) << j;
+  EXPECT_TRUE(j["limits"]["notEnforced"].empty()) << j;
+  EXPECT_GE(j["resourceUsage"]["wallMs"].get<int64_t>(), 200) << j;
+  if (!is_docker()) {
+    // From the run's cgroup. The docker backend does not measure these (README: result record).
+    EXPECT_GT(j["resourceUsage"]["peakMemoryBytes"].get<uint64_t>(), 0u) << j;
+  }
+}
+
+ISOL8_BACKEND_SUITE(Limits);
+
+}  // namespace
+}  // namespace isol8::test
