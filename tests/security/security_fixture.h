@@ -87,60 +87,6 @@ inline std::vector<pid_t> pids_with_host_uid_in(long first, long count) {
   return out;
 }
 
-// The directory where the Docker daemon at DOCKER_HOST (a local Unix socket) keeps the network
-// namespaces of its containers: <exec-root>/netns/, from the daemon's command line (the process
-// holding the listening socket), or "" when there is no such daemon or it cannot be found.
-// dockerd bind-mounts each container's namespace there and unmounts it lazily (its garbage
-// collector runs about once a minute, after the container is gone): those mounts are the
-// daemon's own, not something a run left behind.
-inline std::string docker_netns_dir() {
-  const char* host = std::getenv("DOCKER_HOST");
-  std::string socket = host && *host ? host : "unix:///var/run/docker.sock";
-  if (!socket.starts_with("unix://")) return "";
-  socket = socket.substr(7);
-  std::error_code ec;
-  const std::string canonical = fs::weakly_canonical(socket, ec).string();
-  // The listening socket's inode, from /proc/net/unix (path in the last column).
-  std::set<std::string> inodes;
-  std::istringstream unix_table(slurp("/proc/net/unix"));
-  std::string line;
-  while (std::getline(unix_table, line)) {
-    std::istringstream f(line);
-    std::vector<std::string> cols;
-    for (std::string c; f >> c;) cols.push_back(c);
-    if (cols.size() >= 8 && (cols[7] == socket || cols[7] == canonical)) inodes.insert(cols[6]);
-  }
-  for (pid_t pid : all_pids()) {
-    const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
-    bool holds = false;
-    for (fs::directory_iterator it(fd_dir, ec), end; !ec && it != end && !holds; it.increment(ec)) {
-      const std::string target = fs::read_symlink(it->path(), ec).string();
-      ec.clear();
-      if (target.starts_with("socket:[") && inodes.count(target.substr(8, target.size() - 9))) {
-        holds = true;
-      }
-    }
-    ec.clear();
-    if (!holds) continue;
-    const std::string raw = slurp("/proc/" + std::to_string(pid) + "/cmdline");
-    std::vector<std::string> args;
-    for (size_t i = 0; i < raw.size();) {
-      const size_t end = raw.find('\0', i);
-      args.push_back(raw.substr(i, end == std::string::npos ? std::string::npos : end - i));
-      if (end == std::string::npos) break;
-      i = end + 1;
-    }
-    if (args.empty() || fs::path(args[0]).filename() != "dockerd") continue;
-    std::string exec_root = "/var/run/docker";
-    for (size_t i = 0; i < args.size(); ++i) {
-      if (args[i] == "--exec-root" && i + 1 < args.size()) exec_root = args[i + 1];
-      if (args[i].starts_with("--exec-root=")) exec_root = args[i].substr(12);
-    }
-    return fs::weakly_canonical(exec_root, ec).string() + "/netns/";
-  }
-  return "";
-}
-
 // The host's mount table as "mount-id mount-point fstype" strings.
 inline std::set<std::string> host_mounts() {
   std::set<std::string> out;
@@ -150,6 +96,7 @@ inline std::set<std::string> host_mounts() {
     std::istringstream f(line);
     std::string id, parent, devno, root, point;
     f >> id >> parent >> devno >> root >> point;
+    if (is_docker_daemon_mount(point)) continue;
     const auto dash = line.find(" - ");
     std::string type;
     if (dash != std::string::npos) std::istringstream(line.substr(dash + 3)) >> type;
@@ -509,16 +456,8 @@ class SecurityTest : public LeakCheckedTest, public ::testing::WithParamInterfac
       }
 
       std::string added;
-      const std::string netns_dir = GetParam() == BackendKind::kDocker ? docker_netns_dir() : "";
       for (const std::string& m : host_mounts()) {
-        if (mounts_before_.count(m)) continue;
-        // A network namespace file the Docker daemon mounted under its exec root (see
-        // docker_netns_dir): the daemon removes it itself, up to a minute later.
-        std::istringstream f(m);
-        std::string id, point, type;
-        f >> id >> point >> type;
-        if (!netns_dir.empty() && type == "nsfs" && point.starts_with(netns_dir)) continue;
-        added += m + "; ";
+        if (!mounts_before_.count(m)) added += m + "; ";
       }
       EXPECT_TRUE(added.empty()) << "new host mounts: " << added;
     }
