@@ -76,6 +76,9 @@ bool enforces(const ExecutionResult& r, const std::string& limit) {
 }
 
 // The first sandbox leaves traces everywhere it can, then waits; the second one looks for them.
+// Its child process carries the tag in its command line, so that the second sandbox looks for
+// the peer's processes, not for a program name its own sandbox may run too (a pooled docker
+// container idles in `sleep infinity`).
 constexpr const char* kPeerScript = R"PY(
 import os, socket, sys, time, ctypes
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -86,7 +89,7 @@ open('/dev/shm/peer-' + os.environ['TAG'], 'w').write('peer')
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmget(int(os.environ['KEY']), 4096, 0o1666)
 import subprocess
-subprocess.Popen(['sleep', '30'])
+subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', 'isol8-peer-' + os.environ['TAG']])
 print('ready', flush=True)
 time.sleep(3)
 )PY";
@@ -114,12 +117,13 @@ TEST_P(Isolation, ConcurrentSandboxesCannotReachEachOther) {
       "attempt('peer_shm_file', lambda: open('/dev/shm/peer-' + T).read())\n"
       "attempt('peer_sysv_shm', lambda: sc(29, int(os.environ['KEY']), 4096, 0))\n"
       "def peer_procs():\n"
-      "    names = []\n"
+      "    seen = []\n"
       "    for p in os.listdir('/proc'):\n"
       "        if p.isdigit():\n"
-      "            try: names.append(open('/proc/%s/comm' % p).read().strip())\n"
+      "            try: seen.append(open('/proc/%s/cmdline' % p, 'rb').read())\n"
       "            except OSError: pass\n"
-      "    return (-1, 'none') if 'sleep' not in names else names\n"
+      "    hits = [c for c in seen if ('isol8-peer-' + T).encode() in c]\n"
+      "    return (-1, 'none of %d' % len(seen)) if not hits else hits\n"
       "attempt('peer_processes', peer_procs)\n");
   probe.env["TAG"] = tag;
   probe.env["KEY"] = key;

@@ -96,6 +96,7 @@ inline std::set<std::string> host_mounts() {
     std::istringstream f(line);
     std::string id, parent, devno, root, point;
     f >> id >> parent >> devno >> root >> point;
+    if (is_docker_daemon_mount(point)) continue;
     const auto dash = line.find(" - ");
     std::string type;
     if (dash != std::string::npos) std::istringstream(line.substr(dash + 3)) >> type;
@@ -409,7 +410,7 @@ inline constexpr int64_t kDefaultTimeoutMs = 5000;
 inline constexpr std::chrono::milliseconds kHangMargin{30000};
 
 // Skips a case that attacks the cgroup limits when this user's sandboxes have none.
-#define ISOL8_REQUIRE_CGROUP_LIMITS()                                                       \
+#define ISOL8_REQUIRE_CGROUP_LIMITS()                                                      \
   do {                                                                                     \
     if (!limits_enforced()) {                                                              \
       GTEST_SKIP() << "no cgroup limits for this user (no delegated cgroup); the suite's " \

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -226,12 +227,82 @@ inline bool wait_for_host_uid(long uid, std::chrono::milliseconds limit) {
   return false;
 }
 
-// Mounts visible in this (the host's) mount namespace.
+// The data root and exec root of the Docker daemon at DOCKER_HOST (a local Unix socket), from
+// the command line of the dockerd process holding the listening socket; empty when there is no
+// such daemon. Looked up once per test process.
+inline std::vector<std::string> docker_daemon_dirs() {
+  static const std::vector<std::string> dirs = [] {
+    std::vector<std::string> out;
+    const char* host = std::getenv("DOCKER_HOST");
+    std::string socket = host && *host ? host : "unix:///var/run/docker.sock";
+    if (!socket.starts_with("unix://")) return out;
+    socket = socket.substr(7);
+    std::error_code ec;
+    const std::string canonical = std::filesystem::weakly_canonical(socket, ec).string();
+    std::set<std::string> inodes;  // of the listening socket, from /proc/net/unix
+    std::istringstream table(slurp("/proc/net/unix"));
+    std::string line;
+    while (std::getline(table, line)) {
+      std::istringstream f(line);
+      std::vector<std::string> cols;
+      for (std::string c; f >> c;) cols.push_back(c);
+      if (cols.size() >= 8 && (cols[7] == socket || cols[7] == canonical)) inodes.insert(cols[6]);
+    }
+    if (inodes.empty()) return out;
+    for (pid_t pid : all_pids()) {
+      const std::vector<std::string> argv = cmdline_of(pid);
+      if (argv.empty() || std::filesystem::path(argv[0]).filename() != "dockerd") continue;
+      bool holds = false;
+      const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+      for (std::filesystem::directory_iterator it(fds, ec), end; !ec && it != end && !holds;
+           it.increment(ec)) {
+        std::error_code rl;
+        const std::string target = std::filesystem::read_symlink(it->path(), rl).string();
+        holds = target.starts_with("socket:[") && target.size() > 9 &&
+                inodes.count(target.substr(8, target.size() - 9));
+      }
+      ec.clear();
+      if (!holds) continue;
+      std::string data_root = "/var/lib/docker", exec_root = "/var/run/docker";
+      for (size_t i = 0; i < argv.size(); ++i) {
+        if (argv[i] == "--data-root" && i + 1 < argv.size()) data_root = argv[i + 1];
+        if (argv[i].starts_with("--data-root=")) data_root = argv[i].substr(12);
+        if (argv[i] == "--exec-root" && i + 1 < argv.size()) exec_root = argv[i + 1];
+        if (argv[i].starts_with("--exec-root=")) exec_root = argv[i].substr(12);
+      }
+      for (const std::string& d : {data_root, exec_root}) {
+        out.push_back(std::filesystem::weakly_canonical(d, ec).string() + "/");
+      }
+      break;
+    }
+    return out;
+  }();
+  return dirs;
+}
+
+// A mount the Docker daemon at DOCKER_HOST made under its own directories: a container's root
+// filesystem (<data-root>/overlay2/<id>/merged) while the container exists, a container's network
+// namespace (<exec-root>/netns/<id>), which the daemon unmounts lazily, up to a minute after the
+// container is gone. They belong to the daemon and come and go with containers of any test
+// running at the same time; they are not something a run leaves on the host.
+inline bool is_docker_daemon_mount(const std::string& mount_point) {
+  for (const std::string& dir : docker_daemon_dirs()) {
+    if (mount_point.starts_with(dir)) return true;
+  }
+  return false;
+}
+
+// Mounts visible in this (the host's) mount namespace, leaving out the Docker daemon's own.
 inline size_t host_mount_count() {
   std::istringstream in(slurp("/proc/self/mountinfo"));
   std::string line;
   size_t n = 0;
-  while (std::getline(in, line)) ++n;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, devno, root, point;
+    f >> id >> parent >> devno >> root >> point;
+    if (!is_docker_daemon_mount(point)) ++n;
+  }
   return n;
 }
 

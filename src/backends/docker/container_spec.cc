@@ -28,6 +28,48 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
       {"/tmp", fmt::format("rw,noexec,nosuid,nodev,size={}", spec.tmp_size_bytes)},
   };
   host["CapDrop"] = json::array({"ALL"});
+  // Docker's default masked paths, plus sysfs and /dev/pts, so that the container shows what
+  // the native sandbox shows (found by the security suite): a read-only /sys still describes
+  // the host's block devices, buses and kernel (/sys/dev/block/<n> opened), and devpts gave
+  // openpty and /dev/ptmx, a terminal the native sandbox does not have (the tty layer is kernel
+  // attack surface the code does not need). A masked directory is covered with an empty
+  // read-only tmpfs; a path the kernel does not have is skipped. Every top-level /sys directory
+  // and every /sys/fs entry of current kernels is masked except /sys/fs/cgroup: the container's
+  // own memory cgroup (read-only, private cgroup namespace) is where a pooled run's OOM kill is
+  // read from inside the container.
+  host["MaskedPaths"] = json::array({"/proc/asound",
+                                     "/proc/acpi",
+                                     "/proc/kcore",
+                                     "/proc/keys",
+                                     "/proc/latency_stats",
+                                     "/proc/timer_list",
+                                     "/proc/timer_stats",
+                                     "/proc/sched_debug",
+                                     "/proc/scsi",
+                                     "/sys/firmware",
+                                     "/sys/block",
+                                     "/sys/bus",
+                                     "/sys/class",
+                                     "/sys/dev",
+                                     "/sys/devices",
+                                     "/sys/hypervisor",
+                                     "/sys/kernel",
+                                     "/sys/module",
+                                     "/sys/power",
+                                     "/sys/fs/bpf",
+                                     "/sys/fs/btrfs",
+                                     "/sys/fs/erofs",
+                                     "/sys/fs/ext4",
+                                     "/sys/fs/f2fs",
+                                     "/sys/fs/fuse",
+                                     "/sys/fs/pstore",
+                                     "/sys/fs/selinux",
+                                     "/sys/fs/smackfs",
+                                     "/sys/fs/tmpfs",
+                                     "/sys/fs/xfs",
+                                     "/sys/fs/virtiofs",
+                                     "/sys/fs/nfs",
+                                     "/dev/pts"});
   host["SecurityOpt"] = json::array({"no-new-privileges", params.seccomp_profile
                                                               ? "seccomp=" + *params.seccomp_profile
                                                               : "seccomp=unconfined"});

@@ -14,8 +14,15 @@
 namespace isol8::docker {
 
 // $1 = tar length, $2 = 1 when /tmp/.isol8-setup.sh exists, $3 = marker, $4 = workdir,
-// $5 = 1 to run the program as a child and then kill every other uid-100 process (pooled
-// containers: the exec's output streams only close when nothing holds them any more),
+// $5 = 1 to kill every other uid-100 process once the program has ended (pooled containers:
+// the exec's output streams only close when nothing holds them any more). The program is still
+// exec'd, so that it is the exec's own process and its exit status is the run's: a watcher in
+// the background (tail --pid polls without forking) does the killing. The program runs as the
+// same uid and can kill the watcher (kill -1); it cannot make the run report another status,
+// and leftovers then only keep the streams open until dockerd closes them, 2 s after the
+// program's exit (and the clean before reuse kills them). Before, the program was a child of
+// the bootstrap shell, and its kill -1 killed that shell: the run reported 137 while the program
+// went on.
 // $6 = 1 to start the filtered network's relay first and wait until it listens (its "ready"
 // line), so that the setup script and the program find the proxy port open.
 const char* const kBootstrap = R"SH(n=$1; setup=$2; marker=$3; wd=$4; reap=$5; relay=$6; shift 6
@@ -39,7 +46,9 @@ if [ "$setup" = 1 ]; then
   [ "$rc" -eq 0 ] || exit "$rc"
 fi
 cd -- "$wd" || exit 126
-if [ "$reap" = 1 ]; then "$@"; rc=$?; kill -9 -1 2>/dev/null; exit $rc; fi
+if [ "$reap" = 1 ]; then
+  (tail --pid=$$ -s 0.02 -f /dev/null; kill -9 -1) </dev/null >/dev/null 2>&1 &
+fi
 exec "$@")SH";
 
 namespace {
