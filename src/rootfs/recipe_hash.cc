@@ -1,6 +1,7 @@
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "rootfs/recipes.h"
@@ -15,12 +16,16 @@ std::string_view recipe(std::string_view name) {
 }
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  // Nettle rather than OpenSSL: it links statically and keeps libcrypto out of the CLI's start-up
+  // (cmake/dependencies.cmake).
+  sha256_ctx context;
+  sha256_init(&context);
+  sha256_update(&context, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&context, sizeof digest, digest);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
+  for (std::size_t i = 0; i < sizeof digest; ++i) {
     out += kHex[digest[i] >> 4];
     out += kHex[digest[i] & 15];
   }

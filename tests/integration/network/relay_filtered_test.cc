@@ -297,7 +297,7 @@ TEST_F(RelayFiltered, SetupScriptAlreadyHasTheNetwork) {
 
 TEST_F(RelayFiltered, ConcurrentRunsEachHaveTheirOwnRelay) {
   std::vector<std::thread> threads;
-  std::vector<std::string> outs(4);
+  std::vector<std::string> outs(4), errs(4);
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {
       const auto r =
@@ -305,10 +305,12 @@ TEST_F(RelayFiltered, ConcurrentRunsEachHaveTheirOwnRelay) {
                                               "print(urllib.request.urlopen('http://" +
                                               server_ + "/', timeout=15).read().decode())\n"));
       outs[i] = r.ok ? rtrim(r.out) : r.error;
+      errs[i] = r.err;
     });
   }
   for (auto& t : threads) t.join();
-  for (const auto& o : outs) EXPECT_EQ(o, "internet says hi");
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(outs[i], "internet says hi") << "run " << i << ": " << errs[i];
 }
 
 TEST_F(RelayFiltered, ManyRunsLeaveNoDirectoryOrProcess) {

@@ -1,0 +1,49 @@
+# The libraries isol8 links, as project targets (isol8_dep_*).
+#
+# Every `isol8 run` starts the CLI anew, and the dynamic loader's symbol lookups for some thirty
+# shared libraries cost about 4 ms of CPU per start (perf: do_lookup_x and friends), more than
+# the sandbox itself. So the libraries Debian ships a static archive for are linked statically,
+# fmt and spdlog are used header-only, and the binary is linked --as-needed: what stays shared is
+# glibc, libnftables with its own dependencies (Debian has no static archive of them) and the
+# small compression libraries libarchive uses.
+
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+pkg_check_modules(LIBNL REQUIRED libnl-3.0 libnl-route-3.0)
+pkg_check_modules(NFTABLES REQUIRED IMPORTED_TARGET GLOBAL libnftables)
+
+# isol8_static_dependency(<target> ARCHIVES <lib>... [INCLUDE_DIRS <dir>...] [SHARED <lib>...]):
+# an interface target linking lib<lib>.a in the order given, then the SHARED libraries.
+function(isol8_static_dependency target)
+  cmake_parse_arguments(arg "" "" "ARCHIVES;INCLUDE_DIRS;SHARED" ${ARGN})
+  add_library(${target} INTERFACE)
+  foreach(archive IN LISTS arg_ARCHIVES)
+    string(MAKE_C_IDENTIFIER "ISOL8_STATIC_${archive}" variable)
+    find_library(${variable} NAMES lib${archive}.a REQUIRED)
+    target_link_libraries(${target} INTERFACE ${${variable}})
+  endforeach()
+  target_include_directories(${target} INTERFACE ${arg_INCLUDE_DIRS})
+  target_link_libraries(${target} INTERFACE ${arg_SHARED})
+endfunction()
+
+isol8_static_dependency(isol8_dep_seccomp ARCHIVES seccomp)
+isol8_static_dependency(isol8_dep_cap ARCHIVES cap)
+isol8_static_dependency(isol8_dep_nl ARCHIVES nl-route-3 nl-3
+  INCLUDE_DIRS ${LIBNL_INCLUDE_DIRS} SHARED Threads::Threads m)
+isol8_static_dependency(isol8_dep_archive ARCHIVES archive xml2 icuuc icudata acl zstd lz4 lzma bz2 z
+  SHARED ${CMAKE_DL_LIBS} m)
+isol8_static_dependency(isol8_dep_hash ARCHIVES nettle)
+
+add_library(isol8_dep_nftables INTERFACE)
+target_link_libraries(isol8_dep_nftables INTERFACE PkgConfig::NFTABLES)
+
+# spdlog::spdlog_header_only would still pull in the shared libfmt (and its FMT_SHARED).
+add_library(isol8_dep_logging INTERFACE)
+get_target_property(spdlog_includes spdlog::spdlog_header_only INTERFACE_INCLUDE_DIRECTORIES)
+target_include_directories(isol8_dep_logging INTERFACE ${spdlog_includes})
+target_compile_definitions(isol8_dep_logging INTERFACE SPDLOG_FMT_EXTERNAL)
+target_link_libraries(isol8_dep_logging INTERFACE fmt::fmt-header-only Threads::Threads)
+
+add_link_options(-Wl,--as-needed)
