@@ -1,11 +1,11 @@
 # The libraries isol8 links, as project targets (isol8_dep_*).
 #
 # Every `isol8 run` starts the CLI anew, and the dynamic loader's symbol lookups for some thirty
-# shared libraries cost about 4 ms of CPU per start (perf: do_lookup_x and friends), more than
-# the sandbox itself. So the libraries Debian ships a static archive for are linked statically,
+# shared libraries cost about 4 ms of CPU per start (perf: do_lookup_x and friends), a large part
+# of a run's overhead. So the libraries Debian ships a static archive for are linked statically,
 # fmt and spdlog are used header-only, and the binary is linked --as-needed: what stays shared is
-# glibc, libnftables with its own dependencies (Debian has no static archive of them) and the
-# small compression libraries libarchive uses.
+# glibc and libnftables with its own dependencies (Debian has no static archive of them).
+# `isol8 --version`: 4.47 ms of CPU before, 1.77 ms after.
 
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
