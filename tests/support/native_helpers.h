@@ -400,6 +400,9 @@ struct CliOptions {
   // A hung CLI is killed after this long and the run reports hung = true. Not a timing
   // assertion: only a bound so that a hang fails the test instead of blocking the suite.
   std::chrono::milliseconds hang_limit{120000};
+  // A command the CLI runs under (its path first, e.g. unshare and a shell), which execs the CLI
+  // path and arguments it gets after its own; empty: the CLI is spawned directly.
+  std::vector<std::string> launcher;
 };
 
 struct CliRun : CliResult {
@@ -434,7 +437,8 @@ class CliProcess {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-    std::vector<std::string> argv_storage = {kIsol8Binary};
+    std::vector<std::string> argv_storage = opts_.launcher;
+    argv_storage.push_back(kIsol8Binary);
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& s : argv_storage) argv.push_back(s.data());
@@ -453,7 +457,8 @@ class CliProcess {
     envp.push_back(nullptr);
 
     start_ = std::chrono::steady_clock::now();
-    spawn_error_ = ::posix_spawn(&pid_, kIsol8Binary, &fa, &attr, argv.data(), envp.data());
+    const char* path = opts_.launcher.empty() ? kIsol8Binary : opts_.launcher.front().c_str();
+    spawn_error_ = ::posix_spawn(&pid_, path, &fa, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     ::close(in[0]);

@@ -1,8 +1,8 @@
 #pragma once
 // Helpers of the network tier. Nothing here sends traffic off the machine: the "internet" is a
-// network namespace this test creates (TEST-NET-3 addresses, 203.0.113.0/24) with an HTTP
-// server in it, and the filtered sandboxes talk to a stand-in proxy on their veth's host end
-// (until the real filtering proxy is merged, it stands for it; it only proves the plumbing).
+// network namespace this test creates (TEST-NET-3 addresses, 203.0.113.0/24) with HTTP and HTTPS
+// servers in it. Library-level tests of the plumbing talk to a stand-in proxy on their veth's host
+// end; the CLI tests (filtered_backends_test.cc) go through the real filtering proxy.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +25,7 @@
 #include "backends/native/native_backend.h"
 #include "common/unique_fd.h"
 #include "support/native_helpers.h"
+#include "support/test_pki.h"
 
 namespace isol8::test {
 
@@ -54,22 +55,29 @@ inline bool tcp_connects(const std::string& address, uint16_t port) {
 }
 
 // A network namespace standing for the internet: 203.0.113.2 inside, 203.0.113.1 on the host,
-// an HTTP server on port 80 and a UDP echo on port 53. The namespace is the server process's
-// own (unshare -n), not a named one: `ip netns add` would change the host's mount table, which
-// the native tier's leak checks watch while this tier runs in parallel.
+// an HTTP server on port 80 ("internet says hi"), an HTTPS server on port 443 ("secure internet
+// says hi", with a certificate for kTlsNames signed by ca_pem()) and a UDP echo on port 53. The
+// namespace is the server process's own (unshare -n), not a named one: `ip netns add` would
+// change the host's mount table, which the native tier's leak checks watch while this tier runs
+// in parallel.
 class TestInternet {
  public:
   static constexpr const char* kServer = "203.0.113.2";
+  static inline const std::vector<std::string> kTlsNames = {"allowed.test", "blocked.test"};
 
-  TestInternet() {
+  TestInternet() : pki_(make_test_pki(kTlsNames)) {
     host_if_ = "i8t" + std::to_string(::getpid());
+    const std::string cert = files_.file("server.pem");
+    const std::string key = files_.file("server.key");
+    spit(cert, pki_.server_chain_pem);
+    spit(key, pki_.server_key_pem);
     server_ = ::fork();
     if (server_ == 0) {
       ::execl("/usr/bin/unshare", "unshare", "--net", "--", "/usr/bin/python3", "-c",
-              "import http.server, socket, threading, time\n"
+              "import http.server, socket, ssl, sys, threading, time\n"
               "class H(http.server.BaseHTTPRequestHandler):\n"
               "    def do_GET(self):\n"
-              "        b = b'internet says hi'\n"
+              "        b = self.server.body\n"
               "        self.send_response(200); self.send_header('Content-Length', str(len(b)))\n"
               "        self.end_headers(); self.wfile.write(b)\n"
               "    def log_message(self, *a): pass\n"
@@ -82,8 +90,16 @@ class TestInternet {
               "    while True:\n"
               "        d, a = u.recvfrom(2048); u.sendto(d, a)\n"
               "threading.Thread(target=echo, daemon=True).start()\n"
-              "http.server.HTTPServer(('203.0.113.2', 80), H).serve_forever()\n",
-              nullptr);
+              "tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+              "tls.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+              "s = http.server.ThreadingHTTPServer(('203.0.113.2', 443), H)\n"
+              "s.socket = tls.wrap_socket(s.socket, server_side=True)\n"
+              "s.body = b'secure internet says hi'\n"
+              "threading.Thread(target=s.serve_forever, daemon=True).start()\n"
+              "p = http.server.ThreadingHTTPServer(('203.0.113.2', 80), H)\n"
+              "p.body = b'internet says hi'\n"
+              "p.serve_forever()\n",
+              cert.c_str(), key.c_str(), nullptr);
       ::_exit(127);
     }
     if (server_ < 0) return;
@@ -105,10 +121,10 @@ class TestInternet {
                                host_if_ + " up; " + in + "addr add 203.0.113.2/24 dev inet0; " +
                                in + "link set inet0 up; " + in + "link set lo up";
     if (sh(script) != 0) return;
-    for (int i = 0; i < 400 && !tcp_connects(kServer, 80); ++i) {
+    for (int i = 0; i < 400 && !(tcp_connects(kServer, 80) && tcp_connects(kServer, 443)); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
-    ok_ = tcp_connects(kServer, 80);
+    ok_ = tcp_connects(kServer, 80) && tcp_connects(kServer, 443);
   }
   ~TestInternet() {
     if (server_ > 0) {
@@ -119,12 +135,16 @@ class TestInternet {
     sh("ip link del " + host_if_ + " 2>/dev/null");
   }
   bool ok() const { return ok_; }
+  // The CA that signed the HTTPS server's certificate, for clients to trust.
+  const std::string& ca_pem() const { return pki_.ca_pem; }
 
  private:
   static std::string cmdline(pid_t pid) {
     return slurp("/proc/" + std::to_string(pid) + "/cmdline");
   }
 
+  TestPki pki_;
+  TempDir files_;
   std::string host_if_;
   pid_t server_ = -1;
   bool ok_ = false;

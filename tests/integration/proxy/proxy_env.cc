@@ -5,9 +5,6 @@
 #include <net/if.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
@@ -22,6 +19,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
+
+#include "support/test_pki.h"
 
 namespace isol8::proxy::test {
 namespace {
@@ -101,83 +100,6 @@ void configure_loopback() {
   nl_socket_free(sock);
 }
 
-// --- A small PKI: a CA and a server certificate for the test names, made with OpenSSL. ---
-
-struct Pki {
-  std::string ca_pem;
-  std::string server_chain_pem;
-  std::string server_key_pem;
-};
-
-using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
-
-void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext == nullptr || X509_add_ext(cert, ext, -1) != 1) die("adding a certificate extension");
-  X509_EXTENSION_free(ext);
-}
-
-Cert make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, long serial) {
-  Cert cert(X509_new(), X509_free);
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
-  X509_set_pubkey(cert.get(), key);
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509* signer = issuer != nullptr ? issuer : cert.get();
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
-  if (issuer == nullptr) {
-    add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE");
-    add_ext(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
-    add_ext(cert.get(), signer, NID_subject_key_identifier, "hash");
-  } else {
-    add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
-    add_ext(cert.get(), signer, NID_subject_alt_name, "DNS:api.allowed.test,DNS:other.test");
-    add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth");
-  }
-  if (X509_sign(cert.get(), issuer_key, EVP_sha256()) == 0) die("signing a certificate");
-  return cert;
-}
-
-std::string pem_of(X509* cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-std::string pem_of(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-Pki make_pki() {
-  Key ca_key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  Key server_key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  if (!ca_key || !server_key) die("generating keys");
-  Cert ca = make_cert(ca_key.get(), "isol8 proxy test CA", nullptr, ca_key.get(), 1);
-  Cert server = make_cert(server_key.get(), "api.allowed.test", ca.get(), ca_key.get(), 2);
-  Pki pki;
-  pki.ca_pem = pem_of(ca.get());
-  pki.server_chain_pem = pem_of(server.get()) + pki.ca_pem;
-  pki.server_key_pem = pem_of(server_key.get());
-  return pki;
-}
-
 // --- The servers: blocking Beast, a thread per connection. ---
 
 // GET /hello -> "hello <method> <target> host=<Host>"; /echo -> the request body (chunked answer
@@ -246,7 +168,7 @@ tcp::acceptor* listen_on(asio::io_context& io, const char* address, uint16_t por
 }
 
 struct World {
-  Pki pki;
+  isol8::test::TestPki pki;
   asio::io_context io;
   ssl::context tls{ssl::context::tls_server};
 };
@@ -261,7 +183,7 @@ class ProxyTestEnvironment : public ::testing::Environment {
     enter_namespaces();
     configure_loopback();
     world = new World();  // the servers' threads use it until the process exits
-    world->pki = make_pki();
+    world->pki = isol8::test::make_test_pki({"api.allowed.test", "other.test"});
     world->tls.use_certificate_chain(asio::buffer(world->pki.server_chain_pem));
     world->tls.use_private_key(asio::buffer(world->pki.server_key_pem), ssl::context::pem);
 
