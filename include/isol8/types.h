@@ -94,6 +94,9 @@ struct ResourceUsage {
   int64_t cpu_user_ms = 0;
   int64_t cpu_system_ms = 0;
   uint64_t peak_memory_bytes = 0;  // of the cgroup when one was used, else the largest process
+  // False when the backend measured only wall time (the docker backend: a container's cgroup is
+  // gone by the time its exit is known); the CPU and memory figures are then unknown, not zero.
+  bool cpu_and_memory_measured = true;
 };
 
 // The result's record of which resource limits the backend really applied.

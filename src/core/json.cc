@@ -69,12 +69,16 @@ nlohmann::json to_json(const ExecutionResult& r) {
   if (r.term_signal != 0) j["signal"] = r.term_signal;
   j["oomKilled"] = r.oom_killed;
   const ResourceUsage& u = r.resource_usage;
+  // Unmeasured figures are null: a zero would claim that nothing was used.
+  auto measured = [&](auto value) {
+    return u.cpu_and_memory_measured ? nlohmann::json(value) : nlohmann::json(nullptr);
+  };
   j["resourceUsage"] = {
       {"wallMs", u.wall_ms},
-      {"cpuUserMs", u.cpu_user_ms},
-      {"cpuSystemMs", u.cpu_system_ms},
-      {"peakMemoryBytes", u.peak_memory_bytes},
-      {"peakMemoryMB", static_cast<double>(u.peak_memory_bytes) / (1024.0 * 1024.0)},
+      {"cpuUserMs", measured(u.cpu_user_ms)},
+      {"cpuSystemMs", measured(u.cpu_system_ms)},
+      {"peakMemoryBytes", measured(u.peak_memory_bytes)},
+      {"peakMemoryMB", measured(static_cast<double>(u.peak_memory_bytes) / (1024.0 * 1024.0))},
   };
   j["limits"] = {{"enforced", r.limits.enforced}, {"notEnforced", r.limits.not_enforced}};
   if (!r.network_logs.empty()) {

@@ -302,6 +302,7 @@ class DockerBackend final : public Backend {
     outcome.duration =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at);
     outcome.usage.wall_ms = outcome.duration.count();
+    outcome.usage.cpu_and_memory_measured = false;
     if (!outcome.setup_timed_out && output.setup_exit() && *output.setup_exit() != 0) {
       outcome.setup_failed_exit = *output.setup_exit();
     }

@@ -86,8 +86,15 @@ TEST_P(Limits, JsonRecordsTheEnforcedLimitsAndWallTime) {
   EXPECT_TRUE(j["limits"]["notEnforced"].empty()) << j;
   EXPECT_GE(j["resourceUsage"]["wallMs"].get<int64_t>(), 200) << j;
   if (!is_docker()) {
-    // From the run's cgroup. The docker backend does not measure these (README: result record).
+    // From the run's cgroup and the sandbox's rusage.
     EXPECT_GT(j["resourceUsage"]["peakMemoryBytes"].get<uint64_t>(), 0u) << j;
+    EXPECT_TRUE(j["resourceUsage"]["cpuUserMs"].is_number()) << j;
+  } else {
+    // The docker backend measures wall time only (README: result record): the rest is unknown,
+    // and says so, rather than a zero that would claim nothing was used.
+    for (const char* key : {"cpuUserMs", "cpuSystemMs", "peakMemoryBytes", "peakMemoryMB"}) {
+      EXPECT_TRUE(j["resourceUsage"][key].is_null()) << key << ": " << j;
+    }
   }
 }
 
