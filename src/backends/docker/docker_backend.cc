@@ -18,6 +18,7 @@
 #include "backends/docker/invocation.h"
 #include "backends/docker/pool.h"
 #include "backends/docker/stream_pump.h"
+#include "common/process_owner.h"
 #include "common/relay_path.h"
 #include "common/scope_exit.h"
 #include "proxy/filtering_proxy.h"
@@ -188,8 +189,8 @@ class FilteredSide {
 class DockerBackend final : public Backend {
  public:
   DockerBackend(std::shared_ptr<DockerClient> client, std::optional<std::string> seccomp,
-                const Options& options)
-      : client_(std::move(client)), seccomp_(std::move(seccomp)) {
+                std::string owner, const Options& options)
+      : client_(std::move(client)), seccomp_(std::move(seccomp)), owner_(std::move(owner)) {
     if (options.pool_size.clean > 0 || options.pool_size.dirty > 0) {
       pool_ = std::make_unique<docker::ContainerPool>(client_, options.pool_strategy,
                                                       options.pool_size);
@@ -239,6 +240,7 @@ class DockerBackend final : public Backend {
     docker::CreateParams p;
     p.runtime = spec.runtime;
     p.seccomp_profile = seccomp_;
+    p.owner = owner_;
     return p;
   }
 
@@ -408,6 +410,7 @@ class DockerBackend final : public Backend {
 
   std::shared_ptr<DockerClient> client_;
   std::optional<std::string> seccomp_;
+  const std::string owner_;  // label kOwnerLabel of every container; empty when unknown
   std::unique_ptr<docker::ContainerPool> pool_;
 };
 
@@ -429,8 +432,18 @@ Result<std::unique_ptr<Backend>> make_docker_backend(const Options& options) {
   auto client = DockerClient::from_environment();
   if (!client) return std::move(client).error();
   ISOL8_TRY((*client)->ping());
-  return std::unique_ptr<Backend>(
-      std::make_unique<DockerBackend>(std::move(*client), std::move(profile), options));
+  // Once per backend: every container it creates names this process as its owner.
+  std::string owner;
+  if (auto self = current_owner()) {
+    owner = format_owner(*self);
+  } else {
+    spdlog::warn(
+        "docker: containers get no owner label ({}): if isol8 is killed, only "
+        "`isol8 cleanup` removes them",
+        self.error().message);
+  }
+  return std::unique_ptr<Backend>(std::make_unique<DockerBackend>(
+      std::move(*client), std::move(profile), std::move(owner), options));
 }
 
 }  // namespace isol8
