@@ -17,7 +17,9 @@
 #include "backends/docker/image_import.h"
 #include "backends/docker/invocation.h"
 #include "backends/docker/pool.h"
+#include "backends/docker/reclaim.h"
 #include "backends/docker/stream_pump.h"
+#include "common/pid_dirs.h"
 #include "common/process_owner.h"
 #include "common/relay_path.h"
 #include "common/scope_exit.h"
@@ -150,14 +152,15 @@ class FilteredSide {
   static Result<std::unique_ptr<FilteredSide>> start(const RunSpec& spec) {
     auto relay = find_relay_binary();
     if (!relay) return std::move(relay).error();
-    std::string dir = (std::filesystem::temp_directory_path() / "isol8-proxy-XXXXXX").string();
-    if (::mkdtemp(dir.data()) == nullptr) return errno_error("mkdtemp " + dir);
-    auto side = std::unique_ptr<FilteredSide>(new FilteredSide(dir));
+    // Named after this process, so that the next backend can remove it if this one is killed.
+    auto dir = make_pid_dir(docker::kProxyDirPrefix);
+    if (!dir) return std::move(dir).error();
+    auto side = std::unique_ptr<FilteredSide>(new FilteredSide(*dir));
     proxy::ProxyConfig config;
     config.filter = spec.network_filter;
     config.log_network = spec.log_network;
     proxy::Listener listener;
-    listener.unix_path = dir + "/proxy.sock";
+    listener.unix_path = *dir + "/proxy.sock";
     listener.unix_mode = 0666;  // the container's uid 100 connects; the directory is private
     auto started = proxy::FilteringProxy::start(std::move(config), {listener});
     if (!started) return std::move(started).error().context("cannot start the filtering proxy");
@@ -189,8 +192,11 @@ class FilteredSide {
 class DockerBackend final : public Backend {
  public:
   DockerBackend(std::shared_ptr<DockerClient> client, std::optional<std::string> seccomp,
-                std::string owner, const Options& options)
-      : client_(std::move(client)), seccomp_(std::move(seccomp)), owner_(std::move(owner)) {
+                const std::optional<ProcessOwner>& self, const Options& options)
+      : client_(std::move(client)),
+        seccomp_(std::move(seccomp)),
+        owner_(self ? format_owner(*self) : std::string()),
+        reclaimer_(client_, self) {
     if (options.pool_size.clean > 0 || options.pool_size.dirty > 0) {
       pool_ = std::make_unique<docker::ContainerPool>(client_, options.pool_strategy,
                                                       options.pool_size);
@@ -411,6 +417,9 @@ class DockerBackend final : public Backend {
   std::shared_ptr<DockerClient> client_;
   std::optional<std::string> seccomp_;
   const std::string owner_;  // label kOwnerLabel of every container; empty when unknown
+  // What killed runners left, removed while this backend serves its first run (joined when the
+  // backend goes).
+  docker::StaleReclaimer reclaimer_;
   std::unique_ptr<docker::ContainerPool> pool_;
 };
 
@@ -433,17 +442,16 @@ Result<std::unique_ptr<Backend>> make_docker_backend(const Options& options) {
   if (!client) return std::move(client).error();
   ISOL8_TRY((*client)->ping());
   // Once per backend: every container it creates names this process as its owner.
-  std::string owner;
-  if (auto self = current_owner()) {
-    owner = format_owner(*self);
-  } else {
+  auto self = current_owner();
+  if (!self) {
     spdlog::warn(
         "docker: containers get no owner label ({}): if isol8 is killed, only "
         "`isol8 cleanup` removes them",
         self.error().message);
   }
   return std::unique_ptr<Backend>(std::make_unique<DockerBackend>(
-      std::move(*client), std::move(profile), std::move(owner), options));
+      std::move(*client), std::move(profile),
+      self ? std::optional<ProcessOwner>(*self) : std::nullopt, options));
 }
 
 }  // namespace isol8
