@@ -154,6 +154,30 @@ TEST_F(DockerReclaim, KilledFilteredRunnersContainerAndProxyDirGoWithTheNextRun)
   kill_runner_then_run_again("filtered");
 }
 
+TEST_F(DockerReclaim, BackstopEndsTheProgramOfAKilledRunnerWithoutAnotherRun) {
+  // Time limit 3 s: the backstop kills the program 13 s after it started (invocation.h).
+  RunnerGuard runner;
+  runner.pid = spawn_cli({"--timeout", "3000", "-e", kSleeper});
+  ASSERT_GT(runner.pid, 0);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto c = containers_of(runner.pid);
+        return !c.empty() && c.begin()->second == "running";
+      },
+      std::chrono::seconds(60)));
+  const auto killed_at = Clock::now();
+  ASSERT_EQ(::kill(runner.pid, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(runner.pid, nullptr, 0), runner.pid);
+  const std::string id = containers_of(runner.pid).begin()->first;
+  ASSERT_TRUE(wait_until([&] { return containers_of(runner.pid)[id] == "exited"; },
+                         std::chrono::seconds(30)))
+      << "the program of a killed runner ran on past its backstop";
+  EXPECT_GT(Clock::now() - killed_at, std::chrono::seconds(7)) << "ended long before its backstop";
+  auto inspected = client()->inspect_container(id);
+  ASSERT_TRUE(inspected) << inspected.error().message;
+  EXPECT_EQ((*inspected)["State"].value("ExitCode", -1), 137);
+}
+
 TEST_F(DockerReclaim, LiveRunnersAndOtherMachinesContainersAreKept) {
   RunnerGuard live;
   live.pid = spawn_cli({"--timeout", "600000", "-e", kSleeper});
