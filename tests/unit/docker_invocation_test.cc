@@ -40,11 +40,15 @@ RunSpec spec() {
   return s;
 }
 
-TEST(DockerInvocation, PlainRunWithoutTimeLimitStartsTheProgramDirectly) {
+TEST(DockerInvocation, PlainRunStartsTheProgramDirectly) {
   RunSpec s = spec();
   s.argv = {"/usr/bin/python3", "-c", "pass"};
+  // An image without the backstop label, or no time limit: nothing but the program.
+  auto direct = plan_invocation(s, "M");
+  ASSERT_TRUE(direct);
+  EXPECT_EQ(direct->cmd, (std::vector<std::string>{"python3", "-c", "pass"}));
   s.timeout = std::chrono::milliseconds(0);
-  auto inv = plan_invocation(s, "M");
+  auto inv = plan_invocation(s, "M", false, /*backstop=*/true);
   ASSERT_TRUE(inv);
   EXPECT_EQ(inv->cmd, (std::vector<std::string>{"python3", "-c", "pass"}));
   EXPECT_EQ(inv->stdin_payload, "user stdin");
@@ -57,7 +61,7 @@ TEST(DockerInvocation, FilesTravelAsATarPrefixOfExactLength) {
   s.files = {{"/sandbox/a/b/data.bin", std::string("\0\1\2", 3)}, {"/tmp/t.txt", "t"}};
   s.setup_script = "echo setup";
   s.workdir = "/sandbox/a";
-  auto inv = plan_invocation(s, "MARK");
+  auto inv = plan_invocation(s, "MARK", false, /*backstop=*/true);
   ASSERT_TRUE(inv) << inv.error().message;
   ASSERT_GE(inv->cmd.size(), 12u);
   EXPECT_EQ(inv->cmd[0], "/bin/bash");
@@ -102,10 +106,10 @@ TEST(DockerInvocation, FilteredRunsStartTheRelayInTheBootstrap) {
   EXPECT_NE(inv->cmd[2].find("/.isol8/relay 8118 /.isol8/proxy.sock"), std::string::npos);
 }
 
-TEST(DockerInvocation, EveryTimedRunGoesThroughTheBootstrapWithItsBackstop) {
+TEST(DockerInvocation, EveryTimedRunInABackstopImageGoesThroughTheBootstrap) {
   RunSpec s = spec();
   s.argv = {"/usr/bin/python3", "-c", "pass"};
-  auto inv = plan_invocation(s, "M");
+  auto inv = plan_invocation(s, "M", false, /*backstop=*/true);
   ASSERT_TRUE(inv);
   ASSERT_EQ(inv->cmd.size(), 14u);
   EXPECT_EQ(inv->cmd[0], "/bin/bash");

@@ -213,23 +213,30 @@ class DockerBackend final : public Backend {
                          const RunControl& control) override {
     auto with_setup = with_image_setup(request_spec);
     if (!with_setup) return std::move(with_setup).error();
-    const RunSpec& spec = *with_setup;
-    if (spec.network == NetworkMode::kFiltered) return run_filtered(spec, sink, control);
-    return pool_ ? run_pooled(spec, sink, control) : run_one_shot(spec, sink, control);
+    const RunSpec& spec = with_setup->spec;
+    const bool backstop = with_setup->backstop;
+    if (spec.network == NetworkMode::kFiltered) return run_filtered(spec, backstop, sink, control);
+    return pool_ ? run_pooled(spec, backstop, sink, control)
+                 : run_one_shot(spec, backstop, sink, control);
   }
 
  private:
   // The spec with the image's own setup script (the kSetupLabel label of a custom image built
   // by `isol8 build --backend docker`) in front of the request's, as the native backend does
-  // with the root's manifest. Also where a missing image is reported.
-  Result<RunSpec> with_image_setup(const RunSpec& spec) const {
+  // with the root's manifest; and whether the image can run the backstop (kBackstopLabel). Also
+  // where a missing image is reported.
+  struct ImageSpec {
+    RunSpec spec;
+    bool backstop = false;
+  };
+  Result<ImageSpec> with_image_setup(const RunSpec& spec) const {
     auto image = client_->inspect_image(spec.image);
     if (!image) return image_error(spec.image, image.error());
     if (!image->has_value()) {
       return image_error(spec.image, Error{404, "No such image: " + spec.image});
     }
     const json& labels = (**image)["Config"]["Labels"];
-    RunSpec out = spec;
+    ImageSpec out{spec, labels.is_object() && labels.contains(docker::kBackstopLabel)};
     if (labels.is_object() && labels.contains(docker::kSetupLabel)) {
       auto setup = docker::from_hex(labels[docker::kSetupLabel].get<std::string>());
       if (!setup) {
@@ -237,7 +244,8 @@ class DockerBackend final : public Backend {
                                       docker::kSetupLabel));
       }
       // The same joining as rootfs::compose_setup_script (the image's first).
-      out.setup_script = spec.setup_script.empty() ? *setup : *setup + "\n" + spec.setup_script;
+      out.spec.setup_script =
+          spec.setup_script.empty() ? *setup : *setup + "\n" + spec.setup_script;
     }
     return out;
   }
@@ -255,7 +263,7 @@ class DockerBackend final : public Backend {
   }
 
   // Filtered: always a container of its own (a pooled one would outlive this run's proxy).
-  Result<RunOutcome> run_filtered(const RunSpec& spec, OutputSink& sink,
+  Result<RunOutcome> run_filtered(const RunSpec& spec, bool backstop, OutputSink& sink,
                                   const RunControl& control) {
     if (client_->endpoint().kind != docker::Endpoint::Kind::kUnix) {
       return make_error(fmt::format(
@@ -266,7 +274,7 @@ class DockerBackend final : public Backend {
     }
     auto side = FilteredSide::start(spec);
     if (!side) return std::move(side).error();
-    auto outcome = run_one_shot(spec, sink, control, &(*side)->mounts());
+    auto outcome = run_one_shot(spec, backstop, sink, control, &(*side)->mounts());
     if (outcome && spec.log_network) outcome->network_logs = (*side)->take_logs();
     return outcome;
   }
@@ -317,9 +325,10 @@ class DockerBackend final : public Backend {
   }
 
   // One container for this run: create, attach, start, stream, inspect, remove.
-  Result<RunOutcome> run_one_shot(const RunSpec& spec, OutputSink& sink, const RunControl& control,
+  Result<RunOutcome> run_one_shot(const RunSpec& spec, bool backstop, OutputSink& sink,
+                                  const RunControl& control,
                                   const docker::FilteredMounts* filtered = nullptr) {
-    auto inv = docker::plan_invocation(spec, random_marker());
+    auto inv = docker::plan_invocation(spec, random_marker(), /*pooled=*/false, backstop);
     if (!inv) return std::move(inv).error();
     auto p = params(spec);
     p.cmd = inv->cmd;
@@ -364,8 +373,9 @@ class DockerBackend final : public Backend {
 
   // An exec in a warm container; the container goes back to the pool (cleaned before reuse),
   // or is removed after a timeout, a cancel or an OOM kill.
-  Result<RunOutcome> run_pooled(const RunSpec& spec, OutputSink& sink, const RunControl& control) {
-    auto inv = docker::plan_invocation(spec, random_marker(), /*pooled=*/true);
+  Result<RunOutcome> run_pooled(const RunSpec& spec, bool backstop, OutputSink& sink,
+                                const RunControl& control) {
+    auto inv = docker::plan_invocation(spec, random_marker(), /*pooled=*/true, backstop);
     if (!inv) return std::move(inv).error();
     auto p = params(spec);
     p.pooled = true;

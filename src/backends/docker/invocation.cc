@@ -139,7 +139,8 @@ int64_t backstop_seconds(const RunSpec& spec) {
   return limit.count();
 }
 
-Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker, bool pooled) {
+Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker, bool pooled,
+                                   bool with_backstop) {
   Invocation inv;
   std::vector<CodeFile> files;
   if (spec.code_file) files.push_back(*spec.code_file);
@@ -155,7 +156,7 @@ Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marke
   }
   const auto argv = image_argv(spec.argv);
   const bool relay = spec.network == NetworkMode::kFiltered;
-  const int64_t backstop = backstop_seconds(spec);
+  const int64_t backstop = with_backstop ? backstop_seconds(spec) : 0;
   if (files.empty() && spec.workdir == "/sandbox" && !pooled && !relay && backstop == 0) {
     inv.cmd = argv;
     inv.stdin_payload = spec.stdin_data;

@@ -16,13 +16,14 @@
 // stdout and to stderr after the setup script; SetupMarkerScanner removes it from each stream
 // and reports the code. `marker` is 128 random bits per run.
 //
-// The bootstrap also starts the backstop: a watcher that SIGKILLs the run when it is still going
-// backstop_seconds() after it started, which only happens when the runner that should have killed
-// it at its time limit was killed itself.
+// With `backstop` (images labelled kBackstopLabel, which have bash and sleep), the bootstrap also
+// starts the backstop: a watcher that SIGKILLs the run when it is still going backstop_seconds()
+// after it started, which only happens when the runner that should have killed it at its time
+// limit was killed itself.
 //
-// When there are no files, no setup script, no backstop (no time limit) and the working directory
-// is /sandbox, the program is the container's command itself (no bash in between) and stdin is
-// just the user's stdin.
+// When there are no files, no setup script, no backstop and the working directory is /sandbox, the
+// program is the container's command itself (no bash in between) and stdin is just the user's
+// stdin.
 
 #include <chrono>
 #include <cstdint>
@@ -54,9 +55,10 @@ struct Invocation {
 
 // Builds the tar and the command. Errors: a file path outside /sandbox and /tmp, or not
 // normalised (`..`, `.`, empty components).
-// `pooled`: always through the bootstrap, which then reaps (see kBootstrap).
+// `pooled`: always through the bootstrap, which then reaps (see kBootstrap). `backstop`: the image
+// can run it (see above).
 Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker,
-                                   bool pooled = false);
+                                   bool pooled = false, bool backstop = false);
 
 // A tar (ustar/pax, in memory) of path -> content, members named relative to /.
 Result<std::string> make_tar(const std::vector<CodeFile>& files);

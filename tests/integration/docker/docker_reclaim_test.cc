@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "backends/docker/container_spec.h"
+#include "backends/docker/image_import.h"
 #include "common/pid_dirs.h"
 #include "common/process_owner.h"
 #include "docker_helpers.h"
@@ -155,6 +156,10 @@ TEST_F(DockerReclaim, KilledFilteredRunnersContainerAndProxyDirGoWithTheNextRun)
 }
 
 TEST_F(DockerReclaim, BackstopEndsTheProgramOfAKilledRunnerWithoutAnotherRun) {
+  auto image = client()->inspect_image("isol8:python");
+  ASSERT_TRUE(image && image->has_value());
+  ASSERT_TRUE((**image)["Config"]["Labels"].contains(docker::kBackstopLabel))
+      << "isol8:python was imported by an older isol8: run isol8 setup --backend docker again";
   // Time limit 3 s: the backstop kills the program 13 s after it started (invocation.h).
   RunnerGuard runner;
   runner.pid = spawn_cli({"--timeout", "3000", "-e", kSleeper});
