@@ -1,6 +1,7 @@
 // `isol8 cleanup [--force] [--images]` (reference §1.5, fixed): selects by label, not by image
 // name, so containers of custom images and pooled containers are found too; lists what it will
-// remove and asks first. Also removes what dead native runs left behind (stale cgroups).
+// remove and asks first. Also removes what dead runs left behind: stale cgroups of native runs,
+// and the proxy directories of killed runners of either backend.
 
 #include <unistd.h>
 
@@ -9,14 +10,17 @@
 #include <fmt/format.h>
 
 #include "backends/docker/client.h"
+#include "backends/docker/reclaim.h"
+#include "backends/native/relay_endpoint.h"
 #include "cgroups/cgroup_manager.h"
 #include "cli/commands.h"
+#include "common/pid_dirs.h"
 
 namespace isol8::cli {
 
 CLI::App* add_cleanup_command(CLI::App& app, CleanupArgs& args) {
-  auto* cmd =
-      app.add_subcommand("cleanup", "Remove isol8 containers (and images) and stale cgroups");
+  auto* cmd = app.add_subcommand(
+      "cleanup", "Remove isol8 containers (and images), stale cgroups and proxy directories");
   cmd->add_flag("--force", args.force, "Do not ask for confirmation");
   cmd->add_flag("--images", args.images, "Also remove isol8 images");
   return cmd;
@@ -33,6 +37,12 @@ int cleanup_command(const CleanupArgs& args) {
   } else if (*reclaimed > 0) {
     fmt::print("[OK] removed {} stale cgroup(s) of dead native runs\n", *reclaimed);
   }
+  // The proxy directories of killed runners (their proxies died with them): the native relay's
+  // and the docker backend's, named after the runner's pid.
+  const size_t dirs =
+      RelayEndpoint::reclaim_stale() + remove_dead_pid_dirs(docker::kProxyDirPrefix);
+  if (dirs > 0)
+    fmt::print("[OK] removed {} proxy director{} of dead runs\n", dirs, dirs == 1 ? "y" : "ies");
 
   auto client = docker::DockerClient::from_environment();
   if (!client) return report_error(client.error().message);

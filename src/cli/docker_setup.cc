@@ -49,8 +49,14 @@ int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
       auto existing = (*client)->inspect_image(repo + ":" + tag);
       if (!existing) return report_error(existing.error().message);
       if (existing->has_value()) {
-        fmt::print("[OK] {}: Up to date\n", root.manifest.runtime);
-        continue;
+        const auto& labels = (**existing)["Config"]["Labels"];
+        const bool has_backstop = labels.is_object() && labels.contains(docker::kBackstopLabel);
+        // An image imported before the backstop label existed is imported again, so that its
+        // runs get the backstop (docker/invocation.h).
+        if (has_backstop || !docker::root_supports_backstop(root.dir)) {
+          fmt::print("[OK] {}: Up to date\n", root.manifest.runtime);
+          continue;
+        }
       }
     }
     auto id = docker::import_root_as_image(**client, root.dir, repo, tag, root.manifest.runtime,

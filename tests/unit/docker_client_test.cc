@@ -8,102 +8,17 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 
-#include <filesystem>
-#include <limits>
-#include <functional>
 #include <thread>
 
 #include "backends/docker/demux.h"
 #include "backends/docker/stream_pump.h"
+#include "fake_docker_daemon.h"
 
 namespace isol8::docker {
 namespace {
 
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-using local = asio::local::stream_protocol;
-
-struct Recorded {
-  std::string method;
-  std::string target;
-  std::string host;
-  std::string body;
-};
-
-// Serves `count` connections; `respond` writes the raw response for a parsed request.
-class FakeDaemon {
- public:
-  using Responder = std::function<void(const Recorded&, local::socket&)>;
-  FakeDaemon(int count, Responder respond)
-      : path_(std::filesystem::temp_directory_path() /
-              ("isol8-fake-docker-" + std::to_string(::getpid()) + "-" +
-               std::to_string(counter_++) + ".sock")),
-        acceptor_(io_, local::endpoint(path_.string())),
-        thread_([this, count, respond] {
-          for (int i = 0; i < count; ++i) {
-            local::socket s(io_);
-            boost::system::error_code ec;
-            acceptor_.accept(s, ec);
-            if (ec) return;
-            boost::beast::flat_buffer buf;
-            http::request_parser<http::string_body> parser;
-            parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-            http::read(s, buf, parser, ec);
-            if (ec) {
-              ADD_FAILURE() << "fake daemon: " << ec.message();
-              return;
-            }
-            Recorded r{std::string(parser.get().method_string()),
-                       std::string(parser.get().target()),
-                       std::string(parser.get()[http::field::host]), parser.get().body()};
-            requests.push_back(r);
-            // Bytes after the request (attach stdin) are left in buf: hand them over.
-            leftover.assign(static_cast<const char*>(buf.data().data()), buf.data().size());
-            respond(r, s);
-          }
-        }) {}
-  ~FakeDaemon() {
-    if (thread_.joinable()) thread_.join();
-    std::filesystem::remove(path_);
-  }
-  std::string url() const { return "unix://" + path_.string(); }
-  void join() { thread_.join(); }
-
-  std::vector<Recorded> requests;
-  std::string leftover;
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-  asio::io_context io_;
-  local::acceptor acceptor_;
-  std::thread thread_;
-};
-
-void send(local::socket& s, const std::string& raw) { asio::write(s, asio::buffer(raw)); }
-
-// Recorded from dockerd 20.10.24 (headers trimmed to what matters).
-const std::string kPing =
-    "HTTP/1.1 200 OK\r\nApi-Version: {V}\r\nContent-Length: 2\r\nContent-Type: text/plain; "
-    "charset=utf-8\r\nServer: Docker/20.10.24+dfsg1 (linux)\r\n\r\nOK";
-std::string ping(const std::string& version) {
-  std::string p = kPing;
-  p.replace(p.find("{V}"), 3, version);
-  return p;
-}
-std::string json_response(int status, const std::string& reason, const std::string& body) {
-  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
-         "\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-Endpoint endpoint_of(const FakeDaemon& d) { return *parse_docker_host(d.url()); }
+using namespace isol8::test::fake_docker;
 
 TEST(DockerClient, NegotiatesAndPrefixesEveryPath) {
   FakeDaemon d(2, [](const Recorded& r, local::socket& s) {
@@ -149,6 +64,41 @@ TEST(DockerClient, DaemonErrorsPassThrough) {
   EXPECT_EQ(d.requests[1].target, "/v1.41/containers/create");
   EXPECT_EQ(d.requests[1].body, R"({"Image":"isol8:nope"})");
   EXPECT_EQ(d.requests[2].target, "/v1.41/images/isol8%3Anope/json");
+}
+
+// Recorded from dockerd 20.10.24: GET /containers/json?all=true with a label filter.
+const std::string kContainerList =
+    R"([{"Id":"d38dbdb13baef7f1b9ca7be851e9fd53c4f3d7872da9b5b6d42955f6e2b55477",)"
+    R"("Names":["/serene_lalande"],"Image":"isol8:bash","ImageID":"sha256:d7279d9be5e6c707a8fe)"
+    R"(b2f4a6d1c865ef808cfea18c778efb1b94e50cadc1eb","Command":"sleep 1","Created":1795746737,)"
+    R"("Ports":[],"Labels":{"isol8.backend":"docker","isol8.managed":"true","isol8.owner":)"
+    R"("b/1/2/3","isol8.runtime":"bash","org.isol8.runtime":"bash","org.isol8.source":)"
+    R"("/var/lib/isol8/rootfs/isol8:bash"},"State":"created","Status":"Created","HostConfig":)"
+    R"({"NetworkMode":"none"},"NetworkSettings":{"Networks":{"none":{"IPAMConfig":null,"Links":)"
+    R"(null,"Aliases":null,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"",)"
+    R"("IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,)"
+    R"("MacAddress":"","DriverOpts":null}}},"Mounts":[]}])";
+
+TEST(DockerClient, ListContainersSendsTheFilterAndAll) {
+  FakeDaemon d(2, [](const Recorded& r, local::socket& s) {
+    if (r.target == "/_ping") return send(s, ping("1.41"));
+    send(s, json_response(200, "OK", kContainerList));
+  });
+  DockerClient c(endpoint_of(d));
+  auto listed = c.list_containers(
+      nlohmann::json{{"label", nlohmann::json::array({"isol8.managed=true", "isol8.owner"})}},
+      true);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0]["Labels"]["isol8.owner"], "b/1/2/3");
+  EXPECT_EQ((*listed)[0]["State"], "created");
+  d.join();
+  ASSERT_EQ(d.requests.size(), 2u);
+  EXPECT_EQ(d.requests[1].method, "GET");
+  // filters={"label":["isol8.managed=true","isol8.owner"]}, percent-encoded.
+  EXPECT_EQ(d.requests[1].target,
+            "/v1.41/containers/json?all=true&filters=%7B%22label%22%3A%5B%22isol8.managed%3Dtrue"
+            "%22%2C%22isol8.owner%22%5D%7D");
 }
 
 TEST(DockerClient, HijackedAttachIsBidirectional) {

@@ -18,6 +18,8 @@ using nlohmann::json;
 
 const std::string kGoldenDir = std::string(ISOL8_SOURCE_DIR) + "/tests/unit/golden/";
 const std::string kProfile = R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]})";
+// A fixed owner (common/process_owner.h): <boot id>/<pid ns inode>/<pid>/<start time>.
+const std::string kOwner = "6f1c2d4e-0000-4000-8000-1234567890ab/4026531836/4242/987654";
 
 RunSpec base_spec() {
   RunSpec spec;
@@ -50,6 +52,7 @@ TEST(DockerContainerSpec, HardenedOneShotGolden) {
   CreateParams p;
   p.cmd = image_argv(base_spec().argv);
   p.runtime = "python";
+  p.owner = kOwner;
   p.seccomp_profile = kProfile;
   auto config = make_create_request(base_spec(), p);
   ASSERT_TRUE(config) << config.error().message;
@@ -62,6 +65,7 @@ TEST(DockerContainerSpec, HostNetworkWithStdinUnconfinedGolden) {
   CreateParams p;
   p.cmd = image_argv(spec.argv);
   p.runtime = "python";
+  p.owner = kOwner;
   p.open_stdin = true;
   auto config = make_create_request(spec, p);
   ASSERT_TRUE(config) << config.error().message;
@@ -72,6 +76,7 @@ TEST(DockerContainerSpec, PooledGolden) {
   CreateParams p;
   p.cmd = {"sleep", "infinity"};
   p.runtime = "python";
+  p.owner = kOwner;
   p.seccomp_profile = kProfile;
   p.pooled = true;
   auto config = make_create_request(base_spec(), p);
@@ -96,6 +101,8 @@ TEST(DockerContainerSpec, SecuritySettings) {
   EXPECT_EQ(c["User"], "100:101");
   EXPECT_EQ(c["Labels"]["isol8.managed"], "true");
   EXPECT_EQ(c["Labels"]["isol8.backend"], "docker");
+  // No owner known (CreateParams::owner empty): no owner label, so no runner ever reclaims it.
+  EXPECT_FALSE(c["Labels"].contains(kOwnerLabel));
 }
 
 TEST(DockerContainerSpec, FilteredGolden) {
@@ -104,6 +111,7 @@ TEST(DockerContainerSpec, FilteredGolden) {
   CreateParams p;
   p.cmd = image_argv(spec.argv);
   p.runtime = "python";
+  p.owner = kOwner;
   p.seccomp_profile = kProfile;
   p.filtered = FilteredMounts{"/tmp/isol8-proxy-abc/proxy.sock", "/opt/isol8/isol8-relay"};
   auto config = make_create_request(spec, p);

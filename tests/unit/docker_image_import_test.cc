@@ -89,6 +89,18 @@ TEST_F(ImportTar, WriterErrorsStopTheStream) {
   EXPECT_NE(r.error().message.find("daemon went away"), std::string::npos);
 }
 
+TEST_F(ImportTar, OnlyRootsWithBashAndSleepGetTheBackstop) {
+  const fs::path root = dir_ / "root";
+  EXPECT_FALSE(root_supports_backstop(root));
+  std::ofstream(root / "usr/bin/bash") << "binary";
+  EXPECT_FALSE(root_supports_backstop(root)) << "no sleep";
+  fs::create_directory(root / "bin");
+  std::ofstream(root / "bin/sleep") << "binary";
+  EXPECT_TRUE(root_supports_backstop(root));
+  fs::remove(root / "usr/bin/bash");
+  EXPECT_FALSE(root_supports_backstop(root)) << "no bash";
+}
+
 TEST(ImportStore, DefaultStorePath) { EXPECT_EQ(default_rootfs_store("/x/y"), fs::path("/x/y")); }
 
 }  // namespace

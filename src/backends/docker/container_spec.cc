@@ -133,6 +133,7 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
       {"isol8.backend", "docker"},
   };
   if (params.pooled) config["Labels"]["isol8.pool"] = "true";
+  if (!params.owner.empty()) config["Labels"][kOwnerLabel] = params.owner;
   config["AttachStdin"] = params.open_stdin;
   config["OpenStdin"] = params.open_stdin;
   config["StdinOnce"] = params.open_stdin;

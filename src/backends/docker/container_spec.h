@@ -5,7 +5,8 @@
 //   ReadonlyRootfs; tmpfs /sandbox (exec, owned by the sandbox user) and /tmp (noexec); user
 //   100:101; every capability dropped; no-new-privileges; the seccomp profile inline (or
 //   unconfined); pids, memory (swap equal to memory: no swap), CPU limits; network none
-//   (loopback only) or host; labels that `isol8 cleanup` selects on.
+//   (loopback only) or host; labels that `isol8 cleanup` selects on, and the owner's (the
+//   runner process) that the next runner reclaims by when the owner was killed.
 // Filtered network: also "none" (the container has no interface but lo, and no capability to
 // make one: upstream adds NET_ADMIN for its in-container iptables, isol8 adds nothing), plus
 // two read-only bind mounts, the runner's filtering-proxy Unix socket and the static
@@ -32,6 +33,10 @@ inline constexpr const char* kProxySocketInContainer = "/.isol8/proxy.sock";
 inline constexpr const char* kRelayInContainer = "/.isol8/relay";
 inline constexpr uint16_t kRelayPort = 8118;
 
+// The label that names the runner process a container belongs to (common/process_owner.h), so
+// that a later runner can remove the containers of one that was SIGKILLed.
+inline constexpr const char* kOwnerLabel = "isol8.owner";
+
 // Host paths bind-mounted into a filtered run's container.
 struct FilteredMounts {
   std::string proxy_socket;  // the runner's FilteringProxy Unix listener
@@ -40,7 +45,8 @@ struct FilteredMounts {
 
 struct CreateParams {
   std::vector<std::string> cmd;
-  std::string runtime;                         // label isol8.runtime
+  std::string runtime;  // label isol8.runtime
+  std::string owner;    // label kOwnerLabel (format_owner of the runner); none when empty
   std::optional<std::string> seccomp_profile;  // Docker-format JSON; nullopt = unconfined
   bool open_stdin = false;                     // attach stdin (closed after the payload)
   bool pooled = false;  // idle process as kIdleUser; execs run the code as kSandboxUser

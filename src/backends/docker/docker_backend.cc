@@ -17,7 +17,10 @@
 #include "backends/docker/image_import.h"
 #include "backends/docker/invocation.h"
 #include "backends/docker/pool.h"
+#include "backends/docker/reclaim.h"
 #include "backends/docker/stream_pump.h"
+#include "common/pid_dirs.h"
+#include "common/process_owner.h"
 #include "common/relay_path.h"
 #include "common/scope_exit.h"
 #include "proxy/filtering_proxy.h"
@@ -149,14 +152,15 @@ class FilteredSide {
   static Result<std::unique_ptr<FilteredSide>> start(const RunSpec& spec) {
     auto relay = find_relay_binary();
     if (!relay) return std::move(relay).error();
-    std::string dir = (std::filesystem::temp_directory_path() / "isol8-proxy-XXXXXX").string();
-    if (::mkdtemp(dir.data()) == nullptr) return errno_error("mkdtemp " + dir);
-    auto side = std::unique_ptr<FilteredSide>(new FilteredSide(dir));
+    // Named after this process, so that the next backend can remove it if this one is killed.
+    auto dir = make_pid_dir(docker::kProxyDirPrefix);
+    if (!dir) return std::move(dir).error();
+    auto side = std::unique_ptr<FilteredSide>(new FilteredSide(*dir));
     proxy::ProxyConfig config;
     config.filter = spec.network_filter;
     config.log_network = spec.log_network;
     proxy::Listener listener;
-    listener.unix_path = dir + "/proxy.sock";
+    listener.unix_path = *dir + "/proxy.sock";
     listener.unix_mode = 0666;  // the container's uid 100 connects; the directory is private
     auto started = proxy::FilteringProxy::start(std::move(config), {listener});
     if (!started) return std::move(started).error().context("cannot start the filtering proxy");
@@ -188,8 +192,11 @@ class FilteredSide {
 class DockerBackend final : public Backend {
  public:
   DockerBackend(std::shared_ptr<DockerClient> client, std::optional<std::string> seccomp,
-                const Options& options)
-      : client_(std::move(client)), seccomp_(std::move(seccomp)) {
+                const std::optional<ProcessOwner>& self, const Options& options)
+      : client_(std::move(client)),
+        seccomp_(std::move(seccomp)),
+        owner_(self ? format_owner(*self) : std::string()),
+        reclaimer_(client_, self) {
     if (options.pool_size.clean > 0 || options.pool_size.dirty > 0) {
       pool_ = std::make_unique<docker::ContainerPool>(client_, options.pool_strategy,
                                                       options.pool_size);
@@ -206,23 +213,30 @@ class DockerBackend final : public Backend {
                          const RunControl& control) override {
     auto with_setup = with_image_setup(request_spec);
     if (!with_setup) return std::move(with_setup).error();
-    const RunSpec& spec = *with_setup;
-    if (spec.network == NetworkMode::kFiltered) return run_filtered(spec, sink, control);
-    return pool_ ? run_pooled(spec, sink, control) : run_one_shot(spec, sink, control);
+    const RunSpec& spec = with_setup->spec;
+    const bool backstop = with_setup->backstop;
+    if (spec.network == NetworkMode::kFiltered) return run_filtered(spec, backstop, sink, control);
+    return pool_ ? run_pooled(spec, backstop, sink, control)
+                 : run_one_shot(spec, backstop, sink, control);
   }
 
  private:
   // The spec with the image's own setup script (the kSetupLabel label of a custom image built
   // by `isol8 build --backend docker`) in front of the request's, as the native backend does
-  // with the root's manifest. Also where a missing image is reported.
-  Result<RunSpec> with_image_setup(const RunSpec& spec) const {
+  // with the root's manifest; and whether the image can run the backstop (kBackstopLabel). Also
+  // where a missing image is reported.
+  struct ImageSpec {
+    RunSpec spec;
+    bool backstop = false;
+  };
+  Result<ImageSpec> with_image_setup(const RunSpec& spec) const {
     auto image = client_->inspect_image(spec.image);
     if (!image) return image_error(spec.image, image.error());
     if (!image->has_value()) {
       return image_error(spec.image, Error{404, "No such image: " + spec.image});
     }
     const json& labels = (**image)["Config"]["Labels"];
-    RunSpec out = spec;
+    ImageSpec out{spec, labels.is_object() && labels.contains(docker::kBackstopLabel)};
     if (labels.is_object() && labels.contains(docker::kSetupLabel)) {
       auto setup = docker::from_hex(labels[docker::kSetupLabel].get<std::string>());
       if (!setup) {
@@ -230,7 +244,8 @@ class DockerBackend final : public Backend {
                                       docker::kSetupLabel));
       }
       // The same joining as rootfs::compose_setup_script (the image's first).
-      out.setup_script = spec.setup_script.empty() ? *setup : *setup + "\n" + spec.setup_script;
+      out.spec.setup_script =
+          spec.setup_script.empty() ? *setup : *setup + "\n" + spec.setup_script;
     }
     return out;
   }
@@ -239,6 +254,7 @@ class DockerBackend final : public Backend {
     docker::CreateParams p;
     p.runtime = spec.runtime;
     p.seccomp_profile = seccomp_;
+    p.owner = owner_;
     return p;
   }
 
@@ -247,7 +263,7 @@ class DockerBackend final : public Backend {
   }
 
   // Filtered: always a container of its own (a pooled one would outlive this run's proxy).
-  Result<RunOutcome> run_filtered(const RunSpec& spec, OutputSink& sink,
+  Result<RunOutcome> run_filtered(const RunSpec& spec, bool backstop, OutputSink& sink,
                                   const RunControl& control) {
     if (client_->endpoint().kind != docker::Endpoint::Kind::kUnix) {
       return make_error(fmt::format(
@@ -258,7 +274,7 @@ class DockerBackend final : public Backend {
     }
     auto side = FilteredSide::start(spec);
     if (!side) return std::move(side).error();
-    auto outcome = run_one_shot(spec, sink, control, &(*side)->mounts());
+    auto outcome = run_one_shot(spec, backstop, sink, control, &(*side)->mounts());
     if (outcome && spec.log_network) outcome->network_logs = (*side)->take_logs();
     return outcome;
   }
@@ -310,9 +326,10 @@ class DockerBackend final : public Backend {
   }
 
   // One container for this run: create, attach, start, stream, inspect, remove.
-  Result<RunOutcome> run_one_shot(const RunSpec& spec, OutputSink& sink, const RunControl& control,
+  Result<RunOutcome> run_one_shot(const RunSpec& spec, bool backstop, OutputSink& sink,
+                                  const RunControl& control,
                                   const docker::FilteredMounts* filtered = nullptr) {
-    auto inv = docker::plan_invocation(spec, random_marker());
+    auto inv = docker::plan_invocation(spec, random_marker(), /*pooled=*/false, backstop);
     if (!inv) return std::move(inv).error();
     auto p = params(spec);
     p.cmd = inv->cmd;
@@ -357,8 +374,9 @@ class DockerBackend final : public Backend {
 
   // An exec in a warm container; the container goes back to the pool (cleaned before reuse),
   // or is removed after a timeout, a cancel or an OOM kill.
-  Result<RunOutcome> run_pooled(const RunSpec& spec, OutputSink& sink, const RunControl& control) {
-    auto inv = docker::plan_invocation(spec, random_marker(), /*pooled=*/true);
+  Result<RunOutcome> run_pooled(const RunSpec& spec, bool backstop, OutputSink& sink,
+                                const RunControl& control) {
+    auto inv = docker::plan_invocation(spec, random_marker(), /*pooled=*/true, backstop);
     if (!inv) return std::move(inv).error();
     auto p = params(spec);
     p.pooled = true;
@@ -409,6 +427,10 @@ class DockerBackend final : public Backend {
 
   std::shared_ptr<DockerClient> client_;
   std::optional<std::string> seccomp_;
+  const std::string owner_;  // label kOwnerLabel of every container; empty when unknown
+  // What killed runners left, removed while this backend serves its first run (joined when the
+  // backend goes).
+  docker::StaleReclaimer reclaimer_;
   std::unique_ptr<docker::ContainerPool> pool_;
 };
 
@@ -430,8 +452,17 @@ Result<std::unique_ptr<Backend>> make_docker_backend(const Options& options) {
   auto client = DockerClient::from_environment();
   if (!client) return std::move(client).error();
   ISOL8_TRY((*client)->ping());
-  return std::unique_ptr<Backend>(
-      std::make_unique<DockerBackend>(std::move(*client), std::move(profile), options));
+  // Once per backend: every container it creates names this process as its owner.
+  auto self = current_owner();
+  if (!self) {
+    spdlog::warn(
+        "docker: containers get no owner label ({}): if isol8 is killed, only "
+        "`isol8 cleanup` removes them",
+        self.error().message);
+  }
+  return std::unique_ptr<Backend>(std::make_unique<DockerBackend>(
+      std::move(*client), std::move(profile),
+      self ? std::optional<ProcessOwner>(*self) : std::nullopt, options));
 }
 
 }  // namespace isol8

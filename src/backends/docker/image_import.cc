@@ -163,6 +163,14 @@ std::optional<std::string> from_hex(std::string_view hex) {
   return out;
 }
 
+bool root_supports_backstop(const fs::path& root) {
+  auto has = [&](const char* name) {
+    std::error_code ec;
+    return fs::exists(root / "usr/bin" / name, ec) || fs::exists(root / "bin" / name, ec);
+  };
+  return has("bash") && has("sleep");
+}
+
 Result<std::string> import_root_as_image(DockerClient& client, const fs::path& root,
                                          const std::string& repo, const std::string& tag,
                                          const std::string& runtime, const std::string& setup) {
@@ -173,6 +181,7 @@ Result<std::string> import_root_as_image(DockerClient& client, const fs::path& r
       "WORKDIR /sandbox",
   };
   if (!setup.empty()) changes.push_back(fmt::format("LABEL {}={}", kSetupLabel, to_hex(setup)));
+  if (root_supports_backstop(root)) changes.push_back(fmt::format("LABEL {}=1", kBackstopLabel));
   return client.import_image(repo, tag, changes, [&](const ChunkWriter& write) {
     return stream_directory_tar(root, write);
   });

@@ -40,10 +40,17 @@ Result<std::vector<ImportedImage>> import_store_roots_to_docker(
 // the native backend runs the manifest's.
 inline constexpr const char* kSetupLabel = "org.isol8.setup.hex";
 std::string to_hex(std::string_view data);
+
+// The image label that says the root has what the run's backstop needs (bash and sleep; see
+// invocation.h): only then does a run get one, so that a run in another image (any Docker image
+// given with --image, a root without a shell) starts exactly as before.
+inline constexpr const char* kBackstopLabel = "org.isol8.backstop";
+// True when the root directory has bash and sleep (in /bin or /usr/bin).
+bool root_supports_backstop(const std::filesystem::path& root);
 std::optional<std::string> from_hex(std::string_view hex);
 
 // Imports one root directory as `repo:tag`; `setup` (the root's setup script) becomes the
-// kSetupLabel label when not empty.
+// kSetupLabel label when not empty; kBackstopLabel when root_supports_backstop.
 Result<std::string> import_root_as_image(DockerClient& client, const std::filesystem::path& root,
                                          const std::string& repo, const std::string& tag,
                                          const std::string& runtime, const std::string& setup = {});

@@ -25,7 +25,18 @@ namespace isol8::docker {
 // went on.
 // $6 = 1 to start the filtered network's relay first and wait until it listens (its "ready"
 // line), so that the setup script and the program find the proxy port open.
-const char* const kBootstrap = R"SH(n=$1; setup=$2; marker=$3; wd=$4; reap=$5; relay=$6; shift 6
+// $7 = the backstop in seconds (0: none): a runner that is killed itself can no longer kill the
+// run at its time limit, so a watcher does, later than any live runner would (backstop_seconds).
+// It kills $$, which is this shell until the exec below and the program after it (an exec keeps
+// the pid), so the program stays the container's own process and its exit status the run's, as
+// without the watcher; a `timeout` in between would not do (the program's kill(-1) would kill
+// that parent and end the run with 137). The watcher holds no output stream open. The program can
+// kill it (same uid): then only the next runner's reclaim (reclaim.h) ends a run whose runner died.
+const char* const kBootstrap = R"SH(n=$1; setup=$2; marker=$3; wd=$4; reap=$5; relay=$6; limit=$7
+shift 7
+if [ "$limit" -gt 0 ]; then
+  (sleep "$limit"; kill -9 $$) </dev/null >/dev/null 2>&1 &
+fi
 if [ "$relay" = 1 ]; then
   exec 3< <(exec /.isol8/relay 8118 /.isol8/proxy.sock </dev/null)
   IFS= read -r ready <&3; exec 3<&-
@@ -119,7 +130,17 @@ Result<std::string> make_tar(const std::vector<CodeFile>& files) {
   return out;
 }
 
-Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker, bool pooled) {
+int64_t backstop_seconds(const RunSpec& spec) {
+  if (spec.timeout.count() <= 0) return 0;
+  // The setup script and the program each have the time limit (the runner starts the program's
+  // when the setup's marker arrives).
+  const auto phases = spec.setup_script.empty() ? spec.timeout : 2 * spec.timeout;
+  const auto limit = std::chrono::ceil<std::chrono::seconds>(phases + kBackstopGrace);
+  return limit.count();
+}
+
+Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker, bool pooled,
+                                   bool with_backstop) {
   Invocation inv;
   std::vector<CodeFile> files;
   if (spec.code_file) files.push_back(*spec.code_file);
@@ -135,7 +156,8 @@ Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marke
   }
   const auto argv = image_argv(spec.argv);
   const bool relay = spec.network == NetworkMode::kFiltered;
-  if (files.empty() && spec.workdir == "/sandbox" && !pooled && !relay) {
+  const int64_t backstop = with_backstop ? backstop_seconds(spec) : 0;
+  if (files.empty() && spec.workdir == "/sandbox" && !pooled && !relay && backstop == 0) {
     inv.cmd = argv;
     inv.stdin_payload = spec.stdin_data;
     return inv;
@@ -155,7 +177,8 @@ Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marke
              inv.has_setup ? marker : "-",
              spec.workdir,
              pooled ? "1" : "0",
-             relay ? "1" : "0"};
+             relay ? "1" : "0",
+             std::to_string(backstop)};
   inv.cmd.insert(inv.cmd.end(), argv.begin(), argv.end());
   inv.stdin_payload = std::move(tar);
   inv.stdin_payload += spec.stdin_data;

@@ -4,7 +4,7 @@
 //   stdin of the container's process = [tar of the files, exactly N bytes][the user's stdin]
 //
 // The process is a small bash bootstrap (kBootstrap) with argv
-//   N  has_setup  marker  workdir  reap  program argv...
+//   N  has_setup  marker  workdir  reap  relay  backstop  program argv...
 // It does `head -c N | tar -x -C /`: GNU head reads at most the N bytes it was asked for, so the
 // user's stdin stays in the pipe; tar, which reads whole records and would over-read, only ever
 // sees head's output. It then creates the working directory, runs /tmp/.isol8-setup.sh (from the
@@ -16,9 +16,17 @@
 // stdout and to stderr after the setup script; SetupMarkerScanner removes it from each stream
 // and reports the code. `marker` is 128 random bits per run.
 //
-// When there are no files, no setup script and the working directory is /sandbox, the program is
-// the container's command itself (no bash in between) and stdin is just the user's stdin.
+// With `backstop` (images labelled kBackstopLabel, which have bash and sleep), the bootstrap also
+// starts the backstop: a watcher that SIGKILLs the run when it is still going backstop_seconds()
+// after it started, which only happens when the runner that should have killed it at its time
+// limit was killed itself.
+//
+// When there are no files, no setup script, no backstop and the working directory is /sandbox, the
+// program is the container's command itself (no bash in between) and stdin is just the user's
+// stdin.
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +38,14 @@ namespace isol8::docker {
 
 extern const char* const kBootstrap;
 
+// How much longer than its time limit(s) a run may go on before the backstop kills it: far more
+// than a live runner needs to kill it (the runner's clock starts before the container's).
+inline constexpr std::chrono::seconds kBackstopGrace{10};
+
+// The backstop of a run, whole seconds from the bootstrap's start: the setup script's time limit
+// (when there is one) plus the program's plus kBackstopGrace; 0 (none) without a time limit.
+int64_t backstop_seconds(const RunSpec& spec);
+
 struct Invocation {
   std::vector<std::string> cmd;  // the process to start
   std::string stdin_payload;     // everything to write to its stdin, then close
@@ -39,9 +55,10 @@ struct Invocation {
 
 // Builds the tar and the command. Errors: a file path outside /sandbox and /tmp, or not
 // normalised (`..`, `.`, empty components).
-// `pooled`: always through the bootstrap, which then reaps (see kBootstrap).
+// `pooled`: always through the bootstrap, which then reaps (see kBootstrap). `backstop`: the image
+// can run it (see above).
 Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marker,
-                                   bool pooled = false);
+                                   bool pooled = false, bool backstop = false);
 
 // A tar (ustar/pax, in memory) of path -> content, members named relative to /.
 Result<std::string> make_tar(const std::vector<CodeFile>& files);
