@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -219,15 +220,30 @@ TEST_P(NetworkModes, NoneBlocksEverything) {
   EXPECT_EQ(rtrim(stdout_of(r)), kAllBlocked) << r.dump();
 }
 
-TEST_P(NetworkModes, HostReachesALoopbackServer) {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// A TCP listener on 127.0.0.1 with a kernel-chosen port (port 0 when it could not be made).
+struct LoopbackListener {
+  UniqueFd fd;
+  uint16_t port = 0;
+};
+
+LoopbackListener loopback_listener() {
+  LoopbackListener l{UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0))};
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof sa;
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::listen(listener.get(), 4), 0);
-  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  if (::bind(l.fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+      ::listen(l.fd.get(), 4) == 0 &&
+      ::getsockname(l.fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+    l.port = ntohs(sa.sin_port);
+  }
+  return l;
+}
+
+TEST_P(NetworkModes, HostReachesALoopbackServer) {
+  const LoopbackListener l = loopback_listener();
+  ASSERT_NE(l.port, 0) << std::strerror(errno);
+  const UniqueFd& listener = l.fd;
   std::thread server([&] {
     pollfd p{listener.get(), POLLIN, 0};
     if (::poll(&p, 1, 60000) <= 0) return;
@@ -235,10 +251,10 @@ TEST_P(NetworkModes, HostReachesALoopbackServer) {
     const std::string hello = "hello from the host";
     (void)!::write(c.get(), hello.data(), hello.size());
   });
-  const json r = cli_json({"--net", "host", "-e",
-                           "import socket\ns = socket.create_connection(('127.0.0.1', " +
-                               std::to_string(ntohs(sa.sin_port)) +
-                               "), timeout=10)\nprint(s.recv(100).decode())\n"});
+  const json r =
+      cli_json({"--net", "host", "-e",
+                "import socket\ns = socket.create_connection(('127.0.0.1', " +
+                    std::to_string(l.port) + "), timeout=10)\nprint(s.recv(100).decode())\n"});
   server.join();
   EXPECT_EQ(rtrim(stdout_of(r)), "hello from the host") << r.dump();
 }
@@ -314,15 +330,9 @@ TEST_P(NetworkModes, FilteredDenyBeatsAllow) {
 
 TEST_P(NetworkModes, FilteredRefusesNamesOfPrivateMetadataAndLoopbackAddresses) {
   // A host service on loopback, which loop.test names: it must not be reached through the proxy.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::listen(listener.get(), 4), 0);
-  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
-  const std::string loop_url = "http://loop.test:" + std::to_string(ntohs(sa.sin_port)) + "/";
+  const LoopbackListener listener = loopback_listener();
+  ASSERT_NE(listener.port, 0) << std::strerror(errno);
+  const std::string loop_url = "http://loop.test:" + std::to_string(listener.port) + "/";
   const json r = cli_json(
       {"--net", "filtered", "--allow", "\\.test$", "-e",
        fetch_code(internet().ca_pem(), {"http://private.test/", "http://metadata.test/latest/",
@@ -341,7 +351,7 @@ TEST_P(NetworkModes, FilteredRefusesNamesOfPrivateMetadataAndLoopbackAddresses) 
   EXPECT_TRUE(contains(out, loop_url + " -> HTTP 403 isol8: request to loop.test blocked: "
                                        "127.0.0.1 is"))
       << r.dump();
-  pollfd p{listener.get(), POLLIN, 0};
+  pollfd p{listener.fd.get(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0) << "a connection reached the host's loopback service";
 }
 
