@@ -2,10 +2,8 @@
 // limit) nor, filtered, its proxy directory: the next `isol8 run --backend docker` removes both
 // (backends/docker/reclaim.h), and nothing of a live runner or of another machine.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,9 +18,8 @@
 #include "common/pid_dirs.h"
 #include "common/process_owner.h"
 #include "docker_helpers.h"
+#include "support/native_helpers.h"
 #include "support/test_support.h"
-
-extern char** environ;
 
 namespace isol8::test {
 namespace {
@@ -40,30 +37,6 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds lim
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return true;
-}
-
-// `isol8 run --backend docker <args>` in the background, output discarded.
-pid_t spawn_cli(const std::vector<std::string>& args) {
-  std::vector<std::string> storage = {kIsol8Binary, "run", "--backend", "docker"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
-  env_storage.push_back(std::string("ISOL8_RELAY=") + kRelayBinary);
-  std::vector<char*> env;
-  for (auto& s : env_storage) env.push_back(s.data());
-  env.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, kIsol8Binary, &fa, nullptr, argv.data(), env.data()) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
 }
 
 std::shared_ptr<docker::DockerClient> client() { return *docker::DockerClient::from_environment(); }
@@ -92,16 +65,46 @@ std::vector<fs::path> proxy_dirs_of(pid_t pid) {
   return out;
 }
 
-// Whatever the test did: the runner is gone and so are its containers.
-struct RunnerGuard {
-  pid_t pid = -1;
-  ~RunnerGuard() {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    for (const auto& [id, state] : containers_of(pid)) (void)client()->remove_container(id, true);
-    for (const auto& dir : proxy_dirs_of(pid)) fs::remove_all(dir);
+// `isol8 run --backend docker <args>` in the background (support/native_helpers.h's CliProcess).
+// Whatever the test did, when this goes the runner is gone and so are its containers and proxy
+// directories.
+class Runner {
+ public:
+  explicit Runner(const std::vector<std::string>& args) : cli_(argv(args), options()) {}
+  ~Runner() {
+    if (!cli_.started()) return;
+    if (!ended_) end(SIGKILL);
+    for (const auto& [id, state] : containers_of(pid())) {
+      (void)client()->remove_container(id, true);
+    }
+    for (const auto& dir : proxy_dirs_of(pid())) fs::remove_all(dir);
   }
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  bool started() const { return cli_.started(); }
+  pid_t pid() const { return cli_.pid(); }
+  // Sends `sig` and reaps the CLI.
+  CliRun end(int sig) {
+    ended_ = true;
+    cli_.signal(sig);
+    return cli_.wait();
+  }
+
+ private:
+  static std::vector<std::string> argv(const std::vector<std::string>& args) {
+    std::vector<std::string> out = {"run", "--backend", "docker"};
+    out.insert(out.end(), args.begin(), args.end());
+    return out;
+  }
+  static CliOptions options() {
+    CliOptions o;
+    o.env["ISOL8_RELAY"] = kRelayBinary;
+    return o;
+  }
+
+  CliProcess cli_;
+  bool ended_ = false;
 };
 
 class DockerReclaim : public ::testing::Test {
@@ -111,29 +114,27 @@ class DockerReclaim : public ::testing::Test {
   // Starts a runner of kSleeper with `net`, waits until its container runs, SIGKILLs it, and
   // checks that its leftovers stay until the next run, which removes them.
   void kill_runner_then_run_again(const std::string& net) {
-    RunnerGuard runner;
-    runner.pid = spawn_cli({"--net", net, "--timeout", "600000", "-e", kSleeper});
-    ASSERT_GT(runner.pid, 0);
+    Runner runner({"--net", net, "--timeout", "600000", "-e", kSleeper});
+    ASSERT_TRUE(runner.started());
     ASSERT_TRUE(wait_until(
         [&] {
-          const auto c = containers_of(runner.pid);
+          const auto c = containers_of(runner.pid());
           return !c.empty() && c.begin()->second == "running";
         },
         std::chrono::seconds(60)))
         << "the runner's container never ran";
     if (net == "filtered") {
-      ASSERT_EQ(proxy_dirs_of(runner.pid).size(), 1u);
+      ASSERT_EQ(proxy_dirs_of(runner.pid()).size(), 1u);
     }
 
-    ASSERT_EQ(::kill(runner.pid, SIGKILL), 0);
-    ASSERT_EQ(::waitpid(runner.pid, nullptr, 0), runner.pid);
+    ASSERT_EQ(runner.end(SIGKILL).term_signal, SIGKILL);
     // Nothing removes them by itself: the program still runs.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const auto left = containers_of(runner.pid);
+    const auto left = containers_of(runner.pid());
     ASSERT_EQ(left.size(), 1u);
     EXPECT_EQ(left.begin()->second, "running");
     if (net == "filtered") {
-      EXPECT_EQ(proxy_dirs_of(runner.pid).size(), 1u);
+      EXPECT_EQ(proxy_dirs_of(runner.pid()).size(), 1u);
     }
 
     const auto r = run_cli({"run", "--backend", "docker", "-e", "print(1)"});
@@ -141,9 +142,9 @@ class DockerReclaim : public ::testing::Test {
     EXPECT_EQ(r.out, "1\n") << r.err;
     // The reclaim runs next to the run, and the backend joins it before the CLI exits.
     EXPECT_TRUE(
-        wait_until([&] { return containers_of(runner.pid).empty(); }, std::chrono::seconds(5)))
+        wait_until([&] { return containers_of(runner.pid()).empty(); }, std::chrono::seconds(5)))
         << "the killed runner's container is still there";
-    EXPECT_TRUE(proxy_dirs_of(runner.pid).empty()) << "the killed runner's proxy directory stays";
+    EXPECT_TRUE(proxy_dirs_of(runner.pid()).empty()) << "the killed runner's proxy directory stays";
   }
 };
 
@@ -161,20 +162,18 @@ TEST_F(DockerReclaim, BackstopEndsTheProgramOfAKilledRunnerWithoutAnotherRun) {
   ASSERT_TRUE((**image)["Config"]["Labels"].contains(docker::kBackstopLabel))
       << "isol8:python was imported by an older isol8: run isol8 setup --backend docker again";
   // Time limit 3 s: the backstop kills the program 13 s after it started (invocation.h).
-  RunnerGuard runner;
-  runner.pid = spawn_cli({"--timeout", "3000", "-e", kSleeper});
-  ASSERT_GT(runner.pid, 0);
+  Runner runner({"--timeout", "3000", "-e", kSleeper});
+  ASSERT_TRUE(runner.started());
   ASSERT_TRUE(wait_until(
       [&] {
-        const auto c = containers_of(runner.pid);
+        const auto c = containers_of(runner.pid());
         return !c.empty() && c.begin()->second == "running";
       },
       std::chrono::seconds(60)));
   const auto killed_at = Clock::now();
-  ASSERT_EQ(::kill(runner.pid, SIGKILL), 0);
-  ASSERT_EQ(::waitpid(runner.pid, nullptr, 0), runner.pid);
-  const std::string id = containers_of(runner.pid).begin()->first;
-  ASSERT_TRUE(wait_until([&] { return containers_of(runner.pid)[id] == "exited"; },
+  ASSERT_EQ(runner.end(SIGKILL).term_signal, SIGKILL);
+  const std::string id = containers_of(runner.pid()).begin()->first;
+  ASSERT_TRUE(wait_until([&] { return containers_of(runner.pid())[id] == "exited"; },
                          std::chrono::seconds(30)))
       << "the program of a killed runner ran on past its backstop";
   EXPECT_GT(Clock::now() - killed_at, std::chrono::seconds(7)) << "ended long before its backstop";
@@ -184,17 +183,16 @@ TEST_F(DockerReclaim, BackstopEndsTheProgramOfAKilledRunnerWithoutAnotherRun) {
 }
 
 TEST_F(DockerReclaim, LiveRunnersAndOtherMachinesContainersAreKept) {
-  RunnerGuard live;
-  live.pid = spawn_cli({"--timeout", "600000", "-e", kSleeper});
-  ASSERT_GT(live.pid, 0);
+  Runner live({"--timeout", "600000", "-e", kSleeper});
+  ASSERT_TRUE(live.started());
   ASSERT_TRUE(
-      wait_until([&] { return !containers_of(live.pid).empty(); }, std::chrono::seconds(60)));
+      wait_until([&] { return !containers_of(live.pid()).empty(); }, std::chrono::seconds(60)));
   // A container of a dead pid on another machine (a daemon shared over tcp://): not ours.
   auto self = current_owner();
   ASSERT_TRUE(self) << self.error().message;
   ProcessOwner foreign = *self;
   foreign.boot_id = "00000000-0000-4000-8000-000000000000";
-  foreign.pid = live.pid + 100000;  // beyond pid_max's default: no such process here
+  foreign.pid = live.pid() + 100000;  // beyond pid_max's default: no such process here
   auto id = client()->create_container(
       json{{"Image", "isol8:bash"},
            {"Cmd", {"true"}},
@@ -209,16 +207,13 @@ TEST_F(DockerReclaim, LiveRunnersAndOtherMachinesContainersAreKept) {
   const auto r = run_cli({"run", "--backend", "docker", "-e", "print(2)"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "2\n") << r.err;
-  EXPECT_EQ(containers_of(live.pid).size(), 1u) << "a live runner's container was removed";
+  EXPECT_EQ(containers_of(live.pid()).size(), 1u) << "a live runner's container was removed";
   auto inspected = client()->inspect_container(*id);
   EXPECT_TRUE(inspected) << "another machine's container was removed";
   // The live runner still ends its own run: SIGTERM kills the sandbox and removes it.
-  ASSERT_EQ(::kill(live.pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(live.pid, &status, 0), live.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 143) << status;
-  EXPECT_TRUE(containers_of(live.pid).empty());
-  live.pid = -1;
+  const CliRun ended = live.end(SIGTERM);
+  EXPECT_TRUE(ended.term_signal == 0 && ended.exit_code == 143) << describe(ended);
+  EXPECT_TRUE(containers_of(live.pid()).empty());
 }
 
 TEST_F(DockerReclaim, CleanupRemovesDeadRunnersProxyDirectories) {
