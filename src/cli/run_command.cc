@@ -274,6 +274,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
       spdlog::warn("--files: not following symlink {}: it leads outside {}", link, *args.files_dir);
     }
     request->files = std::move(collected->files);
+    request->file_modes = std::move(collected->modes);
   }
   auto engine = Engine::create(*options);
   if (!engine) return report_error(engine.error().message);
