@@ -15,11 +15,16 @@ namespace isol8 {
 
 class Backend;
 
-// How a caller can stop a run from outside: when `cancel_fd` becomes readable (an eventfd, a
-// signalfd, a pipe), the sandbox is killed and the result has status kKilled. The engine never
-// reads from the fd, so a signalfd still tells the caller which signal arrived.
+// How a caller controls one run from outside.
 struct RunControl {
+  // When this fd becomes readable (an eventfd, a signalfd, a pipe, an epoll set of those), the
+  // sandbox is killed and the result has status kKilled. The engine never reads from the fd, so
+  // a signalfd still tells the caller which signal arrived.
   int cancel_fd = -1;
+  // execute_stream only: false leaves the result's stdout_data and stderr_data without the
+  // program's output (the events were its only copy), so that the engine's memory stays flat
+  // however much the program prints, instead of growing to the output cap.
+  bool keep_streamed_output = true;
 };
 
 using StreamCallback = std::function<void(const StreamEvent&)>;
@@ -36,7 +41,8 @@ class Engine {
   Result<ExecutionResult> execute(const ExecutionRequest& request, const RunControl& control = {});
 
   // Runs the request and reports output as it arrives: stdout/stderr events (masked, capped),
-  // then an error event on timeout, then exactly one exit event. Also returns the final result.
+  // then an error event on timeout, then exactly one exit event. Also returns the final result
+  // (with the output text unless control.keep_streamed_output is false).
   Result<ExecutionResult> execute_stream(const ExecutionRequest& request,
                                          const StreamCallback& on_event,
                                          const RunControl& control = {});
