@@ -326,6 +326,8 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   };
   auto result = (*engine)->execute_stream(*request, on_event, control);
   if (!result) return error_event ? 1 : report_error(result.error().message);
+  // As with --no-stream: the marker ended the truncated stream's last line; the warning follows.
+  if (result->truncated) spdlog::warn("Output was truncated");
   return finish_run(*result, args, signals.received());
 }
 

@@ -78,7 +78,9 @@ class ProcessingSink final : public OutputSink {
       deliver(which, s.masker.finish());
       const std::string rest = s.limiter.finish();
       if (!rest.empty()) emit(which, rest, /*bypass_limit=*/true);
-      if (s.limiter.truncated()) emit(which, s.limiter.marker(), /*bypass_limit=*/true);
+      // The marker ends its line, so that whatever follows (the CLI's warning, a prompt) starts
+      // on a line of its own; the result's text is trimmed at the end anyway.
+      if (s.limiter.truncated()) emit(which, s.limiter.marker() + "\n", /*bypass_limit=*/true);
     }
   }
 
