@@ -5,6 +5,8 @@
 
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/run_interrupts.h"
 
 namespace isol8::cli {
@@ -15,6 +17,9 @@ class ConsoleOutput {
 
   void out(std::string_view data) { write(kOut, data); }
   void err(std::string_view data) { write(kErr, data); }
+  // `j` followed by a newline, serialised straight to stdout (no copy of the whole text);
+  // invalid UTF-8 is replaced.
+  void out_json(const nlohmann::json& j);
 
  private:
   enum Stream { kOut, kErr };

@@ -255,6 +255,8 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   ConsoleOutput console(interrupts);
   RunControl control;
   control.cancel_fd = interrupts.fd();
+  // Streamed output is printed as it arrives; the result keeps it only for --out.
+  control.keep_streamed_output = args.out.has_value();
   const bool buffered = args.no_stream || args.json;
 
   if (buffered) {
@@ -264,8 +266,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
       return report_error(written.error().message);
     }
     if (args.json) {
-      console.out(
-          to_json(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      console.out_json(to_json(std::move(*result)));
     } else {
       // console.log / console.error as upstream: each stream ends with a newline.
       if (!result->stdout_data.empty()) {
