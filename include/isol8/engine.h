@@ -30,7 +30,9 @@ class Engine {
   Result<ExecutionResult> execute(const ExecutionRequest& request, const RunControl& control = {});
 
   // Runs the request and reports output as it arrives: stdout/stderr events (masked, capped),
-  // then an error event on timeout, then exactly one exit event. Also returns the final result.
+  // then an error event on timeout, then exactly one exit event. Also returns the final result
+  // (with the output text unless control.keep_streamed_output is false). A truncated stream's
+  // last event is the truncation marker followed by a newline.
   Result<ExecutionResult> execute_stream(const ExecutionRequest& request,
                                          const StreamCallback& on_event,
                                          const RunControl& control = {});

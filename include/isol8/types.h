@@ -30,6 +30,10 @@ struct ExecutionRequest {
   std::string setup_script;
   // Files written into the sandbox before the code runs: absolute path under /sandbox -> bytes.
   std::map<std::string, std::string> files;
+  // Permission bits of files in `files` (same keys, e.g. 0755 for a script run as ./run.sh); a
+  // file not named here gets 0644. Only the read/write/execute bits of user, group and other are
+  // applied: setuid, setgid and sticky bits are dropped.
+  std::map<std::string, uint32_t> file_modes;
   std::vector<std::string> install_packages;  // runtime packages (upstream installPackages)
 };
 

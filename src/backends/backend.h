@@ -30,9 +30,13 @@ class OutputSink {
 // The shell that runs setup scripts; the root must have it.
 inline constexpr const char* kSetupShell = "/bin/bash";
 
+// The permission bits a written file gets unless told otherwise.
+inline constexpr uint32_t kDefaultFileMode = 0644;
+
 struct CodeFile {
   std::string path;  // absolute path inside the sandbox
   std::string content;
+  uint32_t mode = kDefaultFileMode;  // permission bits only (at most 0777)
 };
 
 struct ResourceLimits {

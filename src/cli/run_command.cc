@@ -1,5 +1,3 @@
-#include <signal.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,8 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/console_output.h"
+#include "cli/run_interrupts.h"
 #include "common/fs_util.h"
-#include "common/unique_fd.h"
 #include "core/file_collection.h"
 #include "core/install_network.h"
 #include "core/runtimes.h"
@@ -20,15 +19,6 @@
 
 namespace isol8::cli {
 namespace {
-
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the reader is gone (EPIPE): nothing more to say to it
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
 
 Result<std::string> read_all_stdin() {
   std::string out;
@@ -49,30 +39,6 @@ Result<NetworkMode> parse_network(const std::string& value) {
   return make_error(
       fmt::format("Invalid --net value: \"{}\". Expected one of: none, host, filtered", value));
 }
-
-// SIGINT and SIGTERM become readable events on a signalfd that the engine watches: the sandbox
-// is killed and cleaned up, then we exit 130 or 143.
-class TerminationSignals {
- public:
-  TerminationSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    ::sigprocmask(SIG_BLOCK, &set, nullptr);
-    fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  }
-  int fd() const { return fd_.get(); }
-  // The signal that arrived, or 0.
-  int received() const {
-    signalfd_siginfo info{};
-    if (!fd_ || ::read(fd_.get(), &info, sizeof info) != sizeof info) return 0;
-    return static_cast<int>(info.ssi_signo);
-  }
-
- private:
-  UniqueFd fd_;
-};
 
 Result<ExecutionRequest> build_request(const RunArgs& args) {
   ExecutionRequest req;
@@ -173,13 +139,19 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   return opts;
 }
 
-int finish_run(const ExecutionResult& result, const RunArgs& args, int signal_received) {
-  if (args.out) {
-    if (auto written = write_file(*args.out, result.stdout_data); !written) {
-      return report_error(written.error().message);
-    }
-  }
-  if (signal_received != 0) return 128 + signal_received;
+// --out: the program's stdout (as the result has it) into a file.
+Result<void> write_out_file(const RunArgs& args, const ExecutionResult& result) {
+  if (!args.out) return ok();
+  return write_file(*args.out, result.stdout_data);
+}
+
+// The program's exit code, unless the run was ended from outside: by a signal (130, 143) or by
+// the reader of our output going away (141: what a process that writes to a pipe nobody reads
+// any more exits with, as does one killed for it).
+int exit_status(const ExecutionResult& result, const RunInterrupts& interrupts) {
+  if (const int signal = interrupts.received_signal(); signal != 0) return 128 + signal;
+  if (interrupts.write_failed()) return kClosedOutputExit;
+  if (result.status == RunStatus::kKilled && interrupts.reader_lost()) return kClosedOutputExit;
   return result.exit_code & 0xFF;
 }
 
@@ -274,49 +246,63 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
       spdlog::warn("--files: not following symlink {}: it leads outside {}", link, *args.files_dir);
     }
     request->files = std::move(collected->files);
+    request->file_modes = std::move(collected->modes);
   }
   auto engine = Engine::create(*options);
   if (!engine) return report_error(engine.error().message);
 
-  TerminationSignals signals;
-  const RunControl control{signals.fd()};
+  RunInterrupts interrupts;
+  ConsoleOutput console(interrupts);
+  RunControl control;
+  control.cancel_fd = interrupts.fd();
+  // Streamed output is printed as it arrives; the result keeps it only for --out.
+  control.keep_streamed_output = args.out.has_value();
   const bool buffered = args.no_stream || args.json;
 
   if (buffered) {
     auto result = (*engine)->execute(*request, control);
     if (!result) return report_error(result.error().message);
+    if (auto written = write_out_file(args, *result); !written) {
+      return report_error(written.error().message);
+    }
     if (args.json) {
-      write_all(
-          STDOUT_FILENO,
-          to_json(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      console.out_json(to_json(std::move(*result)));
     } else {
-      if (!result->stdout_data.empty()) write_all(STDOUT_FILENO, result->stdout_data + "\n");
-      if (!result->stderr_data.empty()) write_all(STDERR_FILENO, result->stderr_data + "\n");
+      // console.log / console.error as upstream: each stream ends with a newline.
+      if (!result->stdout_data.empty()) {
+        console.out(result->stdout_data);
+        console.out("\n");
+      }
+      if (!result->stderr_data.empty()) {
+        console.err(result->stderr_data);
+        console.err("\n");
+      }
       if (result->truncated) spdlog::warn("Output was truncated");
       if (!result->network_logs.empty()) {
         std::string logs = "--- Network Logs ---\n";
         for (const auto& entry : result->network_logs) logs += to_json(entry).dump() + "\n";
-        write_all(STDERR_FILENO, logs);
+        console.err(logs);
       }
     }
-    return finish_run(*result, args, signals.received());
+    // A reader that went away while the result was being printed counts too (write_failed).
+    return exit_status(*result, interrupts);
   }
 
   bool error_event = false;
   auto on_event = [&](const StreamEvent& e) {
     switch (e.type) {
       case StreamEvent::Type::kStdout:
-        write_all(STDOUT_FILENO, e.data);
+        console.out(e.data);
         break;
       case StreamEvent::Type::kStderr:
-        write_all(STDERR_FILENO, e.data);
+        console.err(e.data);
         break;
       case StreamEvent::Type::kError:
         error_event = true;
         if (e.data == kTimedOutEvent) {
-          write_all(STDERR_FILENO, fmt::format("\n{}\n", kTimedOutMarker));
+          console.err(fmt::format("\n{}\n", kTimedOutMarker));
         } else {
-          write_all(STDERR_FILENO, "[ERR] " + e.data + "\n");
+          console.err("[ERR] " + e.data + "\n");
         }
         break;
       case StreamEvent::Type::kExit:
@@ -325,7 +311,12 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   };
   auto result = (*engine)->execute_stream(*request, on_event, control);
   if (!result) return error_event ? 1 : report_error(result.error().message);
-  return finish_run(*result, args, signals.received());
+  // As with --no-stream: the marker ended the truncated stream's last line; the warning follows.
+  if (result->truncated) spdlog::warn("Output was truncated");
+  if (auto written = write_out_file(args, *result); !written) {
+    return report_error(written.error().message);
+  }
+  return exit_status(*result, interrupts);
 }
 
 }  // namespace isol8::cli

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -26,13 +27,17 @@ std::string trim_end(std::string s) {
 // of the final result.
 class ProcessingSink final : public OutputSink {
  public:
+  // `keep_text`: also keep the code's output for the result (always for setup output, whose
+  // stderr a failed setup's error quotes).
   ProcessingSink(const std::vector<std::string>& secrets, uint64_t limit,
-                 const StreamCallback* on_event)
+                 const StreamCallback* on_event, bool keep_text)
       : streams_{Stream{SecretMasker(secrets), OutputLimiter(limit), {}},
                  Stream{SecretMasker(secrets), OutputLimiter(limit), {}}},
         setup_streams_{Stream{SecretMasker(secrets), OutputLimiter(limit), {}},
                        Stream{SecretMasker(secrets), OutputLimiter(limit), {}}},
-        on_event_(on_event) {}
+        on_event_(on_event),
+        keep_text_(keep_text),
+        text_bound_(std::min<uint64_t>(limit + kMarkerRoom, kMaxReserve)) {}
 
   void on_output(OutputStream which, std::string_view data) override {
     Stream& s = stream(which);
@@ -72,7 +77,9 @@ class ProcessingSink final : public OutputSink {
       deliver(which, s.masker.finish());
       const std::string rest = s.limiter.finish();
       if (!rest.empty()) emit(which, rest, /*bypass_limit=*/true);
-      if (s.limiter.truncated()) emit(which, s.limiter.marker(), /*bypass_limit=*/true);
+      // The marker ends its line, so that whatever follows (the CLI's warning, a prompt) starts
+      // on a line of its own; the result's text is trimmed at the end anyway.
+      if (s.limiter.truncated()) emit(which, s.limiter.marker() + "\n", /*bypass_limit=*/true);
     }
   }
 
@@ -102,7 +109,7 @@ class ProcessingSink final : public OutputSink {
     Stream& s = setup_stream(which);
     const std::string kept = s.limiter.admit(masked);
     if (kept.empty()) return;
-    s.text.append(kept);
+    append_kept(s.text, kept);
     send(which == OutputStream::kStdout ? StreamEvent::Type::kStdout : StreamEvent::Type::kStderr,
          kept, "setup");
   }
@@ -115,15 +122,32 @@ class ProcessingSink final : public OutputSink {
     Stream& s = stream(which);
     const std::string kept = bypass_limit ? std::string(data) : s.limiter.admit(data);
     if (kept.empty()) return;
-    s.text.append(kept);
+    if (keep_text_) append_kept(s.text, kept);
     send(which == OutputStream::kStdout ? StreamEvent::Type::kStdout : StreamEvent::Type::kStderr,
          kept);
   }
+
+  // A stream's kept text never exceeds the cap plus the marker. Once it outgrows a small
+  // buffer, room for all of it is reserved at once, so that it is never moved to a larger block
+  // (which would for a moment take twice its size); reserved pages never written cost nothing.
+  void append_kept(std::string& text, std::string_view kept) const {
+    const size_t needed = text.size() + kept.size();
+    if (needed > text.capacity() && needed > kSmallText) {
+      text.reserve(std::max<size_t>(needed, text_bound_));
+    }
+    text.append(kept);
+  }
+
+  static constexpr uint64_t kMarkerRoom = 128;         // the marker and its newline
+  static constexpr uint64_t kMaxReserve = 1ull << 30;  // larger caps grow as strings do
+  static constexpr size_t kSmallText = 64 * 1024;
 
   std::array<Stream, 2> streams_;
   std::array<Stream, 2> setup_streams_;
   bool setup_finished_ = false;
   const StreamCallback* on_event_;
+  bool keep_text_;
+  size_t text_bound_;
 };
 
 }  // namespace
@@ -159,7 +183,7 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
                 prepared->spec.timeout.count());
 
   ProcessingSink sink(prepared->secret_values, static_cast<uint64_t>(options_.max_output_size),
-                      on_event);
+                      on_event, on_event == nullptr || control.keep_streamed_output);
   auto outcome = backend_->run(prepared->spec, sink, control);
   if (!outcome) {
     sink.send(StreamEvent::Type::kError, outcome.error().message);

@@ -62,7 +62,12 @@ Result<CollectedFiles> collect_files(const std::string& dir, uint64_t max_total_
     if (total > max_total_bytes) {
       return make_error(fmt::format("--files: {} holds more than {} bytes", dir, max_total_bytes));
     }
-    out.files["/sandbox/" + path.lexically_relative(base).string()] = std::move(content).value();
+    const auto perms = fs::status(source, ec).permissions();
+    if (ec)
+      return make_error(fmt::format("--files: cannot read {}: {}", source.string(), ec.message()));
+    const std::string key = "/sandbox/" + path.lexically_relative(base).string();
+    out.modes[key] = static_cast<uint32_t>(perms & fs::perms::all);
+    out.files[key] = std::move(content).value();
   }
   return out;
 }

@@ -89,6 +89,17 @@ nlohmann::json to_json(const ExecutionResult& r) {
   return j;
 }
 
+nlohmann::json to_json(ExecutionResult&& r) {
+  std::string out = std::move(r.stdout_data);
+  std::string err = std::move(r.stderr_data);
+  r.stdout_data.clear();
+  r.stderr_data.clear();
+  nlohmann::json j = to_json(static_cast<const ExecutionResult&>(r));
+  j["stdout"] = std::move(out);
+  j["stderr"] = std::move(err);
+  return j;
+}
+
 nlohmann::json to_json(const StreamEvent& e) {
   return {{"type", to_string(e.type)}, {"data", e.data}, {"phase", e.phase}};
 }

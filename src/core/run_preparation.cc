@@ -176,7 +176,12 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   for (const auto& [path, content] : request.files) {
     auto resolved = resolve_file_path(path);
     if (!resolved) return std::move(resolved).error();
-    spec.files.push_back(CodeFile{*resolved, content});
+    const auto mode = request.file_modes.find(path);
+    // Permission bits only: a setuid file would be the sandbox user's all the same, but nothing
+    // the sandbox is given should carry setuid, setgid or sticky bits.
+    spec.files.push_back(
+        CodeFile{*resolved, content,
+                 mode == request.file_modes.end() ? kDefaultFileMode : (mode->second & 0777u)});
   }
   if (request.setup_script.find('\0') != std::string::npos) {
     return make_error("The setup script contains a NUL byte");

@@ -217,7 +217,7 @@ void inject_files(const ChildSpec& spec) {
   for (size_t i = 0; i < spec.file_count; ++i) {
     const ChildFile& f = spec.files[i];
     make_directories(f.path, /*include_last=*/false, ChildStep::kInjectFile);
-    create_file(f.path, f.data, f.size, 0644, ChildStep::kInjectFile);
+    create_file(f.path, f.data, f.size, f.mode & 0777, ChildStep::kInjectFile);
   }
 }
 

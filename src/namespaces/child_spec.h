@@ -29,6 +29,7 @@ struct ChildFile {
   const char* path = nullptr;  // absolute, normalised, under /sandbox
   const char* data = nullptr;
   size_t size = 0;
+  mode_t mode = 0644;  // permission bits
 };
 
 struct ChildSpec {

@@ -82,6 +82,23 @@ TEST(DockerInvocation, FilesTravelAsATarPrefixOfExactLength) {
   EXPECT_EQ(files["tmp/.isol8-setup.sh"], "echo setup");
 }
 
+TEST(DockerInvocation, FilesKeepTheirPermissionBits) {
+  auto tar = make_tar({CodeFile{"/sandbox/run.sh", "#!/bin/sh\n", 0755},
+                       CodeFile{"/sandbox/data.txt", "d"}, CodeFile{"/sandbox/s", "s", 04700}});
+  ASSERT_TRUE(tar) << tar.error().message;
+  std::map<std::string, unsigned> perms;
+  archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  ASSERT_EQ(archive_read_open_memory(a, tar->data(), tar->size()), ARCHIVE_OK);
+  archive_entry* e = nullptr;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    perms[archive_entry_pathname(e)] = archive_entry_perm(e);
+  }
+  archive_read_free(a);
+  EXPECT_EQ(perms, (std::map<std::string, unsigned>{
+                       {"sandbox/run.sh", 0755}, {"sandbox/data.txt", 0644}, {"sandbox/s", 0700}}));
+}
+
 TEST(DockerInvocation, PooledRunsAlwaysUseTheReapingBootstrap) {
   RunSpec s = spec();
   s.argv = {"/bin/bash", "-c", "true"};

@@ -3,6 +3,7 @@
 #include "core/file_collection.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -83,6 +84,25 @@ TEST(ResolveFilePath, AcceptsPathsUnderSandboxOnly) {
     EXPECT_EQ(r.error().message, std::string("File path must be inside /sandbox: ") + bad);
   }
   EXPECT_FALSE(resolve_file_path(std::string("/sandbox/a\0b", 12)));
+}
+
+TEST_F(FileCollection, KeepsPermissionBitsAndDropsSpecialBits) {
+  write("run.sh", "#!/bin/sh\n");
+  write("private.txt", "p");
+  write("suid", "s");
+  write("sticky", "t");
+  ASSERT_EQ(::chmod((dir_ + "/run.sh").c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((dir_ + "/private.txt").c_str(), 0600), 0);
+  ASSERT_EQ(::chmod((dir_ + "/suid").c_str(), 06755), 0);
+  ASSERT_EQ(::chmod((dir_ + "/sticky").c_str(), 01644), 0);
+  ASSERT_EQ(::symlink("run.sh", (dir_ + "/alias").c_str()), 0);
+  auto got = collect_files(dir_, 1 << 20);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->modes, (std::map<std::string, uint32_t>{{"/sandbox/alias", 0755},
+                                                         {"/sandbox/private.txt", 0600},
+                                                         {"/sandbox/run.sh", 0755},
+                                                         {"/sandbox/sticky", 0644},
+                                                         {"/sandbox/suid", 0755}}));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "core/run_preparation.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -627,6 +628,18 @@ TEST(InstallNetwork, NoPackagesChangesNothing) {
   apply_install_network(o, code_request("python", "1"), false);
   EXPECT_EQ(o.network, NetworkMode::kNone);
   EXPECT_TRUE(o.network_filter.whitelist.empty());
+}
+
+TEST_F(RunPreparationTest, FilesGetTheirPermissionBitsWithoutSpecialBits) {
+  ExecutionRequest r = code_request("python", "1");
+  r.files = {{"/sandbox/run.sh", "#!/bin/sh\n"}, {"suid", "x"}, {"plain.txt", "p"}};
+  r.file_modes = {{"/sandbox/run.sh", 0755}, {"suid", 07755}};
+  const PreparedRun p = ok(r);
+  std::map<std::string, uint32_t> modes;
+  for (const CodeFile& f : p.spec.files) modes[f.path] = f.mode;
+  EXPECT_EQ(modes,
+            (std::map<std::string, uint32_t>{
+                {"/sandbox/run.sh", 0755}, {"/sandbox/suid", 0755}, {"/sandbox/plain.txt", 0644}}));
 }
 
 TEST_F(RunPreparationTest, PackageInstallsAreRefusedUntilSupported) {

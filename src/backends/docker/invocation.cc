@@ -44,7 +44,7 @@ if [ "$relay" = 1 ]; then
     { echo "isol8: the filtered network's relay did not start" >&2; exit 126; }
 fi
 if [ "$n" -gt 0 ]; then
-  head -c "$n" | tar -x -C / -m --no-same-owner --no-same-permissions ||
+  head -c "$n" | tar -x -C / -m --no-same-owner --same-permissions ||
     { echo "isol8: could not unpack the files into the sandbox" >&2; exit 126; }
 fi
 mkdir -p -- "$wd" || exit 126
@@ -113,7 +113,7 @@ Result<std::string> make_tar(const std::vector<CodeFile>& files) {
     std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
     archive_entry_set_pathname(e.get(), file.path.c_str() + 1);
     archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0644);
+    archive_entry_set_perm(e.get(), file.mode & 0777u);
     archive_entry_set_uid(e.get(), 100);
     archive_entry_set_gid(e.get(), 101);
     archive_entry_set_mtime(e.get(), now, 0);

@@ -75,7 +75,8 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
     child.code_size = spec.code_file->content.size();
   }
   for (const CodeFile& f : spec.files) {
-    plan->files_.push_back(ChildFile{f.path.c_str(), f.content.data(), f.content.size()});
+    plan->files_.push_back(
+        ChildFile{f.path.c_str(), f.content.data(), f.content.size(), f.mode & 0777u});
   }
   child.files = plan->files_.data();
   child.file_count = plan->files_.size();
