@@ -87,7 +87,7 @@ Result<void> ContainerPool::clean(const std::string& id) {
                                             {"AttachStdout", true},
                                             {"AttachStderr", true},
                                             {"Tty", false},
-                                            {"User", "100:101"},
+                                            {"User", kSandboxUser},
                                             {"WorkingDir", "/"},
                                             {"Cmd", {"/bin/bash", "-c", kPoolCleanupScript}}});
   if (!exec) return std::move(exec).error();
