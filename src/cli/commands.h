@@ -20,11 +20,13 @@ struct RunArgs {
   std::optional<std::string> net;
   std::optional<std::string> backend;
   std::optional<std::string> image;
-  std::optional<int64_t> timeout_ms;
+  // Numbers and sizes stay text until isol8/options.h's parsers check them against their ranges,
+  // so that a refusal names the flag and quotes the value as given.
+  std::optional<std::string> timeout_ms;
   std::optional<std::string> memory;
-  std::optional<double> cpu;
-  std::optional<int64_t> pids_limit;
-  std::optional<int64_t> max_output;
+  std::optional<std::string> cpu;
+  std::optional<std::string> pids_limit;
+  std::optional<std::string> max_output;
   std::optional<std::string> sandbox_size;
   std::optional<std::string> tmp_size;
   std::optional<std::string> stdin_data;

@@ -14,9 +14,9 @@
 #include "core/file_collection.h"
 #include "core/run_preparation.h"
 #include "core/runtimes.h"
-#include "core/sizes.h"
 #include "isol8/engine.h"
 #include "isol8/json.h"
+#include "isol8/options.h"
 
 namespace isol8::cli {
 namespace {
@@ -40,14 +40,6 @@ Result<std::string> read_all_stdin() {
     if (n == 0) return out;
     out.append(buf, static_cast<size_t>(n));
   }
-}
-
-Result<NetworkMode> parse_network(const std::string& value) {
-  if (value == "none") return NetworkMode::kNone;
-  if (value == "host") return NetworkMode::kHost;
-  if (value == "filtered") return NetworkMode::kFiltered;
-  return make_error(
-      fmt::format("Invalid --net value: \"{}\". Expected one of: none, host, filtered", value));
 }
 
 // SIGINT and SIGTERM become readable events on a signalfd that the engine watches: the sandbox
@@ -125,8 +117,41 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
     }
     req.setup_script += (req.setup_script.empty() ? "" : "\n") + piece;
   }
-  req.timeout_ms = args.timeout_ms;
+  if (args.timeout_ms) {
+    auto timeout = parse_timeout_ms(*args.timeout_ms, "--timeout");
+    if (!timeout) return std::move(timeout).error();
+    req.timeout_ms = *timeout;
+  }
   return req;
+}
+
+// A flag's value, when given, parsed and range-checked into `out`.
+template <class T, class Parser>
+Result<void> parse_flag(const std::optional<std::string>& value, std::string_view flag,
+                        Parser parse, T& out) {
+  if (!value) return ok();
+  auto parsed = parse(*value, flag);
+  if (!parsed) return std::move(parsed).error();
+  out = *parsed;
+  return ok();
+}
+
+// Limits above what this host has are allowed (the Docker daemon may be elsewhere, the host may
+// grow) but almost certainly a typo: say so.
+void warn_above_host(const Options& o) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0) {
+    const uint64_t host = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
+    if (o.memory_limit_bytes > host) {
+      spdlog::warn("the memory limit {} is more than this host's memory ({} bytes)",
+                   format_size(o.memory_limit_bytes), host);
+    }
+  }
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus > 0 && o.cpu_limit > static_cast<double>(cpus)) {
+    spdlog::warn("the CPU limit {} is more than this host's {} CPUs", o.cpu_limit, cpus);
+  }
 }
 
 Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
@@ -134,19 +159,14 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   if (!opts) return opts;
   Options& o = *opts;
   if (args.net) {
-    auto net = parse_network(*args.net);
+    auto net = parse_network_mode(*args.net, "--net");
     if (!net) return std::move(net).error();
     o.network = *net;
   }
   if (args.backend) {
-    if (*args.backend == "native") {
-      o.backend = BackendKind::kNative;
-    } else if (*args.backend == "docker") {
-      o.backend = BackendKind::kDocker;
-    } else {
-      return make_error(fmt::format(
-          "Invalid --backend value: \"{}\". Expected one of: native, docker", *args.backend));
-    }
+    auto backend = parse_backend_kind(*args.backend, "--backend");
+    if (!backend) return std::move(backend).error();
+    o.backend = *backend;
   }
   if (!args.allow.empty()) o.network_filter.whitelist = args.allow;
   if (!args.deny.empty()) o.network_filter.blacklist = args.deny;
@@ -156,12 +176,13 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   if (args.image) {
     o.image = *args.image;
   }
-  if (args.memory) o.memory_limit = *args.memory;
-  if (args.cpu) o.cpu_limit = *args.cpu;
-  if (args.pids_limit) o.pids_limit = *args.pids_limit;
-  if (args.max_output) o.max_output_size = *args.max_output;
-  if (args.sandbox_size) o.sandbox_size = *args.sandbox_size;
-  if (args.tmp_size) o.tmp_size = *args.tmp_size;
+  ISOL8_TRY(parse_flag(args.memory, "--memory", parse_memory_limit, o.memory_limit_bytes));
+  ISOL8_TRY(parse_flag(args.cpu, "--cpu", parse_cpu_limit, o.cpu_limit));
+  ISOL8_TRY(parse_flag(args.pids_limit, "--pids-limit", parse_pids_limit, o.pids_limit));
+  ISOL8_TRY(parse_flag(args.max_output, "--max-output", parse_max_output, o.max_output_size));
+  ISOL8_TRY(
+      parse_flag(args.sandbox_size, "--sandbox-size", parse_tmpfs_size, o.sandbox_size_bytes));
+  ISOL8_TRY(parse_flag(args.tmp_size, "--tmp-size", parse_tmpfs_size, o.tmp_size_bytes));
   for (const auto& entry : args.secrets) {
     const auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -193,17 +214,18 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("-r,--runtime", a.runtime, "python, node, bun, deno or bash");
   run->add_option("--net", a.net, "Network: none (default), host or filtered");
   run->add_option("--backend", a.backend, "native (default) or docker");
-  run->add_option("--timeout", a.timeout_ms, "Execution timeout in ms (default 30000)")
-      ->check(CLI::PositiveNumber);
-  run->add_option("--memory", a.memory, "Memory limit, e.g. 512m or 1g");
-  run->add_option("--cpu", a.cpu, "CPU limit in cores (default 1.0)")->check(CLI::PositiveNumber);
-  run->add_option("--pids-limit", a.pids_limit, "Maximum number of processes (default 64)")
-      ->check(CLI::PositiveNumber);
-  run->add_option("--max-output", a.max_output, "Output cap per stream in bytes (default 1 MiB)")
-      ->check(CLI::PositiveNumber);
+  run->add_option("--timeout", a.timeout_ms,
+                  "Execution timeout in ms, 1 to 86400000 (default 30000)");
+  run->add_option("--memory", a.memory, "Memory limit, 6m to 1t, e.g. 512m or 1g (default 512m)");
+  run->add_option("--cpu", a.cpu, "CPU limit in cores, 0.01 to 1024 (default 1.0)");
+  run->add_option("--pids-limit", a.pids_limit,
+                  "Maximum number of processes, 1 to 4194304 (default 64)");
+  run->add_option("--max-output", a.max_output,
+                  "Output cap per stream in bytes, 1 to 1073741824 (default 1 MiB)");
   run->add_option("--secret", a.secrets, "KEY=VALUE: an env var whose value is masked as ***");
-  run->add_option("--sandbox-size", a.sandbox_size, "Size of the /sandbox tmpfs (default 512m)");
-  run->add_option("--tmp-size", a.tmp_size, "Size of the /tmp tmpfs (default 256m)");
+  run->add_option("--sandbox-size", a.sandbox_size,
+                  "Size of the /sandbox tmpfs, 1m to 1t (default 512m)");
+  run->add_option("--tmp-size", a.tmp_size, "Size of the /tmp tmpfs, 1m to 1t (default 256m)");
   run->add_option("--stdin", a.stdin_data, "Data piped to the program's stdin");
   run->add_option("--workdir", a.workdir, "Working directory inside /sandbox");
   run->add_option("--out", a.out, "Also write the program's stdout to this file");
@@ -256,6 +278,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   auto options = build_options(args, config);
   if (!options) return report_error(options.error().message);
   if (options->debug) spdlog::set_level(spdlog::level::debug);
+  warn_above_host(*options);
   auto request = build_request(args);
   if (!request) return report_error(request.error().message);
   request->install_packages = args.install;
@@ -266,9 +289,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
                   fmt::join(options->network_filter.whitelist, ", "));
   }
   if (args.files_dir) {
-    auto limit = parse_size(options->sandbox_size);
-    if (!limit) return report_error(limit.error().message);
-    auto collected = collect_files(*args.files_dir, *limit);
+    auto collected = collect_files(*args.files_dir, options->sandbox_size_bytes);
     if (!collected) return report_error(collected.error().message);
     for (const auto& link : collected->skipped_links) {
       spdlog::warn("--files: not following symlink {}: it leads outside {}", link, *args.files_dir);

@@ -14,6 +14,7 @@
 #include "core/output_limiter.h"
 #include "core/run_preparation.h"
 #include "core/secret_masker.h"
+#include "isol8/options.h"
 
 namespace isol8 {
 namespace {
@@ -143,9 +144,7 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
     config.custom_profile_path = options.security.custom_profile_path;
     config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
     config.network_pool = options.native.network_pool;
-    auto filtered_mode = parse_filtered_mode(options.native.filtered_mode);
-    if (!filtered_mode) return std::move(filtered_mode).error();
-    config.filtered_mode = *filtered_mode;
+    config.filtered_mode = options.native.filtered_mode;
     auto native = make_native_backend(config);
     if (!native) return std::move(native).error();
     backend = std::move(native).value();
@@ -220,7 +219,8 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   result.stdout_data = trim_end(std::move(sink.text(OutputStream::kStdout)));
   result.stderr_data = trim_end(std::move(sink.text(OutputStream::kStderr)));
   if (outcome->oom_killed) {
-    const std::string line = fmt::format("--- OUT OF MEMORY (limit {}) ---", options_.memory_limit);
+    const std::string line =
+        fmt::format("--- OUT OF MEMORY (limit {}) ---", format_size(options_.memory_limit_bytes));
     result.stderr_data += (result.stderr_data.empty() ? "" : "\n") + line;
     sink.send(StreamEvent::Type::kStderr, "\n" + line + "\n");
   }
