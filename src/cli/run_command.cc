@@ -2,6 +2,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -42,6 +44,15 @@ Result<std::string> read_all_stdin() {
   }
 }
 
+bool blank(const std::string& text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isspace(c) != 0; });
+}
+
+// The CLI's word for what the library reports as "ExecutionRequest must include exactly one of:
+// code, codeUrl, or cmd.": what to do instead.
+constexpr const char* kNoCode = "no code to run: give -e, a file, --cmd, or pipe code on stdin";
+
 // SIGINT and SIGTERM become readable events on a signalfd that the engine watches: the sandbox
 // is killed and cleaned up, then we exit 130 or 143.
 class TerminationSignals {
@@ -73,9 +84,11 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
       return make_error(
           "--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
     }
+    if (blank(*args.cmd)) return make_error(kNoCode);
     req.cmd = *args.cmd;
     req.runtime = args.runtime.value_or("bash");
   } else if (args.eval) {
+    if (blank(*args.eval)) return make_error(kNoCode);
     req.code = *args.eval;
     req.runtime = args.runtime.value_or("python");
   } else if (!args.file.empty()) {
@@ -100,6 +113,7 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
   } else {
     auto code = read_all_stdin();
     if (!code) return std::move(code).error();
+    if (blank(*code)) return make_error(kNoCode);
     req.code = std::move(code).value();
     req.runtime = args.runtime.value_or("python");
   }
