@@ -49,6 +49,10 @@ struct RunArgs {
 
 CLI::App* add_run_command(CLI::App& app, RunArgs& args);
 int run_command(const RunArgs& args, const LoadedConfig& config);
+// A run that ends before a result: "[ERR] <message>" on stderr and, with --json, the error as
+// {"error": "<message>"} on stdout (upstream's server error body), so that a script parsing the
+// output never sees nothing. Returns 1.
+int report_run_error(const RunArgs& args, const std::string& message);
 
 struct ConfigArgs {
   bool json = false;

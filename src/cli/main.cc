@@ -81,7 +81,10 @@ int run_main(int argc, char** argv) {
   if (doctor->parsed()) return doctor_command(doctor_args);
   if (cleanup->parsed()) return cleanup_command(cleanup_args);
   auto loaded = load();
-  if (!loaded) return report_error(loaded.error().message);
+  if (!loaded) {
+    return run->parsed() ? report_run_error(run_args, loaded.error().message)
+                         : report_error(loaded.error().message);
+  }
   if (run->parsed()) return run_command(run_args, *loaded);
   if (config->parsed()) return config_command(config_args, *loaded);
   if (setup->parsed()) return setup_command(setup_args, *loaded);

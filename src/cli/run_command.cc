@@ -208,6 +208,11 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   return opts;
 }
 
+// One line of JSON; invalid UTF-8 in the program's output is replaced, never a throw.
+std::string to_json_line(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 int finish_run(const ExecutionResult& result, const RunArgs& args, int signal_received) {
   if (args.out) {
     if (auto written = write_file(*args.out, result.stdout_data); !written) {
@@ -285,16 +290,22 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   return run;
 }
 
+int report_run_error(const RunArgs& args, const std::string& message) {
+  if (args.json) write_all(STDOUT_FILENO, to_json_line(nlohmann::json{{"error", message}}));
+  return report_error(message);
+}
+
 int run_command(const RunArgs& args, const LoadedConfig& config) {
+  auto fail = [&args](const std::string& message) { return report_run_error(args, message); };
   for (const auto& [flag, used] : args.unsupported) {
-    if (used) return report_error(flag + " is not supported yet by this version of isol8.");
+    if (used) return fail(flag + " is not supported yet by this version of isol8.");
   }
   auto options = build_options(args, config);
-  if (!options) return report_error(options.error().message);
+  if (!options) return fail(options.error().message);
   if (options->debug) spdlog::set_level(spdlog::level::debug);
   warn_above_host(*options);
   auto request = build_request(args);
-  if (!request) return report_error(request.error().message);
+  if (!request) return fail(request.error().message);
   request->install_packages = args.install;
   // Upstream: --install without --net means filtered, with the registry allowed.
   apply_install_network(*options, *request, args.net.has_value());
@@ -304,14 +315,14 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   }
   if (args.files_dir) {
     auto collected = collect_files(*args.files_dir, options->sandbox_size_bytes);
-    if (!collected) return report_error(collected.error().message);
+    if (!collected) return fail(collected.error().message);
     for (const auto& link : collected->skipped_links) {
       spdlog::warn("--files: not following symlink {}: it leads outside {}", link, *args.files_dir);
     }
     request->files = std::move(collected->files);
   }
   auto engine = Engine::create(*options);
-  if (!engine) return report_error(engine.error().message);
+  if (!engine) return fail(engine.error().message);
 
   TerminationSignals signals;
   const RunControl control{signals.fd()};
@@ -319,11 +330,9 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
 
   if (buffered) {
     auto result = (*engine)->execute(*request, control);
-    if (!result) return report_error(result.error().message);
+    if (!result) return fail(result.error().message);
     if (args.json) {
-      write_all(
-          STDOUT_FILENO,
-          to_json(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      write_all(STDOUT_FILENO, to_json_line(to_json(*result)));
     } else {
       if (!result->stdout_data.empty()) write_all(STDOUT_FILENO, result->stdout_data + "\n");
       if (!result->stderr_data.empty()) write_all(STDERR_FILENO, result->stderr_data + "\n");
