@@ -59,6 +59,9 @@ int run_main(int argc, char** argv) {
   CLI::App* list_custom = add_list_custom_command(app);
   RootfsArgs rootfs_args;
   CLI::App* rootfs = add_rootfs_command(app, rootfs_args);
+  // The help lists them under "Commands:", as upstream's does (CLI11 says "Subcommands").
+  for (CLI::App* command : app.get_subcommands({})) command->group("Commands");
+  app.get_formatter()->label("SUBCOMMAND", "COMMAND");
 
   try {
     app.parse(argc, argv);
