@@ -12,8 +12,20 @@
 
 namespace isol8 {
 
+// Every option with a fixed set of values is an enum; the text forms ("none", "docker", ...) are
+// parsed once, where the text comes in (isol8/options.h).
 enum class NetworkMode { kNone, kHost, kFiltered };
 enum class BackendKind { kNative, kDocker };
+// upstream security.seccomp: the default profile, none, or security.customProfilePath.
+enum class SeccompMode { kStrict, kUnconfined, kCustom };
+// How a filtered native sandbox reaches the proxy. kVeth: a veth pair, an nftables table and the
+// proxy on the host end (needs CAP_NET_ADMIN on the host; the fastest). kRelay: a loopback-only
+// sandbox whose isol8-relay carries connections to the proxy's Unix socket (needs no privilege).
+// kAuto: veth when the runner has CAP_NET_ADMIN as root, else (or when a veth cannot be made)
+// the relay.
+enum class FilteredMode { kAuto, kVeth, kRelay };
+// upstream poolStrategy: kFast cleans used containers in the background, kSecure replaces them.
+enum class PoolStrategy { kFast, kSecure };
 
 // What one execution asks for. Exactly one of `code` and `cmd` must be set (and not blank).
 struct ExecutionRequest {
@@ -44,13 +56,13 @@ struct NativeOptions {
   std::string hostname = "isol8";
   // --net filtered: the private IPv4 range sandbox veths take their /30s from.
   std::string network_pool = "10.231.0.0/16";
-  // --net filtered: "auto" (a veth when root, else the relay), "veth" or "relay".
-  std::string filtered_mode = "auto";
+  // --net filtered: a veth when root, else the relay; or one of them.
+  FilteredMode filtered_mode = FilteredMode::kAuto;
 };
 
 // upstream's security option: the seccomp mode and, for "custom", the profile to load.
 struct SecurityOptions {
-  std::string seccomp = "strict";  // strict | unconfined | custom
+  SeccompMode seccomp = SeccompMode::kStrict;
   std::string custom_profile_path;
 };
 
@@ -67,22 +79,23 @@ struct PoolSize {
   int dirty = 1;
 };
 
-// Engine-wide settings (upstream Isol8Options).
+// Engine-wide settings (upstream Isol8Options). Sizes are bytes; upstream's size strings ("512m")
+// are parsed at the edge (isol8/options.h states every range, checked again before each run).
 struct Options {
   BackendKind backend = BackendKind::kNative;
   NetworkMode network = NetworkMode::kNone;
-  double cpu_limit = 1.0;
-  std::string memory_limit = "512m";
+  double cpu_limit = 1.0;                      // cores
+  uint64_t memory_limit_bytes = 512ull << 20;  // upstream memoryLimit "512m"
   int64_t pids_limit = 64;
   int64_t max_output_size = 1024 * 1024;       // per stream, bytes
   std::map<std::string, std::string> secrets;  // env vars whose values are masked as ***
   int64_t timeout_ms = 30000;
-  std::string sandbox_size = "512m";
-  std::string tmp_size = "256m";
-  std::string image;  // optional root/image override
+  uint64_t sandbox_size_bytes = 512ull << 20;  // the /sandbox tmpfs, upstream sandboxSize
+  uint64_t tmp_size_bytes = 256ull << 20;      // the /tmp tmpfs, upstream tmpSize
+  std::string image;                           // optional root/image override
   NetworkFilter network_filter;
-  bool log_network = false;            // collect ExecutionResult::network_logs (filtered mode)
-  std::string pool_strategy = "fast";  // fast | secure
+  bool log_network = false;  // collect ExecutionResult::network_logs (filtered mode)
+  PoolStrategy pool_strategy = PoolStrategy::kFast;
   PoolSize pool_size;
   std::string rootfs_store;  // where runtime roots live; empty = the default for this user
   bool debug = false;
@@ -153,6 +166,9 @@ inline constexpr const char* kSetupTimedOutEvent = "SETUP SCRIPT TIMED OUT";
 
 const char* to_string(NetworkMode mode);
 const char* to_string(BackendKind kind);
+const char* to_string(SeccompMode mode);
+const char* to_string(FilteredMode mode);
+const char* to_string(PoolStrategy strategy);
 const char* to_string(RunStatus status);
 const char* to_string(StreamEvent::Type type);
 

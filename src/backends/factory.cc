@@ -21,9 +21,7 @@ Result<NativeBackendConfig> native_config(const Options& options) {
   config.custom_profile_path = options.security.custom_profile_path;
   config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
   config.network_pool = options.native.network_pool;
-  auto filtered_mode = parse_filtered_mode(options.native.filtered_mode);
-  if (!filtered_mode) return std::move(filtered_mode).error();
-  config.filtered_mode = *filtered_mode;
+  config.filtered_mode = options.native.filtered_mode;
   return config;
 }
 

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "common/fs_util.h"
 #include "core/docker_admin.h"
+#include "isol8/options.h"
 #include "rootfs/builder.h"
 
 namespace isol8::cli {
@@ -88,11 +89,8 @@ CLI::App* add_build_command(CLI::App& app, BuildArgs& a) {
 }
 
 int build_command(const BuildArgs& args, const LoadedConfig& config) {
-  const std::string backend = args.backend.value_or("native");
-  if (backend != "native" && backend != "docker") {
-    return report_error(
-        fmt::format("Invalid --backend value: \"{}\". Expected one of: native, docker", backend));
-  }
+  auto backend = parse_backend_kind(args.backend.value_or("native"), "--backend");
+  if (!backend) return report_error(backend.error().message);
   auto spec = custom_build_from_args(args);
   if (!spec) return report_error(spec.error().message);
   // The daemon is asked before the (long) root build, so that an unreachable one fails fast.
@@ -100,7 +98,7 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
   const auto colon = spec->tag.find(':');
   const std::string repo = spec->tag.substr(0, colon);
   const std::string image_tag = colon == std::string::npos ? "latest" : spec->tag.substr(colon + 1);
-  if (backend == "docker") {
+  if (*backend == BackendKind::kDocker) {
     if (std::any_of(repo.begin(), repo.end(),
                     [](char c) { return std::isupper(static_cast<unsigned char>(c)); }) ||
         image_tag.empty() || image_tag.find(':') != std::string::npos) {

@@ -20,11 +20,13 @@ struct RunArgs {
   std::optional<std::string> net;
   std::optional<std::string> backend;
   std::optional<std::string> image;
-  std::optional<int64_t> timeout_ms;
+  // Numbers and sizes stay text until isol8/options.h's parsers check them against their ranges,
+  // so that a refusal names the flag and quotes the value as given.
+  std::optional<std::string> timeout_ms;
   std::optional<std::string> memory;
-  std::optional<double> cpu;
-  std::optional<int64_t> pids_limit;
-  std::optional<int64_t> max_output;
+  std::optional<std::string> cpu;
+  std::optional<std::string> pids_limit;
+  std::optional<std::string> max_output;
   std::optional<std::string> sandbox_size;
   std::optional<std::string> tmp_size;
   std::optional<std::string> stdin_data;
@@ -47,6 +49,10 @@ struct RunArgs {
 
 CLI::App* add_run_command(CLI::App& app, RunArgs& args);
 int run_command(const RunArgs& args, const LoadedConfig& config);
+// A run that ends before a result: "[ERR] <message>" on stderr and, with --json, the error as
+// {"error": "<message>"} on stdout (upstream's server error body), so that a script parsing the
+// output never sees nothing. Returns 1.
+int report_run_error(const RunArgs& args, const std::string& message);
 
 struct ConfigArgs {
   bool json = false;

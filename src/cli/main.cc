@@ -59,6 +59,9 @@ int run_main(int argc, char** argv) {
   CLI::App* list_custom = add_list_custom_command(app);
   RootfsArgs rootfs_args;
   CLI::App* rootfs = add_rootfs_command(app, rootfs_args);
+  // The help lists them under "Commands:", as upstream's does (CLI11 says "Subcommands").
+  for (CLI::App* command : app.get_subcommands({})) command->group("Commands");
+  app.get_formatter()->label("SUBCOMMAND", "COMMAND");
 
   try {
     app.parse(argc, argv);
@@ -81,7 +84,10 @@ int run_main(int argc, char** argv) {
   if (doctor->parsed()) return doctor_command(doctor_args, load());
   if (cleanup->parsed()) return cleanup_command(cleanup_args);
   auto loaded = load();
-  if (!loaded) return report_error(loaded.error().message);
+  if (!loaded) {
+    return run->parsed() ? report_run_error(run_args, loaded.error().message)
+                         : report_error(loaded.error().message);
+  }
   if (run->parsed()) return run_command(run_args, *loaded);
   if (config->parsed()) return config_command(config_args, *loaded);
   if (setup->parsed()) return setup_command(setup_args, *loaded);

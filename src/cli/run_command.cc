@@ -1,5 +1,9 @@
 #include <unistd.h>
 
+#include <cerrno>
+
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -13,9 +17,9 @@
 #include "core/file_collection.h"
 #include "core/install_network.h"
 #include "core/runtimes.h"
-#include "core/sizes.h"
 #include "isol8/engine.h"
 #include "isol8/json.h"
+#include "isol8/options.h"
 
 namespace isol8::cli {
 namespace {
@@ -32,13 +36,14 @@ Result<std::string> read_all_stdin() {
   }
 }
 
-Result<NetworkMode> parse_network(const std::string& value) {
-  if (value == "none") return NetworkMode::kNone;
-  if (value == "host") return NetworkMode::kHost;
-  if (value == "filtered") return NetworkMode::kFiltered;
-  return make_error(
-      fmt::format("Invalid --net value: \"{}\". Expected one of: none, host, filtered", value));
+bool blank(const std::string& text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isspace(c) != 0; });
 }
+
+// The CLI's word for what the library reports as "ExecutionRequest must include exactly one of:
+// code, codeUrl, or cmd.": what to do instead.
+constexpr const char* kNoCode = "no code to run: give -e, a file, --cmd, or pipe code on stdin";
 
 Result<ExecutionRequest> build_request(const RunArgs& args) {
   ExecutionRequest req;
@@ -47,9 +52,11 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
       return make_error(
           "--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
     }
+    if (blank(*args.cmd)) return make_error(kNoCode);
     req.cmd = *args.cmd;
     req.runtime = args.runtime.value_or("bash");
   } else if (args.eval) {
+    if (blank(*args.eval)) return make_error(kNoCode);
     req.code = *args.eval;
     req.runtime = args.runtime.value_or("python");
   } else if (!args.file.empty()) {
@@ -74,6 +81,7 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
   } else {
     auto code = read_all_stdin();
     if (!code) return std::move(code).error();
+    if (blank(*code)) return make_error(kNoCode);
     req.code = std::move(code).value();
     req.runtime = args.runtime.value_or("python");
   }
@@ -91,8 +99,41 @@ Result<ExecutionRequest> build_request(const RunArgs& args) {
     }
     req.setup_script += (req.setup_script.empty() ? "" : "\n") + piece;
   }
-  req.timeout_ms = args.timeout_ms;
+  if (args.timeout_ms) {
+    auto timeout = parse_timeout_ms(*args.timeout_ms, "--timeout");
+    if (!timeout) return std::move(timeout).error();
+    req.timeout_ms = *timeout;
+  }
   return req;
+}
+
+// A flag's value, when given, parsed and range-checked into `out`.
+template <class T, class Parser>
+Result<void> parse_flag(const std::optional<std::string>& value, std::string_view flag,
+                        Parser parse, T& out) {
+  if (!value) return ok();
+  auto parsed = parse(*value, flag);
+  if (!parsed) return std::move(parsed).error();
+  out = *parsed;
+  return ok();
+}
+
+// Limits above what this host has are allowed (the Docker daemon may be elsewhere, the host may
+// grow) but almost certainly a typo: say so.
+void warn_above_host(const Options& o) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0) {
+    const uint64_t host = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
+    if (o.memory_limit_bytes > host) {
+      spdlog::warn("the memory limit {} is more than this host's memory ({} bytes)",
+                   format_size(o.memory_limit_bytes), host);
+    }
+  }
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus > 0 && o.cpu_limit > static_cast<double>(cpus)) {
+    spdlog::warn("the CPU limit {} is more than this host's {} CPUs", o.cpu_limit, cpus);
+  }
 }
 
 Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
@@ -100,19 +141,14 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   if (!opts) return opts;
   Options& o = *opts;
   if (args.net) {
-    auto net = parse_network(*args.net);
+    auto net = parse_network_mode(*args.net, "--net");
     if (!net) return std::move(net).error();
     o.network = *net;
   }
   if (args.backend) {
-    if (*args.backend == "native") {
-      o.backend = BackendKind::kNative;
-    } else if (*args.backend == "docker") {
-      o.backend = BackendKind::kDocker;
-    } else {
-      return make_error(fmt::format(
-          "Invalid --backend value: \"{}\". Expected one of: native, docker", *args.backend));
-    }
+    auto backend = parse_backend_kind(*args.backend, "--backend");
+    if (!backend) return std::move(backend).error();
+    o.backend = *backend;
   }
   if (!args.allow.empty()) o.network_filter.whitelist = args.allow;
   if (!args.deny.empty()) o.network_filter.blacklist = args.deny;
@@ -122,12 +158,13 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   if (args.image) {
     o.image = *args.image;
   }
-  if (args.memory) o.memory_limit = *args.memory;
-  if (args.cpu) o.cpu_limit = *args.cpu;
-  if (args.pids_limit) o.pids_limit = *args.pids_limit;
-  if (args.max_output) o.max_output_size = *args.max_output;
-  if (args.sandbox_size) o.sandbox_size = *args.sandbox_size;
-  if (args.tmp_size) o.tmp_size = *args.tmp_size;
+  ISOL8_TRY(parse_flag(args.memory, "--memory", parse_memory_limit, o.memory_limit_bytes));
+  ISOL8_TRY(parse_flag(args.cpu, "--cpu", parse_cpu_limit, o.cpu_limit));
+  ISOL8_TRY(parse_flag(args.pids_limit, "--pids-limit", parse_pids_limit, o.pids_limit));
+  ISOL8_TRY(parse_flag(args.max_output, "--max-output", parse_max_output, o.max_output_size));
+  ISOL8_TRY(
+      parse_flag(args.sandbox_size, "--sandbox-size", parse_tmpfs_size, o.sandbox_size_bytes));
+  ISOL8_TRY(parse_flag(args.tmp_size, "--tmp-size", parse_tmpfs_size, o.tmp_size_bytes));
   for (const auto& entry : args.secrets) {
     const auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -137,6 +174,21 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   }
   o.debug = o.debug || args.debug;
   return opts;
+}
+
+// Everything or until the reader is gone (an error object printed before any run started).
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// One line of JSON; invalid UTF-8 in the program's output is replaced, never a throw.
+std::string to_json_line(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 // --out: the program's stdout (as the result has it) into a file.
@@ -165,17 +217,18 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("-r,--runtime", a.runtime, "python, node, bun, deno or bash");
   run->add_option("--net", a.net, "Network: none (default), host or filtered");
   run->add_option("--backend", a.backend, "native (default) or docker");
-  run->add_option("--timeout", a.timeout_ms, "Execution timeout in ms (default 30000)")
-      ->check(CLI::PositiveNumber);
-  run->add_option("--memory", a.memory, "Memory limit, e.g. 512m or 1g");
-  run->add_option("--cpu", a.cpu, "CPU limit in cores (default 1.0)")->check(CLI::PositiveNumber);
-  run->add_option("--pids-limit", a.pids_limit, "Maximum number of processes (default 64)")
-      ->check(CLI::PositiveNumber);
-  run->add_option("--max-output", a.max_output, "Output cap per stream in bytes (default 1 MiB)")
-      ->check(CLI::PositiveNumber);
+  run->add_option("--timeout", a.timeout_ms,
+                  "Execution timeout in ms, 1 to 86400000 (default 30000)");
+  run->add_option("--memory", a.memory, "Memory limit, 6m to 1t, e.g. 512m or 1g (default 512m)");
+  run->add_option("--cpu", a.cpu, "CPU limit in cores, 0.01 to 1024 (default 1.0)");
+  run->add_option("--pids-limit", a.pids_limit,
+                  "Maximum number of processes, 1 to 4194304 (default 64)");
+  run->add_option("--max-output", a.max_output,
+                  "Output cap per stream in bytes, 1 to 1073741824 (default 1 MiB)");
   run->add_option("--secret", a.secrets, "KEY=VALUE: an env var whose value is masked as ***");
-  run->add_option("--sandbox-size", a.sandbox_size, "Size of the /sandbox tmpfs (default 512m)");
-  run->add_option("--tmp-size", a.tmp_size, "Size of the /tmp tmpfs (default 256m)");
+  run->add_option("--sandbox-size", a.sandbox_size,
+                  "Size of the /sandbox tmpfs, 1m to 1t (default 512m)");
+  run->add_option("--tmp-size", a.tmp_size, "Size of the /tmp tmpfs, 1m to 1t (default 256m)");
   run->add_option("--stdin", a.stdin_data, "Data piped to the program's stdin");
   run->add_option("--workdir", a.workdir, "Working directory inside /sandbox");
   run->add_option("--out", a.out, "Also write the program's stdout to this file");
@@ -221,15 +274,22 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   return run;
 }
 
+int report_run_error(const RunArgs& args, const std::string& message) {
+  if (args.json) write_all(STDOUT_FILENO, to_json_line(nlohmann::json{{"error", message}}));
+  return report_error(message);
+}
+
 int run_command(const RunArgs& args, const LoadedConfig& config) {
+  auto fail = [&args](const std::string& message) { return report_run_error(args, message); };
   for (const auto& [flag, used] : args.unsupported) {
-    if (used) return report_error(flag + " is not supported yet by this version of isol8.");
+    if (used) return fail(flag + " is not supported yet by this version of isol8.");
   }
   auto options = build_options(args, config);
-  if (!options) return report_error(options.error().message);
+  if (!options) return fail(options.error().message);
   if (options->debug) spdlog::set_level(spdlog::level::debug);
+  warn_above_host(*options);
   auto request = build_request(args);
-  if (!request) return report_error(request.error().message);
+  if (!request) return fail(request.error().message);
   request->install_packages = args.install;
   // Upstream: --install without --net means filtered, with the registry allowed.
   apply_install_network(*options, *request, args.net.has_value());
@@ -238,10 +298,8 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
                   fmt::join(options->network_filter.whitelist, ", "));
   }
   if (args.files_dir) {
-    auto limit = parse_size(options->sandbox_size);
-    if (!limit) return report_error(limit.error().message);
-    auto collected = collect_files(*args.files_dir, *limit);
-    if (!collected) return report_error(collected.error().message);
+    auto collected = collect_files(*args.files_dir, options->sandbox_size_bytes);
+    if (!collected) return fail(collected.error().message);
     for (const auto& link : collected->skipped_links) {
       spdlog::warn("--files: not following symlink {}: it leads outside {}", link, *args.files_dir);
     }
@@ -249,7 +307,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
     request->file_modes = std::move(collected->modes);
   }
   auto engine = Engine::create(*options);
-  if (!engine) return report_error(engine.error().message);
+  if (!engine) return fail(engine.error().message);
 
   RunInterrupts interrupts;
   ConsoleOutput console(interrupts);
@@ -261,9 +319,9 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
 
   if (buffered) {
     auto result = (*engine)->execute(*request, control);
-    if (!result) return report_error(result.error().message);
+    if (!result) return fail(result.error().message);
     if (auto written = write_out_file(args, *result); !written) {
-      return report_error(written.error().message);
+      return fail(written.error().message);
     }
     if (args.json) {
       console.out_json(to_json(std::move(*result)));

@@ -10,6 +10,7 @@
 
 #include "cli/build_session.h"
 #include "cli/commands.h"
+#include "isol8/options.h"
 #include "rootfs/builder.h"
 
 namespace isol8::cli {
@@ -50,12 +51,9 @@ CLI::App* add_setup_command(CLI::App& app, SetupArgs& a) {
 }
 
 int setup_command(const SetupArgs& args, const LoadedConfig& config) {
-  const std::string backend = args.backend.value_or("native");
-  if (backend == "docker") return docker_setup(args, config);
-  if (backend != "native") {
-    return report_error(
-        fmt::format("Invalid --backend value: \"{}\". Expected one of: native, docker", backend));
-  }
+  auto backend = parse_backend_kind(args.backend.value_or("native"), "--backend");
+  if (!backend) return report_error(backend.error().message);
+  if (*backend == BackendKind::kDocker) return docker_setup(args, config);
   if (auto can = rootfs::check_can_build(); !can) return report_error(can.error().message);
   auto runtimes = selected_runtimes(args.runtimes);
   if (!runtimes) return report_error(runtimes.error().message);

@@ -5,12 +5,28 @@
 #include <fmt/format.h>
 
 #include "common/fs_util.h"
-#include "core/sizes.h"
+#include "isol8/options.h"
+
+// Assigns the value of `expr` (a Result) to `lhs`, or returns its error.
+#define ISOL8_ASSIGN(lhs, expr)                 \
+  do {                                          \
+    auto isol8_assign_r = (expr);               \
+    if (!isol8_assign_r) {                      \
+      return std::move(isol8_assign_r).error(); \
+    }                                           \
+    lhs = std::move(isol8_assign_r).value();    \
+  } while (0)
 
 namespace isol8 {
 namespace {
 
 using nlohmann::json;
+
+template <class T>
+Result<void> as_void(const Result<T>& r) {
+  if (!r) return r.error();
+  return ok();
+}
 
 // The accepted shape of a config file. A string names a type, an array lists the allowed
 // values, an object is a nested section whose keys are the only ones allowed.
@@ -19,17 +35,17 @@ const json& schema() {
     "$schema": "string",
     "debug": "bool",
     "maxConcurrent": "count",
-    "backend": ["native", "docker"],
+    "backend": "backend",
     "defaults": {
-      "timeoutMs": "count", "memoryLimit": "size", "cpuLimit": "positive",
-      "network": ["none", "host", "filtered"], "sandboxSize": "size", "tmpSize": "size",
-      "readonlyRootFs": "bool", "pidsLimit": "count", "maxOutputSize": "count"
+      "timeoutMs": "timeout", "memoryLimit": "memory", "cpuLimit": "cpu",
+      "network": "network", "sandboxSize": "tmpfs", "tmpSize": "tmpfs",
+      "readonlyRootFs": "bool", "pidsLimit": "pids", "maxOutputSize": "maxOutput"
     },
     "network": {"whitelist": "strings", "blacklist": "strings"},
     "cleanup": {"autoPrune": "bool", "maxContainerAgeMs": "count"},
-    "poolStrategy": ["secure", "fast"],
+    "poolStrategy": "poolStrategy",
     "poolSize": "poolSize",
-    "security": {"seccomp": ["strict", "unconfined", "custom"], "customProfilePath": "string"},
+    "security": {"seccomp": "seccomp", "customProfilePath": "string"},
     "remoteCode": {
       "enabled": "bool", "allowedSchemes": "strings", "allowedHosts": "strings",
       "blockedHosts": "strings", "maxCodeSize": "positive", "fetchTimeoutMs": "positive",
@@ -46,7 +62,7 @@ const json& schema() {
     },
     "prebuiltImages": "prebuiltImages",
     "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
-               "networkPool": "string", "filteredMode": ["auto", "veth", "relay"],
+               "networkPool": "string", "filteredMode": "filteredMode",
                "rootfsStore": "string"}
   })");
   return kSchema;
@@ -60,8 +76,35 @@ bool is_strings(const json& v) {
   return true;
 }
 
+// The typed options (fixed sets of values, numbers and sizes with a stated range) are checked by
+// the parsers the CLI uses for the same values (isol8/options.h), so that a file and a flag are
+// refused alike. The message names the key; ok() for a type these do not cover.
+constexpr const char* kParsedTypes[] = {"backend",      "network", "seccomp",  "filteredMode",
+                                        "poolStrategy", "timeout", "memory",   "cpu",
+                                        "pids",         "tmpfs",   "maxOutput"};
+
+Result<void> check_parsed(const std::string& type, const json& v, const std::string& key) {
+  const std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+  const std::string subject = "\"" + key + "\"";
+  if (type == "backend") return as_void(parse_backend_kind(text, subject));
+  if (type == "network") return as_void(parse_network_mode(text, subject));
+  if (type == "seccomp") return as_void(parse_seccomp_mode(text, subject));
+  if (type == "filteredMode") return as_void(parse_filtered_mode(text, subject));
+  if (type == "poolStrategy") return as_void(parse_pool_strategy(text, subject));
+  if (type == "timeout") return as_void(parse_timeout_ms(text, subject));
+  if (type == "memory") return as_void(parse_memory_limit(text, subject));
+  if (type == "cpu") return as_void(parse_cpu_limit(text, subject));
+  if (type == "pids") return as_void(parse_pids_limit(text, subject));
+  if (type == "tmpfs") return as_void(parse_tmpfs_size(text, subject));
+  if (type == "maxOutput") return as_void(parse_max_output(text, subject));
+  return ok();
+}
+
 // Returns a description of what `v` should be, or "" if it matches `type`.
 std::string check_type(const std::string& type, const json& v) {
+  for (const char* parsed : kParsedTypes) {
+    if (type == parsed) return "";  // check_parsed's
+  }
   if (type == "string") return v.is_string() ? "" : "a string";
   if (type == "bool") return v.is_boolean() ? "" : "true or false";
   if (type == "positive") return v.is_number() && v.get<double>() > 0 ? "" : "a positive number";
@@ -76,9 +119,6 @@ std::string check_type(const std::string& type, const json& v) {
     return fits ? "" : "a whole number from 65536 to 4294901760";
   }
   if (type == "strings") return is_strings(v) ? "" : "an array of strings";
-  if (type == "size") {
-    return v.is_string() && parse_size(v.get<std::string>()) ? "" : "a size such as \"512m\"";
-  }
   if (type == "poolSize") {
     const bool ok = (v.is_number_integer() && v.get<int64_t>() >= 0) ||
                     (v.is_object() && v.size() == 2 && v.contains("clean") && v.contains("dirty") &&
@@ -123,6 +163,8 @@ Result<void> validate(const json& spec, const json& value, const std::string& pa
         return make_error(fmt::format("Invalid config in {}: \"{}\" must be one of {}", origin,
                                       where, rule.dump()));
       }
+    } else if (auto parsed = check_parsed(rule.get<std::string>(), v, where); !parsed) {
+      return make_error(fmt::format("Invalid config in {}: {}", origin, parsed.error().message));
     } else if (auto want = check_type(rule.get<std::string>(), v); !want.empty()) {
       return make_error(
           fmt::format("Invalid config in {}: \"{}\" must be {}", origin, where, want));
@@ -213,34 +255,43 @@ Result<LoadedConfig> load_config(const std::filesystem::path& cwd,
 }
 
 Result<Options> options_from_config(const json& config) {
+  // The config was validated when it was loaded; the parsers still report anything that was
+  // not (a json object built in code), naming the key.
+  auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
   Options o;
   const json& d = config.at("defaults");
-  o.timeout_ms = d.at("timeoutMs").get<int64_t>();
-  o.memory_limit = d.at("memoryLimit").get<std::string>();
-  o.cpu_limit = d.at("cpuLimit").get<double>();
-  const std::string network = d.at("network").get<std::string>();
-  o.network = network == "host"       ? NetworkMode::kHost
-              : network == "filtered" ? NetworkMode::kFiltered
-                                      : NetworkMode::kNone;
-  o.sandbox_size = d.at("sandboxSize").get<std::string>();
-  o.tmp_size = d.at("tmpSize").get<std::string>();
-  if (d.contains("pidsLimit")) o.pids_limit = d["pidsLimit"].get<int64_t>();
-  if (d.contains("maxOutputSize")) {
-    o.max_output_size = d["maxOutputSize"].get<int64_t>();
+  ISOL8_ASSIGN(o.timeout_ms, parse_timeout_ms(text(d.at("timeoutMs")), "defaults.timeoutMs"));
+  ISOL8_ASSIGN(o.memory_limit_bytes,
+               parse_memory_limit(text(d.at("memoryLimit")), "defaults.memoryLimit"));
+  ISOL8_ASSIGN(o.cpu_limit, parse_cpu_limit(text(d.at("cpuLimit")), "defaults.cpuLimit"));
+  ISOL8_ASSIGN(o.network, parse_network_mode(text(d.at("network")), "defaults.network"));
+  ISOL8_ASSIGN(o.sandbox_size_bytes,
+               parse_tmpfs_size(text(d.at("sandboxSize")), "defaults.sandboxSize"));
+  ISOL8_ASSIGN(o.tmp_size_bytes, parse_tmpfs_size(text(d.at("tmpSize")), "defaults.tmpSize"));
+  if (d.contains("pidsLimit")) {
+    ISOL8_ASSIGN(o.pids_limit, parse_pids_limit(text(d["pidsLimit"]), "defaults.pidsLimit"));
   }
-  o.backend = config.at("backend") == "docker" ? BackendKind::kDocker : BackendKind::kNative;
+  if (d.contains("maxOutputSize")) {
+    ISOL8_ASSIGN(o.max_output_size,
+                 parse_max_output(text(d["maxOutputSize"]), "defaults.maxOutputSize"));
+  }
+  ISOL8_ASSIGN(o.backend, parse_backend_kind(text(config.at("backend"))));
   o.debug = config.at("debug").get<bool>();
   const json& n = config.at("native");
   if (n.contains("rootDir")) o.native.root_dir = n["rootDir"].get<std::string>();
   o.native.id_map_base = n.at("idMapBase").get<uint32_t>();
   o.native.hostname = n.at("hostname").get<std::string>();
   if (n.contains("networkPool")) o.native.network_pool = n["networkPool"].get<std::string>();
-  if (n.contains("filteredMode")) o.native.filtered_mode = n["filteredMode"].get<std::string>();
+  if (n.contains("filteredMode")) {
+    ISOL8_ASSIGN(o.native.filtered_mode, parse_filtered_mode(text(n["filteredMode"])));
+  }
   if (n.contains("rootfsStore")) o.rootfs_store = n["rootfsStore"].get<std::string>();
   const json& net = config.at("network");
   o.network_filter.whitelist = net.value("whitelist", std::vector<std::string>{});
   o.network_filter.blacklist = net.value("blacklist", std::vector<std::string>{});
-  o.pool_strategy = config.value("poolStrategy", "fast");
+  if (config.contains("poolStrategy")) {
+    ISOL8_ASSIGN(o.pool_strategy, parse_pool_strategy(text(config["poolStrategy"])));
+  }
   if (config.contains("poolSize")) {
     const json& p = config["poolSize"];
     if (p.is_number()) {
@@ -251,7 +302,9 @@ Result<Options> options_from_config(const json& config) {
     }
   }
   const json& sec = config.at("security");
-  o.security.seccomp = sec.value("seccomp", "strict");
+  if (sec.contains("seccomp")) {
+    ISOL8_ASSIGN(o.security.seccomp, parse_seccomp_mode(text(sec["seccomp"])));
+  }
   o.security.custom_profile_path = sec.value("customProfilePath", "");
   return o;
 }

@@ -14,6 +14,7 @@
 #include "core/output_limiter.h"
 #include "core/run_preparation.h"
 #include "core/secret_masker.h"
+#include "isol8/options.h"
 
 namespace isol8 {
 namespace {
@@ -225,7 +226,8 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   result.stdout_data = trim_end(std::move(sink.text(OutputStream::kStdout)));
   result.stderr_data = trim_end(std::move(sink.text(OutputStream::kStderr)));
   if (outcome->oom_killed) {
-    const std::string line = fmt::format("--- OUT OF MEMORY (limit {}) ---", options_.memory_limit);
+    const std::string line =
+        fmt::format("--- OUT OF MEMORY (limit {}) ---", format_size(options_.memory_limit_bytes));
     result.stderr_data += (result.stderr_data.empty() ? "" : "\n") + line;
     sink.send(StreamEvent::Type::kStderr, "\n" + line + "\n");
   }

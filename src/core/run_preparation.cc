@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "core/sizes.h"
+#include "isol8/options.h"
 #include "rootfs/selection.h"
 
 namespace isol8 {
@@ -138,17 +138,9 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   if (!runtime) return std::move(runtime).error();
   run.runtime = *runtime;
 
-  auto memory = parse_size(options.memory_limit);
-  if (!memory) return std::move(memory).error();
-  auto sandbox_size = parse_size(options.sandbox_size);
-  if (!sandbox_size) return std::move(sandbox_size).error().context("sandboxSize");
-  auto tmp_size = parse_size(options.tmp_size);
-  if (!tmp_size) return std::move(tmp_size).error().context("tmpSize");
-  if (!(options.cpu_limit > 0)) return make_error("cpuLimit must be a positive number");
-  if (options.pids_limit < 1) return make_error("pidsLimit must be at least 1");
-  if (options.max_output_size < 1) return make_error("maxOutputSize must be at least 1");
+  // Every number within its stated range before anything uses it (isol8/options.h).
+  ISOL8_TRY(check_limits(options, request.timeout_ms));
   const int64_t timeout_ms = request.timeout_ms.value_or(options.timeout_ms);
-  if (timeout_ms < 1) return make_error("timeoutMs must be a positive number of milliseconds");
 
   RunSpec& spec = run.spec;
   // native.rootDir, else the --image root, else isol8:<runtime> from the store, else the host.
@@ -161,10 +153,10 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   spec.network = options.network;
   spec.network_filter = options.network_filter;
   spec.log_network = options.log_network;
-  spec.sandbox_size_bytes = *sandbox_size;
-  spec.tmp_size_bytes = *tmp_size;
+  spec.sandbox_size_bytes = options.sandbox_size_bytes;
+  spec.tmp_size_bytes = options.tmp_size_bytes;
   spec.timeout = std::chrono::milliseconds(timeout_ms);
-  spec.limits.memory_bytes = *memory;
+  spec.limits.memory_bytes = options.memory_limit_bytes;
   spec.limits.cpus = options.cpu_limit;
   spec.limits.pids = static_cast<uint64_t>(options.pids_limit);
   spec.stdin_data = request.stdin_data.value_or("");

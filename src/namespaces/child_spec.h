@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/sandbox_user.h"
 #include "namespaces/mount_plan.h"
 
 namespace isol8 {
@@ -36,8 +37,8 @@ struct ChildSpec {
   const MountPlan* mounts = nullptr;
   const char* hostname = nullptr;  // null: keep the UTS name
   bool bring_up_loopback = true;
-  uid_t uid = 100;
-  gid_t gid = 101;
+  uid_t uid = kSandboxUid;
+  gid_t gid = kSandboxGid;
   // False in a single-id (rootless) map: the child cannot become root of its namespace and
   // setgroups() is denied, so both steps are skipped.
   bool full_id_range = true;

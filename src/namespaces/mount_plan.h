@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/sandbox_user.h"
+
 namespace isol8 {
 
 enum class MountOpKind {
@@ -36,8 +38,8 @@ struct MountPlanInput {
   std::string root_dir;  // empty: assemble a root from the host's system directories
   uint64_t sandbox_size_bytes = 512ull << 20;
   uint64_t tmp_size_bytes = 256ull << 20;
-  uint32_t sandbox_uid = 100;
-  uint32_t sandbox_gid = 101;
+  uint32_t sandbox_uid = kSandboxUid;
+  uint32_t sandbox_gid = kSandboxGid;
   std::string hostname = "isol8";
   bool host_network = false;
   std::string host_resolv_conf;  // used in host network mode

@@ -75,26 +75,6 @@ Result<std::optional<LoadedProfile>> load(SeccompMode mode,
 
 }  // namespace
 
-Result<SeccompMode> parse_seccomp_mode(std::string_view text) {
-  if (text == "strict") return SeccompMode::kStrict;
-  if (text == "unconfined") return SeccompMode::kUnconfined;
-  if (text == "custom") return SeccompMode::kCustom;
-  return make_error(
-      fmt::format("Invalid security.seccomp \"{}\": expected strict, unconfined or custom", text));
-}
-
-std::string_view to_string(SeccompMode mode) {
-  switch (mode) {
-    case SeccompMode::kStrict:
-      return "strict";
-    case SeccompMode::kUnconfined:
-      return "unconfined";
-    case SeccompMode::kCustom:
-      return "custom";
-  }
-  return "unknown";
-}
-
 Result<std::optional<std::string>> load_seccomp_profile_text(
     SeccompMode mode, const std::filesystem::path& custom_path,
     const std::filesystem::path& profiles_dir) {
@@ -133,8 +113,8 @@ Result<std::optional<SeccompProgram>> load_seccomp_policy(
         "action: {}",
         fmt::join(program->skipped(), ", "));
   }
-  spdlog::debug("seccomp: {} profile compiled to {} BPF instructions", to_string(mode),
-                program->size());
+  spdlog::debug("seccomp: {} profile compiled to {} BPF instructions",
+                mode == SeccompMode::kCustom ? "custom" : "default", program->size());
   return std::optional<SeccompProgram>(std::move(*program));
 }
 

@@ -13,15 +13,10 @@
 #include <string_view>
 
 #include "isol8/result.h"
+#include "isol8/types.h"
 #include "seccomp/compiler.h"
 
 namespace isol8 {
-
-enum class SeccompMode { kStrict, kUnconfined, kCustom };
-
-// "strict" | "unconfined" | "custom".
-Result<SeccompMode> parse_seccomp_mode(std::string_view text);
-std::string_view to_string(SeccompMode mode);
 
 // profiles/default.json as it was when the binary was built.
 std::string_view embedded_default_seccomp_profile();

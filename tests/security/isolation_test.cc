@@ -147,7 +147,7 @@ TEST_P(Isolation, ConcurrentEnginesEachKeepTheirLimits) {
   ASSERT_TRUE(engine_a) << engine_a.error().message;
   Options limited = opts();
   limited.pids_limit = 16;
-  limited.memory_limit = "128m";
+  limited.memory_limit_bytes = 128ull << 20;
   auto engine_b = Engine::create(limited);
   ASSERT_TRUE(engine_b) << engine_b.error().message;
   ExecutionRequest sleeper =

@@ -209,7 +209,7 @@ TEST_P(ResourceAbuse, CpuBurnersAreThrottled) {
 TEST_P(ResourceAbuse, MemoryBombIsOomKilled) {
   ISOL8_REQUIRE_CGROUP_LIMITS();
   Options o = opts();
-  o.memory_limit = "64m";
+  o.memory_limit_bytes = 64ull << 20;
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;
   auto r = execute_on(**engine, python_code("a = []\n"
@@ -245,8 +245,8 @@ TEST_P(ResourceAbuse, MemoryBombThroughTmpfsIsContained) {
   // tmpfs pages are memory too: a /sandbox larger than the memory limit must not be a way
   // around it. Writing 300 MB under a 64m limit ends in an OOM kill or ENOSPC/EFBIG.
   Options o = opts();
-  o.memory_limit = "64m";
-  o.sandbox_size = "1g";
+  o.memory_limit_bytes = 64ull << 20;
+  o.sandbox_size_bytes = 1ull << 30;
   auto r = execute(bash_cmd("head -c 300000000 /dev/zero > /sandbox/fill; echo rc=$?"), o);
   ASSERT_TRUE(r);
   const bool oom = r->status == RunStatus::kOom || r->exit_code == 137;
@@ -259,7 +259,7 @@ TEST_P(ResourceAbuse, MemoryBombThroughTmpfsIsContained) {
 
 TEST_P(ResourceAbuse, FillingSandboxGivesEnospcAndTheNextRunWorks) {
   Options o = opts();
-  o.sandbox_size = "4m";
+  o.sandbox_size_bytes = 4ull << 20;
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;
   auto r = execute_on(**engine, bash_cmd("head -c 20000000 /dev/zero > /sandbox/fill; echo rc=$?; "
@@ -277,7 +277,7 @@ TEST_P(ResourceAbuse, FillingSandboxGivesEnospcAndTheNextRunWorks) {
 
 TEST_P(ResourceAbuse, FillingTmpGivesEnospcAndTheNextRunWorks) {
   Options o = opts();
-  o.tmp_size = "4m";
+  o.tmp_size_bytes = 4ull << 20;
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;
   auto r =

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -76,11 +78,11 @@ TEST(ConfigDefaults, OptionsFromDefaultsMatchTheOptionsStruct) {
   auto o = options_from_config(default_config());
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->timeout_ms, 30000);
-  EXPECT_EQ(o->memory_limit, "512m");
+  EXPECT_EQ(o->memory_limit_bytes, 512ull << 20);
   EXPECT_DOUBLE_EQ(o->cpu_limit, 1.0);
   EXPECT_EQ(o->network, NetworkMode::kNone);
-  EXPECT_EQ(o->sandbox_size, "512m");
-  EXPECT_EQ(o->tmp_size, "256m");
+  EXPECT_EQ(o->sandbox_size_bytes, 512ull << 20);
+  EXPECT_EQ(o->tmp_size_bytes, 256ull << 20);
   EXPECT_EQ(o->backend, BackendKind::kNative);
   EXPECT_FALSE(o->debug);
   EXPECT_EQ(o->native.root_dir, "");
@@ -280,6 +282,58 @@ TEST_F(LoadConfigTest, BadMemoryLimitNamesTheKey) {
       << c.error().message;
 }
 
+// The numbers with a stated range are checked by the same parsers as the CLI's flags; the message
+// names the file and the key and quotes the value.
+TEST_F(LoadConfigTest, NumbersOutOfRangeNameTheFileAndTheKey) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"defaults": {"timeoutMs": -5}})",
+       "\"defaults.timeoutMs\" must be a positive integer number of milliseconds, at most "
+       "86400000 (24 hours): got \"-5\""},
+      {R"({"defaults": {"timeoutMs": 9300000000000}})",
+       "\"defaults.timeoutMs\" must be a positive integer number of milliseconds, at most "
+       "86400000 (24 hours): got \"9300000000000\""},
+      {R"({"defaults": {"memoryLimit": "1k"}})",
+       "\"defaults.memoryLimit\" must be at least 6m (the smallest limit Docker accepts): got "
+       "\"1k\""},
+      {R"({"defaults": {"memoryLimit": "999t"}})",
+       "\"defaults.memoryLimit\" must be at most 1t: got \"999t\""},
+      {R"({"defaults": {"cpuLimit": 1e9}})",
+       "\"defaults.cpuLimit\" must be a number of CPUs from 0.01 to 1024: got \"1000000000.0\""},
+      {R"({"defaults": {"pidsLimit": 0}})",
+       "\"defaults.pidsLimit\" must be a positive integer number of processes, at most 4194304: "
+       "got \"0\""},
+      {R"({"defaults": {"sandboxSize": "10k"}})",
+       "\"defaults.sandboxSize\" must be from 1m to 1t: got \"10k\""},
+      {R"({"defaults": {"tmpSize": 5}})", "\"defaults.tmpSize\" must be from 1m to 1t: got \"5\""},
+      {R"({"defaults": {"maxOutputSize": 2.5}})",
+       "\"defaults.maxOutputSize\" must be a positive integer number of bytes, at most "
+       "1073741824 (1 GiB): got \"2.5\""},
+  };
+  for (const auto& [text, message] : cases) {
+    write(cwd_file(), text);
+    auto c = load();
+    ASSERT_FALSE(c) << text;
+    EXPECT_EQ(c.error().message, "Invalid config in " + cwd_file().string() + ": " + message);
+  }
+}
+
+TEST_F(LoadConfigTest, NumbersInRangeBecomeTypedOptions) {
+  write(cwd_file(),
+        R"({"defaults": {"timeoutMs": 86400000, "memoryLimit": "6m", "cpuLimit": 0.5,
+            "pidsLimit": 4194304, "sandboxSize": "1t", "tmpSize": "1m", "maxOutputSize": 1}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  auto o = options_from_config(c->json);
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->timeout_ms, 86400000);
+  EXPECT_EQ(o->memory_limit_bytes, 6ull << 20);
+  EXPECT_DOUBLE_EQ(o->cpu_limit, 0.5);
+  EXPECT_EQ(o->pids_limit, 4194304);
+  EXPECT_EQ(o->sandbox_size_bytes, 1ull << 40);
+  EXPECT_EQ(o->tmp_size_bytes, 1ull << 20);
+  EXPECT_EQ(o->max_output_size, 1);
+}
+
 TEST_F(LoadConfigTest, NonPositiveNumberIsRejected) {
   write(cwd_file(), R"({"maxConcurrent": 0})");
   auto c = load();
@@ -337,11 +391,11 @@ TEST(OptionsFromConfig, MapsEveryField) {
   EXPECT_TRUE(o->debug);
   EXPECT_EQ(o->backend, BackendKind::kDocker);
   EXPECT_EQ(o->timeout_ms, 1234);
-  EXPECT_EQ(o->memory_limit, "1g");
+  EXPECT_EQ(o->memory_limit_bytes, 1ull << 30);
   EXPECT_DOUBLE_EQ(o->cpu_limit, 2.5);
   EXPECT_EQ(o->network, NetworkMode::kHost);
-  EXPECT_EQ(o->sandbox_size, "64m");
-  EXPECT_EQ(o->tmp_size, "32m");
+  EXPECT_EQ(o->sandbox_size_bytes, 64ull << 20);
+  EXPECT_EQ(o->tmp_size_bytes, 32ull << 20);
   EXPECT_EQ(o->pids_limit, 99);
   EXPECT_EQ(o->max_output_size, 4096);
   EXPECT_EQ(o->native.root_dir, "/srv/isol8/python");
@@ -352,13 +406,13 @@ TEST(OptionsFromConfig, MapsEveryField) {
 TEST(OptionsFromConfig, FilteredModeDefaultsToAutoAndIsMapped) {
   auto defaults = options_from_config(default_config());
   ASSERT_TRUE(defaults) << defaults.error().message;
-  EXPECT_EQ(defaults->native.filtered_mode, "auto");
+  EXPECT_EQ(defaults->native.filtered_mode, FilteredMode::kAuto);
   auto merged =
       merge_config(default_config(), json{{"native", {{"filteredMode", "relay"}}}}, "test");
   ASSERT_TRUE(merged) << merged.error().message;
   auto o = options_from_config(*merged);
   ASSERT_TRUE(o) << o.error().message;
-  EXPECT_EQ(o->native.filtered_mode, "relay");
+  EXPECT_EQ(o->native.filtered_mode, FilteredMode::kRelay);
 }
 
 TEST(OptionsFromConfig, UnknownFilteredModeNamesTheKey) {
@@ -388,7 +442,7 @@ TEST(OptionsFromConfig, FromALoadedFile) {
   EXPECT_EQ(o->network, NetworkMode::kHost);
   EXPECT_EQ(o->native.id_map_base, 3000000u);
   EXPECT_EQ(o->backend, BackendKind::kNative);
-  EXPECT_EQ(o->memory_limit, "512m");
+  EXPECT_EQ(o->memory_limit_bytes, 512ull << 20);
 }
 
 // idMapBase is a host uid; a value that does not fit in 32 bits must be refused, either when the

@@ -498,27 +498,27 @@ TEST_F(RunPreparationTest, NetworkModeIsPassedOn) {
   EXPECT_EQ(ok(code_request("python", "1")).spec.network, NetworkMode::kNone);
 }
 
-TEST_F(RunPreparationTest, BadMemoryLimitIsRejected) {
-  options_.memory_limit = "lots";
+TEST_F(RunPreparationTest, MemoryLimitBelowTheMinimumIsRejected) {
+  options_.memory_limit_bytes = 1024;
   EXPECT_EQ(error(code_request("python", "1")),
-            "Invalid memory limit format: \"lots\". Use e.g. \"512m\", \"1g\".");
+            "memoryLimit must be at least 6m (the smallest limit Docker accepts): got \"1024\"");
 }
 
-TEST_F(RunPreparationTest, BadSandboxSizeNamesTheSetting) {
-  options_.sandbox_size = "huge";
-  const std::string msg = error(code_request("python", "1"));
-  EXPECT_NE(msg.find("sandboxSize"), std::string::npos) << msg;
+TEST_F(RunPreparationTest, SandboxSizeOutOfRangeNamesTheSetting) {
+  options_.sandbox_size_bytes = 2ull << 40;
+  EXPECT_EQ(error(code_request("python", "1")),
+            "sandboxSize must be from 1m to 1t: got \"2199023255552\"");
 }
 
-TEST_F(RunPreparationTest, BadTmpSizeNamesTheSetting) {
-  options_.tmp_size = "0";
+TEST_F(RunPreparationTest, TmpSizeOutOfRangeNamesTheSetting) {
+  options_.tmp_size_bytes = 0;
   const std::string msg = error(code_request("python", "1"));
   EXPECT_NE(msg.find("tmpSize"), std::string::npos) << msg;
 }
 
-TEST_F(RunPreparationTest, TmpfsSizesAreConvertedToBytes) {
-  options_.sandbox_size = "1g";
-  options_.tmp_size = "64m";
+TEST_F(RunPreparationTest, TmpfsSizesArePassedOn) {
+  options_.sandbox_size_bytes = 1ull << 30;
+  options_.tmp_size_bytes = 64ull << 20;
   PreparedRun run = ok(code_request("python", "1"));
   EXPECT_EQ(run.spec.sandbox_size_bytes, 1ull << 30);
   EXPECT_EQ(run.spec.tmp_size_bytes, 64ull << 20);
@@ -538,6 +538,32 @@ TEST_F(RunPreparationTest, NonPositiveTimeoutIsRejected) {
   EXPECT_FALSE(prepare(r));
   r.timeout_ms = -5;
   EXPECT_FALSE(prepare(r));
+}
+
+// A time limit whose nanosecond count would overflow used to wrap into a 29 ms run.
+TEST_F(RunPreparationTest, HugeTimeoutIsRejectedNotWrapped) {
+  ExecutionRequest r = code_request("python", "1");
+  r.timeout_ms = 9300000000000;
+  EXPECT_EQ(error(r),
+            "ExecutionRequest.timeoutMs must be a positive integer number of milliseconds, at "
+            "most 86400000 (24 hours): got \"9300000000000\"");
+  options_.timeout_ms = 86400001;
+  EXPECT_NE(error(code_request("python", "1")).find("timeoutMs"), std::string::npos);
+}
+
+TEST_F(RunPreparationTest, LimitsAboveTheirRangeAreRejected) {
+  options_.cpu_limit = 1e9;
+  EXPECT_EQ(error(code_request("python", "1")),
+            "cpuLimit must be a number of CPUs from 0.01 to 1024: got \"1000000000\"");
+  options_ = Options{};
+  options_.pids_limit = 5'000'000;
+  EXPECT_NE(error(code_request("python", "1")).find("pidsLimit"), std::string::npos);
+  options_ = Options{};
+  options_.max_output_size = int64_t{2} << 30;
+  EXPECT_NE(error(code_request("python", "1")).find("maxOutputSize"), std::string::npos);
+  options_ = Options{};
+  options_.memory_limit_bytes = 2ull << 40;
+  EXPECT_NE(error(code_request("python", "1")).find("memoryLimit"), std::string::npos);
 }
 
 TEST_F(RunPreparationTest, NonPositiveLimitsAreRejected) {

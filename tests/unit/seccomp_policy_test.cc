@@ -42,17 +42,6 @@ class SeccompPolicy : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(SeccompPolicy, ParsesModes) {
-  EXPECT_EQ(*parse_seccomp_mode("strict"), SeccompMode::kStrict);
-  EXPECT_EQ(*parse_seccomp_mode("unconfined"), SeccompMode::kUnconfined);
-  EXPECT_EQ(*parse_seccomp_mode("custom"), SeccompMode::kCustom);
-  auto bad = parse_seccomp_mode("lax");
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message,
-            "Invalid security.seccomp \"lax\": expected strict, unconfined or custom");
-  EXPECT_EQ(to_string(SeccompMode::kUnconfined), "unconfined");
-}
-
 TEST_F(SeccompPolicy, EmbeddedProfileMatchesTheFile) {
   EXPECT_EQ(embedded_default_seccomp_profile(), slurp(kProfilesDir / "default.json"));
 }

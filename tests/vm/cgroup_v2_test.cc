@@ -191,7 +191,7 @@ TEST_F(VmCgroupV2, ChoosesTheV2ManagerAndEnforcesEveryLimit) {
 // parent delegates the three controllers. Cancelling the run removes the cgroup (TearDown).
 TEST_F(VmCgroupV2, WritesTheLimitsToTheSandboxCgroup) {
   Options options;
-  options.memory_limit = "48m";
+  options.memory_limit_bytes = 48ull << 20;
   options.pids_limit = 16;
   options.cpu_limit = 0.5;
   options.timeout_ms = 120000;

@@ -23,8 +23,8 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
   json host;
   host["ReadonlyRootfs"] = true;
   host["Tmpfs"] = {
-      {"/sandbox",
-       fmt::format("rw,exec,nosuid,nodev,size={},uid=100,gid=101", spec.sandbox_size_bytes)},
+      {"/sandbox", fmt::format("rw,exec,nosuid,nodev,size={},uid={},gid={}",
+                               spec.sandbox_size_bytes, kSandboxUid, kSandboxGid)},
       {"/tmp", fmt::format("rw,noexec,nosuid,nodev,size={}", spec.tmp_size_bytes)},
   };
   host["CapDrop"] = json::array({"ALL"});
@@ -125,7 +125,7 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
     config["Env"].push_back("no_proxy=localhost,127.0.0.1");
   }
   config["WorkingDir"] = "/sandbox";
-  config["User"] = params.pooled ? kIdleUser : kSandboxUser;
+  config["User"] = params.pooled ? std::string(kIdleUser) : kSandboxUser;
   if (spec.network != NetworkMode::kHost) config["Hostname"] = "isol8";
   config["Labels"] = {
       {"isol8.managed", "true"},

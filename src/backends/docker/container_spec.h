@@ -20,10 +20,11 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/backend.h"
+#include "common/sandbox_user.h"
 
 namespace isol8::docker {
 
-inline constexpr const char* kSandboxUser = "100:101";
+using isol8::kSandboxUser;
 // Pooled containers idle as nobody, so that killing every uid-100 process before reuse (from an
 // exec running as uid 100, `kill -9 -1`) cannot hit the idle process.
 inline constexpr const char* kIdleUser = "65534:65534";

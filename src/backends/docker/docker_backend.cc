@@ -437,10 +437,8 @@ class DockerBackend final : public Backend {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> make_docker_backend(const Options& options) {
-  auto mode = parse_seccomp_mode(options.security.seccomp);
-  if (!mode) return std::move(mode).error();
-  auto text = load_seccomp_profile_text(*mode, options.security.custom_profile_path,
-                                        installed_profiles_dir());
+  auto text = load_seccomp_profile_text(
+      options.security.seccomp, options.security.custom_profile_path, installed_profiles_dir());
   if (!text) return std::move(text).error();
   std::optional<std::string> profile;
   if (*text) {

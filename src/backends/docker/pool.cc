@@ -46,9 +46,9 @@ done
 files=(/sandbox/* /tmp/*)
 [ $left = 0 ] && [ ${#files[@]} -eq 0 ])SH";
 
-ContainerPool::ContainerPool(std::shared_ptr<DockerClient> client, std::string strategy,
+ContainerPool::ContainerPool(std::shared_ptr<DockerClient> client, PoolStrategy strategy,
                              PoolSize size)
-    : client_(std::move(client)), fast_(strategy != "secure"), size_(size) {
+    : client_(std::move(client)), fast_(strategy == PoolStrategy::kFast), size_(size) {
   if (fast_) worker_ = std::thread([this] { worker(); });
 }
 
@@ -87,7 +87,7 @@ Result<void> ContainerPool::clean(const std::string& id) {
                                             {"AttachStdout", true},
                                             {"AttachStderr", true},
                                             {"Tty", false},
-                                            {"User", "100:101"},
+                                            {"User", kSandboxUser},
                                             {"WorkingDir", "/"},
                                             {"Cmd", {"/bin/bash", "-c", kPoolCleanupScript}}});
   if (!exec) return std::move(exec).error();

@@ -38,7 +38,7 @@ extern const char* const kOomCountScript;
 
 class ContainerPool {
  public:
-  ContainerPool(std::shared_ptr<DockerClient> client, std::string strategy, PoolSize size);
+  ContainerPool(std::shared_ptr<DockerClient> client, PoolStrategy strategy, PoolSize size);
   ~ContainerPool();
   ContainerPool(const ContainerPool&) = delete;
   ContainerPool& operator=(const ContainerPool&) = delete;

@@ -94,14 +94,6 @@ bool has_effective_net_admin() {
 
 }  // namespace
 
-Result<FilteredMode> parse_filtered_mode(std::string_view text) {
-  if (text == "auto") return FilteredMode::kAuto;
-  if (text == "veth") return FilteredMode::kVeth;
-  if (text == "relay") return FilteredMode::kRelay;
-  return make_error(fmt::format(
-      "native.filteredMode: invalid value \"{}\". Expected one of: auto, veth, relay", text));
-}
-
 NativeBackend::~NativeBackend() = default;
 
 bool NativeBackend::has_executable(const std::string& root_dir, const std::string& path) const {
@@ -427,9 +419,8 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
       });
     }
   }
-  auto mode = parse_seccomp_mode(config.seccomp_mode);
-  if (!mode) return std::move(mode).error();
-  auto seccomp = load_seccomp_policy(*mode, config.custom_profile_path, installed_profiles_dir());
+  auto seccomp = load_seccomp_policy(config.seccomp_mode, config.custom_profile_path,
+                                     installed_profiles_dir());
   if (!seccomp) return std::move(seccomp).error();
   if (!seccomp->has_value()) {
     spdlog::warn(

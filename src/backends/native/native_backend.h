@@ -19,20 +19,10 @@
 
 namespace isol8 {
 
-// How a filtered sandbox reaches the proxy. kVeth: a veth pair, an nftables table and the proxy on
-// the host end (needs CAP_NET_ADMIN on the host; the fastest). kRelay: a loopback-only sandbox
-// whose isol8-relay carries connections to the proxy's Unix socket (needs no privilege).
-// kAuto: veth when the runner has CAP_NET_ADMIN as root, else (or when a veth cannot be made)
-// the relay.
-enum class FilteredMode { kAuto, kVeth, kRelay };
-
-// "auto", "veth" or "relay" (native.filteredMode).
-Result<FilteredMode> parse_filtered_mode(std::string_view text);
-
 struct NativeBackendConfig {
   uint32_t id_map_base = 1000000;
   std::string hostname = "isol8";
-  std::string seccomp_mode = "strict";  // strict | unconfined | custom
+  SeccompMode seccomp_mode = SeccompMode::kStrict;
   std::filesystem::path custom_profile_path;
   // The filtered mode: where sandbox addresses come from, where slots are locked, the proxy.
   std::string network_pool = std::string(AddressPool::kDefaultCidr);

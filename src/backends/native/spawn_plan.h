@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "common/sandbox_user.h"
 #include "namespaces/child_spec.h"
 #include "namespaces/id_map.h"
 #include "namespaces/mount_plan.h"
 #include "seccomp/compiler.h"
 
 namespace isol8 {
-
-// The sandbox user, as upstream's images define it.
-inline constexpr uint32_t kSandboxUid = 100;
-inline constexpr uint32_t kSandboxGid = 101;
 
 struct NativeSettings {
   IdMapPlan id_maps;  // decided once per backend from who runs it (see id_map.h)

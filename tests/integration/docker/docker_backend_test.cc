@@ -11,6 +11,7 @@
 #include "backends/docker/docker_backend.h"
 #include "docker_helpers.h"
 #include "isol8/engine.h"
+#include "isol8/options.h"
 
 namespace isol8::test {
 namespace {
@@ -175,7 +176,7 @@ TEST_P(DockerPoolTest, PooledContainersAreCleanOnReuse) {
   {
     Options o;
     o.backend = BackendKind::kDocker;
-    o.pool_strategy = GetParam();
+    o.pool_strategy = *parse_pool_strategy(GetParam());
     o.pool_size = {1, 1};
     auto engine = Engine::create(o);
     ASSERT_TRUE(engine) << engine.error().message;
@@ -219,9 +220,9 @@ TEST_P(DockerPoolTest, OomInAPooledRunIsReportedOnlyForThatRun) {
   {
     Options o;
     o.backend = BackendKind::kDocker;
-    o.pool_strategy = GetParam();
+    o.pool_strategy = *parse_pool_strategy(GetParam());
     o.pool_size = {1, 1};
-    o.memory_limit = "64m";
+    o.memory_limit_bytes = 64ull << 20;
     auto engine = Engine::create(o);
     ASSERT_TRUE(engine) << engine.error().message;
     ExecutionRequest fine;
@@ -256,7 +257,7 @@ TEST_P(DockerPoolTest, EachPhaseHasItsOwnTimeLimit) {
   ISOL8_REQUIRE_DOCKER();
   Options o;
   o.backend = BackendKind::kDocker;
-  o.pool_strategy = GetParam();
+  o.pool_strategy = *parse_pool_strategy(GetParam());
   o.pool_size = {1, 1};
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;

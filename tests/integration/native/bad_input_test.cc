@@ -35,8 +35,9 @@ std::string garbage(size_t size, bool with_nul) {
   return out;
 }
 
+// The CLI says what to do; the library keeps upstream's message (run_preparation_test).
 constexpr const char* kNoCode =
-    "[ERR] ExecutionRequest must include exactly one of: code, codeUrl, or cmd.\n";
+    "[ERR] no code to run: give -e, a file, --cmd, or pipe code on stdin\n";
 
 TEST_F(NativeBadInput, EmptyEval) {
   const CliRun r = cli().run({"run", "-e", ""});

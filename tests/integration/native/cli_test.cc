@@ -316,7 +316,7 @@ TEST_F(NativeCli, ConfigWithoutAFileShowsDefaults) {
   IsolatedCli bare;  // no config file at all
   const CliRun r = bare.run({"config"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_TRUE(contains(r.out, "Config source: defaults (no config file found)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "  Source: defaults (no config file found)")) << r.out;
   EXPECT_TRUE(contains(r.out, "30000ms")) << r.out;
   EXPECT_TRUE(contains(r.out, "512m")) << r.out;
   EXPECT_TRUE(contains(r.out, "1000000")) << r.out;
@@ -328,7 +328,7 @@ TEST_F(NativeCli, ConfigShowsTheCwdFile) {
                    R"({"defaults": {"timeoutMs": 12345, "memoryLimit": "1g"}})"));
   const CliRun r = dir.run({"config"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_TRUE(contains(r.out, "Config source: " + dir.dir().file("isol8.config.json"))) << r.out;
+  EXPECT_TRUE(contains(r.out, "  Source: " + dir.dir().file("isol8.config.json"))) << r.out;
   EXPECT_TRUE(contains(r.out, "12345ms")) << r.out;
   EXPECT_TRUE(contains(r.out, "1g")) << r.out;
 }
