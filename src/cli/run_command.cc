@@ -17,6 +17,7 @@
 #include "core/sizes.h"
 #include "isol8/engine.h"
 #include "isol8/json.h"
+#include "proxy/host_filter.h"
 
 namespace isol8::cli {
 namespace {
@@ -148,6 +149,8 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
           "Invalid --backend value: \"{}\". Expected one of: native, docker", *args.backend));
     }
   }
+  ISOL8_TRY(proxy::HostFilter::check(args.allow, "--allow"));
+  ISOL8_TRY(proxy::HostFilter::check(args.deny, "--deny"));
   if (!args.allow.empty()) o.network_filter.whitelist = args.allow;
   if (!args.deny.empty()) o.network_filter.blacklist = args.deny;
   o.log_network = o.log_network || args.log_network;

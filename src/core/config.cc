@@ -6,6 +6,7 @@
 
 #include "common/fs_util.h"
 #include "core/sizes.h"
+#include "proxy/host_filter.h"
 
 namespace isol8 {
 namespace {
@@ -25,7 +26,7 @@ const json& schema() {
       "network": ["none", "host", "filtered"], "sandboxSize": "size", "tmpSize": "size",
       "readonlyRootFs": "bool", "pidsLimit": "count", "maxOutputSize": "count"
     },
-    "network": {"whitelist": "strings", "blacklist": "strings"},
+    "network": {"whitelist": "hostPatterns", "blacklist": "hostPatterns"},
     "cleanup": {"autoPrune": "bool", "maxContainerAgeMs": "count"},
     "poolStrategy": ["secure", "fast"],
     "poolSize": "poolSize",
@@ -123,6 +124,14 @@ Result<void> validate(const json& spec, const json& value, const std::string& pa
         return make_error(fmt::format("Invalid config in {}: \"{}\" must be one of {}", origin,
                                       where, rule.dump()));
       }
+    } else if (rule == "hostPatterns") {
+      // Refused here, before anything starts, rather than when the first filtered run starts.
+      if (!is_strings(v)) {
+        return make_error(
+            fmt::format("Invalid config in {}: \"{}\" must be an array of strings", origin, where));
+      }
+      ISOL8_TRY(proxy::HostFilter::check(v.get<std::vector<std::string>>(),
+                                         fmt::format("config in {}: \"{}\"", origin, where)));
     } else if (auto want = check_type(rule.get<std::string>(), v); !want.empty()) {
       return make_error(
           fmt::format("Invalid config in {}: \"{}\" must be {}", origin, where, want));

@@ -14,6 +14,7 @@
 #include "core/output_limiter.h"
 #include "core/run_preparation.h"
 #include "core/secret_masker.h"
+#include "proxy/host_filter.h"
 
 namespace isol8 {
 namespace {
@@ -130,6 +131,9 @@ class ProcessingSink final : public OutputSink {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
+  // Library callers get the CLI's start-up refusal too, before any backend or sandbox exists.
+  ISOL8_TRY(proxy::HostFilter::check(options.network_filter.whitelist, "networkFilter.whitelist"));
+  ISOL8_TRY(proxy::HostFilter::check(options.network_filter.blacklist, "networkFilter.blacklist"));
   std::unique_ptr<Backend> backend;
   if (options.backend == BackendKind::kDocker) {
     auto docker = make_docker_backend(options);
