@@ -37,6 +37,9 @@ isol8_static_dependency(isol8_dep_nl ARCHIVES nl-route-3 nl-3
 isol8_static_dependency(isol8_dep_archive ARCHIVES archive nettle xml2 icuuc icudata acl zstd lz4 lzma bz2 z
   SHARED ${CMAKE_DL_LIBS} m)
 isol8_static_dependency(isol8_dep_hash ARCHIVES nettle)
+# RE2 matches the filtered network's host patterns in time linear in the host name (a
+# backtracking engine would let a sandboxed program stall the proxy with a crafted name).
+isol8_static_dependency(isol8_dep_re2 ARCHIVES re2 SHARED Threads::Threads)
 
 add_library(isol8_dep_nftables INTERFACE)
 target_link_libraries(isol8_dep_nftables INTERFACE PkgConfig::NFTABLES)

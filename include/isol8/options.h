@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "isol8/result.h"
 #include "isol8/types.h"
@@ -59,6 +60,11 @@ Result<int64_t> parse_max_output(std::string_view text, std::string_view subject
 // The same ranges checked on typed values (options built in code, a request's timeout), with the
 // upstream key names: "timeoutMs must be ...: got 9300000000000".
 Result<void> check_limits(const Options& options, std::optional<int64_t> request_timeout_ms);
+
+// The filtered network's host patterns (RE2, matched case-insensitively): a pattern that does not
+// compile is refused before anything starts, naming `subject` (e.g. "--allow") and the pattern.
+Result<void> check_host_patterns(const std::vector<std::string>& patterns,
+                                 std::string_view subject);
 
 // 536870912 -> "512m", 1536 -> "1536" (the largest unit that divides it exactly; bytes otherwise).
 std::string format_size(uint64_t bytes);

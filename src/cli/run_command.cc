@@ -150,6 +150,8 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
     if (!backend) return std::move(backend).error();
     o.backend = *backend;
   }
+  ISOL8_TRY(check_host_patterns(args.allow, "--allow"));
+  ISOL8_TRY(check_host_patterns(args.deny, "--deny"));
   if (!args.allow.empty()) o.network_filter.whitelist = args.allow;
   if (!args.deny.empty()) o.network_filter.blacklist = args.deny;
   o.log_network = o.log_network || args.log_network;

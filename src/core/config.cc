@@ -41,7 +41,7 @@ const json& schema() {
       "network": "network", "sandboxSize": "tmpfs", "tmpSize": "tmpfs",
       "readonlyRootFs": "bool", "pidsLimit": "pids", "maxOutputSize": "maxOutput"
     },
-    "network": {"whitelist": "strings", "blacklist": "strings"},
+    "network": {"whitelist": "hostPatterns", "blacklist": "hostPatterns"},
     "cleanup": {"autoPrune": "bool", "maxContainerAgeMs": "count"},
     "poolStrategy": "poolStrategy",
     "poolSize": "poolSize",
@@ -163,6 +163,14 @@ Result<void> validate(const json& spec, const json& value, const std::string& pa
         return make_error(fmt::format("Invalid config in {}: \"{}\" must be one of {}", origin,
                                       where, rule.dump()));
       }
+    } else if (rule == "hostPatterns") {
+      // Refused here, before anything starts, rather than when the first filtered run starts.
+      if (!is_strings(v)) {
+        return make_error(
+            fmt::format("Invalid config in {}: \"{}\" must be an array of strings", origin, where));
+      }
+      ISOL8_TRY(check_host_patterns(v.get<std::vector<std::string>>(),
+                                    fmt::format("config in {}: \"{}\"", origin, where)));
     } else if (auto parsed = check_parsed(rule.get<std::string>(), v, where); !parsed) {
       return make_error(fmt::format("Invalid config in {}: {}", origin, parsed.error().message));
     } else if (auto want = check_type(rule.get<std::string>(), v); !want.empty()) {

@@ -154,6 +154,9 @@ class ProcessingSink final : public OutputSink {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
+  // Library callers get the CLI's start-up refusal too, before any backend or sandbox exists.
+  ISOL8_TRY(check_host_patterns(options.network_filter.whitelist, "networkFilter.whitelist"));
+  ISOL8_TRY(check_host_patterns(options.network_filter.blacklist, "networkFilter.blacklist"));
   auto backend = make_backend(options);
   if (!backend) return std::move(backend).error();
   return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend).value()));

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/sizes.h"
+#include "proxy/host_filter.h"
 
 namespace isol8 {
 namespace {
@@ -175,6 +176,11 @@ std::string format_size(uint64_t bytes) {
     if (bytes >= step && bytes % step == 0) return fmt::format("{}{}", bytes / step, unit);
   }
   return std::to_string(bytes);
+}
+
+Result<void> check_host_patterns(const std::vector<std::string>& patterns,
+                                 std::string_view subject) {
+  return proxy::HostFilter::check(patterns, subject);
 }
 
 }  // namespace isol8

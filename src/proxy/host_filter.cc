@@ -1,22 +1,29 @@
 #include "proxy/host_filter.h"
 
+#include <fmt/format.h>
 #include <boost/asio/ip/address.hpp>
 
 namespace isol8::proxy {
 namespace {
 
-Result<std::regex> compile_one(const std::string& pattern, const char* list) {
-  try {
-    return std::regex(pattern, std::regex::ECMAScript | std::regex::icase);
-  } catch (const std::regex_error& e) {
-    return make_error(std::string("invalid network ") + list + " pattern \"" + pattern +
-                      "\": " + e.what());
+Result<std::vector<HostPattern>> compile_all(const std::vector<std::string>& patterns,
+                                             std::string_view label) {
+  std::vector<HostPattern> out;
+  out.reserve(patterns.size());
+  for (const std::string& p : patterns) {
+    auto compiled = HostPattern::compile(p);
+    if (!compiled) {
+      return make_error(fmt::format("Invalid {} pattern \"{}\": {}. {}", label, p,
+                                    compiled.error().message, kHostPatternSyntaxHint));
+    }
+    out.push_back(std::move(*compiled));
   }
+  return out;
 }
 
-bool any_match(const auto& patterns, const std::string& host) {
-  for (const auto& p : patterns) {
-    if (std::regex_search(host, p.regex)) return true;
+bool any_match(const std::vector<HostPattern>& patterns, const std::string& host) {
+  for (const HostPattern& p : patterns) {
+    if (p.found_in(host)) return true;
   }
   return false;
 }
@@ -42,17 +49,19 @@ std::string unescaped_literal(std::string_view pattern) {
 
 Result<HostFilter> HostFilter::compile(const NetworkFilter& filter) {
   HostFilter out;
-  for (const std::string& p : filter.whitelist) {
-    auto re = compile_one(p, "allow");
-    if (!re) return std::move(re).error();
-    out.whitelist_.push_back({p, std::move(*re)});
-  }
-  for (const std::string& p : filter.blacklist) {
-    auto re = compile_one(p, "deny");
-    if (!re) return std::move(re).error();
-    out.blacklist_.push_back({p, std::move(*re)});
-  }
+  auto whitelist = compile_all(filter.whitelist, "network allow");
+  if (!whitelist) return std::move(whitelist).error();
+  auto blacklist = compile_all(filter.blacklist, "network deny");
+  if (!blacklist) return std::move(blacklist).error();
+  out.whitelist_ = std::move(*whitelist);
+  out.blacklist_ = std::move(*blacklist);
   return out;
+}
+
+Result<void> HostFilter::check(const std::vector<std::string>& patterns, std::string_view label) {
+  auto compiled = compile_all(patterns, label);
+  if (!compiled) return std::move(compiled).error();
+  return ok();
 }
 
 bool HostFilter::allows(const std::string& host) const {
@@ -64,9 +73,9 @@ bool HostFilter::names_address_literally(const std::string& host) const {
   boost::system::error_code ec;
   const auto wanted = boost::asio::ip::make_address(host, ec);
   if (ec) return false;
-  for (const Pattern& p : whitelist_) {
-    const auto named = boost::asio::ip::make_address(unescaped_literal(p.source), ec);
-    if (!ec && named == wanted && std::regex_search(host, p.regex)) return true;
+  for (const HostPattern& p : whitelist_) {
+    const auto named = boost::asio::ip::make_address(unescaped_literal(p.source()), ec);
+    if (!ec && named == wanted && p.found_in(host)) return true;
   }
   return false;
 }

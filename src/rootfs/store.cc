@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <regex>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -125,10 +124,27 @@ fs::path resolve_store_path(const std::string& configured) {
   return configured.empty() ? default_store_path() : fs::path(configured);
 }
 
+namespace {
+
+// Character checks by hand rather than std::regex, which recursed once per character: a long
+// name (a request's package list, a config file) overflowed the stack.
+bool is_ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool all_of_chars(std::string_view s, std::string_view extra) {
+  return std::all_of(s.begin(), s.end(), [&](char c) {
+    return is_ascii_alnum(c) || extra.find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
 Result<void> validate_root_name(std::string_view name) {
-  static const std::regex kName("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$");
-  if (!std::regex_match(name.begin(), name.end(), kName) || name == "logs" ||
-      name.ends_with(".json")) {
+  // ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$
+  const bool well_formed = !name.empty() && name.size() <= 128 && is_ascii_alnum(name.front()) &&
+                           all_of_chars(name, "_.:-");
+  if (!well_formed || name == "logs" || name.ends_with(".json")) {
     return make_error(fmt::format(
         "Invalid image tag: \"{}\". Use up to 128 letters, digits, '.', '_', '-' and ':', "
         "starting with a letter or digit (not \"logs\", not ending in .json).",
@@ -138,9 +154,9 @@ Result<void> validate_root_name(std::string_view name) {
 }
 
 Result<void> validate_package_name(std::string_view name) {
-  static const std::regex kPackage("^[@a-zA-Z0-9_./\\-=]+$");
-  // A leading '-' would be read as an option by pip, npm, apt-get and deno.
-  if (!std::regex_match(name.begin(), name.end(), kPackage) || name.starts_with('-')) {
+  // ^[@a-zA-Z0-9_./\-=]+$; a leading '-' would be read as an option by pip, npm, apt-get and
+  // deno.
+  if (name.empty() || !all_of_chars(name, "@_./-=") || name.starts_with('-')) {
     return make_error(fmt::format(
         "Invalid package name: \"{}\". Only alphanumeric, -, _, ., /, @, and = are allowed.",
         name));

@@ -420,6 +420,40 @@ TEST_P(FilesystemEscape, ProcRootAndCwdEscapes) {
   EXPECT_EQ(reported(r->stdout_data, "host_mounts_visible"), "[]");
 }
 
+TEST_P(FilesystemEscape, Pid1RootCwdAndEnvironAreUnreadable) {
+  // The same on both backends: natively pid 1 is the sandbox's non-dumpable init; in a docker
+  // container it is docker-init, which in a one-shot container (every CLI run) ran as the
+  // sandbox user and left these readable (the container's own root, its cwd, and its
+  // environment with the run's secrets). A pooled container's pid 1 idles as nobody. Both kinds
+  // are tried: the engine's default pool and none.
+  for (const PoolSize pool : {Options{}.pool_size, PoolSize{0, 0}}) {
+    SCOPED_TRACE("pool " + std::to_string(pool.clean) + "," + std::to_string(pool.dirty));
+    Options o = opts();
+    o.pool_size = pool;
+    o.secrets["SEC_PID1_TOKEN"] = "sk-pid1-secret-5151";
+    auto r = execute(
+        attack_script("attempt('pid1_root_list', lambda: os.listdir('/proc/1/root'))\n"
+                      "attempt('pid1_root_stat', lambda: os.stat('/proc/1/root/.'))\n"
+                      "attempt('pid1_root_readlink', lambda: os.readlink('/proc/1/root'))\n"
+                      "attempt('pid1_root_open', lambda: os.open('/proc/1/root', os.O_RDONLY))\n"
+                      "attempt('pid1_cwd_list', lambda: os.listdir('/proc/1/cwd'))\n"
+                      "attempt('pid1_cwd_readlink', lambda: os.readlink('/proc/1/cwd'))\n"
+                      "attempt('pid1_environ', lambda: open('/proc/1/environ', 'rb').read())\n"
+                      "attempt('pid1_task_environ',\n"
+                      "        lambda: open('/proc/1/task/1/environ', 'rb').read())\n"
+                      "status = open('/proc/1/status').read().splitlines()\n"
+                      "print('pid1_uid', [l.split()[1] for l in status if l.startswith('Uid:')])\n"
+                      "print('self_uid', os.getuid())\n"),
+        o);
+    ASSERT_TRUE(r);
+    expect_all_denied(*r,
+                      {"pid1_root_list", "pid1_root_stat", "pid1_root_readlink", "pid1_root_open",
+                       "pid1_cwd_list", "pid1_cwd_readlink", "pid1_environ", "pid1_task_environ"});
+    EXPECT_FALSE(contains(r->stdout_data, "sk-pid1-secret-5151")) << describe(*r);
+    EXPECT_TRUE(reported(r->stdout_data, "pid1_uid").has_value()) << describe(*r);
+  }
+}
+
 TEST_P(FilesystemEscape, InitEnvironmentAndMemoryAreUnreadable) {
   // Sandbox init is a copy of the runner: its environment and memory hold the runner's.
   ::setenv("ISOL8_SEC_RUNNER_CANARY", "runner-canary-7f3a", 1);

@@ -349,6 +349,23 @@ TEST_F(LoadConfigTest, ArrayWithANonStringNamesTheKey) {
       << c.error().message;
 }
 
+TEST_F(LoadConfigTest, HostPatternRe2CannotCompileNamesFileKeyAndPattern) {
+  write(cwd_file(), R"J({"network": {"whitelist": ["^api\\.ok$", "^(?!evil)"]}})J");
+  auto c = load();
+  ASSERT_FALSE(c);
+  const std::string& msg = c.error().message;
+  EXPECT_NE(msg.find(cwd_file().string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find(R"J("network.whitelist" pattern "^(?!evil)": )J"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("RE2"), std::string::npos) << msg;
+}
+
+TEST_F(LoadConfigTest, AcceptedHostPatternsAreKept) {
+  write(cwd_file(), R"({"network": {"whitelist": ["^(a|aa)*$", "\\.example\\.com$"]}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->json["network"]["whitelist"].size(), 2u);
+}
+
 TEST_F(LoadConfigTest, InvalidJsonNamesTheFile) {
   write(cwd_file(), "{\"debug\": true,,}");
   auto c = load();

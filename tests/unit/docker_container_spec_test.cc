@@ -98,7 +98,13 @@ TEST(DockerContainerSpec, SecuritySettings) {
   EXPECT_EQ(h["NanoCpus"].get<int64_t>(), 1500000000);
   EXPECT_EQ(h["Tmpfs"]["/tmp"], "rw,noexec,nosuid,nodev,size=268435456");
   EXPECT_EQ(h["Tmpfs"]["/sandbox"], "rw,exec,nosuid,nodev,size=536870912,uid=100,gid=101");
-  EXPECT_EQ(c["User"], "100:101");
+  // pid 1 (docker-init) as root with only what it takes to become the sandbox user; the run's
+  // processes start as setpriv dropping to 100:101 and to no capability at all.
+  EXPECT_EQ(c["User"], "0:0");
+  EXPECT_TRUE(h["Init"].get<bool>());
+  EXPECT_EQ(h["CapAdd"], json::array({"SETUID", "SETGID", "SETPCAP"}));
+  EXPECT_EQ(c["Cmd"], json::array({"setpriv", "--reuid=100", "--regid=101", "--clear-groups",
+                                   "--bounding-set=-all", "--inh-caps=-all", "--", "python3"}));
   EXPECT_EQ(c["Labels"]["isol8.managed"], "true");
   EXPECT_EQ(c["Labels"]["isol8.backend"], "docker");
   // No owner known (CreateParams::owner empty): no owner label, so no runner ever reclaims it.
@@ -128,7 +134,7 @@ TEST(DockerContainerSpec, FilteredHasOnlyLoopbackNoCapabilityAndTheMounts) {
   const json& h = c["HostConfig"];
   EXPECT_EQ(h["NetworkMode"], "none");
   EXPECT_EQ(h["CapDrop"], json::array({"ALL"}));
-  EXPECT_FALSE(h.contains("CapAdd"));
+  EXPECT_EQ(h["CapAdd"], json::array({"SETUID", "SETGID", "SETPCAP"}));  // pid 1's, no NET_ADMIN
   EXPECT_EQ(h["Binds"], json::array({"/run/p.sock:/.isol8/proxy.sock:ro",
                                      "/usr/libexec/isol8/isol8-relay:/.isol8/relay:ro"}));
   const auto env = c["Env"].get<std::vector<std::string>>();
@@ -147,6 +153,16 @@ TEST(DockerContainerSpec, FilteredWithoutMountsOrPooledIsAnError) {
   pooled.pooled = true;
   pooled.filtered = FilteredMounts{"/s", "/r"};
   EXPECT_FALSE(make_create_request(spec, pooled));
+}
+
+TEST(DockerContainerSpec, PooledIdlesAsNobodyWithoutCapabilities) {
+  CreateParams p;
+  p.cmd = {"sleep", "infinity"};
+  p.pooled = true;
+  auto c = *make_create_request(base_spec(), p);
+  EXPECT_EQ(c["User"], "65534:65534");
+  EXPECT_EQ(c["Cmd"], json::array({"sleep", "infinity"}));
+  EXPECT_FALSE(c["HostConfig"].contains("CapAdd"));
 }
 
 TEST(DockerContainerSpec, ExecRequestRunsAsTheSandboxUser) {

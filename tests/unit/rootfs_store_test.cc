@@ -118,6 +118,11 @@ TEST(RootfsNames, ValidatesTagsAndPackages) {
         << r.error().message;
   }
   EXPECT_FALSE(validate_root_name(std::string(129, 'a')));
+  EXPECT_TRUE(validate_root_name(std::string(128, 'a')));
+  // Long input is judged, not a crash (std::regex recursed once per character).
+  EXPECT_FALSE(validate_root_name(std::string(200000, 'a')));
+  EXPECT_TRUE(validate_package_name(std::string(200000, 'a')));
+  EXPECT_FALSE(validate_package_name(std::string(200000, 'a') + " "));
   for (const char* good : {"numpy", "numpy==1.26.0", "@scope/pkg", "is-number", "a_b.c"}) {
     EXPECT_TRUE(validate_package_name(good)) << good;
   }

@@ -65,6 +65,15 @@ INSTANTIATE_TEST_SUITE_P(Inputs, ParseSizeInvalid,
                                            ".5g", "1..5g", "1e6", "512mm", "1 g b",
                                            "99999999999t"));
 
+// Values can come from a config file or a library caller: a long one is an error, not a crash
+// (std::regex recursed once per character and overflowed the stack at about 100k).
+TEST(ParseSize, VeryLongValuesAreRefused) {
+  EXPECT_FALSE(parse_size(std::string(200000, '1')));
+  EXPECT_FALSE(parse_size(std::string(200000, '1') + "x"));
+  EXPECT_FALSE(parse_size("1." + std::string(200000, '0') + "q"));
+  EXPECT_EQ(size_of("0000000000000000000000000000000000000000001k"), 1024u);
+}
+
 TEST(ParseSize, MessageQuotesTheInputVerbatim) {
   auto r = parse_size("12X");
   ASSERT_FALSE(r);

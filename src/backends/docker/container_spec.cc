@@ -19,6 +19,16 @@ std::vector<std::string> image_argv(const std::vector<std::string>& argv) {
   return out;
 }
 
+std::vector<std::string> as_sandbox_user(const std::vector<std::string>& cmd) {
+  // The bounding set goes first (that needs SETPCAP); changing every uid away from 0 then
+  // clears the permitted and effective sets; no-new-privileges keeps them empty across execs.
+  std::vector<std::string> out = {
+      "setpriv",         "--reuid=100", "--regid=101", "--clear-groups", "--bounding-set=-all",
+      "--inh-caps=-all", "--"};
+  out.insert(out.end(), cmd.begin(), cmd.end());
+  return out;
+}
+
 Result<json> make_create_request(const RunSpec& spec, const CreateParams& params) {
   json host;
   host["ReadonlyRootfs"] = true;
@@ -28,6 +38,8 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
       {"/tmp", fmt::format("rw,noexec,nosuid,nodev,size={}", spec.tmp_size_bytes)},
   };
   host["CapDrop"] = json::array({"ALL"});
+  // Pooled containers idle as kIdleUser, never uid 100, and their runs are execs as uid 100.
+  if (!params.pooled) host["CapAdd"] = kInitCapabilities;
   // Docker's default masked paths, plus sysfs and /dev/pts, so that the container shows what
   // the native sandbox shows (found by the security suite): a read-only /sys still describes
   // the host's block devices, buses and kernel (/sys/dev/block/<n> opened), and devpts gave
@@ -114,7 +126,7 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
 
   json config;
   config["Image"] = spec.image;
-  config["Cmd"] = params.cmd;
+  config["Cmd"] = params.pooled ? params.cmd : as_sandbox_user(params.cmd);
   config["Env"] = spec.env;
   if (spec.network == NetworkMode::kFiltered) {
     const std::string url = fmt::format("http://127.0.0.1:{}", kRelayPort);
@@ -125,7 +137,7 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
     config["Env"].push_back("no_proxy=localhost,127.0.0.1");
   }
   config["WorkingDir"] = "/sandbox";
-  config["User"] = params.pooled ? std::string(kIdleUser) : kSandboxUser;
+  config["User"] = params.pooled ? kIdleUser : kInitUser;
   if (spec.network != NetworkMode::kHost) config["Hostname"] = "isol8";
   config["Labels"] = {
       {"isol8.managed", "true"},

@@ -2,8 +2,9 @@
 // The container settings of a run, as the Engine API's create-request JSON. PURE (no I/O): the
 // hardened settings of reference §5.1 with upstream's gaps closed, golden-tested in
 // tests/unit/docker_container_spec_test.cc:
-//   ReadonlyRootfs; tmpfs /sandbox (exec, owned by the sandbox user) and /tmp (noexec); user
-//   100:101; every capability dropped; no-new-privileges; the seccomp profile inline (or
+//   ReadonlyRootfs; tmpfs /sandbox (exec, owned by the sandbox user) and /tmp (noexec); every
+//   process of the run as 100:101 with every capability dropped (pid 1 apart: kInitUser
+//   below); no-new-privileges; the seccomp profile inline (or
 //   unconfined); pids, memory (swap equal to memory: no swap), CPU limits; network none
 //   (loopback only) or host; labels that `isol8 cleanup` selects on, and the owner's (the
 //   runner process) that the next runner reclaims by when the owner was killed.
@@ -25,6 +26,15 @@
 namespace isol8::docker {
 
 using isol8::kSandboxUser;
+// A one-shot container's pid 1 (docker-init) runs as root, with only the capabilities needed to
+// become the sandbox user, and every process of the run starts as `setpriv` dropping to it (and
+// dropping every capability, the bounding set too) before anything else runs. So pid 1 does not
+// share the sandbox user's uid: the program cannot read its /proc/1/root, cwd or environ, nor
+// signal or ptrace it, as in the native sandbox, whose init is non-dumpable. When pid 1 ran as
+// uid 100 too, /proc/1/root was the program's to read. setpriv is util-linux's, which is
+// Essential in Debian, so every isol8 image has it.
+inline constexpr const char* kInitUser = "0:0";
+inline constexpr const char* kInitCapabilities[] = {"SETUID", "SETGID", "SETPCAP"};
 // Pooled containers idle as nobody, so that killing every uid-100 process before reuse (from an
 // exec running as uid 100, `kill -9 -1`) cannot hit the idle process.
 inline constexpr const char* kIdleUser = "65534:65534";
@@ -57,6 +67,10 @@ struct CreateParams {
 // Errors: a filtered network without FilteredMounts, or pooled (a pooled container outlives
 // the run's proxy).
 Result<nlohmann::json> make_create_request(const RunSpec& spec, const CreateParams& params);
+
+// `cmd` run as the sandbox user with no capability left (the prefix a one-shot container's Cmd
+// gets, under a pid 1 running as kInitUser).
+std::vector<std::string> as_sandbox_user(const std::vector<std::string>& cmd);
 
 // The exec-create JSON of a pooled run (same env and user as a one-shot container's process).
 nlohmann::json make_exec_request(const RunSpec& spec, const std::vector<std::string>& cmd);

@@ -165,6 +165,19 @@ TEST_F(NativeCli, CmdWithEvalIsTheUpstreamError) {
   EXPECT_TRUE(r.out.empty());
 }
 
+TEST_F(NativeCli, HostPatternRe2CannotCompileIsRefusedBeforeAnyRun) {
+  for (const auto& [flag, pattern] :
+       {std::pair<std::string, std::string>{"--allow", "^(?=api)"}, {"--deny", R"(^(a)\1$)"}}) {
+    const CliRun r = cli().run({"run", "--net", "filtered", flag, pattern, "-e", "print('ran')"});
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_TRUE(without_warnings(r.err).starts_with("[ERR] Invalid " + flag + " pattern \"" +
+                                                    pattern + "\": "))
+        << describe(r);
+    EXPECT_TRUE(contains(r.err, "Host patterns are RE2 regular expressions")) << describe(r);
+    EXPECT_TRUE(r.out.empty()) << describe(r);
+  }
+}
+
 TEST_F(NativeCli, CmdWithFileIsTheUpstreamError) {
   const std::string path = write_script("a.py", "print(1)\n");
   const CliRun r = cli().run({"run", "--cmd", "echo x", path});
@@ -409,6 +422,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"UnknownNestedKey", R"({"defaults": {"timeout": 5}})", "defaults.timeout"},
         BadConfig{"BadEnum", R"({"defaults": {"network": "all"}})", "defaults.network"},
         BadConfig{"BadSize", R"({"defaults": {"memoryLimit": "lots"}})", "defaults.memoryLimit"},
+        // A lookahead is JavaScript but not RE2, which the network filter matches with.
+        BadConfig{"HostPatternRe2CannotCompile", R"J({"network": {"blacklist": ["^(?!ok)"]}})J",
+                  R"J("network.blacklist" pattern "^(?!ok)")J"},
         BadConfig{"NotJson", R"({"defaults": )", "Invalid JSON"}),
     [](const auto& info) { return info.param.name; });
 
