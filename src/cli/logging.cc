@@ -40,8 +40,10 @@ class LevelWord final : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void setup_logging(bool debug) {
+  // The _mt sink: the proxy thread, the pool's retirer and the Docker reclaim threads log
+  // concurrently with the run's own thread.
   auto logger =
-      std::make_shared<spdlog::logger>("isol8", std::make_shared<spdlog::sinks::stderr_sink_st>());
+      std::make_shared<spdlog::logger>("isol8", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<LevelWord>('*').set_pattern("[%*] %v");
   logger->set_formatter(std::move(formatter));
