@@ -9,18 +9,12 @@
 #include <memory>
 
 #include "isol8/result.h"
+#include "isol8/run_control.h"
 #include "isol8/types.h"
 
 namespace isol8 {
 
 class Backend;
-
-// How a caller can stop a run from outside: when `cancel_fd` becomes readable (an eventfd, a
-// signalfd, a pipe), the sandbox is killed and the result has status kKilled. The engine never
-// reads from the fd, so a signalfd still tells the caller which signal arrived.
-struct RunControl {
-  int cancel_fd = -1;
-};
 
 using StreamCallback = std::function<void(const StreamEvent&)>;
 

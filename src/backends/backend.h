@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "isol8/engine.h"
 #include "isol8/result.h"
+#include "isol8/run_control.h"
 #include "isol8/types.h"
 
 namespace isol8 {
