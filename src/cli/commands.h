@@ -60,7 +60,9 @@ struct DoctorArgs {
 };
 
 CLI::App* add_doctor_command(CLI::App& app, DoctorArgs& args);
-int doctor_command(const DoctorArgs& args);
+// With the configuration's options (an unreadable configuration is reported as a failed check,
+// and the defaults are used).
+int doctor_command(const DoctorArgs& args, const Result<LoadedConfig>& config);
 
 struct SetupArgs {
   std::optional<std::string> backend;

@@ -1,8 +1,5 @@
 #include "core/diagnostics.h"
 
-#include <pwd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -12,15 +9,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "backends/native/spawn_plan.h"
-#include "cgroups/cgroup_manager.h"
+#include "backends/factory.h"
 #include "common/fs_util.h"
-#include "common/unique_fd.h"
 #include "core/runtimes.h"
 #include "isol8/engine.h"
-#include "namespaces/id_map.h"
 #include "rootfs/store.h"
-#include "seccomp/policy.h"
 
 namespace isol8 {
 namespace {
@@ -60,54 +53,13 @@ Check userns_check() {
   return {Level::kOk, "user namespaces", detail};
 }
 
-Check id_map_check() {
-  std::string name;
-  if (struct passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) name = pw->pw_name;
-  const IdMapPlan plan =
-      plan_id_maps(1000000, ::geteuid(), ::getegid(), name, kSandboxUid, kSandboxGid);
-  switch (plan.mode) {
-    case IdMapMode::kPrivileged:
-      return {Level::kOk, "id mapping",
-              fmt::format("root: sandbox uid 100 is host uid {} (a range of 65536 unused ids)",
-                          plan.uids.outside + 100)};
-    case IdMapMode::kSubordinate:
-      return {Level::kOk, "id mapping",
-              fmt::format("rootless with /etc/subuid range {}+{} (newuidmap)", plan.uids.outside,
-                          plan.uids.count)};
-    case IdMapMode::kSingle:
-      return {Level::kInfo, "id mapping",
-              "rootless with a single id (no /etc/subuid range for this user): the sandbox user "
-              "is your own uid, and setgroups is denied"};
-  }
-  return {};
-}
-
-Check cgroup_check() {
-  auto manager = detect_cgroup_manager();
-  const std::string kind = manager->kind();
-  std::string reasons;
-  for (const auto& r : manager->unavailable_reasons()) reasons += (reasons.empty() ? "" : "; ") + r;
-  if (kind == "none") {
-    return {Level::kWarn, "cgroups",
-            "none usable: memory, cpu and pids limits are NOT enforced (" + reasons + ")"};
-  }
-  return {reasons.empty() ? Level::kOk : Level::kWarn, "cgroups",
-          kind + ": memory, pids and cpu limits enforced" +
-              (reasons.empty() ? "" : " (" + reasons + ")")};
-}
-
-Check seccomp_check() {
-  auto actions = read_file("/proc/sys/kernel/seccomp/actions_avail");
-  if (!actions) return {Level::kFail, "seccomp", "the kernel has no seccomp filter support"};
-  auto program = load_seccomp_policy(SeccompMode::kStrict, {}, {});
-  if (!program) return {Level::kFail, "seccomp", program.error().message};
-  return {Level::kOk, "seccomp",
-          fmt::format("default profile compiles to {} BPF instructions; kernel actions: {}",
-                      (*program)->size(), trimmed(*actions))};
-}
-
-Check sandbox_check() {
+Check sandbox_check(const Options& configured) {
+  // The native backend with the configured id mapping, hostname and seccomp mode, and the
+  // defaults otherwise (no network, the host's system directories).
   Options options;
+  options.native = configured.native;
+  options.native.root_dir.clear();
+  options.security = configured.security;
   auto engine = Engine::create(options);
   if (!engine) return {Level::kFail, "native sandbox", engine.error().message};
   ExecutionRequest req;
@@ -144,30 +96,6 @@ std::vector<Check> runtime_checks() {
   return out;
 }
 
-Check docker_check() {
-  std::string socket_path = "/var/run/docker.sock";
-  if (const char* host = std::getenv("DOCKER_HOST"); host != nullptr) {
-    const std::string h = host;
-    if (!h.starts_with("unix://")) {
-      return {Level::kInfo, "docker", "DOCKER_HOST=" + h + " (not checked)"};
-    }
-    socket_path = h.substr(7);
-  }
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof addr.sun_path) {
-    return {Level::kInfo, "docker", "socket path too long: " + socket_path};
-  }
-  std::copy(socket_path.begin(), socket_path.end(), addr.sun_path);
-  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return {
-        Level::kInfo, "docker",
-        fmt::format("no daemon answers at {} (the native backend does not need one)", socket_path)};
-  }
-  return {Level::kOk, "docker", "a daemon listens at " + socket_path};
-}
-
 Check rootfs_store_check() {
   const std::filesystem::path store = rootfs::default_store_path();
   std::error_code ec;
@@ -187,11 +115,12 @@ Check rootfs_store_check() {
 
 }  // namespace
 
-std::vector<Check> run_diagnostics() {
-  std::vector<Check> checks = {kernel_check(), userns_check(),  id_map_check(),
-                               cgroup_check(), seccomp_check(), sandbox_check()};
+std::vector<Check> run_diagnostics(const Options& options) {
+  std::vector<Check> checks = {kernel_check(), userns_check()};
+  for (auto& c : check_native_host(options)) checks.push_back(std::move(c));
+  checks.push_back(sandbox_check(options));
   for (auto& c : runtime_checks()) checks.push_back(std::move(c));
-  checks.push_back(docker_check());
+  checks.push_back(check_docker_daemon());
   checks.push_back(rootfs_store_check());
   return checks;
 }

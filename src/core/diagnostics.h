@@ -7,17 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/host_check.h"
+#include "isol8/types.h"
+
 namespace isol8 {
 
-struct Check {
-  enum class Level { kOk, kInfo, kWarn, kFail };
-  Level level = Level::kOk;
-  std::string name;
-  std::string detail;
-};
-
-// Runs every check. `Fail` means the native backend cannot run at all.
-std::vector<Check> run_diagnostics();
+// Runs every check, with the configured options (id-map base, seccomp, network pool) that the
+// native backend would run with. `Fail` means the native backend cannot run at all.
+std::vector<Check> run_diagnostics(const Options& options);
 
 const char* to_string(Check::Level level);
 nlohmann::json to_json(const std::vector<Check>& checks);

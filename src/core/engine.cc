@@ -8,8 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/backend.h"
-#include "backends/docker/docker_backend.h"
-#include "backends/native/native_backend.h"
+#include "backends/factory.h"
 #include "core/ids.h"
 #include "core/output_limiter.h"
 #include "core/run_preparation.h"
@@ -130,27 +129,9 @@ class ProcessingSink final : public OutputSink {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
-  std::unique_ptr<Backend> backend;
-  if (options.backend == BackendKind::kDocker) {
-    auto docker = make_docker_backend(options);
-    if (!docker) return std::move(docker).error();
-    backend = std::move(docker).value();
-  } else {
-    NativeBackendConfig config;
-    config.id_map_base = options.native.id_map_base;
-    config.hostname = options.native.hostname;
-    config.seccomp_mode = options.security.seccomp;
-    config.custom_profile_path = options.security.custom_profile_path;
-    config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
-    config.network_pool = options.native.network_pool;
-    auto filtered_mode = parse_filtered_mode(options.native.filtered_mode);
-    if (!filtered_mode) return std::move(filtered_mode).error();
-    config.filtered_mode = *filtered_mode;
-    auto native = make_native_backend(config);
-    if (!native) return std::move(native).error();
-    backend = std::move(native).value();
-  }
-  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend)));
+  auto backend = make_backend(options);
+  if (!backend) return std::move(backend).error();
+  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend).value()));
 }
 
 Engine::Engine(Options options, std::unique_ptr<Backend> backend)

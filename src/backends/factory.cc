@@ -1,0 +1,57 @@
+#include "backends/factory.h"
+
+#include "backends/docker/daemon_check.h"
+#include "backends/docker/docker_backend.h"
+#include "backends/docker/reclaim.h"
+#include "backends/native/host_checks.h"
+#include "backends/native/native_backend.h"
+#include "backends/native/relay_endpoint.h"
+#include "cgroups/cgroup_manager.h"
+#include "common/pid_dirs.h"
+
+namespace isol8 {
+namespace {
+
+// The native backend's own configuration, from the engine's options.
+Result<NativeBackendConfig> native_config(const Options& options) {
+  NativeBackendConfig config;
+  config.id_map_base = options.native.id_map_base;
+  config.hostname = options.native.hostname;
+  config.seccomp_mode = options.security.seccomp;
+  config.custom_profile_path = options.security.custom_profile_path;
+  config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
+  config.network_pool = options.native.network_pool;
+  auto filtered_mode = parse_filtered_mode(options.native.filtered_mode);
+  if (!filtered_mode) return std::move(filtered_mode).error();
+  config.filtered_mode = *filtered_mode;
+  return config;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_backend(const Options& options) {
+  if (options.backend == BackendKind::kDocker) return make_docker_backend(options);
+  auto config = native_config(options);
+  if (!config) return std::move(config).error();
+  return make_native_backend(*config);
+}
+
+std::vector<Check> check_native_host(const Options& options) {
+  return check_native_host(options.native.id_map_base);
+}
+
+Check check_docker_daemon() { return docker::check_daemon(); }
+
+Result<void> reclaim_leftovers(Leftovers& removed) {
+  // The proxy directories of killed runners (their proxies died with them): the native relay's
+  // and the docker backend's, named after the runner's pid.
+  removed.proxy_dirs =
+      RelayEndpoint::reclaim_stale() + remove_dead_pid_dirs(docker::kProxyDirPrefix);
+  // Cgroups of runners that died without removing them.
+  auto cgroups = detect_cgroup_manager()->reclaim_stale();
+  if (!cgroups) return std::move(cgroups).error();
+  removed.cgroups = *cgroups;
+  return {};
+}
+
+}  // namespace isol8

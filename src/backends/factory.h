@@ -1,0 +1,35 @@
+#pragma once
+// The one place a backend is made from the engine's typed options, and the host-level questions
+// the layers above ask the backends: what the host offers them (`isol8 doctor`) and what dead
+// runs left behind (`isol8 cleanup`).
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/host_check.h"
+#include "isol8/types.h"
+
+namespace isol8 {
+
+// The backend `options.backend` names, configured from the same options.
+Result<std::unique_ptr<Backend>> make_backend(const Options& options);
+
+// The native backend's requirements on this host (user namespaces, the id mapping the options'
+// id-map base gives, cgroups, seccomp), without running anything.
+std::vector<Check> check_native_host(const Options& options);
+
+// Whether a Docker daemon answers at DOCKER_HOST (or the default socket).
+Check check_docker_daemon();
+
+// What dead runners of either backend left behind on this host.
+struct Leftovers {
+  size_t cgroups = 0;     // stale cgroups of native runs
+  size_t proxy_dirs = 0;  // proxy directories of killed runners (native relay and docker)
+};
+// Removes them. Fails only when the stale cgroups cannot be listed or removed (the count of
+// proxy directories is still reported through `removed`).
+Result<void> reclaim_leftovers(Leftovers& removed);
+
+}  // namespace isol8
