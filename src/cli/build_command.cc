@@ -9,11 +9,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "backends/docker/client.h"
-#include "backends/docker/image_import.h"
 #include "cli/build_session.h"
 #include "cli/commands.h"
 #include "common/fs_util.h"
+#include "core/docker_admin.h"
 #include "rootfs/builder.h"
 
 namespace isol8::cli {
@@ -97,7 +96,7 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
   auto spec = custom_build_from_args(args);
   if (!spec) return report_error(spec.error().message);
   // The daemon is asked before the (long) root build, so that an unreachable one fails fast.
-  std::shared_ptr<docker::DockerClient> client;
+  std::unique_ptr<DockerAdmin> docker;
   const auto colon = spec->tag.find(':');
   const std::string repo = spec->tag.substr(0, colon);
   const std::string image_tag = colon == std::string::npos ? "latest" : spec->tag.substr(colon + 1);
@@ -110,10 +109,9 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
           "with a lowercase name",
           spec->tag));
     }
-    auto c = docker::DockerClient::from_environment();
-    if (!c) return report_error(c.error().message);
-    if (auto pinged = (*c)->ping(); !pinged) return report_error(pinged.error().message);
-    client = std::move(*c);
+    auto connected = DockerAdmin::connect();
+    if (!connected) return report_error(connected.error().message);
+    docker = std::move(connected).value();
   }
   if (auto can = rootfs::check_can_build(); !can) return report_error(can.error().message);
   auto session = BuildSession::open(config, "build");
@@ -132,11 +130,10 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
   }
   const auto& m = built->manifest;
   std::string docker_line;
-  if (client) {
+  if (docker) {
     // The same root, imported as the image <tag> (<name>:latest without a ':') with its setup
     // script in a label that the docker backend runs before each request's setup.
-    auto id =
-        docker::import_root_as_image(*client, built->dir, repo, image_tag, m.runtime, m.setup);
+    auto id = docker->import_root(built->dir, repo, image_tag, m.runtime, m.setup);
     if (!id) {
       return report_error(
           fmt::format("The root {} was built ({}) but its import into Docker "

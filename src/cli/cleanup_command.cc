@@ -9,12 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "backends/docker/client.h"
-#include "backends/docker/reclaim.h"
-#include "backends/native/relay_endpoint.h"
-#include "cgroups/cgroup_manager.h"
 #include "cli/commands.h"
-#include "common/pid_dirs.h"
+#include "core/docker_admin.h"
+#include "core/maintenance.h"
 
 namespace isol8::cli {
 
@@ -27,35 +24,28 @@ CLI::App* add_cleanup_command(CLI::App& app, CleanupArgs& args) {
 }
 
 int cleanup_command(const CleanupArgs& args) {
-  using nlohmann::json;
   int status = 0;
-  // Native leftovers: cgroups of runners that died without removing them.
-  auto cgroups = detect_cgroup_manager();
-  if (auto reclaimed = cgroups->reclaim_stale(); !reclaimed) {
+  Leftovers leftovers;
+  if (auto reclaimed = remove_dead_runs_leftovers(leftovers); !reclaimed) {
     std::cerr << "[WARN] could not remove stale cgroups: " << reclaimed.error().message << "\n";
     status = 1;
-  } else if (*reclaimed > 0) {
-    fmt::print("[OK] removed {} stale cgroup(s) of dead native runs\n", *reclaimed);
+  } else if (leftovers.cgroups > 0) {
+    fmt::print("[OK] removed {} stale cgroup(s) of dead native runs\n", leftovers.cgroups);
   }
-  // The proxy directories of killed runners (their proxies died with them): the native relay's
-  // and the docker backend's, named after the runner's pid.
-  const size_t dirs =
-      RelayEndpoint::reclaim_stale() + remove_dead_pid_dirs(docker::kProxyDirPrefix);
-  if (dirs > 0)
+  if (const size_t dirs = leftovers.proxy_dirs; dirs > 0)
     fmt::print("[OK] removed {} proxy director{} of dead runs\n", dirs, dirs == 1 ? "y" : "ies");
 
-  auto client = docker::DockerClient::from_environment();
-  if (!client) return report_error(client.error().message);
-  if (auto pinged = (*client)->ping(); !pinged) {
+  auto docker = DockerAdmin::from_environment();
+  if (!docker) return report_error(docker.error().message);
+  if (auto pinged = (*docker)->ping(); !pinged) {
     fmt::print("[INFO] {}; no Docker containers to clean\n", pinged.error().message);
     return status;
   }
-  auto containers =
-      (*client)->list_containers(json{{"label", json::array({"isol8.managed=true"})}}, true);
+  auto containers = (*docker)->list_containers();
   if (!containers) return report_error(containers.error().message);
-  json images = json::array();
+  std::vector<DockerImageSummary> images;
   if (args.images) {
-    auto listed = (*client)->list_images(json{{"label", json::array({"org.isol8.runtime"})}});
+    auto listed = (*docker)->list_images();
     if (!listed) return report_error(listed.error().message);
     images = std::move(*listed);
   }
@@ -65,17 +55,10 @@ int cleanup_command(const CleanupArgs& args) {
   }
   if (!containers->empty()) fmt::print("Found {} isol8 container(s):\n", containers->size());
   for (const auto& c : *containers) {
-    fmt::print("  {:<10} {}  {}\n", c.value("State", "?"), c.value("Id", "").substr(0, 12),
-               c.value("Image", ""));
+    fmt::print("  {:<10} {}  {}\n", c.state, c.id.substr(0, 12), c.image);
   }
   if (!images.empty()) fmt::print("Found {} isol8 image(s):\n", images.size());
-  for (const auto& i : images) {
-    std::string tag = "<none>";
-    if (i.contains("RepoTags") && i["RepoTags"].is_array() && !i["RepoTags"].empty()) {
-      tag = i["RepoTags"][0];
-    }
-    fmt::print("  {}  {}\n", i.value("Id", "").substr(7, 12), tag);
-  }
+  for (const auto& i : images) fmt::print("  {}  {}\n", i.id.substr(7, 12), i.tag);
   if (!args.force) {
     if (::isatty(STDIN_FILENO) == 0) {
       return report_error(
@@ -94,8 +77,8 @@ int cleanup_command(const CleanupArgs& args) {
   int removed = 0;
   int failed = 0;
   for (const auto& c : *containers) {
-    const std::string id = c.value("Id", "");
-    if (auto r = (*client)->remove_container(id, true); r) {
+    const std::string& id = c.id;
+    if (auto r = (*docker)->remove_container(id); r) {
       ++removed;
     } else {
       ++failed;
@@ -103,8 +86,8 @@ int cleanup_command(const CleanupArgs& args) {
     }
   }
   for (const auto& i : images) {
-    const std::string id = i.value("Id", "");
-    if (auto r = (*client)->remove_image(id, true); r) {
+    const std::string& id = i.id;
+    if (auto r = (*docker)->remove_image(id); r) {
       ++removed;
     } else {
       ++failed;

@@ -7,18 +7,16 @@
 
 #include <fmt/format.h>
 
-#include "backends/docker/client.h"
-#include "backends/docker/image_import.h"
 #include "cli/build_session.h"
 #include "cli/commands.h"
+#include "core/docker_admin.h"
 #include "rootfs/store.h"
 
 namespace isol8::cli {
 
 int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
-  auto client = docker::DockerClient::from_environment();
-  if (!client) return report_error(client.error().message);
-  if (auto pinged = (*client)->ping(); !pinged) return report_error(pinged.error().message);
+  auto docker = DockerAdmin::connect();
+  if (!docker) return report_error(docker.error().message);
   auto store = rootfs::RootfsStore::open(args.store.empty() ? configured_store_path(config)
                                                             : std::filesystem::path(args.store));
   if (!store) return report_error(store.error().message);
@@ -46,21 +44,15 @@ int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
     const std::string repo = colon == std::string::npos ? name : name.substr(0, colon);
     const std::string tag = colon == std::string::npos ? "latest" : name.substr(colon + 1);
     if (!args.force) {
-      auto existing = (*client)->inspect_image(repo + ":" + tag);
-      if (!existing) return report_error(existing.error().message);
-      if (existing->has_value()) {
-        const auto& labels = (**existing)["Config"]["Labels"];
-        const bool has_backstop = labels.is_object() && labels.contains(docker::kBackstopLabel);
-        // An image imported before the backstop label existed is imported again, so that its
-        // runs get the backstop (docker/invocation.h).
-        if (has_backstop || !docker::root_supports_backstop(root.dir)) {
-          fmt::print("[OK] {}: Up to date\n", root.manifest.runtime);
-          continue;
-        }
+      auto up_to_date = (*docker)->image_up_to_date(repo + ":" + tag, root.dir);
+      if (!up_to_date) return report_error(up_to_date.error().message);
+      if (*up_to_date) {
+        fmt::print("[OK] {}: Up to date\n", root.manifest.runtime);
+        continue;
       }
     }
-    auto id = docker::import_root_as_image(**client, root.dir, repo, tag, root.manifest.runtime,
-                                           root.manifest.setup);
+    auto id =
+        (*docker)->import_root(root.dir, repo, tag, root.manifest.runtime, root.manifest.setup);
     if (!id) {
       fmt::print("[ERR] {}: {}\n", root.manifest.runtime, id.error().message);
       return 1;

@@ -10,10 +10,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "backends/docker/client.h"
 #include "cli/build_session.h"
 #include "cli/commands.h"
-#include "common/scope_exit.h"
+#include "core/docker_admin.h"
 #include "rootfs/builder.h"
 #include "rootfs/tar_import.h"
 
@@ -68,21 +67,9 @@ int list_custom_command(const LoadedConfig& config) {
 // export streamed through the same checks as a tar file, and the container removed.
 static int import_docker_image(const RootfsArgs& args, const std::string& runtime,
                                const LoadedConfig& config) {
-  auto client = docker::DockerClient::from_environment();
-  if (!client) return report_error(client.error().message);
-  if (auto pinged = (*client)->ping(); !pinged) return report_error(pinged.error().message);
-  auto image = (*client)->inspect_image(args.image);
-  if (!image) return report_error(image.error().message);
-  if (!image->has_value()) {
-    return report_error(fmt::format("Docker image {} not found", args.image));
-  }
-  auto id = (*client)->create_container(
-      nlohmann::json{{"Image", args.image},
-                     {"Cmd", {"/nonexistent"}},
-                     {"Labels", {{"isol8.managed", "true"}, {"isol8.purpose", "rootfs-export"}}}});
-  if (!id) return report_error(id.error().message);
-  ScopeExit remove([&] { (void)(*client)->remove_container(*id, /*force=*/true); });
-  auto tar = (*client)->export_container(*id);
+  auto docker = DockerAdmin::connect();
+  if (!docker) return report_error(docker.error().message);
+  auto tar = (*docker)->export_image_filesystem(args.image);
   if (!tar) return report_error(tar.error().message);
   auto store = rootfs::RootfsStore::open(configured_store_path(config), /*create=*/true);
   if (!store) return report_error(store.error().message);

@@ -12,7 +12,7 @@
 #include "common/fs_util.h"
 #include "common/unique_fd.h"
 #include "core/file_collection.h"
-#include "core/run_preparation.h"
+#include "core/install_network.h"
 #include "core/runtimes.h"
 #include "core/sizes.h"
 #include "isol8/engine.h"

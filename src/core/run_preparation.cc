@@ -111,27 +111,6 @@ Result<std::string> resolve_file_path(std::string_view path) {
   return *resolved;
 }
 
-std::vector<std::string> registry_host_patterns(std::string_view runtime) {
-  if (runtime == "python") return {"^pypi\\.org$", "^files\\.pythonhosted\\.org$"};
-  if (runtime == "node" || runtime == "bun") return {"^registry\\.npmjs\\.org$"};
-  if (runtime == "bash") return {"^deb\\.debian\\.org$"};
-  return {};
-}
-
-void apply_install_network(Options& options, const ExecutionRequest& request,
-                           bool network_explicit) {
-  if (request.install_packages.empty() || network_explicit) return;
-  options.network = NetworkMode::kFiltered;
-  const std::string runtime =
-      !request.runtime.empty() ? request.runtime : (!blank(request.cmd) ? "bash" : "python");
-  auto& whitelist = options.network_filter.whitelist;
-  for (auto& pattern : registry_host_patterns(runtime)) {
-    if (std::find(whitelist.begin(), whitelist.end(), pattern) == whitelist.end()) {
-      whitelist.push_back(std::move(pattern));
-    }
-  }
-}
-
 Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& options,
                                 const Backend& backend) {
   const bool has_code = !blank(request.code);

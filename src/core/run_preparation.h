@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "core/install_network.h"
 #include "core/runtimes.h"
 #include "isol8/types.h"
 
@@ -21,18 +22,6 @@ struct PreparedRun {
 // Inline code longer than this (or holding a NUL byte) goes through /sandbox/main<ext> instead,
 // since one execve argument may not exceed 128 KiB.
 inline constexpr size_t kMaxInlineCode = 64 * 1024;
-
-// The package registries a runtime's installs need, as host patterns (upstream's `--install`
-// list): python ^pypi\.org$ and ^files\.pythonhosted\.org$, node and bun
-// ^registry\.npmjs\.org$, bash Debian's archive (upstream's Alpine CDN is of no use to Debian
-// roots), deno none (it fetches from wherever the import names). Unknown runtimes: none.
-std::vector<std::string> registry_host_patterns(std::string_view runtime);
-
-// Upstream's `--install` without `--net`: the run goes "filtered" with the runtime's registries
-// added to the whitelist. A request without packages, or a network chosen explicitly (the CLI's
-// --net), changes nothing.
-void apply_install_network(Options& options, const ExecutionRequest& request,
-                           bool network_explicit);
 
 Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& options,
                                 const Backend& backend);
