@@ -32,7 +32,9 @@ isol8_static_dependency(isol8_dep_seccomp ARCHIVES seccomp)
 isol8_static_dependency(isol8_dep_cap ARCHIVES cap)
 isol8_static_dependency(isol8_dep_nl ARCHIVES nl-route-3 nl-3
   INCLUDE_DIRS ${LIBNL_INCLUDE_DIRS} SHARED Threads::Threads m)
-isol8_static_dependency(isol8_dep_archive ARCHIVES archive xml2 icuuc icudata acl zstd lz4 lzma bz2 z
+# libarchive.a uses nettle for its digests and encryption: listed here so that nettle follows it
+# in every link line, whatever else links isol8_dep_hash.
+isol8_static_dependency(isol8_dep_archive ARCHIVES archive nettle xml2 icuuc icudata acl zstd lz4 lzma bz2 z
   SHARED ${CMAKE_DL_LIBS} m)
 isol8_static_dependency(isol8_dep_hash ARCHIVES nettle)
 

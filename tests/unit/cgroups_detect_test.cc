@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cgroups/cgroup_manager.h"
-#include "cgroups/fake_cgroupfs.h"
+#include "fakes/fake_cgroupfs.h"
 
 namespace isol8 {
 namespace {

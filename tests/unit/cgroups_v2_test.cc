@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "cgroups/cgroup_manager.h"
-#include "cgroups/fake_cgroupfs.h"
+#include "fakes/fake_cgroupfs.h"
 
 namespace isol8 {
 namespace {
