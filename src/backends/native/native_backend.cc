@@ -83,26 +83,6 @@ std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
   return text;
 }
 
-}  // namespace
-
-// Members are destroyed in reverse order: the proxy stops (and removes its socket) before the
-// relay endpoint's directory goes and before the network slot is released.
-struct NativeBackend::FilteredRun {
-  std::unique_ptr<FilteredNetwork> network;
-  std::unique_ptr<RelayEndpoint> relay;
-  std::unique_ptr<RunProxy> proxy;
-};
-
-namespace {
-
-void add_proxy_env(const std::string& url, SpawnExtras& extras) {
-  for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
-    extras.env.push_back(fmt::format("{}={}", name, url));
-  }
-  extras.env.emplace_back("NO_PROXY=localhost,127.0.0.1");
-  extras.env.emplace_back("no_proxy=localhost,127.0.0.1");
-}
-
 bool has_effective_net_admin() {
   cap_t caps = cap_get_proc();
   if (caps == nullptr) return false;
@@ -122,108 +102,7 @@ Result<FilteredMode> parse_filtered_mode(std::string_view text) {
       "native.filteredMode: invalid value \"{}\". Expected one of: auto, veth, relay", text));
 }
 
-Result<void> NativeBackend::start_filtered(const RunSpec& spec, FilteredRun& run,
-                                           SpawnExtras& extras) {
-  if (!network_.proxy_starter) {
-    return make_error(
-        "Network mode \"filtered\" needs the filtering proxy, which this build of isol8 does "
-        "not include; use \"none\" or \"host\"");
-  }
-  if (use_relay_) return start_relay(spec, run, extras);
-  auto network = take_network();
-  if (!network && network_.relay_fallback) {
-    // No veth here after all (no veth support, a user namespace without rights on the host's
-    // network): the relay needs none, and the proxy filters the same way.
-    spdlog::debug("native: no veth for the filtered network ({}); using the relay from now on",
-                  network.error().message);
-    use_relay_ = true;
-    return start_relay(spec, run, extras);
-  }
-  if (!network) {
-    return std::move(network).error().context(
-        "cannot set up the filtered network's veth (it needs CAP_NET_ADMIN; without it, "
-        "native.filteredMode \"relay\" or \"auto\" uses the relay)");
-  }
-  run.network = std::move(network).value();
-  ProxyListen listen;
-  listen.tcp_address = run.network->proxy_address();
-  listen.tcp_port = run.network->proxy_port();
-  auto proxy = network_.proxy_starter(spec.network_filter, spec.log_network, listen);
-  if (!proxy) return std::move(proxy).error().context("cannot start the filtering proxy");
-  run.proxy = std::move(proxy).value();
-  add_proxy_env(
-      fmt::format("http://{}:{}", run.network->proxy_address(), run.network->proxy_port()), extras);
-  extras.netns_from_parent = true;
-  return ok();
-}
-
-Result<void> NativeBackend::start_relay(const RunSpec& spec, FilteredRun& run,
-                                        SpawnExtras& extras) {
-  auto endpoint = RelayEndpoint::create();
-  if (!endpoint) return std::move(endpoint).error().context("cannot set up the filtered network");
-  run.relay = std::move(endpoint).value();
-  ProxyListen listen;
-  listen.unix_path = run.relay->socket_path();
-  auto proxy = network_.proxy_starter(spec.network_filter, spec.log_network, listen);
-  if (!proxy) return std::move(proxy).error().context("cannot start the filtering proxy");
-  run.proxy = std::move(proxy).value();
-  if (auto opened = run.relay->open_socket(); !opened) {
-    return std::move(opened).error().context("cannot reach the filtering proxy's socket");
-  }
-  add_proxy_env(fmt::format("http://127.0.0.1:{}", RelayEndpoint::kPort), extras);
-  extras.relay_exe_fd = run.relay->relay_exe_fd();
-  extras.proxy_socket_fd = run.relay->socket_fd();
-  extras.relay_port = RelayEndpoint::kPort;
-  return ok();
-}
-
-void NativeBackend::prepare_spare_locked() {
-  spare_ = std::async(std::launch::async,
-                      [config = network_.network] { return FilteredNetwork::prepare(config); });
-}
-
-Result<std::unique_ptr<FilteredNetwork>> NativeBackend::take_network() {
-  std::future<Result<std::unique_ptr<FilteredNetwork>>> taken;
-  {
-    std::lock_guard lock(network_mutex_);
-    if (!spare_.valid()) prepare_spare_locked();
-    taken = std::move(spare_);
-    // From the second filtered run on, the caller evidently runs more: keep one ready. (A
-    // one-shot CLI run would only pay for a spare it never uses.)
-    if (++filtered_runs_ > 1) prepare_spare_locked();
-  }
-  return taken.get();
-}
-
-void NativeBackend::retire(std::unique_ptr<FilteredRun> run) {
-  std::lock_guard lock(network_mutex_);
-  if (!retirer_.joinable()) {
-    retirer_ = std::thread([this] {
-      std::unique_lock lock(network_mutex_);
-      for (;;) {
-        retire_cv_.wait(lock, [this] { return stopping_ || !retire_queue_.empty(); });
-        if (retire_queue_.empty()) return;  // stopping, and nothing left to tear down
-        auto next = std::move(retire_queue_.front());
-        retire_queue_.pop_front();
-        lock.unlock();
-        next.reset();
-        lock.lock();
-      }
-    });
-  }
-  retire_queue_.push_back(std::move(run));
-  retire_cv_.notify_one();
-}
-
-NativeBackend::~NativeBackend() {
-  {
-    std::lock_guard lock(network_mutex_);
-    stopping_ = true;
-    retire_cv_.notify_one();
-  }
-  if (retirer_.joinable()) retirer_.join();
-  if (spare_.valid()) (void)spare_.get();
-}
+NativeBackend::~NativeBackend() = default;
 
 bool NativeBackend::has_executable(const std::string& root_dir, const std::string& path) const {
   // Resolve inside the root, so that the root's absolute symlinks point into the root.
@@ -239,17 +118,171 @@ bool NativeBackend::has_executable(const std::string& root_dir, const std::strin
   return file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
 
+namespace {
+
+// Step 4: the sandbox's stdio pipes and sync socket, and with a setup script the setup phase's own
+// output pipes, so that its phase is never mistaken.
+class RunPipes {
+ public:
+  static Result<RunPipes> create(bool with_setup) {
+    RunPipes p;
+    auto in = make_pipe();
+    auto out = make_pipe();
+    auto err = make_pipe();
+    auto sync = make_sync_socket();
+    if (!in) return std::move(in).error();
+    if (!out) return std::move(out).error();
+    if (!err) return std::move(err).error();
+    if (!sync) return std::move(sync).error();
+    p.in_ = std::move(in).value();
+    p.out_ = std::move(out).value();
+    p.err_ = std::move(err).value();
+    p.sync_ = std::move(sync).value();
+    ::fcntl(p.in_.write.get(), F_SETFL, O_NONBLOCK);
+    // A larger stdout pipe means fewer wake-ups for chatty programs; failure only costs speed.
+    ::fcntl(p.out_.read.get(), F_SETPIPE_SZ, 1 << 20);
+    if (with_setup) {
+      auto o = make_pipe();
+      auto e = make_pipe();
+      if (!o) return std::move(o).error();
+      if (!e) return std::move(e).error();
+      p.setup_out_ = std::move(o).value();
+      p.setup_err_ = std::move(e).value();
+    }
+    return p;
+  }
+
+  void give_child_ends(ChildSpec& child) const {
+    child.stdin_fd = in_.read.get();
+    child.stdout_fd = out_.write.get();
+    child.stderr_fd = err_.write.get();
+    child.sync_fd = sync_.write.get();
+    if (setup_out_) {
+      child.setup_stdout_fd = setup_out_->write.get();
+      child.setup_stderr_fd = setup_err_->write.get();
+    }
+  }
+
+  // Once the child exists: the parent's ends, and the child's closed here.
+  SandboxPipes take_parent_ends() {
+    SandboxPipes pipes;
+    pipes.stdin_write = std::move(in_.write);
+    pipes.stdout_read = std::move(out_.read);
+    pipes.stderr_read = std::move(err_.read);
+    pipes.sync = std::move(sync_.read);
+    if (setup_out_) {
+      pipes.setup_stdout_read = std::move(setup_out_->read);
+      pipes.setup_stderr_read = std::move(setup_err_->read);
+      setup_out_->write.reset();
+      setup_err_->write.reset();
+    }
+    in_.read.reset();
+    out_.write.reset();
+    err_.write.reset();
+    sync_.write.reset();
+    return pipes;
+  }
+
+ private:
+  PipePair in_, out_, err_, sync_;
+  std::optional<PipePair> setup_out_, setup_err_;
+};
+
+// Step 5: the child starts in its new namespaces (and, on v2, in its cgroup) and waits.
+// With a veth network (`netns_fd`): setns() for network namespaces is per thread, so this thread
+// enters the prepared namespace, clones (the child inherits it instead of getting a new one) and
+// goes back. The child cannot setns itself: after CLONE_NEWUSER it has no rights over the host's
+// namespaces.
+Result<SandboxProcess> clone_sandbox(SpawnPlan& plan, RunPipes& pipes, int cgroup_fd,
+                                     int netns_fd) {
+  UniqueFd home_netns;
+  if (netns_fd >= 0) {
+    home_netns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!home_netns) return errno_error("open /proc/thread-self/ns/net");
+    if (::setns(netns_fd, CLONE_NEWNET) != 0) {
+      return errno_error("setns into the sandbox's network namespace");
+    }
+  }
+  auto cloned = clone_with_pidfd(plan.clone_flags(), cgroup_fd);
+  if (cloned && cloned->pid == 0) run_sandbox_init(plan.child());
+  // A runner thread left in the sandbox's namespace would put its later sockets there.
+  if (home_netns && ::setns(home_netns.get(), CLONE_NEWNET) != 0) std::abort();
+  if (!cloned) return std::move(cloned).error().context("while creating the sandbox namespaces");
+  return SandboxProcess(cloned->pid, std::move(cloned->pidfd), pipes.take_parent_ends());
+}
+
+// Step 5 on cgroup v1 (the waiting child moves into its cgroup before it runs anything), step 7
+// (the id maps) and step 8 ("go").
+Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool cloned_into_cgroup,
+                             const SpawnPlan& plan) {
+  if (cgroup && !cloned_into_cgroup) {
+    if (auto added = cgroup->add_process(sandbox.pid()); !added) {
+      return std::move(added).error().context("while moving the sandbox into its cgroup");
+    }
+  }
+  if (auto mapped = apply_id_maps(sandbox.pid(), plan.id_maps()); !mapped) {
+    return std::move(mapped).error().context("while writing the sandbox's uid/gid maps");
+  }
+  const char go = 'g';
+  if (::send(sandbox.pipes().sync.get(), &go, 1, MSG_NOSIGNAL) != 1) {
+    return errno_error("while starting the sandbox");
+  }
+  return ok();
+}
+
+// How the run ended: the setup script's failure, the program's exit or signal, or a kill from
+// outside (time limit, cancel, OOM).
+Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervised,
+                           const RunSpec& spec) {
+  outcome.timed_out = supervised.timed_out;
+  outcome.cancelled = supervised.cancelled;
+  outcome.duration = supervised.duration;
+  outcome.usage.wall_ms = supervised.duration.count();
+  const bool has_setup = !spec.setup_script.empty();
+  if (has_setup && !supervised.setup_status && !outcome.cancelled && !outcome.oom_killed) {
+    outcome.setup_timed_out = outcome.timed_out;
+    if (!outcome.timed_out) {
+      return make_error("the sandbox's init ended without reporting the setup script's status");
+    }
+  }
+  if (supervised.setup_status && *supervised.setup_status != 0) {
+    const int status = *supervised.setup_status;
+    outcome.setup_failed_exit = WIFEXITED(status)     ? WEXITSTATUS(status)
+                                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                                      : 1;
+    outcome.exit_code = *outcome.setup_failed_exit;
+    return ok();
+  }
+  if (supervised.wait_status && !outcome.timed_out && !outcome.cancelled) {
+    const int status = *supervised.wait_status;
+    if (WIFEXITED(status)) {
+      outcome.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      outcome.term_signal = WTERMSIG(status);
+      outcome.exit_code = 128 + outcome.term_signal;
+    }
+  } else if (outcome.timed_out || outcome.cancelled || outcome.oom_killed) {
+    // Killed from outside, or the OOM killer took init along with the program.
+    outcome.term_signal = SIGKILL;
+    outcome.exit_code = 128 + SIGKILL;
+  } else {
+    return make_error("the sandbox's init ended without reporting the program's exit status");
+  }
+  return ok();
+}
+
+}  // namespace
+
 Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
                                       const RunControl& control) {
-  // Step 1b (filtered mode): the sandbox's network namespace, firewall table and proxy. Declared
-  // before the sandbox, so that they outlive it.
-  auto filtered_run = std::make_unique<FilteredRun>();
-  FilteredRun& filtered = *filtered_run;
+  // Step 1b (filtered mode): the sandbox's network and proxy on the host. Declared before the
+  // sandbox, so that they outlive it.
   SpawnExtras extras;
+  std::unique_ptr<FilteredRun> filtered;
   if (spec.network == NetworkMode::kFiltered) {
-    if (auto started = start_filtered(spec, filtered, extras); !started) {
-      return std::move(started).error();
-    }
+    auto started = filtered_.start(spec, extras);
+    if (!started) return std::move(started).error();
+    filtered = std::move(started).value();
   }
 
   // Step 2: everything the child needs, before it exists.
@@ -257,35 +290,9 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (!plan) return std::move(plan).error().context("while preparing the sandbox");
 
   // Step 4: stdio pipes and the sync socket.
-  auto in = make_pipe();
-  auto out = make_pipe();
-  auto err = make_pipe();
-  auto sync = make_sync_socket();
-  if (!in) return std::move(in).error();
-  if (!out) return std::move(out).error();
-  if (!err) return std::move(err).error();
-  if (!sync) return std::move(sync).error();
-  ::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
-  // A larger stdout pipe means fewer wake-ups for chatty programs; failure only costs speed.
-  ::fcntl(out->read.get(), F_SETPIPE_SZ, 1 << 20);
-
-  ChildSpec& child = (*plan)->child();
-  child.stdin_fd = in->read.get();
-  child.stdout_fd = out->write.get();
-  child.stderr_fd = err->write.get();
-  child.sync_fd = sync->write.get();
-  // The setup phase's output has pipes of its own, so that its phase is never mistaken.
-  std::optional<PipePair> setup_out, setup_err;
-  if (!spec.setup_script.empty()) {
-    auto o = make_pipe();
-    auto e = make_pipe();
-    if (!o) return std::move(o).error();
-    if (!e) return std::move(e).error();
-    setup_out = std::move(o).value();
-    setup_err = std::move(e).value();
-    child.setup_stdout_fd = setup_out->write.get();
-    child.setup_stderr_fd = setup_err->write.get();
-  }
+  auto pipes = RunPipes::create(!spec.setup_script.empty());
+  if (!pipes) return std::move(pipes).error();
+  pipes->give_child_ends((*plan)->child());
 
   // Step 3: the cgroup, before the child exists. Declared before the sandbox so that it is
   // destroyed after it: the sandbox's processes are gone before the cgroup is removed.
@@ -293,71 +300,35 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (!made) return std::move(made).error();
   std::unique_ptr<Cgroup> cgroup = std::move(made).value();
 
-  // Step 5: the child starts in its new namespaces (and, on v2, in its cgroup) and waits.
+  // Steps 5, 7 and 8: the child, its cgroup, its id maps, and "go".
   const int cgroup_fd = cgroup ? cgroup->clone_into_fd() : -1;
   spdlog::debug("native: clone3 flags={:#x} cgroup={} argv0={} root={}", (*plan)->clone_flags(),
                 cgroup ? cgroup->name() : "none", spec.argv.at(0),
                 spec.root_dir.empty() ? "host" : spec.root_dir);
-  // Filtered: setns() for network namespaces is per thread, so this thread enters the prepared
-  // namespace, clones (the child inherits it instead of getting a new one) and goes back. The
-  // child cannot setns itself: after CLONE_NEWUSER it has no rights over the host's namespaces.
-  UniqueFd home_netns;
-  if (filtered.network) {
-    home_netns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (!home_netns) return errno_error("open /proc/thread-self/ns/net");
-    if (::setns(filtered.network->netns_fd(), CLONE_NEWNET) != 0) {
-      return errno_error("setns into the sandbox's network namespace");
-    }
-  }
-  auto cloned = clone_with_pidfd((*plan)->clone_flags(), cgroup_fd);
-  if (cloned && cloned->pid == 0) run_sandbox_init(child);
-  // A runner thread left in the sandbox's namespace would put its later sockets there.
-  if (home_netns && ::setns(home_netns.get(), CLONE_NEWNET) != 0) std::abort();
-  if (!cloned) return std::move(cloned).error().context("while creating the sandbox namespaces");
-
-  SandboxPipes pipes;
-  pipes.stdin_write = std::move(in->write);
-  pipes.stdout_read = std::move(out->read);
-  pipes.stderr_read = std::move(err->read);
-  pipes.sync = std::move(sync->read);
-  if (setup_out) {
-    pipes.setup_stdout_read = std::move(setup_out->read);
-    pipes.setup_stderr_read = std::move(setup_err->read);
-    setup_out->write.reset();
-    setup_err->write.reset();
-  }
-  SandboxProcess sandbox(cloned->pid, std::move(cloned->pidfd), std::move(pipes));
-  in->read.reset();
-  out->write.reset();
-  err->write.reset();
-  sync->write.reset();
-
-  // Step 5 on cgroup v1: move the waiting child into its cgroup before it runs anything.
-  if (cgroup && cgroup_fd < 0) {
-    if (auto added = cgroup->add_process(sandbox.pid()); !added) {
-      return std::move(added).error().context("while moving the sandbox into its cgroup");
-    }
-  }
-
-  // Step 7: the id maps; step 8: "go".
-  if (auto mapped = apply_id_maps(sandbox.pid(), (*plan)->id_maps()); !mapped) {
-    return std::move(mapped).error().context("while writing the sandbox's uid/gid maps");
-  }
-  const char go = 'g';
-  if (::send(sandbox.pipes().sync.get(), &go, 1, MSG_NOSIGNAL) != 1) {
-    return errno_error("while starting the sandbox");
-  }
+  auto sandbox = clone_sandbox(**plan, *pipes, cgroup_fd, filtered ? filtered->netns_fd() : -1);
+  if (!sandbox) return std::move(sandbox).error();
+  ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), cgroup_fd >= 0, **plan));
 
   // Step 12.
-  SupervisionResult supervised = supervise(sandbox, spec.stdin_data, spec.timeout, sink, control);
+  SupervisionResult supervised = supervise(*sandbox, spec.stdin_data, spec.timeout, sink, control);
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 
   RunOutcome outcome;
-  if (filtered.proxy && spec.log_network) outcome.network_logs = filtered.proxy->take_logs();
-  // init has exited, so the kernel is ending the rest of the sandbox: its network goes now.
-  if (filtered.network) retire(std::move(filtered_run));
+  if (filtered) {
+    if (spec.log_network) outcome.network_logs = filtered->take_logs();
+    // init has exited, so the kernel is ending the rest of the sandbox: its network goes now.
+    filtered_.retire(std::move(filtered));
+  }
+  record_usage(outcome, *sandbox, cgroup.get());
+  ISOL8_TRY(record_ending(outcome, supervised, spec));
+  return outcome;
+}
+
+// What the run consumed (from its cgroup when there is one, else init's rusage) and which
+// limits held; the first run whose limits were not all enforced warns.
+void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sandbox,
+                                 Cgroup* cgroup) {
   const struct rusage& ru = sandbox.usage();
-  outcome.usage.wall_ms = supervised.duration.count();
   outcome.usage.cpu_user_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
   outcome.usage.cpu_system_ms = ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
   outcome.usage.peak_memory_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
@@ -383,49 +354,15 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
     spdlog::warn("these limits are NOT enforced on this host: {} (cgroups: {}); see isol8 doctor",
                  names, cgroups_->kind());
   }
-  outcome.timed_out = supervised.timed_out;
-  outcome.cancelled = supervised.cancelled;
-  outcome.duration = supervised.duration;
-  const bool has_setup = !spec.setup_script.empty();
-  if (has_setup && !supervised.setup_status && !outcome.cancelled && !outcome.oom_killed) {
-    outcome.setup_timed_out = outcome.timed_out;
-    if (!outcome.timed_out) {
-      return make_error("the sandbox's init ended without reporting the setup script's status");
-    }
-  }
-  if (supervised.setup_status && *supervised.setup_status != 0) {
-    const int status = *supervised.setup_status;
-    outcome.setup_failed_exit = WIFEXITED(status)     ? WEXITSTATUS(status)
-                                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                                      : 1;
-    outcome.exit_code = *outcome.setup_failed_exit;
-    return outcome;
-  }
-  if (supervised.wait_status && !outcome.timed_out && !outcome.cancelled) {
-    const int status = *supervised.wait_status;
-    if (WIFEXITED(status)) {
-      outcome.exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      outcome.term_signal = WTERMSIG(status);
-      outcome.exit_code = 128 + outcome.term_signal;
-    }
-  } else if (outcome.timed_out || outcome.cancelled || outcome.oom_killed) {
-    // Killed from outside, or the OOM killer took init along with the program.
-    outcome.term_signal = SIGKILL;
-    outcome.exit_code = 128 + SIGKILL;
-  } else {
-    return make_error("the sandbox's init ended without reporting the program's exit status");
-  }
-  return outcome;
 }
 
 NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupManager> cgroups,
                              std::optional<SeccompProgram> seccomp, NetworkSettings network)
     : settings_(std::move(settings)),
-      network_(std::move(network)),
+      filtered_(std::move(network.network), std::move(network.proxy_starter),
+                network.mode == FilteredMode::kRelay, network.relay_fallback),
       cgroups_(std::move(cgroups)),
       seccomp_(std::move(seccomp)) {
-  use_relay_ = network_.mode == FilteredMode::kRelay;
   uint32_t token = 0;
   while (::getrandom(&token, sizeof token, 0) != sizeof token) {
   }

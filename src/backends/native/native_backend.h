@@ -3,21 +3,16 @@
 // dropped privileges, with no daemon and no image needed.
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
-#include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 #include "backends/backend.h"
+#include "backends/native/filtered_host_side.h"
 #include "backends/native/filtered_network.h"
 #include "backends/native/proxy_starter.h"
-#include "backends/native/relay_endpoint.h"
+#include "backends/native/sandbox_process.h"
 #include "backends/native/spawn_plan.h"
 #include "cgroups/cgroup_manager.h"
 #include "seccomp/compiler.h"
@@ -63,43 +58,21 @@ class NativeBackend final : public Backend {
                 std::optional<SeccompProgram> seccomp, NetworkSettings network);
   ~NativeBackend() override;
   // A filtered network whose preparation has started (see prepare_filtered_network).
-  void adopt_spare(std::future<Result<std::unique_ptr<FilteredNetwork>>> spare) {
-    std::lock_guard lock(network_mutex_);
-    spare_ = std::move(spare);
+  void adopt_spare(FilteredHostSide::PreparedNetwork spare) {
+    filtered_.adopt_spare(std::move(spare));
   }
   const char* name() const override { return "native"; }
   bool has_executable(const std::string& root_dir, const std::string& path) const override;
+  // The steps are numbered as in the spawn sequence (spawn_plan.h).
   Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink, const RunControl& control) override;
 
  private:
   // Step 3: the run's cgroup (the "none" manager's applies nothing).
   Result<std::unique_ptr<Cgroup>> make_cgroup(const ResourceLimits& limits);
-
-  // The filtered mode's host side (network slot, firewall table, proxy) and its extras.
- public:
-  struct FilteredRun;
-
- private:
-  Result<void> start_filtered(const RunSpec& spec, FilteredRun& run, SpawnExtras& extras);
-  Result<void> start_relay(const RunSpec& spec, FilteredRun& run, SpawnExtras& extras);
-
-  // One filtered network is kept ready, prepared in the background; a run takes it and starts
-  // the next. Teardown (the firewall table's removal waits for an RCU grace period) also runs
-  // in the background, off the caller's path; the destructor waits for both.
-  Result<std::unique_ptr<FilteredNetwork>> take_network();
-  void prepare_spare_locked();
-  void retire(std::unique_ptr<FilteredRun> run);
+  void record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup);
 
   NativeSettings settings_;
-  NetworkSettings network_;
-  std::mutex network_mutex_;
-  std::condition_variable retire_cv_;
-  std::future<Result<std::unique_ptr<FilteredNetwork>>> spare_;
-  uint64_t filtered_runs_ = 0;
-  std::atomic<bool> use_relay_{false};  // the relay mode, chosen or fallen back to
-  std::deque<std::unique_ptr<FilteredRun>> retire_queue_;
-  std::thread retirer_;
-  bool stopping_ = false;
+  FilteredHostSide filtered_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::optional<SeccompProgram> seccomp_;
   // Each run's cgroup is named <instance>-<run>: unique even with several engines in a process.
