@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <functional>
@@ -302,6 +303,11 @@ class DockerBackend final : public Backend {
     RunOutcome outcome;
     fill_limits(outcome);
     if (pumped->timed_out || pumped->cancelled) {
+      // A cancelled run's output is of no use any more (its reader may be gone): the attach
+      // stream is closed before the kill, so that the daemon never blocks writing a flood (yes)
+      // into a stream nobody reads while it processes the container's exit, which held the
+      // kill request forever.
+      if (pumped->cancelled) ::shutdown(stream.fd.get(), SHUT_RDWR);
       ending.kill();
       drain_stream(stream, kDrainGrace, demux);
       output.finish();
