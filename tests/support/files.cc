@@ -22,6 +22,8 @@ bool spit(const std::string& path, const std::string& data) {
   return static_cast<bool>(out);
 }
 
+std::string slurp_trimmed(const std::string& path) { return rtrim(slurp(path)); }
+
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }

@@ -15,6 +15,9 @@ std::string slurp(const std::string& path);
 // Replaces the file's contents with `data`; false when it cannot be written.
 bool spit(const std::string& path, const std::string& data);
 
+// The file without trailing whitespace (how a one-value file such as a cgroup's memory.max reads).
+std::string slurp_trimmed(const std::string& path);
+
 bool contains(std::string_view haystack, std::string_view needle);
 
 // Removes trailing whitespace (the CLI and engine trim output the same way).

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -14,6 +15,13 @@
 namespace isol8::test {
 
 namespace fs = std::filesystem;
+
+pid_t impossible_pid() {
+  std::ifstream in("/proc/sys/kernel/pid_max");
+  long max = 4194304;
+  in >> max;
+  return static_cast<pid_t>(max + 1);
+}
 
 std::vector<pid_t> all_pids() {
   std::vector<pid_t> pids;

@@ -12,6 +12,9 @@
 
 namespace isol8::test {
 
+// A pid no process can have: one above the kernel's pid_max.
+pid_t impossible_pid();
+
 // Every pid in /proc.
 std::vector<pid_t> all_pids();
 
