@@ -514,23 +514,23 @@ TEST_P(FilesystemEscape, CgroupFilesystemIsOutOfReach) {
 
 TEST_P(FilesystemEscape, NoHostDescriptorsAreInherited) {
   auto r =
-      execute(python_code("import os, stat\n"
-                          "fds = []\n"
-                          "for fd in range(0, 4096):\n"
-                          "    try:\n"
-                          "        st = os.fstat(fd)\n"
-                          "    except OSError:\n"
-                          "        continue\n"
-                          "    fds.append((fd, stat.S_IFMT(st.st_mode)))\n"
-                          "print('fds', [fd for fd, _ in fds])\n"
-                          "print('fifo_only', all(m == stat.S_IFIFO for _, m in fds))\n"));
+      execute(python_request("import os, stat\n"
+                             "fds = []\n"
+                             "for fd in range(0, 4096):\n"
+                             "    try:\n"
+                             "        st = os.fstat(fd)\n"
+                             "    except OSError:\n"
+                             "        continue\n"
+                             "    fds.append((fd, stat.S_IFMT(st.st_mode)))\n"
+                             "print('fds', [fd for fd, _ in fds])\n"
+                             "print('fifo_only', all(m == stat.S_IFIFO for _, m in fds))\n"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_EQ(reported(r->stdout_data, "fds"), "[0, 1, 2]") << describe(*r);
   EXPECT_EQ(reported(r->stdout_data, "fifo_only"), "True") << describe(*r);
 }
 
-ISOL8_SECURITY_SUITE(FilesystemEscape);
+ISOL8_BACKEND_SUITE(FilesystemEscape);
 
 }  // namespace
 }  // namespace isol8::test::security

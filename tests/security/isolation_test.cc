@@ -100,7 +100,7 @@ TEST_P(Isolation, ConcurrentSandboxesCannotReachEachOther) {
   auto engine_a = Engine::create(opts());
   auto engine_b = Engine::create(opts());
   ASSERT_TRUE(engine_a && engine_b);
-  ExecutionRequest peer = python_code(kPeerScript);
+  ExecutionRequest peer = python_request(kPeerScript);
   peer.env["TAG"] = tag;
   peer.env["KEY"] = key;
   peer.timeout_ms = 10000;
@@ -151,23 +151,23 @@ TEST_P(Isolation, ConcurrentEnginesEachKeepTheirLimits) {
   auto engine_b = Engine::create(limited);
   ASSERT_TRUE(engine_b) << engine_b.error().message;
   ExecutionRequest sleeper =
-      python_code("import time\nprint('ready', flush=True)\ntime.sleep(2)\n");
+      python_request("import time\nprint('ready', flush=True)\ntime.sleep(2)\n");
   sleeper.timeout_ms = 10000;
   BackgroundRun a(**engine_a, sleeper, "ready");
   ASSERT_TRUE(a.ready(std::chrono::seconds(8))) << "the first sandbox did not start";
-  auto b = execute_on(**engine_b, python_code("import errno, os, time\n"
-                                              "n, err = 0, None\n"
-                                              "for i in range(200):\n"
-                                              "    try:\n"
-                                              "        pid = os.fork()\n"
-                                              "    except OSError as e:\n"
-                                              "        err = errno.errorcode[e.errno]\n"
-                                              "        break\n"
-                                              "    if pid == 0:\n"
-                                              "        time.sleep(30)\n"
-                                              "        os._exit(0)\n"
-                                              "    n += 1\n"
-                                              "print('forked', n, err)\n"));
+  auto b = execute_on(**engine_b, python_request("import errno, os, time\n"
+                                                 "n, err = 0, None\n"
+                                                 "for i in range(200):\n"
+                                                 "    try:\n"
+                                                 "        pid = os.fork()\n"
+                                                 "    except OSError as e:\n"
+                                                 "        err = errno.errorcode[e.errno]\n"
+                                                 "        break\n"
+                                                 "    if pid == 0:\n"
+                                                 "        time.sleep(30)\n"
+                                                 "        os._exit(0)\n"
+                                                 "    n += 1\n"
+                                                 "print('forked', n, err)\n"));
   auto ra = a.result();
   ASSERT_TRUE(b) << b.error().message;
   expect_sane(*b);
@@ -184,7 +184,7 @@ TEST_P(Isolation, ConcurrentEnginesEachKeepTheirLimits) {
   expect_sane(*ra);
 }
 
-ISOL8_SECURITY_SUITE(Isolation);
+ISOL8_BACKEND_SUITE(Isolation);
 
 }  // namespace
 }  // namespace isol8::test::security

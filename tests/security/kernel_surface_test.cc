@@ -418,7 +418,7 @@ TEST_P(KernelSurface, X32Syscalls) {
   expect_all_denied(*r, {"x32_getpid", "x32_setuid0", "x32_unshare_newuser", "x32_keyctl"});
 }
 
-ISOL8_SECURITY_SUITE(KernelSurface);
+ISOL8_BACKEND_SUITE(KernelSurface);
 
 }  // namespace
 }  // namespace isol8::test::security

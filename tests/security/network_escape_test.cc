@@ -39,7 +39,7 @@ TEST_P(NetworkEscape, HostLoopbackServicesAreUnreachable) {
   LoopbackListener tcp(SOCK_STREAM);
   LoopbackListener udp(SOCK_DGRAM);
   ASSERT_TRUE(tcp.ok() && udp.ok());
-  ExecutionRequest req = python_code(kLoopbackScript);
+  ExecutionRequest req = python_request(kLoopbackScript);
   req.env["TCP_PORT"] = std::to_string(tcp.port());
   req.env["UDP_PORT"] = std::to_string(udp.port());
   auto r = execute(req);
@@ -153,7 +153,7 @@ TEST_P(NetworkEscape, EgressHasNoRoute) {
   EXPECT_EQ(reported(r->stdout_data, "interfaces"), "['lo']") << describe(*r);
 }
 
-ISOL8_SECURITY_SUITE(NetworkEscape);
+ISOL8_BACKEND_SUITE(NetworkEscape);
 
 }  // namespace
 }  // namespace isol8::test::security

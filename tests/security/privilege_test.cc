@@ -66,7 +66,7 @@ TEST_P(Privilege, SetuidBinariesGainNothing) {
   if (binaries.empty()) GTEST_SKIP() << "no setuid-root binary on this host";
   std::string list;
   for (const auto& b : binaries) list += b + " ";
-  ExecutionRequest req = python_code(kSetuidScript);
+  ExecutionRequest req = python_request(kSetuidScript);
   req.env["SUID_BINARIES"] = list;
   auto r = execute(req);
   ASSERT_TRUE(r);
@@ -173,7 +173,7 @@ constexpr const char* kEnvScript =
 TEST_P(Privilege, RunnerEnvironmentDoesNotLeakThroughTheLibrary) {
   ::setenv("ISOL8_SEC_CANARY", "library-canary-91c2", 1);
   ::setenv("AWS_SECRET_ACCESS_KEY", "host-aws-secret-91c2", 1);
-  auto r = execute(python_code(kEnvScript));
+  auto r = execute(python_request(kEnvScript));
   ::unsetenv("ISOL8_SEC_CANARY");
   ::unsetenv("AWS_SECRET_ACCESS_KEY");
   ASSERT_TRUE(r);
@@ -212,17 +212,18 @@ TEST_P(Privilege, SecretsAreOnlyWhereTheyWereGiven) {
   o.secrets["API_TOKEN"] = "tok-sec-suite-3141";
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;
-  auto r = execute_on(**engine, python_code("import os\n"
-                                            "print(os.environ['API_TOKEN'])\n"
-                                            "import sys\n"
-                                            "print(os.environ['API_TOKEN'], file=sys.stderr)\n"));
+  auto r =
+      execute_on(**engine, python_request("import os\n"
+                                          "print(os.environ['API_TOKEN'])\n"
+                                          "import sys\n"
+                                          "print(os.environ['API_TOKEN'], file=sys.stderr)\n"));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->stdout_data, "***");
   EXPECT_EQ(r->stderr_data, "***");
   EXPECT_FALSE(contains(r->stdout_data + r->stderr_data, "tok-sec-suite-3141"));
   // Nothing of a run stays for the next one.
-  auto next = execute_on(**engine, bash_cmd("grep -rl tok-sec-suite /sandbox /tmp /dev/shm "
-                                            "2>/dev/null | wc -l"));
+  auto next = execute_on(**engine, bash_request("grep -rl tok-sec-suite /sandbox /tmp /dev/shm "
+                                                "2>/dev/null | wc -l"));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->stdout_data, "0");
 }
@@ -234,13 +235,13 @@ TEST_P(Privilege, InitDoesNotRevealTheRunnersCommandLine) {
   ASSERT_FALSE(runner_cmdline.empty());
   const std::string runner_argv0 = runner_cmdline.substr(0, runner_cmdline.find('\0'));
   auto r =
-      execute(python_code("import os\n"
-                          "for p in ('/proc/1/cmdline', '/proc/1/task/1/cmdline'):\n"
-                          "    try:\n"
-                          "        d = open(p, 'rb').read()\n"
-                          "        print(p, d.replace(b'\\0', b' ').decode(errors='replace'))\n"
-                          "    except OSError as e:\n"
-                          "        print(p, 'unreadable', e.errno)\n"));
+      execute(python_request("import os\n"
+                             "for p in ('/proc/1/cmdline', '/proc/1/task/1/cmdline'):\n"
+                             "    try:\n"
+                             "        d = open(p, 'rb').read()\n"
+                             "        print(p, d.replace(b'\\0', b' ').decode(errors='replace'))\n"
+                             "    except OSError as e:\n"
+                             "        print(p, 'unreadable', e.errno)\n"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_FALSE(contains(r->stdout_data, runner_argv0))
@@ -248,7 +249,7 @@ TEST_P(Privilege, InitDoesNotRevealTheRunnersCommandLine) {
       << describe(*r);
 }
 
-ISOL8_SECURITY_SUITE(Privilege);
+ISOL8_BACKEND_SUITE(Privilege);
 
 }  // namespace
 }  // namespace isol8::test::security

@@ -17,8 +17,8 @@ TEST_P(ProcessEscape, KillMinusNineMinusOne) {
   HostSentinel sentinel;
   ASSERT_GT(sentinel.pid(), 0);
   auto r =
-      execute(bash_cmd("sleep 100 & sleep 100 & kill -9 -1; wait; echo after-kill; "
-                       "bash -c 'kill -9 -1'; echo unreachable"));
+      execute(bash_request("sleep 100 & sleep 100 & kill -9 -1; wait; echo after-kill; "
+                           "bash -c 'kill -9 -1'; echo unreachable"));
   ASSERT_TRUE(r);
   // bash's own kill(-1) spares bash; a child bash's kills the program's bash (137; a child
   // shell rather than /bin/kill, which runtime roots without procps lack). Either way the
@@ -35,12 +35,12 @@ TEST_P(ProcessEscape, KillMinusOneFromPython) {
   HostSentinel sentinel;
   ASSERT_GT(sentinel.pid(), 0);
   auto r =
-      execute(python_code("import os, signal, subprocess\n"
-                          "kids = [subprocess.Popen(['sleep', '100']) for i in range(3)]\n"
-                          "for sig in (signal.SIGSTOP, signal.SIGTERM, signal.SIGKILL):\n"
-                          "    os.kill(-1, sig)\n"
-                          "print('reaped', all(k.wait() < 0 for k in kids))\n"
-                          "print('alive')\n"));
+      execute(python_request("import os, signal, subprocess\n"
+                             "kids = [subprocess.Popen(['sleep', '100']) for i in range(3)]\n"
+                             "for sig in (signal.SIGSTOP, signal.SIGTERM, signal.SIGKILL):\n"
+                             "    os.kill(-1, sig)\n"
+                             "print('reaped', all(k.wait() < 0 for k in kids))\n"
+                             "print('alive')\n"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_EQ(r->stdout_data, "reaped True\nalive") << describe(*r);
@@ -52,23 +52,23 @@ TEST_P(ProcessEscape, SignalsToTheSandboxInitAreIgnored) {
   // kill, stop or confuse the init that reports the program's status.
   const auto start = Clock::now();
   auto r =
-      execute(python_code("import os, signal, time\n"
-                          "sent = 0\n"
-                          "for sig in range(1, 65):\n"
-                          "    if sig in (32, 33):\n"
-                          "        continue\n"
-                          "    try:\n"
-                          "        os.kill(1, sig)\n"
-                          "        sent += 1\n"
-                          "    except OSError as e:\n"
-                          "        pass\n"
-                          "time.sleep(0.2)\n"
-                          "st = open('/proc/1/status').read()\n"
-                          "state = [l.split()[1] for l in st.splitlines() "
-                          "if l.startswith('State')][0]\n"
-                          "print('init_state', state)\n"
-                          "print('sent', sent)\n"
-                          "print('alive')\n"));
+      execute(python_request("import os, signal, time\n"
+                             "sent = 0\n"
+                             "for sig in range(1, 65):\n"
+                             "    if sig in (32, 33):\n"
+                             "        continue\n"
+                             "    try:\n"
+                             "        os.kill(1, sig)\n"
+                             "        sent += 1\n"
+                             "    except OSError as e:\n"
+                             "        pass\n"
+                             "time.sleep(0.2)\n"
+                             "st = open('/proc/1/status').read()\n"
+                             "state = [l.split()[1] for l in st.splitlines() "
+                             "if l.startswith('State')][0]\n"
+                             "print('init_state', state)\n"
+                             "print('sent', sent)\n"
+                             "print('alive')\n"));
   const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
@@ -80,8 +80,8 @@ TEST_P(ProcessEscape, SignalsToTheSandboxInitAreIgnored) {
 
 TEST_P(ProcessEscape, KillOfPid1WithBash) {
   auto r =
-      execute(bash_cmd("kill -9 1; echo rc=$?; kill -STOP 1; kill -TERM 1; kill -INT 1; "
-                       "sleep 0.1; echo still-here"));
+      execute(bash_request("kill -9 1; echo rc=$?; kill -STOP 1; kill -TERM 1; kill -INT 1; "
+                           "sleep 0.1; echo still-here"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_TRUE(contains(r->stdout_data, "still-here")) << describe(*r);
@@ -90,7 +90,7 @@ TEST_P(ProcessEscape, KillOfPid1WithBash) {
 TEST_P(ProcessEscape, HostProcessesCannotBeSignalled) {
   HostSentinel sentinel;
   ASSERT_GT(sentinel.pid(), 0);
-  ExecutionRequest req = python_code(
+  ExecutionRequest req = python_request(
       "import errno, os, signal\n"
       "me = os.getpid()\n"
       "own = sorted(int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != me)\n"
@@ -157,15 +157,15 @@ TEST_P(ProcessEscape, RunnerSignalHandlersCannotBeTriggeredInInit) {
   // the runner's handler there (here one that ends the process, which would end init and lose
   // the program's status; init also runs without the seccomp filter).
   auto run = run_in_forked_runner([] { set_disposition(SIGUSR1, runner_usr1_handler); },
-                                  python_code("import errno, os, signal, sys, time\n"
-                                              "try:\n"
-                                              "    os.kill(1, signal.SIGUSR1)\n"
-                                              "    print('sent', file=sys.stderr)\n"
-                                              "except OSError as e:\n"
-                                              "    print(errno.errorcode[e.errno], "
-                                              "file=sys.stderr)\n"
-                                              "time.sleep(0.2)\n"
-                                              "print('alive')\n"),
+                                  python_request("import errno, os, signal, sys, time\n"
+                                                 "try:\n"
+                                                 "    os.kill(1, signal.SIGUSR1)\n"
+                                                 "    print('sent', file=sys.stderr)\n"
+                                                 "except OSError as e:\n"
+                                                 "    print(errno.errorcode[e.errno], "
+                                                 "file=sys.stderr)\n"
+                                                 "time.sleep(0.2)\n"
+                                                 "print('alive')\n"),
                                   std::chrono::milliseconds(kDefaultTimeoutMs + 10000));
   EXPECT_FALSE(run.hung) << run.error;
   ASSERT_TRUE(run.error.empty()) << "the program's signal to init ran the runner's handler: "
@@ -184,7 +184,7 @@ TEST_P(ProcessEscape, ExitStatusSurvivesARunnerThatIgnoresSigchld) {
   // kernel would otherwise reap init behind its back), and the sandbox's init, which inherits
   // the disposition, must still see the program's status and not wait for every background
   // process.
-  ExecutionRequest req = bash_cmd("sleep 100 & exit 3");
+  ExecutionRequest req = bash_request("sleep 100 & exit 3");
   req.timeout_ms = 2000;
   auto run = run_in_forked_runner([] { set_disposition(SIGCHLD, SIG_IGN); }, req,
                                   std::chrono::milliseconds(2000 + 8000));
@@ -194,7 +194,7 @@ TEST_P(ProcessEscape, ExitStatusSurvivesARunnerThatIgnoresSigchld) {
   EXPECT_EQ(run.result["status"], "error") << run.result;
 }
 
-ISOL8_SECURITY_SUITE(ProcessEscape);
+ISOL8_BACKEND_SUITE(ProcessEscape);
 
 }  // namespace
 }  // namespace isol8::test::security

@@ -22,19 +22,19 @@ TEST_P(ResourceAbuse, ForkBombIsStoppedByThePidsLimit) {
   ISOL8_REQUIRE_CGROUP_LIMITS();
   Options o = opts();
   o.pids_limit = 16;
-  auto r = execute(python_code("import errno, os, time\n"
-                               "n, err = 0, None\n"
-                               "for i in range(1000):\n"
-                               "    try:\n"
-                               "        pid = os.fork()\n"
-                               "    except OSError as e:\n"
-                               "        err = errno.errorcode.get(e.errno, e.errno)\n"
-                               "        break\n"
-                               "    if pid == 0:\n"
-                               "        time.sleep(60)\n"
-                               "        os._exit(0)\n"
-                               "    n += 1\n"
-                               "print('forked', n, err)\n"),
+  auto r = execute(python_request("import errno, os, time\n"
+                                  "n, err = 0, None\n"
+                                  "for i in range(1000):\n"
+                                  "    try:\n"
+                                  "        pid = os.fork()\n"
+                                  "    except OSError as e:\n"
+                                  "        err = errno.errorcode.get(e.errno, e.errno)\n"
+                                  "        break\n"
+                                  "    if pid == 0:\n"
+                                  "        time.sleep(60)\n"
+                                  "        os._exit(0)\n"
+                                  "    n += 1\n"
+                                  "print('forked', n, err)\n"),
                    o);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->exit_code, 0) << describe(*r);
@@ -53,7 +53,7 @@ TEST_P(ResourceAbuse, ForkBombIsStoppedByThePidsLimit) {
 
 TEST_P(ResourceAbuse, ClassicBashForkBombEndsAndIsCleanedUp) {
   ISOL8_REQUIRE_CGROUP_LIMITS();
-  ExecutionRequest req = bash_cmd("bomb() { bomb | bomb & }; bomb; sleep 2; echo survived");
+  ExecutionRequest req = bash_request("bomb() { bomb | bomb & }; bomb; sleep 2; echo survived");
   req.timeout_ms = 3000;
   const auto start = Clock::now();
   auto r = execute(req);
@@ -71,18 +71,18 @@ TEST_P(ResourceAbuse, ThreadBombCountsAgainstThePidsLimit) {
   ISOL8_REQUIRE_CGROUP_LIMITS();
   Options o = opts();
   o.pids_limit = 16;
-  auto r = execute(python_code("import os, threading, time\n"
-                               "n, err = 0, None\n"
-                               "for i in range(1000):\n"
-                               "    try:\n"
-                               "        threading.Thread(target=time.sleep, args=(60,),\n"
-                               "                         daemon=True).start()\n"
-                               "    except RuntimeError as e:\n"
-                               "        err = 'refused'\n"
-                               "        break\n"
-                               "    n += 1\n"
-                               "print('threads', n, err, flush=True)\n"
-                               "os._exit(0)\n"),
+  auto r = execute(python_request("import os, threading, time\n"
+                                  "n, err = 0, None\n"
+                                  "for i in range(1000):\n"
+                                  "    try:\n"
+                                  "        threading.Thread(target=time.sleep, args=(60,),\n"
+                                  "                         daemon=True).start()\n"
+                                  "    except RuntimeError as e:\n"
+                                  "        err = 'refused'\n"
+                                  "        break\n"
+                                  "    n += 1\n"
+                                  "print('threads', n, err, flush=True)\n"
+                                  "os._exit(0)\n"),
                    o);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->exit_code, 0) << describe(*r);
@@ -102,31 +102,31 @@ TEST_P(ResourceAbuse, ZombieStormIsReapedByTheSandboxInit) {
   // reaped, they would hold their pids and the pids limit (64) would stop the second round.
   // Finally the program leaves 30 zombies of its own unreaped and exits.
   auto r =
-      execute(python_code("import errno, os, time\n"
-                          "ok = 0\n"
-                          "for rnd in range(5):\n"
-                          "    mid = os.fork()\n"
-                          "    if mid == 0:\n"
-                          "        try:\n"
-                          "            for i in range(40):\n"
-                          "                if os.fork() == 0:\n"
-                          "                    os._exit(0)\n"
-                          "        except OSError:\n"
-                          "            os._exit(1)\n"
-                          "        os._exit(0)\n"
-                          "    _, st = os.waitpid(mid, 0)\n"
-                          "    if os.WEXITSTATUS(st) == 0: ok += 1\n"
-                          "    time.sleep(0.2)\n"
-                          "for i in range(30):\n"
-                          "    if os.fork() == 0: os._exit(0)\n"
-                          "print('rounds', ok, flush=True)\n"));
+      execute(python_request("import errno, os, time\n"
+                             "ok = 0\n"
+                             "for rnd in range(5):\n"
+                             "    mid = os.fork()\n"
+                             "    if mid == 0:\n"
+                             "        try:\n"
+                             "            for i in range(40):\n"
+                             "                if os.fork() == 0:\n"
+                             "                    os._exit(0)\n"
+                             "        except OSError:\n"
+                             "            os._exit(1)\n"
+                             "        os._exit(0)\n"
+                             "    _, st = os.waitpid(mid, 0)\n"
+                             "    if os.WEXITSTATUS(st) == 0: ok += 1\n"
+                             "    time.sleep(0.2)\n"
+                             "for i in range(30):\n"
+                             "    if os.fork() == 0: os._exit(0)\n"
+                             "print('rounds', ok, flush=True)\n"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_EQ(reported(r->stdout_data, "rounds"), "5") << describe(*r);
 }
 
 TEST_P(ResourceAbuse, ChildIgnoringSigtermIsKilledAtTheTimeout) {
-  ExecutionRequest req = python_code(
+  ExecutionRequest req = python_request(
       "import os, signal, time\n"
       "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
       "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
@@ -153,7 +153,7 @@ TEST_P(ResourceAbuse, ChildIgnoringSigtermIsKilledAtTheTimeout) {
 }
 
 TEST_P(ResourceAbuse, DoubleForkedSetsidDaemonDoesNotOutliveTheRun) {
-  ExecutionRequest req = python_code(
+  ExecutionRequest req = python_request(
       "import os, time\n"
       "if os.fork() == 0:\n"
       "    os.setsid()\n"
@@ -184,7 +184,7 @@ TEST_P(ResourceAbuse, CpuBurnersAreThrottled) {
   // half the wall time (an upper bound only: a loaded machine gives less).
   Options o = opts();
   o.cpu_limit = 0.5;
-  ExecutionRequest req = python_code(
+  ExecutionRequest req = python_request(
       "import os\n"
       "for i in range(3):\n"
       "    if os.fork() == 0: break\n"
@@ -212,9 +212,9 @@ TEST_P(ResourceAbuse, MemoryBombIsOomKilled) {
   o.memory_limit_bytes = 64ull << 20;
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;
-  auto r = execute_on(**engine, python_code("a = []\n"
-                                            "while True:\n"
-                                            "    a.append(b'x' * (8 << 20))\n"));
+  auto r = execute_on(**engine, python_request("a = []\n"
+                                               "while True:\n"
+                                               "    a.append(b'x' * (8 << 20))\n"));
   ASSERT_TRUE(r) << r.error().message;
   expect_sane(*r);
   EXPECT_EQ(r->exit_code, 137) << describe(*r);
@@ -222,7 +222,7 @@ TEST_P(ResourceAbuse, MemoryBombIsOomKilled) {
   EXPECT_TRUE(r->oom_killed);
   EXPECT_TRUE(contains(r->stderr_data, "--- OUT OF MEMORY (limit 64m) ---")) << describe(*r);
   // The engine goes on: the next run works.
-  auto next = execute_on(**engine, bash_cmd("echo still-fine"));
+  auto next = execute_on(**engine, bash_request("echo still-fine"));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->stdout_data, "still-fine") << describe(*next);
   EXPECT_EQ(next->status, RunStatus::kOk);
@@ -247,7 +247,7 @@ TEST_P(ResourceAbuse, MemoryBombThroughTmpfsIsContained) {
   Options o = opts();
   o.memory_limit_bytes = 64ull << 20;
   o.sandbox_size_bytes = 1ull << 30;
-  auto r = execute(bash_cmd("head -c 300000000 /dev/zero > /sandbox/fill; echo rc=$?"), o);
+  auto r = execute(bash_request("head -c 300000000 /dev/zero > /sandbox/fill; echo rc=$?"), o);
   ASSERT_TRUE(r);
   const bool oom = r->status == RunStatus::kOom || r->exit_code == 137;
   const bool refused = contains(r->stdout_data, "rc=1") || contains(r->stdout_data, "rc=137");
@@ -262,15 +262,16 @@ TEST_P(ResourceAbuse, FillingSandboxGivesEnospcAndTheNextRunWorks) {
   o.sandbox_size_bytes = 4ull << 20;
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;
-  auto r = execute_on(**engine, bash_cmd("head -c 20000000 /dev/zero > /sandbox/fill; echo rc=$?; "
-                                         "ls -s --block-size=1k /sandbox/fill"));
+  auto r =
+      execute_on(**engine, bash_request("head -c 20000000 /dev/zero > /sandbox/fill; echo rc=$?; "
+                                        "ls -s --block-size=1k /sandbox/fill"));
   ASSERT_TRUE(r) << r.error().message;
   expect_sane(*r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_TRUE(contains(r->stdout_data, "rc=1")) << describe(*r);
   EXPECT_TRUE(contains(r->stderr_data, "No space left on device")) << describe(*r);
-  auto next = execute_on(**engine, bash_cmd("ls -A /sandbox | wc -l; echo ok > /sandbox/f && "
-                                            "cat /sandbox/f"));
+  auto next = execute_on(**engine, bash_request("ls -A /sandbox | wc -l; echo ok > /sandbox/f && "
+                                                "cat /sandbox/f"));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->stdout_data, "0\nok") << describe(*next);
 }
@@ -281,17 +282,18 @@ TEST_P(ResourceAbuse, FillingTmpGivesEnospcAndTheNextRunWorks) {
   auto engine = Engine::create(o);
   ASSERT_TRUE(engine) << engine.error().message;
   auto r =
-      execute_on(**engine, python_code("import errno\n"
-                                       "try:\n"
-                                       "    with open('/tmp/fill', 'wb') as f:\n"
-                                       "        for i in range(100): f.write(b'z' * (1 << 20))\n"
-                                       "    print('no error')\n"
-                                       "except OSError as e:\n"
-                                       "    print(errno.errorcode[e.errno])\n"));
+      execute_on(**engine, python_request("import errno\n"
+                                          "try:\n"
+                                          "    with open('/tmp/fill', 'wb') as f:\n"
+                                          "        for i in range(100): f.write(b'z' * (1 << 20))\n"
+                                          "    print('no error')\n"
+                                          "except OSError as e:\n"
+                                          "    print(errno.errorcode[e.errno])\n"));
   ASSERT_TRUE(r) << r.error().message;
   expect_sane(*r);
   EXPECT_EQ(r->stdout_data, "ENOSPC") << describe(*r);
-  auto next = execute_on(**engine, bash_cmd("ls -A /tmp | wc -l; echo ok > /tmp/f && cat /tmp/f"));
+  auto next =
+      execute_on(**engine, bash_request("ls -A /tmp | wc -l; echo ok > /tmp/f && cat /tmp/f"));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->stdout_data, "0\nok") << describe(*next);
 }
@@ -310,8 +312,8 @@ TEST_P(ResourceAbuse, DiskFillThroughTheCliThenANormalRun) {
 
 TEST_P(ResourceAbuse, FillingDevShmIsBounded) {
   auto r =
-      execute(bash_cmd("head -c 200000000 /dev/zero > /dev/shm/fill; echo rc=$?; "
-                       "du -sm /dev/shm | cut -f1"));
+      execute(bash_request("head -c 200000000 /dev/zero > /dev/shm/fill; echo rc=$?; "
+                           "du -sm /dev/shm | cut -f1"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_TRUE(contains(r->stdout_data, "rc=1")) << describe(*r);
@@ -321,16 +323,17 @@ TEST_P(ResourceAbuse, FillingDevShmIsBounded) {
 TEST_P(ResourceAbuse, HundredThousandFilesInSandbox) {
   auto engine = Engine::create(opts());
   ASSERT_TRUE(engine) << engine.error().message;
-  auto r = execute_on(**engine, python_code("import errno, os\n"
-                                            "os.mkdir('/sandbox/d')\n"
-                                            "n = 0\n"
-                                            "try:\n"
-                                            "    for i in range(100000):\n"
-                                            "        open('/sandbox/d/%d' % i, 'w').close()\n"
-                                            "        n += 1\n"
-                                            "    print('created', n)\n"
-                                            "except OSError as e:\n"
-                                            "    print('stopped', n, errno.errorcode[e.errno])\n"));
+  auto r =
+      execute_on(**engine, python_request("import errno, os\n"
+                                          "os.mkdir('/sandbox/d')\n"
+                                          "n = 0\n"
+                                          "try:\n"
+                                          "    for i in range(100000):\n"
+                                          "        open('/sandbox/d/%d' % i, 'w').close()\n"
+                                          "        n += 1\n"
+                                          "    print('created', n)\n"
+                                          "except OSError as e:\n"
+                                          "    print('stopped', n, errno.errorcode[e.errno])\n"));
   ASSERT_TRUE(r) << r.error().message;
   expect_sane(*r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
@@ -338,7 +341,7 @@ TEST_P(ResourceAbuse, HundredThousandFilesInSandbox) {
   const bool full = r->stdout_data.starts_with("stopped ") &&
                     (contains(r->stdout_data, "ENOSPC") || contains(r->stdout_data, "EDQUOT"));
   EXPECT_TRUE(all || full) << describe(*r);
-  auto next = execute_on(**engine, bash_cmd("ls -A /sandbox | wc -l"));
+  auto next = execute_on(**engine, bash_request("ls -A /sandbox | wc -l"));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->stdout_data, "0") << "files persisted between runs";
 }
@@ -346,7 +349,7 @@ TEST_P(ResourceAbuse, HundredThousandFilesInSandbox) {
 // ---- output
 
 TEST_P(ResourceAbuse, HundredMegabytesOfOutputAreTruncated) {
-  auto r = execute(bash_cmd("yes | head -c 100000000; echo done >&2"));
+  auto r = execute(bash_request("yes | head -c 100000000; echo done >&2"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, RunStatus::kOk) << describe(*r);
   EXPECT_TRUE(r->truncated);
@@ -371,7 +374,7 @@ TEST_P(ResourceAbuse, HundredMegabytesThroughTheCliKeepItsMemoryBounded) {
   EXPECT_LT(r.max_rss_kb, 64 * 1024) << "peak RSS of the CLI in KiB";
 }
 
-ISOL8_SECURITY_SUITE(ResourceAbuse);
+ISOL8_BACKEND_SUITE(ResourceAbuse);
 
 }  // namespace
 }  // namespace isol8::test::security

@@ -1,8 +1,9 @@
 #pragma once
-// The fixture and helpers of the escape and abuse suite (tests/security). Header-only: the test
-// support library's sources are fixed in tests/CMakeLists.txt.
+// The fixture and helpers of the escape and abuse suite (tests/security); what is not particular
+// to attacks comes from the test support library (tests/support/test_support.h).
 //
-//   - SecurityTest: a TEST_P fixture over security_backends() (see security_backends.h) that
+//   - SecurityTest: a TEST_P fixture over backends_under_test() (support/backend_params.h; the
+//     security binary links both backends, so every case runs on native and on docker) that
 //     extends LeakCheckedTest with two more leak checks run after every test, once the engines
 //     of the test are destroyed: no isol8-<pid>-* cgroup directory of this process (or of a CLI
 //     it started) is left under /sys/fs/cgroup/*/isol8/, and no process carries a host uid of
@@ -17,7 +18,14 @@
 //     "DENIED <name> <errno>", "KILLED <name> <signal>" or "ALLOWED <name> <what>".
 //   - static_c_binary(): a C attack program compiled at test time with gcc -static, delivered
 //     to the sandbox on stdin (binary_request()).
-//   - HostSentinel, LoopbackListener: host-side things that must stay out of the sandbox's reach.
+//   - HostSentinel: a host process that must stay out of the sandbox's reach (and, from
+//     support/net.h, LoopbackListener: a host socket).
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -43,8 +51,7 @@
 
 #include "isol8/engine.h"
 #include "isol8/json.h"
-#include "security/security_backends.h"
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test::security {
 
@@ -52,71 +59,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
-// What a run can leave behind, beyond what LeakCheckedTest counts
-
-// The isol8-<owner>-* directories under every cgroup hierarchy's isol8/ directory, for the
-// given owner pids (the runner process that created them).
-inline std::set<std::string> isol8_cgroups_of(const std::set<pid_t>& owners) {
-  std::set<std::string> found;
-  std::vector<fs::path> parents = {"/sys/fs/cgroup/isol8"};
-  std::error_code ec;
-  for (fs::directory_iterator it("/sys/fs/cgroup", ec), end; !ec && it != end; it.increment(ec)) {
-    parents.push_back(it->path() / "isol8");
-  }
-  for (const fs::path& parent : parents) {
-    std::error_code ec2;
-    for (fs::directory_iterator it(parent, ec2), end; !ec2 && it != end; it.increment(ec2)) {
-      const std::string name = it->path().filename().string();
-      for (pid_t owner : owners) {
-        if (name.rfind("isol8-" + std::to_string(owner) + "-", 0) == 0) {
-          found.insert(it->path().string());
-        }
-      }
-    }
-  }
-  return found;
-}
-
-// Host processes whose real uid lies in [first, first + count).
-inline std::vector<pid_t> pids_with_host_uid_in(long first, long count) {
-  std::vector<pid_t> out;
-  for (pid_t pid : all_pids()) {
-    const long uid = host_real_uid(pid);
-    if (uid >= first && uid < first + count) out.push_back(pid);
-  }
-  return out;
-}
-
-// The host's mount table as "mount-id mount-point fstype" strings.
-inline std::set<std::string> host_mounts() {
-  std::set<std::string> out;
-  std::istringstream in(slurp("/proc/self/mountinfo"));
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string id, parent, devno, root, point;
-    f >> id >> parent >> devno >> root >> point;
-    if (is_docker_daemon_mount(point)) continue;
-    const auto dash = line.find(" - ");
-    std::string type;
-    if (dash != std::string::npos) std::istringstream(line.substr(dash + 3)) >> type;
-    out.insert(id + " " + point + " " + type);
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Result checks
-
-inline std::string describe(const ExecutionResult& r) {
-  std::ostringstream s;
-  s << "exit=" << r.exit_code << " status=" << to_string(r.status) << " signal=" << r.term_signal
-    << " oom=" << r.oom_killed << " truncated=" << r.truncated << " duration_ms=" << r.duration_ms
-    << "\n--- stdout (" << r.stdout_data.size() << " bytes) ---\n"
-    << r.stdout_data.substr(0, 3000) << "\n--- stderr (" << r.stderr_data.size() << " bytes) ---\n"
-    << r.stderr_data.substr(0, 3000);
-  return s.str();
-}
 
 // (b) of every case: the runner's result is coherent whatever the program did.
 inline void expect_sane(const ExecutionResult& r) {
@@ -148,14 +91,6 @@ inline void expect_sane(const ExecutionResult& r) {
       EXPECT_EQ(r.exit_code, 137) << describe(r);
       break;
   }
-}
-
-inline std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
 }
 
 // (a) of the scripted cases: every named attempt was denied (or killed by the kernel), nothing
@@ -244,29 +179,6 @@ inline ExecutionRequest attack_script(const std::string& body) {
   return r;
 }
 
-inline ExecutionRequest bash_cmd(std::string cmd) {
-  ExecutionRequest r;
-  r.runtime = "bash";
-  r.cmd = std::move(cmd);
-  return r;
-}
-
-inline ExecutionRequest python_code(std::string code) {
-  ExecutionRequest r;
-  r.runtime = "python";
-  r.code = std::move(code);
-  return r;
-}
-
-// Writes `binary` (stdin) to /sandbox/x and runs it with `args`.
-inline ExecutionRequest binary_request(const std::string& binary, const std::string& args = "") {
-  ExecutionRequest r;
-  r.runtime = "bash";
-  r.cmd = "cat > /sandbox/x && chmod +x /sandbox/x && exec /sandbox/x " + args;
-  r.stdin_data = binary;
-  return r;
-}
-
 // Compiles `source` (C) into a static binary once per test process; the binary's bytes, or ""
 // with `error` set.
 inline std::string static_c_binary(const std::string& name, const std::string& source,
@@ -329,40 +241,6 @@ class HostSentinel {
   pid_t pid_ = -1;
 };
 
-// A TCP listener (or UDP socket) on the host's 127.0.0.1, port chosen by the kernel.
-class LoopbackListener {
- public:
-  explicit LoopbackListener(int type = SOCK_STREAM) {
-    fd_ = ::socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        (type == SOCK_STREAM && ::listen(fd_, 16) != 0) ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-  }
-  ~LoopbackListener() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  LoopbackListener(const LoopbackListener&) = delete;
-  LoopbackListener& operator=(const LoopbackListener&) = delete;
-  int port() const { return port_; }
-  bool ok() const { return port_ > 0; }
-  // A connection is waiting (TCP) or a datagram arrived (UDP).
-  bool reached() const {
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, 0) > 0;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 // ---------------------------------------------------------------------------------------------
 // The hang guard: a watchdog that cancels a run through the public cancel fd when it outlives
 // `limit`, so that a hung run fails its test instead of blocking the suite.
@@ -418,6 +296,7 @@ inline constexpr std::chrono::milliseconds kHangMargin{30000};
     }                                                                                      \
   } while (0)
 
+// Instantiated with ISOL8_BACKEND_SUITE(fixture).
 class SecurityTest : public LeakCheckedTest, public ::testing::WithParamInterface<BackendKind> {
  protected:
   void SetUp() override {

@@ -1,31 +1,38 @@
 #pragma once
-// Helpers shared by the test tiers: run the real isol8 binary, find the probe.
+// The test support library (isol8_test_support, tests/support): one place for the helpers every
+// tier uses. Include this header, or only the part you need. Each helper exists once; add a new
+// one to the header of its concern (and its .cc), not to a test file.
+//
+//   files.h            slurp/spit, contains, rtrim, lines_of, without_warnings;
+//                      TempDir (a temp directory removed at scope exit)
+//   cli.h              the isol8 binary: run_cli(args, stdin), run_cli_with(args, CliOptions{cwd,
+//                      env, input, hang_limit, launcher}), CliProcess (signal it while it runs),
+//                      IsolatedCli (own cwd/HOME), describe(CliRun); kIsol8Binary, kProbeBinary,
+//                      kRelayBinary, kSourceDir
+//   requests.h         bash_request, python_request, binary_request (ExecutionRequest);
+//                      python_spec (RunSpec for a backend)
+//   runs.h             CollectingSink; run_spec(backend, spec) -> BackendRun; execute_once;
+//                      run_probe (the probe's JSON report from inside a sandbox); describe(result)
+//   host_state.h       processes and host uids, cmdlines, mounts (without the Docker daemon's),
+//                      isol8 cgroups of a runner; sh/sh_out
+//   net.h              tcp_connects, LoopbackListener (loopback only)
+//   sandbox_fixtures.h sandbox_unavailable_reason; NativeTest (skips without root/userns);
+//                      LeakCheckedTest (no sandbox process or host mount left behind)
+//   docker_ready.h     docker_unavailable_reason (the one "is docker ready" check),
+//                      isol8_container_count, ISOL8_REQUIRE_DOCKER
+//   backend_params.h   the one backend parametrisation: backends_under_test, BackendTest,
+//                      BackendCaseTest, ISOL8_BACKEND_SUITE / ISOL8_BACKEND_CASES,
+//                      backend_options, backend_cli_flags, backend_unavailable_reason
+//   fake_backend.h     FakeBackend: a Backend that knows executables and runs nothing (unit tests)
+//   test_pki.h         (library isol8_test_pki) a CA and server certificate made in memory
 
-#include <cstdlib>
-#include <string>
-#include <vector>
-
-namespace isol8::test {
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  double wall_ms = 0;
-};
-
-// Runs the built isol8 binary with `args`, feeding `input` on its stdin.
-CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "");
-
-// The binaries under test: the build's, unless ISOL8_TEST_BINARY / ISOL8_TEST_PROBE name copies
-// (scripts/test runs the suites as an unprivileged user from a copy it can read).
-inline const char* from_env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
-inline const char* const kIsol8Binary = from_env_or("ISOL8_TEST_BINARY", ISOL8_BINARY);
-inline const char* const kProbeBinary = from_env_or("ISOL8_TEST_PROBE", ISOL8_PROBE);
-inline const char* const kRelayBinary = from_env_or("ISOL8_TEST_RELAY", ISOL8_RELAY);
-inline constexpr const char* kSourceDir = ISOL8_SOURCE_DIR;
-
-}  // namespace isol8::test
+#include "support/backend_params.h"
+#include "support/cli.h"
+#include "support/docker_ready.h"
+#include "support/fake_backend.h"
+#include "support/files.h"
+#include "support/host_state.h"
+#include "support/net.h"
+#include "support/requests.h"
+#include "support/runs.h"
+#include "support/sandbox_fixtures.h"

@@ -8,6 +8,8 @@
 
 #include "cgroups/cgroup_manager.h"
 #include "fakes/fake_cgroupfs.h"
+#include "support/files.h"
+#include "support/host_state.h"
 
 namespace isol8 {
 namespace {
@@ -15,18 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FakeCgroupFs;
 
-std::string trimmed(const fs::path& file) {
-  std::string s = FakeCgroupFs::read(file);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-pid_t impossible_pid() {
-  std::ifstream in("/proc/sys/kernel/pid_max");
-  long max = 4194304;
-  in >> max;
-  return static_cast<pid_t>(max + 1);
-}
+using test::impossible_pid;
 
 std::string own_name(const std::string& name) {
   return "isol8-" + std::to_string(::getpid()) + "-" + name;
@@ -56,11 +47,11 @@ TEST_F(CgroupV1, WritesLimitsInEveryHierarchy) {
   ASSERT_TRUE(cg) << cg.error().message;
   EXPECT_EQ((*cg)->name(), own_name("sb1"));
   EXPECT_EQ((*cg)->directories().size(), 5u);
-  EXPECT_EQ(trimmed(dir("memory") / "memory.limit_in_bytes"), "536870912");
-  EXPECT_EQ(trimmed(dir("memory") / "memory.memsw.limit_in_bytes"), "536870912");
-  EXPECT_EQ(trimmed(dir("pids") / "pids.max"), "64");
-  EXPECT_EQ(trimmed(dir("cpu") / "cpu.cfs_period_us"), "100000");
-  EXPECT_EQ(trimmed(dir("cpu") / "cpu.cfs_quota_us"), "150000");
+  EXPECT_EQ(test::slurp_trimmed(dir("memory") / "memory.limit_in_bytes"), "536870912");
+  EXPECT_EQ(test::slurp_trimmed(dir("memory") / "memory.memsw.limit_in_bytes"), "536870912");
+  EXPECT_EQ(test::slurp_trimmed(dir("pids") / "pids.max"), "64");
+  EXPECT_EQ(test::slurp_trimmed(dir("cpu") / "cpu.cfs_period_us"), "100000");
+  EXPECT_EQ(test::slurp_trimmed(dir("cpu") / "cpu.cfs_quota_us"), "150000");
   EXPECT_TRUE(fs::is_directory(dir("cpuacct")));
   EXPECT_TRUE(fs::is_directory(dir("freezer")));
   EXPECT_EQ((*cg)->enforced(), (std::vector<std::string>{"memory", "pids", "cpu"}));
@@ -78,7 +69,8 @@ TEST_F(CgroupV1, AddProcessWritesEveryHierarchy) {
   pid_t fake_pid = impossible_pid();
   ASSERT_TRUE((*cg)->add_process(fake_pid));
   for (const auto& [controller, mount] : mounts_) {
-    EXPECT_EQ(trimmed(dir(controller) / "cgroup.procs"), std::to_string(fake_pid)) << controller;
+    EXPECT_EQ(test::slurp_trimmed(dir(controller) / "cgroup.procs"), std::to_string(fake_pid))
+        << controller;
     FakeCgroupFs::write(dir(controller) / "cgroup.procs", "");  // as if it had exited
   }
 }
@@ -87,7 +79,7 @@ TEST_F(CgroupV1, KillAllFreezesAndThaws) {
   auto cg = manager_->create("sb1", {});
   ASSERT_TRUE(cg) << cg.error().message;
   ASSERT_TRUE((*cg)->kill_all());
-  EXPECT_EQ(trimmed(dir("freezer") / "freezer.state"), "THAWED");
+  EXPECT_EQ(test::slurp_trimmed(dir("freezer") / "freezer.state"), "THAWED");
 }
 
 TEST_F(CgroupV1, KillAllReportsProcessesThatStay) {
@@ -167,7 +159,7 @@ TEST(CgroupV1Layout, CoMountedCpuAndCpuacctShareOneDirectory) {
   ASSERT_TRUE(cg) << cg.error().message;
   EXPECT_EQ((*cg)->directories().size(), 4u);
   fs::path dir = cpu / "isol8" / own_name("sb1");
-  EXPECT_EQ(trimmed(dir / "cpu.cfs_quota_us"), "50000");
+  EXPECT_EQ(test::slurp_trimmed(dir / "cpu.cfs_quota_us"), "50000");
   FakeCgroupFs::write(dir / "cpuacct.stat", "user 10\nsystem 0\n");
   auto u = (*cg)->usage();
   ASSERT_TRUE(u) << u.error().message;
@@ -193,7 +185,8 @@ TEST(CgroupV1Layout, WithoutMemswOrCpuacctStillWorksAndSaysSo) {
   EXPECT_NE(reasons[1].find("memsw"), std::string::npos) << reasons[1];
   auto cg = manager->create("sb1", {64 << 20, 0, 0});
   ASSERT_TRUE(cg) << cg.error().message;
-  EXPECT_EQ(trimmed(memory / "isol8" / own_name("sb1") / "memory.limit_in_bytes"), "67108864");
+  EXPECT_EQ(test::slurp_trimmed(memory / "isol8" / own_name("sb1") / "memory.limit_in_bytes"),
+            "67108864");
   auto u = (*cg)->usage();
   ASSERT_TRUE(u) << u.error().message;
   EXPECT_EQ(u->cpu_user_usec, 0u);

@@ -7,6 +7,8 @@
 
 #include "cgroups/cgroup_manager.h"
 #include "fakes/fake_cgroupfs.h"
+#include "support/files.h"
+#include "support/host_state.h"
 
 namespace isol8 {
 namespace {
@@ -14,19 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FakeCgroupFs;
 
-std::string trimmed(const fs::path& file) {
-  std::string s = FakeCgroupFs::read(file);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// A pid that cannot exist: above the kernel's pid_max.
-pid_t impossible_pid() {
-  std::ifstream in("/proc/sys/kernel/pid_max");
-  long max = 4194304;
-  in >> max;
-  return static_cast<pid_t>(max + 1);
-}
+using test::impossible_pid;
 
 class CgroupV2 : public ::testing::Test {
  protected:
@@ -50,15 +40,15 @@ TEST_F(CgroupV2, WritesLimitsInTheRightFiles) {
   fs::path dir = dir_of("sb1");
   EXPECT_EQ((*cg)->name(), dir.filename().string());
   EXPECT_EQ((*cg)->directories(), std::vector<fs::path>{dir});
-  EXPECT_EQ(trimmed(dir / "memory.max"), "536870912");
-  EXPECT_EQ(trimmed(dir / "memory.swap.max"), "0");
-  EXPECT_EQ(trimmed(dir / "memory.oom.group"), "1");
-  EXPECT_EQ(trimmed(dir / "pids.max"), "64");
-  EXPECT_EQ(trimmed(dir / "cpu.max"), "150000 100000");
+  EXPECT_EQ(test::slurp_trimmed(dir / "memory.max"), "536870912");
+  EXPECT_EQ(test::slurp_trimmed(dir / "memory.swap.max"), "0");
+  EXPECT_EQ(test::slurp_trimmed(dir / "memory.oom.group"), "1");
+  EXPECT_EQ(test::slurp_trimmed(dir / "pids.max"), "64");
+  EXPECT_EQ(test::slurp_trimmed(dir / "cpu.max"), "150000 100000");
   EXPECT_EQ((*cg)->enforced(), (std::vector<std::string>{"memory", "pids", "cpu"}));
   // The controllers are enabled for the children of the root and of the isol8 parent.
-  EXPECT_EQ(trimmed(mount_ / "cgroup.subtree_control"), "+memory +pids +cpu");
-  EXPECT_EQ(trimmed(mount_ / "isol8" / "cgroup.subtree_control"), "+memory +pids +cpu");
+  EXPECT_EQ(test::slurp_trimmed(mount_ / "cgroup.subtree_control"), "+memory +pids +cpu");
+  EXPECT_EQ(test::slurp_trimmed(mount_ / "isol8" / "cgroup.subtree_control"), "+memory +pids +cpu");
   EXPECT_GE((*cg)->clone_into_fd(), 0);
   cg->reset();
   EXPECT_FALSE(fs::exists(dir));
@@ -69,22 +59,22 @@ TEST_F(CgroupV2, EnabledControllersAreNotRewritten) {
   FakeCgroupFs::write(mount_ / "cgroup.subtree_control", "cpu memory pids\n");
   auto cg = manager_->create("sb1", {1 << 20, 0, 0});
   ASSERT_TRUE(cg) << cg.error().message;
-  EXPECT_EQ(trimmed(mount_ / "cgroup.subtree_control"), "cpu memory pids");
+  EXPECT_EQ(test::slurp_trimmed(mount_ / "cgroup.subtree_control"), "cpu memory pids");
 }
 
 TEST_F(CgroupV2, ZeroLimitsAreNotApplied) {
   auto cg = manager_->create("sb1", {0, 0, 0});
   ASSERT_TRUE(cg) << cg.error().message;
   EXPECT_TRUE((*cg)->enforced().empty());
-  EXPECT_EQ(trimmed(dir_of("sb1") / "memory.max"), "max");
-  EXPECT_EQ(trimmed(dir_of("sb1") / "cpu.max"), "max 100000");
+  EXPECT_EQ(test::slurp_trimmed(dir_of("sb1") / "memory.max"), "max");
+  EXPECT_EQ(test::slurp_trimmed(dir_of("sb1") / "cpu.max"), "max 100000");
 }
 
 TEST_F(CgroupV2, MissingSwapFileIsSkipped) {
   fake_.template_of(mount_).erase("memory.swap.max");
   auto cg = manager_->create("sb1", {64 << 20, 0, 0});
   ASSERT_TRUE(cg) << cg.error().message;
-  EXPECT_EQ(trimmed(dir_of("sb1") / "memory.max"), "67108864");
+  EXPECT_EQ(test::slurp_trimmed(dir_of("sb1") / "memory.max"), "67108864");
   EXPECT_FALSE(fs::exists(dir_of("sb1") / "memory.swap.max"));
 }
 
@@ -122,10 +112,10 @@ TEST_F(CgroupV2, AddProcessAndKillAll) {
   fs::path dir = dir_of("sb1");
   pid_t fake_pid = impossible_pid();  // a regular file: nothing is moved or killed
   ASSERT_TRUE((*cg)->add_process(fake_pid));
-  EXPECT_EQ(trimmed(dir / "cgroup.procs"), std::to_string(fake_pid));
+  EXPECT_EQ(test::slurp_trimmed(dir / "cgroup.procs"), std::to_string(fake_pid));
   FakeCgroupFs::write(dir / "cgroup.procs", "");  // what the kernel shows once it has exited
   ASSERT_TRUE((*cg)->kill_all());
-  EXPECT_EQ(trimmed(dir / "cgroup.kill"), "1");
+  EXPECT_EQ(test::slurp_trimmed(dir / "cgroup.kill"), "1");
 }
 
 TEST_F(CgroupV2, KillAllReportsAPopulatedCgroup) {
@@ -171,7 +161,7 @@ TEST_F(CgroupV2, ReclaimStaleRemovesDeadOwnersOnly) {
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_TRUE(fs::exists(alive));
   EXPECT_TRUE(fs::exists(foreign));
-  EXPECT_EQ(trimmed(dead.string() + "-never"), "");  // nothing else was created
+  EXPECT_EQ(test::slurp_trimmed(dead.string() + "-never"), "");  // nothing else was created
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "isol8/config.h"
+#include "support/files.h"
 
 #include <stdlib.h>
 
@@ -16,26 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A fresh directory under the system's temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "isol8-config-test-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
@@ -46,12 +27,12 @@ void write(const fs::path& path, const std::string& text) {
 // A temporary working directory and home directory, each empty at the start.
 class LoadConfigTest : public ::testing::Test {
  protected:
-  fs::path cwd_file() const { return cwd_.path() / "isol8.config.json"; }
-  fs::path home_file() const { return home_.path() / ".isol8" / "config.json"; }
+  fs::path cwd_file() const { return cwd_ / "isol8.config.json"; }
+  fs::path home_file() const { return home_ / ".isol8" / "config.json"; }
   Result<LoadedConfig> load() const { return load_config(cwd_.path(), home_.path()); }
 
-  TempDir cwd_;
-  TempDir home_;
+  test::TempDir cwd_{"isol8-config-test"};
+  test::TempDir home_{"isol8-config-test"};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -449,8 +430,8 @@ TEST(OptionsFromConfig, MapsFilteredNetwork) {
 }
 
 TEST(OptionsFromConfig, FromALoadedFile) {
-  TempDir cwd;
-  write(cwd.path() / "isol8.config.json",
+  test::TempDir cwd{"isol8-config-test"};
+  write(cwd / "isol8.config.json",
         R"({"defaults": {"network": "host"}, "native": {"idMapBase": 3000000}})");
   auto c = load_config(cwd.path(), std::nullopt);
   ASSERT_TRUE(c) << c.error().message;

@@ -10,13 +10,14 @@
 #include <sstream>
 
 #include "backends/docker/invocation.h"
+#include "support/cli.h"
 
 namespace isol8::docker {
 namespace {
 
 using nlohmann::json;
 
-const std::string kGoldenDir = std::string(ISOL8_SOURCE_DIR) + "/tests/unit/golden/";
+const std::string kGoldenDir = std::string(::isol8::test::kSourceDir) + "/tests/unit/golden/";
 const std::string kProfile = R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]})";
 // A fixed owner (common/process_owner.h): <boot id>/<pid ns inode>/<pid>/<start time>.
 const std::string kOwner = "6f1c2d4e-0000-4000-8000-1234567890ab/4026531836/4242/987654";

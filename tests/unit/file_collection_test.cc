@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/run_preparation.h"
+#include "support/files.h"
 
 namespace isol8 {
 namespace {
@@ -17,17 +18,13 @@ namespace fs = std::filesystem;
 
 class FileCollection : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/isol8-files-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { ASSERT_FALSE(dir_.empty()); }
   void write(const std::string& rel, const std::string& content) {
     fs::create_directories(fs::path(dir_ + "/" + rel).parent_path());
     std::ofstream(dir_ + "/" + rel) << content;
   }
-  std::string dir_;
+  const test::TempDir tmp_{"isol8-files"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(FileCollection, CollectsRegularFilesByRelativePath) {

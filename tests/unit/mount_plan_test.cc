@@ -1,4 +1,5 @@
 #include "namespaces/mount_plan.h"
+#include "support/files.h"
 
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -16,27 +17,6 @@ namespace isol8 {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under the system's temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "isol8-mount-plan-test-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void touch(const fs::path& path, const std::string& text = "") {
   fs::create_directories(path.parent_path());
@@ -81,7 +61,7 @@ class MountPlanTest : public ::testing::Test {
  protected:
   // The fake host is only read, so the whole suite shares one.
   static void SetUpTestSuite() {
-    host_ = new TempDir();
+    host_ = new test::TempDir("isol8-mount-plan-test");
     const fs::path h = host_->path();
     fs::create_directories(h / "usr/bin");
     fs::create_directories(h / "usr/sbin");
@@ -102,7 +82,7 @@ class MountPlanTest : public ::testing::Test {
     delete host_;
     host_ = nullptr;
   }
-  void SetUp() override { in_.host_prefix = host_->str(); }
+  void SetUp() override { in_.host_prefix = host_->path(); }
 
   MountPlan build() const { return build_mount_plan(in_); }
 
@@ -123,14 +103,14 @@ class MountPlanTest : public ::testing::Test {
   static size_t index_of(const MountPlan& plan, const MountOp* op) {
     return static_cast<size_t>(op - plan.ops.data());
   }
-  std::string host(const std::string& p) const { return host_->str() + p; }
+  std::string host(const std::string& p) const { return host_->path() + p; }
   std::string staged(const MountPlan& plan, const std::string& p) const { return plan.stage + p; }
 
-  static TempDir* host_;
+  static test::TempDir* host_;
   MountPlanInput in_;
 };
 
-TempDir* MountPlanTest::host_ = nullptr;
+test::TempDir* MountPlanTest::host_ = nullptr;
 
 // ---------------------------------------------------------------------------------------------
 // Host mode: the root
@@ -216,7 +196,7 @@ TEST_F(MountPlanTest, HostBindsComeOnlyFromTheHostView) {
   const MountPlan plan = build();
   for (const auto& op : plan.ops) {
     if (op.kind != MountOpKind::kBindReadOnly) continue;
-    EXPECT_TRUE(op.source.starts_with(host_->str() + "/")) << op.source;
+    EXPECT_TRUE(op.source.starts_with(host_->path() + "/")) << op.source;
   }
 }
 
@@ -471,7 +451,7 @@ TEST_F(MountPlanTest, RootfsModeBuildsNoEtcAndUsesNoHostDirs) {
   const MountPlan plan = build();
   for (const auto& op : plan.ops) {
     EXPECT_FALSE(op.target.starts_with(plan.stage + "/etc")) << op.target;
-    EXPECT_FALSE(op.source.starts_with(host_->str())) << op.source;
+    EXPECT_FALSE(op.source.starts_with(host_->path())) << op.source;
     // The bound root is read-only: directories can only be made inside the tmpfs on /dev.
     if (op.kind == MountOpKind::kMkdir) {
       EXPECT_TRUE(op.target.starts_with(plan.stage + "/dev/")) << op.target;

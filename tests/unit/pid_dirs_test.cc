@@ -1,6 +1,7 @@
 // The per-run directories named after their runner's pid (common/pid_dirs.h): which names are
 // recognised, and that only the directories of dead pids are removed.
 #include "common/pid_dirs.h"
+#include "support/files.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -37,9 +38,9 @@ pid_t dead_pid() {
 }
 
 TEST(PidDirs, OnlyDeadPidsDirectoriesAreRemoved) {
-  char parent_template[] = "/tmp/isol8-pid-dirs-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(parent_template), nullptr);
-  const fs::path parent = parent_template;
+  const test::TempDir tmp("isol8-pid-dirs-test");
+  ASSERT_FALSE(tmp.path().empty());
+  const fs::path parent = tmp.path();
   auto mine = make_pid_dir("isol8-proxy-", parent);
   ASSERT_TRUE(mine) << mine.error().message;
   EXPECT_TRUE(
@@ -60,7 +61,6 @@ TEST(PidDirs, OnlyDeadPidsDirectoriesAreRemoved) {
   EXPECT_TRUE(fs::exists(unnumbered));
   EXPECT_TRUE(fs::exists(dead_file)) << "only directories are reclaimed";
   EXPECT_EQ(remove_dead_pid_dirs("isol8-proxy-", parent), 0u);
-  fs::remove_all(parent);
 }
 
 }  // namespace

@@ -13,27 +13,13 @@
 #include "common/fs_util.h"
 #include "core/run_preparation.h"
 #include "rootfs/selection.h"
+#include "support/fake_backend.h"
+#include "support/files.h"
 
 namespace isol8::rootfs {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempStore {
- public:
-  TempStore() {
-    char tmpl[] = "/tmp/isol8-rootfs-unit-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempStore() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 Manifest sample(std::string name = "isol8:python") {
   Manifest m;
@@ -156,7 +142,7 @@ TEST(RootfsStore, MissingStoreIsEmptyAndRelativePathsAreRefused) {
 }
 
 TEST(RootfsStore, CommitPutsTheRootInPlaceWithItsManifestLast) {
-  TempStore tmp;
+  test::TempDir tmp{"isol8-rootfs-unit"};
   auto store = RootfsStore::open(tmp.path(), true);
   ASSERT_TRUE(store) << store.error().message;
   auto pending = store->begin("isol8:python");
@@ -166,8 +152,8 @@ TEST(RootfsStore, CommitPutsTheRootInPlaceWithItsManifestLast) {
   put(build_dir / "usr/bin/marker", "new");
   auto committed = store->commit(std::move(*pending), sample(), false);
   ASSERT_TRUE(committed) << committed.error().message;
-  EXPECT_EQ(committed->dir, tmp.path() / "isol8:python");
-  EXPECT_EQ(get(tmp.path() / "isol8:python/usr/bin/marker"), "new");
+  EXPECT_EQ(committed->dir, tmp / "isol8:python");
+  EXPECT_EQ(get(tmp / "isol8:python/usr/bin/marker"), "new");
   EXPECT_FALSE(fs::exists(build_dir));
   auto found = store->find("isol8:python");
   ASSERT_TRUE(found);
@@ -178,7 +164,7 @@ TEST(RootfsStore, CommitPutsTheRootInPlaceWithItsManifestLast) {
 }
 
 TEST(RootfsStore, ExistingRootIsKeptWithoutReplaceAndSwappedWithIt) {
-  TempStore tmp;
+  test::TempDir tmp{"isol8-rootfs-unit"};
   auto store = RootfsStore::open(tmp.path(), true);
   ASSERT_TRUE(store);
   {
@@ -196,7 +182,7 @@ TEST(RootfsStore, ExistingRootIsKeptWithoutReplaceAndSwappedWithIt) {
     EXPECT_NE(again.error().message.find("already exists"), std::string::npos);
   }
   // Refused: the old root is untouched and the build directory is gone.
-  EXPECT_EQ(get(tmp.path() / "isol8:python/version"), "old");
+  EXPECT_EQ(get(tmp / "isol8:python/version"), "old");
   EXPECT_EQ(entries(tmp.path()),
             (std::set<std::string>{"isol8:python", "isol8:python.json", "logs"}));
   {
@@ -208,7 +194,7 @@ TEST(RootfsStore, ExistingRootIsKeptWithoutReplaceAndSwappedWithIt) {
     auto replaced = store->commit(std::move(*p), m, true);
     ASSERT_TRUE(replaced) << replaced.error().message;
   }
-  EXPECT_EQ(get(tmp.path() / "isol8:python/version"), "new");
+  EXPECT_EQ(get(tmp / "isol8:python/version"), "new");
   EXPECT_EQ(store->find("isol8:python")->manifest.recipe_hash, "def456");
   // The old root was deleted: nothing but the new root, its manifest and the log dir remain.
   EXPECT_EQ(entries(tmp.path()),
@@ -216,7 +202,7 @@ TEST(RootfsStore, ExistingRootIsKeptWithoutReplaceAndSwappedWithIt) {
 }
 
 TEST(RootfsStore, AbandonedBuildIsRemovedWhenItsOwnerGoesAway) {
-  TempStore tmp;
+  test::TempDir tmp{"isol8-rootfs-unit"};
   auto store = RootfsStore::open(tmp.path(), true);
   ASSERT_TRUE(store);
   fs::path dir;
@@ -231,25 +217,25 @@ TEST(RootfsStore, AbandonedBuildIsRemovedWhenItsOwnerGoesAway) {
 }
 
 TEST(RootfsStore, IncompleteRootsAreIgnoredAndReclaimed) {
-  TempStore tmp;
+  test::TempDir tmp{"isol8-rootfs-unit"};
   auto store = RootfsStore::open(tmp.path(), true);
   ASSERT_TRUE(store);
   // A root without a manifest (a crash between the rename and the manifest).
-  put(tmp.path() / "isol8:bash/bin/bash", "x");
+  put(tmp / "isol8:bash/bin/bash", "x");
   // A manifest naming another root.
-  put(tmp.path() / "other/x", "x");
-  put(tmp.path() / "other.json", to_json(sample("isol8:python")).dump());
+  put(tmp / "other/x", "x");
+  put(tmp / "other.json", to_json(sample("isol8:python")).dump());
   // A corrupt manifest.
-  put(tmp.path() / "broken/x", "x");
-  put(tmp.path() / "broken.json", "{not json");
+  put(tmp / "broken/x", "x");
+  put(tmp / "broken.json", "{not json");
   // A manifest whose root is gone.
-  put(tmp.path() / "ghost.json", to_json(sample("ghost")).dump());
+  put(tmp / "ghost.json", to_json(sample("ghost")).dump());
   // Builds of a dead writer and of a live one (this process).
   const pid_t dead = dead_pid();
-  put(tmp.path() / (".build-isol8:deno-" + std::to_string(dead)) / "x", "x");
-  put(tmp.path() / (".build-isol8:deno-" + std::to_string(dead) + ".json"), "{}");
-  put(tmp.path() / (".build-isol8:deno-" + std::to_string(dead) + ".versions"), "a=b");
-  put(tmp.path() / (".build-isol8:bun-" + std::to_string(::getpid())) / "x", "x");
+  put(tmp / (".build-isol8:deno-" + std::to_string(dead)) / "x", "x");
+  put(tmp / (".build-isol8:deno-" + std::to_string(dead) + ".json"), "{}");
+  put(tmp / (".build-isol8:deno-" + std::to_string(dead) + ".versions"), "a=b");
+  put(tmp / (".build-isol8:bun-" + std::to_string(::getpid())) / "x", "x");
 
   EXPECT_FALSE(store->find("isol8:bash"));
   EXPECT_FALSE(store->find("other"));
@@ -264,7 +250,7 @@ TEST(RootfsStore, IncompleteRootsAreIgnoredAndReclaimed) {
 }
 
 TEST(RootfsStore, RemoveDeletesManifestAndRoot) {
-  TempStore tmp;
+  test::TempDir tmp{"isol8-rootfs-unit"};
   auto store = RootfsStore::open(tmp.path(), true);
   ASSERT_TRUE(store);
   auto p = store->begin("mine");
@@ -280,7 +266,7 @@ TEST(RootfsStore, RemoveDeletesManifestAndRoot) {
 }
 
 TEST(RootfsSelection, PicksNativeRootDirThenImageThenRuntimeRootThenHost) {
-  TempStore tmp;
+  test::TempDir tmp{"isol8-rootfs-unit"};
   auto store = RootfsStore::open(tmp.path(), true);
   ASSERT_TRUE(store);
   for (const char* name : {"isol8:python", "custom"}) {
@@ -291,11 +277,11 @@ TEST(RootfsSelection, PicksNativeRootDirThenImageThenRuntimeRootThenHost) {
     ASSERT_TRUE(store->commit(std::move(*p), m, false));
   }
   Options o;
-  o.rootfs_store = tmp.path().string();
+  o.rootfs_store = tmp.path();
 
   auto sel = select_root(o, "python");
   ASSERT_TRUE(sel) << sel.error().message;
-  EXPECT_EQ(sel->root_dir, (tmp.path() / "isol8:python").string());
+  EXPECT_EQ(sel->root_dir, (tmp / "isol8:python").string());
   EXPECT_EQ(sel->image, "isol8:python");
   EXPECT_EQ(sel->image_setup, "echo from isol8:python");
 
@@ -307,15 +293,15 @@ TEST(RootfsSelection, PicksNativeRootDirThenImageThenRuntimeRootThenHost) {
   o.image = "custom";
   sel = select_root(o, "node");
   ASSERT_TRUE(sel);
-  EXPECT_EQ(sel->root_dir, (tmp.path() / "custom").string());
+  EXPECT_EQ(sel->root_dir, (tmp / "custom").string());
   EXPECT_EQ(sel->image_setup, "echo from custom");
 
   o.image = "missing-tag";
   sel = select_root(o, "python");
   ASSERT_FALSE(sel);
-  EXPECT_NE(sel.error().message.find("Image missing-tag not found in the rootfs store " +
-                                     tmp.path().string()),
-            std::string::npos)
+  EXPECT_NE(
+      sel.error().message.find("Image missing-tag not found in the rootfs store " + tmp.path()),
+      std::string::npos)
       << sel.error().message;
   EXPECT_NE(sel.error().message.find("isol8 setup"), std::string::npos);
   EXPECT_NE(sel.error().message.find("isol8 build"), std::string::npos);
@@ -349,22 +335,8 @@ TEST(RootfsSelection, ImageSetupRunsBeforeTheRequests) {
   EXPECT_EQ(compose_setup_script("", ""), "");
 }
 
-// A backend that has every interpreter, in any root.
-class AnyRootBackend final : public Backend {
- public:
-  const char* name() const override { return "any"; }
-  bool has_executable(const std::string& root, const std::string&) const override {
-    roots.push_back(root);
-    return true;
-  }
-  Result<RunOutcome> run(const RunSpec&, OutputSink&, const RunControl&) override {
-    return make_error("not here");
-  }
-  mutable std::vector<std::string> roots;
-};
-
 TEST(RootfsSelection, PrepareRunUsesTheStoreRootAndComposesSetup) {
-  TempStore tmp;
+  test::TempDir tmp{"isol8-rootfs-unit"};
   auto store = RootfsStore::open(tmp.path(), true);
   ASSERT_TRUE(store);
   auto p = store->begin("isol8:bash");
@@ -375,19 +347,19 @@ TEST(RootfsSelection, PrepareRunUsesTheStoreRootAndComposesSetup) {
   ASSERT_TRUE(store->commit(std::move(*p), m, false));
 
   Options o;
-  o.rootfs_store = tmp.path().string();
+  o.rootfs_store = tmp.path();
   ExecutionRequest r;
   r.runtime = "bash";
   r.cmd = "true";
   r.setup_script = "echo request";
-  AnyRootBackend backend;
+  test::FakeBackend backend;  // every interpreter, in any root
   auto run = prepare_run(r, o, backend);
   ASSERT_TRUE(run) << run.error().message;
-  EXPECT_EQ(run->spec.root_dir, (tmp.path() / "isol8:bash").string());
+  EXPECT_EQ(run->spec.root_dir, (tmp / "isol8:bash").string());
   EXPECT_EQ(run->spec.image, "isol8:bash");
   EXPECT_EQ(run->spec.setup_script, "export FROM_IMAGE=1\necho request");
-  ASSERT_FALSE(backend.roots.empty());
-  EXPECT_EQ(backend.roots.back(), (tmp.path() / "isol8:bash").string());
+  ASSERT_FALSE(backend.queried_roots().empty());
+  EXPECT_EQ(backend.queried_roots().back(), (tmp / "isol8:bash").string());
 
   o.image = "nope";
   auto missing = prepare_run(r, o, backend);

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "common/fs_util.h"
+#include "support/files.h"
 
 namespace isol8::rootfs {
 namespace {
@@ -78,18 +79,12 @@ std::string make_tar(const std::vector<Entry>& entries) {
 class TarImport : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/isol8-tar-unit-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
     fs::create_directories(base_ / "store");
     fs::create_directories(base_ / "outside");
     auto store = RootfsStore::open(base_ / "store", true);
     ASSERT_TRUE(store);
     store_.emplace(std::move(*store));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(base_, ec);
   }
 
   Result<StoredRoot> import(const std::string& tar, const std::string& name = "imported",
@@ -125,7 +120,8 @@ class TarImport : public ::testing::Test {
     EXPECT_TRUE(outside_empty());
   }
 
-  fs::path base_;
+  const test::TempDir tmp_{"isol8-tar-unit"};
+  const fs::path base_ = tmp_.path();
   std::optional<RootfsStore> store_;
 };
 

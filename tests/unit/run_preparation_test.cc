@@ -1,4 +1,5 @@
 #include "core/run_preparation.h"
+#include "support/fake_backend.h"
 
 #include <algorithm>
 #include <map>
@@ -14,27 +15,7 @@ namespace {
 using namespace std::string_literals;
 using Argv = std::vector<std::string>;
 
-// A backend whose file system holds exactly the executables it is given; records the roots it
-// was asked about.
-class FakeBackend final : public Backend {
- public:
-  explicit FakeBackend(std::set<std::string> executables) : executables_(std::move(executables)) {}
-
-  const char* name() const override { return "fake"; }
-  bool has_executable(const std::string& root_dir, const std::string& path) const override {
-    queried_roots_.push_back(root_dir);
-    return executables_.count(path) > 0;
-  }
-  Result<RunOutcome> run(const RunSpec&, OutputSink&, const RunControl&) override {
-    return make_error("FakeBackend does not run anything");
-  }
-
-  const std::vector<std::string>& queried_roots() const { return queried_roots_; }
-
- private:
-  std::set<std::string> executables_;
-  mutable std::vector<std::string> queried_roots_;
-};
+using test::FakeBackend;
 
 // What a Debian host with every runtime installed looks like (bun and deno from their installers).
 const std::set<std::string> kHostExecutables = {
@@ -297,7 +278,7 @@ TEST_F(RunPreparationTest, MissingInterpreterNamesRuntimeAndInterpreter) {
 
 TEST_F(RunPreparationTest, MissingInterpreterInARootfsNamesTheRoot) {
   options_.native.root_dir = "/srv/isol8/empty";
-  FakeBackend backend({});
+  FakeBackend backend(std::set<std::string>{});  // no executables at all
   auto r = prepare_run(code_request("node", "1"), options_, backend);
   ASSERT_FALSE(r);
   const std::string& msg = r.error().message;

@@ -1,6 +1,8 @@
 #include "seccomp/policy.h"
 
 #include "seccomp/baked_filter.h"
+#include "support/cli.h"
+#include "support/files.h"
 
 #include <unistd.h>
 
@@ -15,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kProfilesDir = fs::path(ISOL8_SOURCE_DIR) / "profiles";
+const fs::path kProfilesDir = fs::path(::isol8::test::kSourceDir) / "profiles";
 
 std::string slurp(const fs::path& path) {
   std::ifstream in(path);
@@ -178,16 +180,15 @@ TEST(SeccompBakedFilter, StrictModeUsesItOnlyForTheUnchangedProfile) {
   ASSERT_TRUE(strict && *strict);
   EXPECT_EQ((*strict)->size(), baked_default_filter().size());
   // An edited installed profile is compiled from its own text.
-  char tmpl[] = "/tmp/isol8-baked-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const test::TempDir tmp("isol8-baked");
+  ASSERT_FALSE(tmp.path().empty());
+  const std::string dir = tmp.path();
   {
     std::ofstream f(dir + "/default.json");
     f << R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
           {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"}]})";
   }
   auto edited = load_seccomp_policy(SeccompMode::kStrict, {}, dir);
-  std::filesystem::remove_all(dir);
   ASSERT_TRUE(edited && *edited) << (edited ? "" : edited.error().message);
   EXPECT_LT((*edited)->size(), baked_default_filter().size());
 }

@@ -1,4 +1,5 @@
 #include "seccomp/profile.h"
+#include "support/cli.h"
 
 #include <gtest/gtest.h>
 
@@ -204,7 +205,7 @@ TEST(SeccompProfile, DefaultErrnoByName) {
 }
 
 TEST(SeccompProfile, ParsesTheRepositoryDefaultProfile) {
-  std::ifstream in(std::string(ISOL8_SOURCE_DIR) + "/profiles/default.json");
+  std::ifstream in(std::string(::isol8::test::kSourceDir) + "/profiles/default.json");
   ASSERT_TRUE(in);
   std::stringstream text;
   text << in.rdbuf();

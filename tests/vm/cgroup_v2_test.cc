@@ -35,7 +35,7 @@
 
 #include "cgroups/cgroup_manager.h"
 #include "common/unique_fd.h"
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

@@ -9,28 +9,14 @@
 
 #include "backends/docker/client.h"
 #include "backends/docker/docker_backend.h"
-#include "docker_helpers.h"
 #include "isol8/engine.h"
 #include "isol8/options.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
 
 using nlohmann::json;
-
-class CollectingSink : public OutputSink {
- public:
-  void on_output(OutputStream s, std::string_view d) override {
-    (s == OutputStream::kStdout ? out : err).append(d);
-    (setup_code ? code_phase : setup_phase).append(d);
-  }
-  void on_setup_output(OutputStream s, std::string_view d) override {
-    (s == OutputStream::kStdout ? setup_out : setup_err).append(d);
-  }
-  void on_setup_exit(int code) override { setup_code = code; }
-  std::string out, err, setup_phase, code_phase, setup_out, setup_err;
-  std::optional<int> setup_code;
-};
 
 RunSpec bash_spec(const std::string& script) {
   RunSpec spec;
@@ -40,13 +26,6 @@ RunSpec bash_spec(const std::string& script) {
   spec.runtime = "bash";
   spec.timeout = std::chrono::milliseconds(20000);
   return spec;
-}
-
-size_t managed_containers() {
-  auto client = docker::DockerClient::from_environment();
-  auto list =
-      (*client)->list_containers(json{{"label", json::array({"isol8.managed=true"})}}, true);
-  return list ? list->size() : 9999;
 }
 
 class DockerBackendTest : public ::testing::Test {
@@ -116,14 +95,14 @@ TEST_F(DockerBackendTest, TimeoutKillsTheContainer) {
   RunSpec spec = bash_spec("echo started; sleep 60");
   spec.timeout = std::chrono::milliseconds(1500);
   CollectingSink sink;
-  const size_t before = managed_containers();
+  const long before = isol8_container_count();
   auto outcome = backend_->run(spec, sink, {});
   ASSERT_TRUE(outcome) << outcome.error().message;
   EXPECT_TRUE(outcome->timed_out);
   EXPECT_EQ(outcome->exit_code, 137);
   EXPECT_EQ(sink.out, "started\n");
   EXPECT_LT(outcome->duration.count(), 15000);
-  EXPECT_EQ(managed_containers(), before);
+  EXPECT_EQ(isol8_container_count(), before);
 }
 
 TEST_F(DockerBackendTest, OomIsReported) {
@@ -172,7 +151,7 @@ class DockerPoolTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DockerPoolTest, PooledContainersAreCleanOnReuse) {
   ISOL8_REQUIRE_DOCKER();
-  const size_t before = managed_containers();
+  const long before = isol8_container_count();
   {
     Options o;
     o.backend = BackendKind::kDocker;
@@ -208,7 +187,7 @@ TEST_P(DockerPoolTest, PooledContainersAreCleanOnReuse) {
     EXPECT_TRUE(reused) << "the pool never handed the first container out again";
   }
   // The engine's destructor removed every pooled container.
-  EXPECT_EQ(managed_containers(), before);
+  EXPECT_EQ(isol8_container_count(), before);
 }
 
 // A pooled run execs in a container that outlives it, whose State.OOMKilled is container-wide and
@@ -216,7 +195,7 @@ TEST_P(DockerPoolTest, PooledContainersAreCleanOnReuse) {
 // reused after an OOM kill (the next run is in a clean one and is not reported as OOM).
 TEST_P(DockerPoolTest, OomInAPooledRunIsReportedOnlyForThatRun) {
   ISOL8_REQUIRE_DOCKER();
-  const size_t before = managed_containers();
+  const long before = isol8_container_count();
   {
     Options o;
     o.backend = BackendKind::kDocker;
@@ -249,7 +228,7 @@ TEST_P(DockerPoolTest, OomInAPooledRunIsReportedOnlyForThatRun) {
     EXPECT_EQ(after->status, RunStatus::kOk) << after->stderr_data;
     EXPECT_FALSE(after->oom_killed);
   }
-  EXPECT_EQ(managed_containers(), before);
+  EXPECT_EQ(isol8_container_count(), before);
 }
 
 // The setup script and the program each get the whole time limit, in a pooled exec too.

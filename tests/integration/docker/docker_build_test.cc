@@ -8,8 +8,7 @@
 #include <filesystem>
 
 #include "backends/docker/client.h"
-#include "docker_helpers.h"
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

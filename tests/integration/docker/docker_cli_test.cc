@@ -5,19 +5,16 @@
 
 #include <gtest/gtest.h>
 
-#include "docker_helpers.h"
 #include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
 
 CliResult docker_run(std::vector<std::string> args, const std::string& input = "") {
-  args.insert(args.begin(), {"run", "--backend", "docker"});
+  args.insert(args.begin(), "run");
+  const std::vector<std::string> flags = backend_cli_flags(BackendKind::kDocker);
+  args.insert(args.begin() + 1, flags.begin(), flags.end());
   return run_cli(args, input);
-}
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
 }
 
 class DockerCli : public ::testing::Test {

@@ -17,8 +17,6 @@
 #include "backends/docker/image_import.h"
 #include "common/pid_dirs.h"
 #include "common/process_owner.h"
-#include "docker_helpers.h"
-#include "support/native_helpers.h"
 #include "support/test_support.h"
 
 namespace isol8::test {

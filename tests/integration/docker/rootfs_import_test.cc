@@ -8,15 +8,11 @@
 
 #include <filesystem>
 
-#include "docker_helpers.h"
+#include "backends/docker/client.h"
 #include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
-}
 
 class DockerRootfsImport : public ::testing::Test {
  protected:

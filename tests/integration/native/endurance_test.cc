@@ -8,7 +8,7 @@
 #include <iterator>
 #include <set>
 
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <sys/stat.h>
 
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

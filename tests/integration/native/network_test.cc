@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

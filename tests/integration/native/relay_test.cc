@@ -1,6 +1,7 @@
 // isol8-relay, the in-sandbox end of the filtered network without a veth: TCP on loopback in,
 // the proxy's Unix socket out, bytes unchanged in both directions, many connections at once.
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,7 +9,7 @@
 
 #include <thread>
 
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

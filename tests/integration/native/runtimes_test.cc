@@ -1,7 +1,7 @@
 // The runtimes on the host root: python, node and bash run; bun and deno are not installed on
 // this host, so asking for them is a clear error that names the interpreter.
 
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

@@ -12,7 +12,8 @@
 //             followed by one more run.
 // The CLI runs in a private mount namespace whose /etc/hosts names the test internet
 // (network_fixture.h), which the proxy resolves in the runner. Nothing leaves the machine.
-// The docker cases (.../docker) run in the docker tier (tests/CMakeLists.txt).
+// Compiled once and linked into the network tier's binary (native and relay cases) and the
+// docker tier's (the docker cases): see sandboxes_under_test() and tests/CMakeLists.txt.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +26,7 @@
 #include <set>
 
 #include "network_fixture.h"
-#include "support/backend_params.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
@@ -44,6 +45,20 @@ std::string name_of(Sandbox s) {
       return "docker";
   }
   return "?";
+}
+
+// The sandbox kinds of the backends this binary runs (backend_params.h): the native backend's two
+// filtered modes (the network tier), docker (the docker tier).
+std::vector<Sandbox> sandboxes_under_test() {
+  std::vector<Sandbox> out;
+  for (BackendKind kind : backends_under_test()) {
+    if (kind == BackendKind::kNative) {
+      out.insert(out.end(), {Sandbox::kNativeVeth, Sandbox::kNativeRelay});
+    } else {
+      out.push_back(Sandbox::kDocker);
+    }
+  }
+  return out;
 }
 
 constexpr const char* kHosts =
@@ -184,7 +199,11 @@ class NetworkModes : public ::testing::TestWithParam<Sandbox> {
   }
 
   std::vector<std::string> run_args(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {"run", "--backend", docker() ? "docker" : "native"};
+    std::vector<std::string> argv = {"run"};
+    for (const auto& flag :
+         backend_cli_flags(docker() ? BackendKind::kDocker : BackendKind::kNative)) {
+      argv.push_back(flag);
+    }
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
   }
@@ -220,41 +239,20 @@ TEST_P(NetworkModes, NoneBlocksEverything) {
   EXPECT_EQ(rtrim(stdout_of(r)), kAllBlocked) << r.dump();
 }
 
-// A TCP listener on 127.0.0.1 with a kernel-chosen port (port 0 when it could not be made).
-struct LoopbackListener {
-  UniqueFd fd;
-  uint16_t port = 0;
-};
-
-LoopbackListener loopback_listener() {
-  LoopbackListener l{UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0))};
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  if (::bind(l.fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-      ::listen(l.fd.get(), 4) == 0 &&
-      ::getsockname(l.fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
-    l.port = ntohs(sa.sin_port);
-  }
-  return l;
-}
-
 TEST_P(NetworkModes, HostReachesALoopbackServer) {
-  const LoopbackListener l = loopback_listener();
-  ASSERT_NE(l.port, 0) << std::strerror(errno);
-  const UniqueFd& listener = l.fd;
+  const LoopbackListener l;
+  ASSERT_TRUE(l.ok()) << std::strerror(errno);
   std::thread server([&] {
-    pollfd p{listener.get(), POLLIN, 0};
+    pollfd p{l.fd(), POLLIN, 0};
     if (::poll(&p, 1, 60000) <= 0) return;
-    UniqueFd c(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd c(::accept4(l.fd(), nullptr, nullptr, SOCK_CLOEXEC));
     const std::string hello = "hello from the host";
     (void)!::write(c.get(), hello.data(), hello.size());
   });
   const json r =
       cli_json({"--net", "host", "-e",
                 "import socket\ns = socket.create_connection(('127.0.0.1', " +
-                    std::to_string(l.port) + "), timeout=10)\nprint(s.recv(100).decode())\n"});
+                    std::to_string(l.port()) + "), timeout=10)\nprint(s.recv(100).decode())\n"});
   server.join();
   EXPECT_EQ(rtrim(stdout_of(r)), "hello from the host") << r.dump();
 }
@@ -330,9 +328,9 @@ TEST_P(NetworkModes, FilteredDenyBeatsAllow) {
 
 TEST_P(NetworkModes, FilteredRefusesNamesOfPrivateMetadataAndLoopbackAddresses) {
   // A host service on loopback, which loop.test names: it must not be reached through the proxy.
-  const LoopbackListener listener = loopback_listener();
-  ASSERT_NE(listener.port, 0) << std::strerror(errno);
-  const std::string loop_url = "http://loop.test:" + std::to_string(listener.port) + "/";
+  const LoopbackListener listener;
+  ASSERT_TRUE(listener.ok()) << std::strerror(errno);
+  const std::string loop_url = "http://loop.test:" + std::to_string(listener.port()) + "/";
   const json r = cli_json(
       {"--net", "filtered", "--allow", "\\.test$", "-e",
        fetch_code(internet().ca_pem(), {"http://private.test/", "http://metadata.test/latest/",
@@ -351,7 +349,7 @@ TEST_P(NetworkModes, FilteredRefusesNamesOfPrivateMetadataAndLoopbackAddresses) 
   EXPECT_TRUE(contains(out, loop_url + " -> HTTP 403 isol8: request to loop.test blocked: "
                                        "127.0.0.1 is"))
       << r.dump();
-  pollfd p{listener.fd.get(), POLLIN, 0};
+  pollfd p{listener.fd(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0) << "a connection reached the host's loopback service";
 }
 
@@ -403,9 +401,7 @@ TEST_P(NetworkModes, FilteredSigkilledCliLeavesNothingAfterTheNextRun) {
   EXPECT_EQ(rtrim(next.out), "1") << describe(next);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, NetworkModes,
-                         ::testing::Values(Sandbox::kNativeVeth, Sandbox::kNativeRelay,
-                                           Sandbox::kDocker),
+INSTANTIATE_TEST_SUITE_P(Backends, NetworkModes, ::testing::ValuesIn(sandboxes_under_test()),
                          [](const auto& info) { return name_of(info.param); });
 
 }  // namespace

@@ -5,6 +5,7 @@
 // end; the CLI tests (filtered_backends_test.cc) go through the real filtering proxy.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -24,35 +25,10 @@
 
 #include "backends/native/native_backend.h"
 #include "common/unique_fd.h"
-#include "support/native_helpers.h"
 #include "support/test_pki.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
-
-inline int sh(const std::string& command) {
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-inline std::string sh_out(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
-inline bool tcp_connects(const std::string& address, uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
-  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-}
 
 // A network namespace standing for the internet: 203.0.113.2 inside, 203.0.113.1 on the host,
 // an HTTP server on port 80 ("internet says hi"), an HTTPS server on port 443 ("secure internet
@@ -225,23 +201,6 @@ class StandInProxy final : public RunProxy {
   std::thread thread_;
 };
 
-struct CollectingSink final : OutputSink {
-  std::string out;
-  std::string err;
-  void on_output(OutputStream stream, std::string_view data) override {
-    (stream == OutputStream::kStdout ? out : err).append(data);
-  }
-};
-
-struct RunResult {
-  bool ok = false;
-  std::string error;
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  std::vector<NetworkLogEntry> logs;
-};
-
 inline ProxyStarter stand_in_starter() {
   return [](const NetworkFilter&, bool, const ProxyListen& listen) {
     return StandInProxy::start(listen);
@@ -254,28 +213,12 @@ inline Result<std::unique_ptr<Backend>> filtered_backend() {
   return make_native_backend(config);
 }
 
-inline RunResult run_python(Backend& backend, const std::string& code,
-                            NetworkMode mode = NetworkMode::kFiltered, bool log = false) {
-  RunSpec spec;
-  spec.argv = {"/usr/bin/python3", "-c", code};
-  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/sandbox", "LANG=C.UTF-8"};
-  spec.network = mode;
+// A backend run of python3 -c `code` with network `mode` (and its log with `log`), collected.
+inline BackendRun run_python(Backend& backend, const std::string& code,
+                             NetworkMode mode = NetworkMode::kFiltered, bool log = false) {
+  RunSpec spec = python_spec(code, mode);
   spec.log_network = log;
-  spec.timeout = std::chrono::milliseconds(60000);
-  CollectingSink sink;
-  RunControl control{};
-  auto outcome = backend.run(spec, sink, control);
-  RunResult r;
-  if (!outcome) {
-    r.error = outcome.error().message;
-    return r;
-  }
-  r.ok = true;
-  r.exit_code = outcome->exit_code;
-  r.out = sink.out;
-  r.err = sink.err;
-  r.logs = outcome->network_logs;
-  return r;
+  return run_spec(backend, spec);
 }
 
 // What filtered runs may leave on the host.

@@ -22,41 +22,6 @@
 namespace isol8::test {
 namespace {
 
-struct RelayRun {
-  bool ok = false;
-  std::string error;
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  std::vector<NetworkLogEntry> logs;
-};
-
-RunSpec python_spec(const std::string& code) {
-  RunSpec spec;
-  spec.argv = {"/usr/bin/python3", "-c", code};
-  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/sandbox", "LANG=C.UTF-8"};
-  spec.network = NetworkMode::kFiltered;
-  spec.timeout = std::chrono::milliseconds(60000);
-  return spec;
-}
-
-RelayRun run_spec(Backend& backend, const RunSpec& spec) {
-  CollectingSink sink;
-  RunControl control{};
-  auto outcome = backend.run(spec, sink, control);
-  RelayRun r;
-  if (!outcome) {
-    r.error = outcome.error().message;
-    return r;
-  }
-  r.ok = true;
-  r.exit_code = outcome->exit_code;
-  r.out = sink.out;
-  r.err = sink.err;
-  r.logs = outcome->network_logs;
-  return r;
-}
-
 // Each check prints one line, so that a failure says which one let traffic through.
 std::string probe_code(const std::string& server, const std::string& blocked) {
   return R"(

@@ -16,28 +16,11 @@ constexpr const char* kFetch =
     "except urllib.error.HTTPError as e:\n"
     "    print('HTTP', e.code)\n";
 
-RunResult fetch(Backend& backend, const std::string& allow) {
-  RunSpec spec;
-  spec.argv = {"/usr/bin/python3", "-c", kFetch};
-  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/sandbox", "LANG=C.UTF-8"};
-  spec.network = NetworkMode::kFiltered;
+BackendRun fetch(Backend& backend, const std::string& allow) {
+  RunSpec spec = python_spec(kFetch);
   spec.network_filter.whitelist = {allow};
   spec.log_network = true;
-  spec.timeout = std::chrono::milliseconds(60000);
-  CollectingSink sink;
-  RunControl control{};
-  RunResult r;
-  auto outcome = backend.run(spec, sink, control);
-  if (!outcome) {
-    r.error = outcome.error().message;
-    return r;
-  }
-  r.ok = true;
-  r.exit_code = outcome->exit_code;
-  r.out = sink.out;
-  r.err = sink.err;
-  r.logs = outcome->network_logs;
-  return r;
+  return run_spec(backend, spec);
 }
 
 class SharedProxy : public ::testing::Test {
@@ -61,7 +44,7 @@ TEST_F(SharedProxy, EveryRunGetsItsOwnFilterAndLog) {
     const std::string other = R"(^other\.test$)";
     for (int i = 0; i < 4; ++i) {
       const bool allow = i % 2 == 0;
-      const RunResult r = fetch(backend, allow ? allowed : other);
+      const BackendRun r = fetch(backend, allow ? allowed : other);
       ASSERT_TRUE(r.ok) << "run " << i << ": " << r.error;
       EXPECT_EQ(r.exit_code, 0) << "run " << i << ": " << r.err;
       EXPECT_EQ(rtrim(r.out), allow ? "internet says hi" : "HTTP 403") << "run " << i;
@@ -81,7 +64,7 @@ TEST_F(SharedProxy, ConcurrentRunsOnTheSharedProxyKeepTheirFilters) {
     ASSERT_TRUE(made) << made.error().message;
     Backend& backend = **made;
     ASSERT_TRUE(fetch(backend, R"(^203\.0\.113\.2$)").ok);  // the next runs share the proxy
-    RunResult results[4];
+    BackendRun results[4];
     std::vector<std::thread> threads;
     for (int i = 0; i < 4; ++i) {
       threads.emplace_back([&, i] {

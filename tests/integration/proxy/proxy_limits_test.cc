@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "proxy_env.h"
+#include "support/files.h"
 
 namespace isol8::proxy::test {
 namespace {
@@ -84,9 +85,9 @@ TEST(ProxyLimits, ClosesAnIdleTunnel) {
 }
 
 TEST(ProxyLimits, ListensOnAUnixSocket) {
-  char dir[] = "/tmp/isol8-proxy-unix-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  const std::string path = std::string(dir) + "/proxy.sock";
+  const isol8::test::TempDir dir("isol8-proxy-unix");
+  ASSERT_FALSE(dir.path().empty());
+  const std::string path = dir.file("proxy.sock");
   {
     auto proxy = FilteringProxy::start(ProxyConfig{}, {Listener{"", 0, path}});
     ASSERT_TRUE(proxy.has_value()) << proxy.error().message;
@@ -108,7 +109,6 @@ TEST(ProxyLimits, ListensOnAUnixSocket) {
   }
   struct stat st {};
   EXPECT_NE(::stat(path.c_str(), &st), 0) << "the socket file outlived its proxy";
-  ::rmdir(dir);
 }
 
 TEST(ProxyLimits, ListenerErrorsNameTheListener) {

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "rootfs/store.h"
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
@@ -319,12 +319,7 @@ TEST(RootfsUnprivileged, SetupAndBuildSayTheyNeedRoot) {
     const std::string cmd = "cd / && HOME='" + home.path() +
                             "' setpriv --reuid=65534 --regid=65534 --clear-groups '" +
                             kIsol8Binary + "' " + args + " 2>&1; echo \"rc=$?\"";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    ::pclose(p);
+    const std::string out = sh_out(cmd);
     EXPECT_TRUE(contains(out, "[ERR] Building runtime roots needs root")) << args << ": " << out;
     EXPECT_TRUE(contains(out, "isol8 rootfs import --tar")) << out;
     EXPECT_TRUE(contains(out, "rc=1")) << out;

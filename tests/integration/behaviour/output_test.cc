@@ -1,7 +1,7 @@
 // What comes out of a run: secret masking (also of a secret split across reads), the output cap,
 // odd bytes (NUL, invalid UTF-8) through --json, and the order of streamed output.
 
-#include "support/backend_params.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

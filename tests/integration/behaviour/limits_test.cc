@@ -1,7 +1,7 @@
 // The resource limits, on every backend: memory (an OOM kill is exit 137 with the marker and
 // status "oom"), pids, and the result's record of what was enforced.
 
-#include "support/backend_params.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

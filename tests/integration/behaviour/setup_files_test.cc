@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "support/backend_params.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
