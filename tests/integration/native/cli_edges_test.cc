@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
-#include "support/backend_params.h"
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
@@ -259,45 +261,6 @@ TEST_F(NativeCliEdges, CpuAboveTheHostsCpusWarns) {
                                   " is more than this host's " + std::to_string(cpus) + " CPUs"))
       << describe(r);
 }
-
-// ---- on every backend
-
-class CliEdges : public BackendTest {};
-
-TEST_P(CliEdges, MemoryAboveTheHostWarnsAndRuns) {
-  const CliRun r = cli().run({"run", "--memory", "1t", "-e", "print('ran')"});
-  EXPECT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(r.out, "ran\n");
-  EXPECT_TRUE(contains(r.err, "[WARN] the memory limit 1t is more than this host's memory ("))
-      << describe(r);
-}
-
-// The largest time limit is usable: no overflow on the way to the kernel or the daemon.
-TEST_P(CliEdges, TheLargestTimeoutRunsNormally) {
-  const CliRun r = cli().run({"run", "--timeout", "86400000", "-e", "print('ran')"});
-  EXPECT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(r.out, "ran\n");
-}
-
-TEST_P(CliEdges, JsonOnAFailingSetupScriptIsAnErrorObject) {
-  const CliRun r = cli().run(
-      {"run", "--json", "--setup", "echo broken >&2; exit 3", "-e", "print('should not run')"});
-  EXPECT_EQ(r.exit_code, 1) << describe(r);
-  const json j = json::parse(r.out, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << describe(r);
-  EXPECT_EQ(j, (json{{"error", "Setup script failed (exit code 3): broken"}})) << describe(r);
-  EXPECT_TRUE(contains(r.err, "[ERR] Setup script failed (exit code 3): broken")) << describe(r);
-}
-
-TEST_P(CliEdges, JsonOnAFailingRunIsStillTheResult) {
-  const CliRun r = cli().run({"run", "--json", "-e", "import sys; sys.exit(5)"});
-  EXPECT_EQ(r.exit_code, 5) << describe(r);
-  const json j = json::parse(r.out, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << describe(r);
-  EXPECT_EQ(j["exitCode"], 5) << j.dump();
-}
-
-ISOL8_BACKEND_SUITE(CliEdges);
 
 }  // namespace
 }  // namespace isol8::test

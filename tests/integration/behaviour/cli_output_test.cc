@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <regex>
 
-#include "support/backend_params.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
