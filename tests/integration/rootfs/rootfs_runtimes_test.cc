@@ -135,21 +135,55 @@ TEST_F(RootfsTest, PythonHasJsonAndSsl) {
   EXPECT_EQ(rtrim(r.out), "{\"ok\": true} True True");
 }
 
-TEST_F(RootfsTest, NodeRunsEsmWithBuiltinsAndCommonJsFiles) {
-  const std::string mjs = file("main.mjs",
-                               "import { createHash } from 'node:crypto';\n"
-                               "import path from 'node:path';\n"
-                               "console.log(createHash('sha256').update('x').digest('hex').slice(0,"
-                               " 8), path.basename('/a/b.txt'));\n");
-  auto r = cli({"run", mjs});
+TEST_F(RootfsTest, NodeIsACurrentLtsWithNpm) {
+  auto r = cli({"run", "-r", "node", "--cmd",
+                "node -p 'Number(process.versions.node.split(\".\")[0]) >= 22'; npm --version"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(rtrim(r.out), "2d711642 b.txt");
-  const std::string cjs = file("main.cjs",
-                               "const os = require('os');\n"
-                               "console.log(typeof module.exports, os.platform());\n");
-  r = cli({"run", cjs});
-  ASSERT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(rtrim(r.out), "object linux");
+  EXPECT_TRUE(r.out.starts_with("true\n")) << describe(r);
+  auto store = rootfs::RootfsStore::open(store_);
+  ASSERT_TRUE(store);
+  auto node = store->find("isol8:node");
+  ASSERT_TRUE(node);
+  EXPECT_TRUE(node->manifest.versions["node"].starts_with("22."))
+      << node->manifest.versions["node"];
+  EXPECT_EQ(rtrim(r.out.substr(5)), node->manifest.versions["npm"]) << describe(r);
+}
+
+// Upstream's node (22) runs ES modules and CommonJS alike: in -e code and .js files it tells
+// them apart by their syntax; .mjs is always a module, .cjs always CommonJS.
+TEST_F(RootfsTest, NodeRunsEsModulesAndCommonJsInlineAndInFiles) {
+  const std::string esm =
+      "import os from 'os';\nimport { basename } from 'node:path';\n"
+      "console.log('esm', os.platform(), basename('/a/b.txt'));\n";
+  const std::string cjs =
+      "const os = require('os');\n"
+      "console.log('cjs', os.platform(), typeof module.exports);\n";
+  struct Run {
+    std::vector<std::string> args;
+    std::string out;
+  } runs[] = {
+      {{"-r", "node", "-e", esm}, "esm linux b.txt\n"},
+      {{"-r", "node", "-e", cjs}, "cjs linux object\n"},
+      {{"-r", "node", "-e", "const v = await Promise.resolve(42); console.log('tla', v)"},
+       "tla 42\n"},
+      {{file("esm.js", esm)}, "esm linux b.txt\n"},
+      {{file("cjs.js", cjs)}, "cjs linux object\n"},
+      {{file("main.mjs", esm)}, "esm linux b.txt\n"},
+      {{file("main.cjs", cjs)}, "cjs linux object\n"},
+  };
+  for (const auto& run : runs) {
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), run.args.begin(), run.args.end());
+    auto r = cli(args);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(r.out, run.out) << describe(r);
+    // No warning about reparsing or module types: nothing on stderr.
+    EXPECT_EQ(without_warnings(r.err), "") << describe(r);
+  }
+  // A .mjs file is a module whatever its content: no require() there.
+  auto r = cli({"run", file("bad.mjs", "console.log(typeof require)\n")});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "undefined\n") << describe(r);
 }
 
 TEST_F(RootfsTest, BunAndDenoRunTypeScript) {
