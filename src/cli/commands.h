@@ -60,7 +60,9 @@ struct DoctorArgs {
 };
 
 CLI::App* add_doctor_command(CLI::App& app, DoctorArgs& args);
-int doctor_command(const DoctorArgs& args);
+// Checks for runs with the config's options; a config that does not load is reported, and the
+// defaults checked instead.
+int doctor_command(const DoctorArgs& args, const Result<LoadedConfig>& config);
 
 struct SetupArgs {
   std::optional<std::string> backend;

@@ -11,8 +11,17 @@ CLI::App* add_doctor_command(CLI::App& app, DoctorArgs& args) {
   return cmd;
 }
 
-int doctor_command(const DoctorArgs& args) {
-  const std::vector<Check> checks = run_diagnostics();
+int doctor_command(const DoctorArgs& args, const Result<LoadedConfig>& config) {
+  Options options;
+  std::vector<Check> checks;
+  if (!config) {
+    checks.push_back({Check::Level::kFail, "config", config.error().message});
+  } else if (auto configured = options_from_config(config->json); !configured) {
+    checks.push_back({Check::Level::kFail, "config", configured.error().message});
+  } else {
+    options = std::move(configured).value();
+  }
+  for (auto& c : run_diagnostics(options)) checks.push_back(std::move(c));
   bool failed = false;
   for (const auto& c : checks) failed = failed || c.level == Check::Level::kFail;
   if (args.json) {

@@ -78,7 +78,7 @@ int run_main(int argc, char** argv) {
     std::cout << app.help();
     return 0;
   }
-  if (doctor->parsed()) return doctor_command(doctor_args);
+  if (doctor->parsed()) return doctor_command(doctor_args, load());
   if (cleanup->parsed()) return cleanup_command(cleanup_args);
   auto loaded = load();
   if (!loaded) return report_error(loaded.error().message);

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "isol8/types.h"
+
 namespace isol8 {
 
 struct Check {
@@ -16,8 +18,9 @@ struct Check {
   std::string detail;
 };
 
-// Runs every check. `Fail` means the native backend cannot run at all.
-std::vector<Check> run_diagnostics();
+// Runs every check, for runs with `options` (the config's: store, native.rootDir,
+// native.filteredMode). `Fail` means the native backend cannot run at all.
+std::vector<Check> run_diagnostics(const Options& options = {});
 
 const char* to_string(Check::Level level);
 nlohmann::json to_json(const std::vector<Check>& checks);

@@ -122,6 +122,11 @@ Result<FilteredMode> parse_filtered_mode(std::string_view text) {
       "native.filteredMode: invalid value \"{}\". Expected one of: auto, veth, relay", text));
 }
 
+FilteredMode effective_filtered_mode(FilteredMode configured) {
+  if (configured != FilteredMode::kAuto) return configured;
+  return ::geteuid() == 0 && has_effective_net_admin() ? FilteredMode::kVeth : FilteredMode::kRelay;
+}
+
 Result<void> NativeBackend::start_filtered(const RunSpec& spec, FilteredRun& run,
                                            SpawnExtras& extras) {
   if (!network_.proxy_starter) {
@@ -465,9 +470,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
 
   // A veth needs CAP_NET_ADMIN in the host's network namespace; root has it unless a container
   // took it away. Anyone else gets the relay.
-  const bool veth = config.filtered_mode == FilteredMode::kVeth ||
-                    (config.filtered_mode == FilteredMode::kAuto && ::geteuid() == 0 &&
-                     has_effective_net_admin());
+  const bool veth = effective_filtered_mode(config.filtered_mode) == FilteredMode::kVeth;
   spdlog::debug("native: filtered networks use {}", veth ? "a veth" : "the relay");
   // The engine runs filtered by default: prepare the first network while the rest starts up.
   std::future<Result<std::unique_ptr<FilteredNetwork>>> first_network;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "rootfs/store.h"
@@ -335,6 +336,22 @@ TEST_F(RootfsTest, ImportOfAnExportedRootRuns) {
   EXPECT_TRUE(contains(r.out, tag + "\n  Runtime:  bash\n  Packages: (none)")) << describe(r);
   r = cli({"rootfs", "rm", tag});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
+}
+
+// doctor names the root each runtime's runs use, with the versions its manifest records.
+TEST_F(RootfsTest, DoctorNamesEachRuntimesRootWithItsVersions) {
+  auto r = cli({"doctor"});
+  auto store = rootfs::RootfsStore::open(store_);
+  ASSERT_TRUE(store);
+  for (const char* rt : {"python", "node", "bun", "deno", "bash"}) {
+    auto root = store->find(std::string("isol8:") + rt);
+    ASSERT_TRUE(root);
+    const std::string line =
+        fmt::format("[OK]    {:<26} isol8:{} from the store {} ({} {}",
+                    std::string("runtime ") + rt, rt, store_, rt, root->manifest.versions[rt]);
+    EXPECT_TRUE(contains(r.out, line)) << line << "\n" << describe(r);
+  }
+  EXPECT_TRUE(contains(r.out, "(node 22.")) << describe(r);
 }
 
 }  // namespace
