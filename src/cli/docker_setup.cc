@@ -42,6 +42,17 @@ int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
   }
   for (const auto& root : roots) {
     const std::string& name = root.manifest.name;
+    const std::string& runtime = root.manifest.runtime;
+    // A runtime root is imported as it is in the store: one without the packages the config's
+    // dependencies.<runtime> names has to be built again natively first.
+    if (name == "isol8:" + runtime && root.manifest.source == "recipe" &&
+        root.manifest.packages != configured_dependencies(config, runtime)) {
+      fmt::print(
+          "[ERR] {}: {} in {} does not have the config's dependencies.{}; build it first with "
+          "`isol8 setup --runtime {}`\n",
+          runtime, name, store->path().string(), runtime, runtime);
+      return 1;
+    }
     const auto colon = name.find(':');
     const std::string repo = colon == std::string::npos ? name : name.substr(0, colon);
     const std::string tag = colon == std::string::npos ? "latest" : name.substr(colon + 1);
@@ -50,22 +61,30 @@ int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
       if (!existing) return report_error(existing.error().message);
       if (existing->has_value()) {
         const auto& labels = (**existing)["Config"]["Labels"];
-        const bool has_backstop = labels.is_object() && labels.contains(docker::kBackstopLabel);
+        auto label = [&](const char* key) {
+          return labels.is_object() && labels.contains(key) && labels[key].is_string()
+                     ? labels[key].get<std::string>()
+                     : std::string();
+        };
         // An image imported before the backstop label existed is imported again, so that its
-        // runs get the backstop (docker/invocation.h).
-        if (has_backstop || !docker::root_supports_backstop(root.dir)) {
-          fmt::print("[OK] {}: Up to date\n", root.manifest.runtime);
+        // runs get the backstop (docker/invocation.h); one imported from another build of the
+        // root (recipes, dependencies) too.
+        const bool backstop_ok =
+            !label(docker::kBackstopLabel).empty() || !docker::root_supports_backstop(root.dir);
+        if (backstop_ok && label(docker::kBuildHashLabel) == root.manifest.recipe_hash) {
+          fmt::print("[OK] {}: Up to date\n", runtime);
           continue;
         }
       }
     }
-    auto id = docker::import_root_as_image(**client, root.dir, repo, tag, root.manifest.runtime,
-                                           root.manifest.setup);
+    auto id = docker::import_root_as_image(
+        **client, root.dir, repo, tag, runtime,
+        {root.manifest.setup, root.manifest.recipe_hash, root.manifest.packages});
     if (!id) {
-      fmt::print("[ERR] {}: {}\n", root.manifest.runtime, id.error().message);
+      fmt::print("[ERR] {}: {}\n", runtime, id.error().message);
       return 1;
     }
-    fmt::print("[OK] {}\n", root.manifest.runtime);
+    fmt::print("[OK] {}\n", runtime);
   }
   fmt::print("[DONE] Setup complete!\n");
   return 0;

@@ -6,6 +6,7 @@
 
 #include "common/fs_util.h"
 #include "core/sizes.h"
+#include "rootfs/store.h"
 
 namespace isol8 {
 namespace {
@@ -45,6 +46,10 @@ const json& schema() {
       "cleanupIntervalMs": "positive"
     },
     "prebuiltImages": "prebuiltImages",
+    "dependencies": {
+      "python": "packages", "node": "packages", "bun": "packages", "deno": "packages",
+      "bash": "packages"
+    },
     "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
                "networkPool": "string", "filteredMode": ["auto", "veth", "relay"],
                "rootfsStore": "string"}
@@ -76,6 +81,16 @@ std::string check_type(const std::string& type, const json& v) {
     return fits ? "" : "a whole number from 65536 to 4294901760";
   }
   if (type == "strings") return is_strings(v) ? "" : "an array of strings";
+  if (type == "packages") {
+    // Package names become arguments of pip, npm and apt-get in the build: upstream's check.
+    if (!is_strings(v)) return "an array of package names";
+    for (const auto& e : v) {
+      if (auto valid = rootfs::validate_package_name(e.get<std::string>()); !valid) {
+        return "an array of package names (" + valid.error().message + ")";
+      }
+    }
+    return "";
+  }
   if (type == "size") {
     return v.is_string() && parse_size(v.get<std::string>()) ? "" : "a size such as \"512m\"";
   }
@@ -172,6 +187,7 @@ json default_config() {
     },
     "auth": {"enabled": false, "defaultTtlMs": 86400000, "cleanupIntervalMs": 3600000},
     "prebuiltImages": [],
+    "dependencies": {},
     "native": {"idMapBase": 1000000, "hostname": "isol8"}
   })");
 }
