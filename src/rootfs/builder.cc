@@ -1,6 +1,7 @@
 #include "rootfs/builder.h"
 #include "common/iso_time.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,8 +14,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fs_util.h"
+#include "common/unique_fd.h"
 #include "rootfs/process.h"
 #include "rootfs/recipes.h"
+#include "rootfs/registry.h"
 
 namespace isol8::rootfs {
 namespace {
@@ -60,14 +63,38 @@ Result<void> step(const BuildContext& ctx, const std::string& label, std::vector
   return ok();
 }
 
-// Runs lib.sh + `body` + clean_root in a private mount namespace with ROOT=`root`.
+// What the build log received since `offset` (at most its last 256 KiB).
+std::string log_since(const BuildContext& ctx, off_t offset) {
+  constexpr off_t kMax = 256 * 1024;
+  UniqueFd fd(::open(ctx.log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  const off_t end = ::lseek(fd.get(), 0, SEEK_END);
+  if (end <= offset) return "";
+  const off_t start = std::max(offset, end - kMax);
+  std::string out(static_cast<size_t>(end - start), '\0');
+  const ssize_t n = ::pread(fd.get(), out.data(), out.size(), start);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+// Runs lib.sh + `body` + clean_root in a private mount namespace with ROOT=`root`. With
+// `registry_of` (a runtime), a failure whose output shows that the package registry could not
+// be reached says so (rootfs/registry.h) instead of pointing at the log alone.
 Result<void> run_recipe(const BuildContext& ctx, const std::string& label, const fs::path& root,
-                        const fs::path& versions_file, const std::string& body) {
+                        const fs::path& versions_file, const std::string& body,
+                        std::string_view registry_of = {}) {
   std::string script = std::string(recipe("lib"));
   script += "\n# ---- " + label + "\n" + body + "\nclean_root\n";
-  return step(ctx, label,
-              {"unshare", "--mount", "--propagation", "private", "/bin/bash", "-c", script},
-              {"ROOT=" + root.string(), "ISOL8_VERSIONS_FILE=" + versions_file.string()});
+  const off_t log_start = ctx.log_fd >= 0 ? ::lseek(ctx.log_fd, 0, SEEK_CUR) : -1;
+  auto done = step(ctx, label,
+                   {"unshare", "--mount", "--propagation", "private", "/bin/bash", "-c", script},
+                   {"ROOT=" + root.string(), "ISOL8_VERSIONS_FILE=" + versions_file.string()});
+  if (done || done.error().code == ECANCELED || registry_of.empty() || log_start < 0) return done;
+  if (auto unreachable = unreachable_registry_message(registry_of, log_since(ctx, log_start))) {
+    return make_error(
+        fmt::format("{} failed: {}; the build log is {}", label, *unreachable, ctx.log_path));
+  }
+  return done;
 }
 
 std::map<std::string, std::string> read_versions(const fs::path& file) {
@@ -156,25 +183,31 @@ Result<std::string> install_script(const std::string& runtime,
                                    const std::vector<std::string>& packages) {
   const std::string pkgs = join_quoted(packages);
   if (packages.empty()) return std::string("true\n");
+  // The mirror variables of isol8's environment reach the tools (rootfs/registry.h).
+  const std::string env = registry_env_prelude() + "in_root env \"${_isol8_registry_env[@]}\" ";
   if (runtime == "python") {
-    return "in_root python3 -m pip install --break-system-packages --no-cache-dir "
-           "--disable-pip-version-check --retries 0 --timeout 15" +
+    // One retry: without any, pip does not print why the index could not be read.
+    return env +
+           "python3 -m pip install --break-system-packages --no-cache-dir "
+           "--disable-pip-version-check --retries 1 --timeout 15" +
            pkgs + "\n";
   }
   if (runtime == "node") {
-    return "in_root npm install -g --no-audit --no-fund --loglevel=error" + pkgs + "\n";
+    return env + "npm install -g --no-audit --no-fund --loglevel=error" + pkgs + "\n";
   }
   if (runtime == "bun") {
     // Global packages in /usr/local/lib/node_modules (on NODE_PATH), readable by everyone.
-    return "in_root env BUN_INSTALL_GLOBAL_DIR=/usr/local/lib BUN_INSTALL_BIN=/usr/local/bin "
+    return env +
+           "BUN_INSTALL_GLOBAL_DIR=/usr/local/lib BUN_INSTALL_BIN=/usr/local/bin "
            "BUN_INSTALL_CACHE_DIR=/tmp/bun-cache bun add -g" +
            pkgs + "\nchmod -R a+rX \"$ROOT/usr/local/lib\"\n";
   }
   if (runtime == "deno") {
-    std::string s;
+    std::string s = registry_env_prelude();
     for (const auto& p : packages) {
       // Package names (upstream's charset has no ':') are npm packages: npm:<name>.
-      s += fmt::format("in_root env DENO_DIR={} deno cache {}\n", kDenoCache, quote("npm:" + p));
+      s += fmt::format("in_root env \"${{_isol8_registry_env[@]}}\" DENO_DIR={} deno cache {}\n",
+                       kDenoCache, quote("npm:" + p));
     }
     return s + fmt::format("chmod -R a+rX \"$ROOT{}\"\n", kDenoCache);
   }
@@ -255,11 +288,11 @@ Result<SetupOutcome> ensure_runtime_root(const BuildContext& ctx, const std::str
     std::error_code ec;
     fs::copy_file(base->string() + ".versions", versions, fs::copy_options::overwrite_existing, ec);
     ISOL8_TRY(run_recipe(ctx, runtime + ": " + runtime + ".sh", pending->dir(), versions,
-                         std::string(recipe(runtime))));
+                         std::string(recipe(runtime)), runtime));
   }
   if (!dependencies.empty()) {
     ISOL8_TRY(run_recipe(ctx, install_label(runtime, dependencies), pending->dir(), versions,
-                         *deps_script));
+                         *deps_script, runtime));
   }
   Manifest m;
   m.name = name;
@@ -306,8 +339,8 @@ Result<StoredRoot> build_custom_root(const BuildContext& ctx, const CustomBuild&
   if (!pending) return std::move(pending).error();
   const fs::path versions = versions_path(*pending);
   ScopedUnlink drop_versions{versions};
-  ISOL8_TRY(
-      run_recipe(ctx, install_label(spec.tag, spec.packages), pending->dir(), versions, *script));
+  ISOL8_TRY(run_recipe(ctx, install_label(spec.tag, spec.packages), pending->dir(), versions,
+                       *script, spec.runtime));
   Manifest m;
   m.name = spec.tag;
   m.runtime = spec.runtime;

@@ -259,5 +259,26 @@ TEST_F(Dependencies, SetupBakesConfiguredNodePackagesForRequireAndImport) {
   EXPECT_TRUE(contains(r.out, "; packages: isol8-test-dep")) << describe(r);
 }
 
+TEST_F(Dependencies, UnreachableRegistryIsNamedWithTheVariableThatChangesIt) {
+  ASSERT_TRUE(spit(project_ + "/isol8.config.json",
+                   std::string("{\"dependencies\": {\"node\": [\"") + kPackage + "\"]}}\n"));
+  // Port 1 of loopback: nothing listens, the connection is refused at once.
+  const std::string closed = "http://127.0.0.1:1/";
+  auto r = cli({"setup", "--runtime", "node"}, closed);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.out,
+                       "[ERR] node: node: install isol8-test-dep failed: the package "
+                       "registry http://127.0.0.1:1/ could not be reached ("))
+      << describe(r);
+  EXPECT_TRUE(contains(r.out, "ECONNREFUSED")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "npm_config_registry=<url>")) << describe(r);
+  // The root is unchanged: still the one without dependencies.
+  auto store = rootfs::RootfsStore::open(store_);
+  ASSERT_TRUE(store);
+  auto node = store->find("isol8:node");
+  ASSERT_TRUE(node);
+  EXPECT_TRUE(node->manifest.packages.empty());
+}
+
 }  // namespace
 }  // namespace isol8::test
