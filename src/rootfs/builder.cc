@@ -193,7 +193,12 @@ Result<std::string> install_script(const std::string& runtime,
            pkgs + "\n";
   }
   if (runtime == "node") {
-    return env + "npm install -g --no-audit --no-fund --loglevel=error" + pkgs + "\n";
+    // One retry after 2 s, as pip gets one: npm's default (two, after 10 s and 60 s) keeps an
+    // unreachable registry's failure waiting for over a minute.
+    return env +
+           "npm install -g --no-audit --no-fund --loglevel=error --fetch-retries=1 "
+           "--fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=2000" +
+           pkgs + "\n";
   }
   if (runtime == "bun") {
     // Global packages in /usr/local/lib/node_modules (on NODE_PATH), readable by everyone.

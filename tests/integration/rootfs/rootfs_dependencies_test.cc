@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -148,6 +149,8 @@ class Dependencies : public NativeTest {
     NativeTest::SetUp();
     // The test's own store, seeded with the tier's isol8:node: setup adds the dependencies to
     // a copy of it (a root of the current recipes) instead of building from the Debian base.
+    // The sandbox (another uid) walks the path to the store's roots.
+    ASSERT_EQ(::chmod(work_.path().c_str(), 0755), 0);
     store_ = work_.file("store");
     fs::create_directories(store_);
     const std::string seed = "cp -a --reflink=auto '" + node->dir.string() + "' '" + store_ +
@@ -165,8 +168,8 @@ class Dependencies : public NativeTest {
     ASSERT_TRUE(
         spit(pkg + "/package.json", std::string("{\"name\": \"") + kPackage +
                                         "\", \"version\": \"1.0.0\", \"main\": \"index.js\"}\n"));
-    ASSERT_TRUE(spit(pkg + "/index.js",
-                     "module.exports = { greet: (who) => 'hello ' + who + ' from the dep' };\n"));
+    ASSERT_TRUE(
+        spit(pkg + "/index.js", "exports.greet = (who) => 'hello ' + who + ' from the dep';\n"));
     const std::string packed =
         run_shell("cd '" + pkg + "' && npm pack --json --pack-destination '" + work_.path() +
                   "' 2>/dev/null");
