@@ -1,5 +1,9 @@
 #include "backends/factory.h"
 
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include "backends/docker/daemon_check.h"
 #include "backends/docker/docker_backend.h"
 #include "backends/docker/reclaim.h"
@@ -36,6 +40,21 @@ Result<std::unique_ptr<Backend>> make_backend(const Options& options) {
 
 std::vector<Check> check_native_host(const Options& options) {
   return check_native_host(options.native.id_map_base);
+}
+
+Check check_filtered_mode(const Options& options) {
+  const FilteredMode configured = options.native.filtered_mode;
+  const bool veth = effective_filtered_mode(configured) == FilteredMode::kVeth;
+  std::string why = "native.filteredMode";
+  if (configured == FilteredMode::kAuto) {
+    why = veth               ? "auto: root with CAP_NET_ADMIN"
+          : ::geteuid() == 0 ? "auto: root without CAP_NET_ADMIN"
+                             : "auto: not root";
+  }
+  return {
+      Check::Level::kOk, "filtered network",
+      veth ? fmt::format("veth: a veth pair, an nftables table and the proxy per run ({})", why)
+           : fmt::format("relay: a loopback-only sandbox and isol8-relay to the proxy ({})", why)};
 }
 
 Check check_docker_daemon() { return docker::check_daemon(); }

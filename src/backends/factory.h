@@ -20,6 +20,10 @@ Result<std::unique_ptr<Backend>> make_backend(const Options& options);
 // id-map base gives, cgroups, seccomp), without running anything.
 std::vector<Check> check_native_host(const Options& options);
 
+// Which way filtered runs of the native backend reach the proxy (veth or relay) and why
+// (native.filteredMode and this process's privileges).
+Check check_filtered_mode(const Options& options);
+
 // Whether a Docker daemon answers at DOCKER_HOST (or the default socket).
 Check check_docker_daemon();
 

@@ -93,6 +93,7 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
   if (!backend) return report_error(backend.error().message);
   auto spec = custom_build_from_args(args);
   if (!spec) return report_error(spec.error().message);
+  spec->runtime_dependencies = configured_dependencies(config, spec->runtime);
   // The daemon is asked before the (long) root build, so that an unreachable one fails fast.
   std::unique_ptr<DockerAdmin> docker;
   const auto colon = spec->tag.find(':');
@@ -131,7 +132,8 @@ int build_command(const BuildArgs& args, const LoadedConfig& config) {
   if (docker) {
     // The same root, imported as the image <tag> (<name>:latest without a ':') with its setup
     // script in a label that the docker backend runs before each request's setup.
-    auto id = docker->import_root(built->dir, repo, image_tag, m.runtime, m.setup);
+    auto id = docker->import_root(built->dir, repo, image_tag, m.runtime,
+                                  {m.setup, m.recipe_hash, m.packages});
     if (!id) {
       return report_error(
           fmt::format("The root {} was built ({}) but its import into Docker "

@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -32,6 +33,17 @@ std::filesystem::path configured_store_path(const LoadedConfig& config) {
   auto opts = options_from_config(config.json);
   if (opts) configured = opts->rootfs_store;
   return rootfs::resolve_store_path(configured);
+}
+
+std::vector<std::string> configured_dependencies(const LoadedConfig& config,
+                                                 const std::string& runtime) {
+  std::vector<std::string> out;
+  const auto deps = config.json.find("dependencies");
+  if (deps == config.json.end() || !deps->is_object() || !deps->contains(runtime)) return out;
+  for (const auto& p : (*deps)[runtime]) out.push_back(p.get<std::string>());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Result<std::unique_ptr<BuildSession>> BuildSession::open(const LoadedConfig& config,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/unique_fd.h"
 #include "isol8/config.h"
@@ -28,6 +29,11 @@ class TerminationSignalFd {
 
 // The store named by the config (native.rootfsStore), the environment or the default.
 std::filesystem::path configured_store_path(const LoadedConfig& config);
+
+// The config's dependencies.<runtime> (packages baked into isol8:<runtime> by `isol8 setup`),
+// de-duplicated and sorted.
+std::vector<std::string> configured_dependencies(const LoadedConfig& config,
+                                                 const std::string& runtime);
 
 class BuildSession {
  public:

@@ -66,8 +66,8 @@ struct DoctorArgs {
 };
 
 CLI::App* add_doctor_command(CLI::App& app, DoctorArgs& args);
-// With the configuration's options (an unreadable configuration is reported as a failed check,
-// and the defaults are used).
+// Checks for runs with the config's options; a config that does not load is reported, and the
+// defaults checked instead.
 int doctor_command(const DoctorArgs& args, const Result<LoadedConfig>& config);
 
 struct SetupArgs {

@@ -40,24 +40,37 @@ int docker_setup(const SetupArgs& args, const LoadedConfig& config) {
   }
   for (const auto& root : roots) {
     const std::string& name = root.manifest.name;
+    const std::string& runtime = root.manifest.runtime;
+    // A runtime root is imported as it is in the store: one without the packages the config's
+    // dependencies.<runtime> names has to be built again natively first.
+    if (name == "isol8:" + runtime && root.manifest.source == "recipe" &&
+        root.manifest.packages != configured_dependencies(config, runtime)) {
+      fmt::print(
+          "[ERR] {}: {} in {} does not have the config's dependencies.{}; build it first with "
+          "`isol8 setup --runtime {}`\n",
+          runtime, name, store->path().string(), runtime, runtime);
+      return 1;
+    }
     const auto colon = name.find(':');
     const std::string repo = colon == std::string::npos ? name : name.substr(0, colon);
     const std::string tag = colon == std::string::npos ? "latest" : name.substr(colon + 1);
     if (!args.force) {
-      auto up_to_date = (*docker)->image_up_to_date(repo + ":" + tag, root.dir);
+      auto up_to_date =
+          (*docker)->image_up_to_date(repo + ":" + tag, root.dir, root.manifest.recipe_hash);
       if (!up_to_date) return report_error(up_to_date.error().message);
       if (*up_to_date) {
-        fmt::print("[OK] {}: Up to date\n", root.manifest.runtime);
+        fmt::print("[OK] {}: Up to date\n", runtime);
         continue;
       }
     }
-    auto id =
-        (*docker)->import_root(root.dir, repo, tag, root.manifest.runtime, root.manifest.setup);
+    auto id = (*docker)->import_root(
+        root.dir, repo, tag, runtime,
+        {root.manifest.setup, root.manifest.recipe_hash, root.manifest.packages});
     if (!id) {
-      fmt::print("[ERR] {}: {}\n", root.manifest.runtime, id.error().message);
+      fmt::print("[ERR] {}: {}\n", runtime, id.error().message);
       return 1;
     }
-    fmt::print("[OK] {}\n", root.manifest.runtime);
+    fmt::print("[OK] {}\n", runtime);
   }
   fmt::print("[DONE] Setup complete!\n");
   return 0;

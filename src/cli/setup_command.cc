@@ -1,5 +1,5 @@
 // isol8 setup [--force] [--runtime a,b]: builds the runtime roots that are missing or outdated
-// (recipe hash), then the config's prebuiltImages.
+// (recipe hash and the config's dependencies.<runtime>), then the config's prebuiltImages.
 
 #include <signal.h>
 
@@ -64,7 +64,8 @@ int setup_command(const SetupArgs& args, const LoadedConfig& config) {
             << " (log: " << s.log_path() << ")" << std::endl;
   bool failed = false;
   for (const auto& rt : *runtimes) {
-    auto outcome = rootfs::ensure_runtime_root(s.context(), rt, args.force);
+    auto outcome = rootfs::ensure_runtime_root(s.context(), rt, configured_dependencies(config, rt),
+                                               args.force);
     s.clear_progress();
     if (!outcome) {
       if (outcome.error().code == ECANCELED) return cancelled(s);
@@ -89,6 +90,7 @@ int setup_command(const SetupArgs& args, const LoadedConfig& config) {
       spec.packages.erase(std::unique(spec.packages.begin(), spec.packages.end()),
                           spec.packages.end());
       spec.setup = image.value("setupScript", "");
+      spec.runtime_dependencies = configured_dependencies(config, spec.runtime);
       spec.force = args.force;
       if (!args.force && s.store().find(spec.tag)) {
         std::cout << "[OK] " << spec.tag << ": Up to date" << std::endl;

@@ -6,6 +6,7 @@
 
 #include "common/fs_util.h"
 #include "isol8/options.h"
+#include "rootfs/store.h"
 
 // Assigns the value of `expr` (a Result) to `lhs`, or returns its error.
 #define ISOL8_ASSIGN(lhs, expr)                 \
@@ -61,6 +62,10 @@ const json& schema() {
       "cleanupIntervalMs": "positive"
     },
     "prebuiltImages": "prebuiltImages",
+    "dependencies": {
+      "python": "packages", "node": "packages", "bun": "packages", "deno": "packages",
+      "bash": "packages"
+    },
     "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
                "networkPool": "string", "filteredMode": "filteredMode",
                "rootfsStore": "string"}
@@ -119,6 +124,16 @@ std::string check_type(const std::string& type, const json& v) {
     return fits ? "" : "a whole number from 65536 to 4294901760";
   }
   if (type == "strings") return is_strings(v) ? "" : "an array of strings";
+  if (type == "packages") {
+    // Package names become arguments of pip, npm and apt-get in the build: upstream's check.
+    if (!is_strings(v)) return "an array of package names";
+    for (const auto& e : v) {
+      if (auto valid = rootfs::validate_package_name(e.get<std::string>()); !valid) {
+        return "an array of package names (" + valid.error().message + ")";
+      }
+    }
+    return "";
+  }
   if (type == "poolSize") {
     const bool ok = (v.is_number_integer() && v.get<int64_t>() >= 0) ||
                     (v.is_object() && v.size() == 2 && v.contains("clean") && v.contains("dirty") &&
@@ -222,6 +237,7 @@ json default_config() {
     },
     "auth": {"enabled": false, "defaultTtlMs": 86400000, "cleanupIntervalMs": 3600000},
     "prebuiltImages": [],
+    "dependencies": {},
     "native": {"idMapBase": 1000000, "hostname": "isol8"}
   })");
 }

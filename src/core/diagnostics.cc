@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <regex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -78,26 +81,74 @@ Check sandbox_check(const Options& configured) {
   return {Level::kOk, "native sandbox", fmt::format("a test run took {:.1f} ms", ms.count())};
 }
 
-std::vector<Check> runtime_checks() {
+// The first line of `<path> --version`, reduced to its version number ("3.11.2"), or "".
+std::string host_version(const std::string& path) {
+  // The path is one of kInterpreterDirs plus an interpreter name: nothing the shell would expand.
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen((path + " --version 2>&1").c_str(), "re"),
+                                             ::pclose);
+  if (!pipe) return "";
+  char line[256] = {};
+  if (std::fgets(line, sizeof line, pipe.get()) == nullptr) return "";
+  static const std::regex kVersion("[0-9]+(\\.[0-9]+)+");
+  std::cmatch m;
+  return std::regex_search(line, m, kVersion) ? m.str() : "";
+}
+
+std::string host_interpreter(const Runtime& rt) {
+  if (!rt.host_interpreter.empty() &&
+      ::access(std::string(rt.host_interpreter).c_str(), X_OK) == 0) {
+    return std::string(rt.host_interpreter);
+  }
+  for (auto dir : kInterpreterDirs) {
+    const std::string path = fmt::format("{}/{}", dir, rt.interpreter);
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
+// Where each runtime's native runs will come from, decided as run preparation decides it
+// (rootfs/selection.h): native.rootDir, else isol8:<runtime> in the store, else the host's
+// system directories.
+std::vector<Check> runtime_checks(const Options& options) {
   std::vector<Check> out;
+  if (!options.native.root_dir.empty()) {
+    for (const auto& rt : runtimes()) {
+      out.push_back({Level::kOk, fmt::format("runtime {}", rt.name),
+                     fmt::format("the root {} (native.rootDir)", options.native.root_dir)});
+    }
+    return out;
+  }
+  const std::filesystem::path store_path = rootfs::resolve_store_path(options.rootfs_store);
+  auto store = rootfs::RootfsStore::open(store_path);
   for (const auto& rt : runtimes()) {
-    std::string found;
-    for (auto dir : kInterpreterDirs) {
-      const std::string path = fmt::format("{}/{}", dir, rt.interpreter);
-      if (::access(path.c_str(), X_OK) == 0) {
-        found = path;
-        break;
+    const std::string name = fmt::format("isol8:{}", rt.name);
+    const std::string check = fmt::format("runtime {}", rt.name);
+    if (store) {
+      if (auto root = store->find(name)) {
+        out.push_back({Level::kOk, check,
+                       fmt::format("{} from the store {} ({})", name, store_path.string(),
+                                   rootfs::describe_contents(root->manifest))});
+        continue;
       }
     }
-    out.push_back(
-        {found.empty() ? Level::kInfo : Level::kOk, fmt::format("runtime {} (host root)", rt.name),
-         found.empty() ? fmt::format("{} not installed on the host", rt.interpreter) : found});
+    const std::string path = host_interpreter(rt);
+    if (path.empty()) {
+      out.push_back({Level::kInfo, check,
+                     fmt::format("not available: {} is not in the store {} and {} is not "
+                                 "installed on the host (build it with `isol8 setup --runtime {}`)",
+                                 name, store_path.string(), rt.interpreter, rt.name)});
+      continue;
+    }
+    const std::string version = host_version(path);
+    out.push_back({Level::kOk, check,
+                   fmt::format("the host's {}{} ({} is not in the store {})", path,
+                               version.empty() ? "" : " " + version, name, store_path.string())});
   }
   return out;
 }
 
-Check rootfs_store_check() {
-  const std::filesystem::path store = rootfs::default_store_path();
+Check rootfs_store_check(const Options& options) {
+  const std::filesystem::path store = rootfs::resolve_store_path(options.rootfs_store);
   std::error_code ec;
   if (!std::filesystem::is_directory(store, ec)) {
     return {Level::kInfo, "rootfs store",
@@ -119,9 +170,10 @@ std::vector<Check> run_diagnostics(const Options& options) {
   std::vector<Check> checks = {kernel_check(), userns_check()};
   for (auto& c : check_native_host(options)) checks.push_back(std::move(c));
   checks.push_back(sandbox_check(options));
-  for (auto& c : runtime_checks()) checks.push_back(std::move(c));
+  checks.push_back(check_filtered_mode(options));
+  for (auto& c : runtime_checks(options)) checks.push_back(std::move(c));
   checks.push_back(check_docker_daemon());
-  checks.push_back(rootfs_store_check());
+  checks.push_back(rootfs_store_check(options));
   return checks;
 }
 

@@ -65,21 +65,31 @@ Result<void> DockerAdmin::remove_image(const std::string& id) {
 }
 
 Result<bool> DockerAdmin::image_up_to_date(const std::string& image,
-                                           const std::filesystem::path& root) {
+                                           const std::filesystem::path& root,
+                                           const std::string& build_hash) {
   auto existing = client_->inspect_image(image);
   if (!existing) return std::move(existing).error();
   if (!existing->has_value()) return false;
   const auto& labels = (**existing)["Config"]["Labels"];
-  const bool has_backstop = labels.is_object() && labels.contains(docker::kBackstopLabel);
+  auto label = [&](const char* key) {
+    return labels.is_object() && labels.contains(key) && labels[key].is_string()
+               ? labels[key].get<std::string>()
+               : std::string();
+  };
   // An image imported before the backstop label existed is imported again, so that its runs get
-  // the backstop (docker/invocation.h).
-  return has_backstop || !docker::root_supports_backstop(root);
+  // the backstop (docker/invocation.h); one imported from another build of the root (recipes,
+  // dependencies) too.
+  const bool backstop_ok =
+      !label(docker::kBackstopLabel).empty() || !docker::root_supports_backstop(root);
+  return backstop_ok && label(docker::kBuildHashLabel) == build_hash;
 }
 
 Result<std::string> DockerAdmin::import_root(const std::filesystem::path& root,
                                              const std::string& repo, const std::string& tag,
-                                             const std::string& runtime, const std::string& setup) {
-  return docker::import_root_as_image(*client_, root, repo, tag, runtime, setup);
+                                             const std::string& runtime,
+                                             const RootImageLabels& labels) {
+  return docker::import_root_as_image(*client_, root, repo, tag, runtime,
+                                      {labels.setup, labels.build_hash, labels.packages});
 }
 
 Result<std::string> DockerAdmin::export_image_filesystem(const std::string& image) {

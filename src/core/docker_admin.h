@@ -27,6 +27,14 @@ struct DockerImageSummary {
   std::string tag;  // the first repo tag, or "<none>"
 };
 
+// What an image made from a root records about it (labels): its setup script, the hash of what
+// built it (recipes and dependencies) and the packages baked in.
+struct RootImageLabels {
+  std::string setup;
+  std::string build_hash;
+  std::vector<std::string> packages;
+};
+
 class DockerAdmin {
  public:
   // DOCKER_HOST or the default socket; nothing is asked of the daemon yet.
@@ -47,14 +55,16 @@ class DockerAdmin {
   Result<void> remove_container(const std::string& id);  // forced: a running one is killed
   Result<void> remove_image(const std::string& id);      // forced
 
-  // True when `image` exists and need not be imported again from `root`: it has the backstop
-  // label, or the root could not give it one (docker/invocation.h).
-  Result<bool> image_up_to_date(const std::string& image, const std::filesystem::path& root);
-  // Imports the root directory as repo:tag with the runtime's labels and `setup` (the root's
-  // setup script); returns the image id.
+  // True when `image` exists and need not be imported again from `root`: it was imported from
+  // a root built the same way (`build_hash`), and it has the backstop label or the root could
+  // not give it one (docker/invocation.h).
+  Result<bool> image_up_to_date(const std::string& image, const std::filesystem::path& root,
+                                const std::string& build_hash);
+  // Imports the root directory as repo:tag with the runtime's labels and `labels`; returns the
+  // image id.
   Result<std::string> import_root(const std::filesystem::path& root, const std::string& repo,
                                   const std::string& tag, const std::string& runtime,
-                                  const std::string& setup);
+                                  const RootImageLabels& labels);
   // The image's filesystem as a tar: a container is created (never started), exported and
   // removed. "Docker image <image> not found" when there is no such image.
   Result<std::string> export_image_filesystem(const std::string& image);

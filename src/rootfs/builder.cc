@@ -1,10 +1,12 @@
 #include "rootfs/builder.h"
 #include "common/iso_time.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -12,8 +14,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fs_util.h"
+#include "common/unique_fd.h"
 #include "rootfs/process.h"
 #include "rootfs/recipes.h"
+#include "rootfs/registry.h"
 
 namespace isol8::rootfs {
 namespace {
@@ -59,14 +63,38 @@ Result<void> step(const BuildContext& ctx, const std::string& label, std::vector
   return ok();
 }
 
-// Runs lib.sh + `body` + clean_root in a private mount namespace with ROOT=`root`.
+// What the build log received since `offset` (at most its last 256 KiB).
+std::string log_since(const BuildContext& ctx, off_t offset) {
+  constexpr off_t kMax = 256 * 1024;
+  UniqueFd fd(::open(ctx.log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  const off_t end = ::lseek(fd.get(), 0, SEEK_END);
+  if (end <= offset) return "";
+  const off_t start = std::max(offset, end - kMax);
+  std::string out(static_cast<size_t>(end - start), '\0');
+  const ssize_t n = ::pread(fd.get(), out.data(), out.size(), start);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+// Runs lib.sh + `body` + clean_root in a private mount namespace with ROOT=`root`. With
+// `registry_of` (a runtime), a failure whose output shows that the package registry could not
+// be reached says so (rootfs/registry.h) instead of pointing at the log alone.
 Result<void> run_recipe(const BuildContext& ctx, const std::string& label, const fs::path& root,
-                        const fs::path& versions_file, const std::string& body) {
+                        const fs::path& versions_file, const std::string& body,
+                        std::string_view registry_of = {}) {
   std::string script = std::string(recipe("lib"));
   script += "\n# ---- " + label + "\n" + body + "\nclean_root\n";
-  return step(ctx, label,
-              {"unshare", "--mount", "--propagation", "private", "/bin/bash", "-c", script},
-              {"ROOT=" + root.string(), "ISOL8_VERSIONS_FILE=" + versions_file.string()});
+  const off_t log_start = ctx.log_fd >= 0 ? ::lseek(ctx.log_fd, 0, SEEK_CUR) : -1;
+  auto done = step(ctx, label,
+                   {"unshare", "--mount", "--propagation", "private", "/bin/bash", "-c", script},
+                   {"ROOT=" + root.string(), "ISOL8_VERSIONS_FILE=" + versions_file.string()});
+  if (done || done.error().code == ECANCELED || registry_of.empty() || log_start < 0) return done;
+  if (auto unreachable = unreachable_registry_message(registry_of, log_since(ctx, log_start))) {
+    return make_error(
+        fmt::format("{} failed: {}; the build log is {}", label, *unreachable, ctx.log_path));
+  }
+  return done;
 }
 
 std::map<std::string, std::string> read_versions(const fs::path& file) {
@@ -138,39 +166,58 @@ Result<PendingRoot> copy_root(const BuildContext& ctx, const std::string& label,
   return pending;
 }
 
+std::string install_label(const std::string& what, const std::vector<std::string>& packages) {
+  return what + ": install " +
+         (packages.empty() ? "(nothing)" : fmt::format("{}", fmt::join(packages, " ")));
+}
+
 std::string join_quoted(const std::vector<std::string>& packages) {
   std::string out;
   for (const auto& p : packages) out += " " + quote(p);
   return out;
 }
 
-Result<std::string> install_script(const CustomBuild& spec) {
-  const std::string pkgs = join_quoted(spec.packages);
-  if (spec.packages.empty()) return std::string("true\n");
-  if (spec.runtime == "python") {
-    return "in_root python3 -m pip install --break-system-packages --no-cache-dir "
-           "--disable-pip-version-check --retries 0 --timeout 15" +
+// The shell lines that install `packages` into $ROOT for `runtime` (custom roots and config
+// dependencies alike).
+Result<std::string> install_script(const std::string& runtime,
+                                   const std::vector<std::string>& packages) {
+  const std::string pkgs = join_quoted(packages);
+  if (packages.empty()) return std::string("true\n");
+  // The mirror variables of isol8's environment reach the tools (rootfs/registry.h).
+  const std::string env = registry_env_prelude() + "in_root env \"${_isol8_registry_env[@]}\" ";
+  if (runtime == "python") {
+    // One retry: without any, pip does not print why the index could not be read.
+    return env +
+           "python3 -m pip install --break-system-packages --no-cache-dir "
+           "--disable-pip-version-check --retries 1 --timeout 15" +
            pkgs + "\n";
   }
-  if (spec.runtime == "node") {
-    return "in_root npm install -g --no-audit --no-fund --loglevel=error" + pkgs + "\n";
+  if (runtime == "node") {
+    // One retry after 2 s, as pip gets one: npm's default (two, after 10 s and 60 s) keeps an
+    // unreachable registry's failure waiting for over a minute.
+    return env +
+           "npm install -g --no-audit --no-fund --loglevel=error --fetch-retries=1 "
+           "--fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=2000" +
+           pkgs + "\n";
   }
-  if (spec.runtime == "bun") {
+  if (runtime == "bun") {
     // Global packages in /usr/local/lib/node_modules (on NODE_PATH), readable by everyone.
-    return "in_root env BUN_INSTALL_GLOBAL_DIR=/usr/local/lib BUN_INSTALL_BIN=/usr/local/bin "
+    return env +
+           "BUN_INSTALL_GLOBAL_DIR=/usr/local/lib BUN_INSTALL_BIN=/usr/local/bin "
            "BUN_INSTALL_CACHE_DIR=/tmp/bun-cache bun add -g" +
            pkgs + "\nchmod -R a+rX \"$ROOT/usr/local/lib\"\n";
   }
-  if (spec.runtime == "deno") {
-    std::string s;
-    for (const auto& p : spec.packages) {
+  if (runtime == "deno") {
+    std::string s = registry_env_prelude();
+    for (const auto& p : packages) {
       // Package names (upstream's charset has no ':') are npm packages: npm:<name>.
-      s += fmt::format("in_root env DENO_DIR={} deno cache {}\n", kDenoCache, quote("npm:" + p));
+      s += fmt::format("in_root env \"${{_isol8_registry_env[@]}}\" DENO_DIR={} deno cache {}\n",
+                       kDenoCache, quote("npm:" + p));
     }
     return s + fmt::format("chmod -R a+rX \"$ROOT{}\"\n", kDenoCache);
   }
-  if (spec.runtime == "bash") return "apt_install" + pkgs + "\n";
-  return make_error("Unknown runtime: " + spec.runtime);
+  if (runtime == "bash") return "apt_install" + pkgs + "\n";
+  return make_error("Unknown runtime: " + runtime);
 }
 
 }  // namespace
@@ -190,32 +237,73 @@ Result<void> check_can_build() {
   return ok();
 }
 
+std::string runtime_root_hash(const std::string& runtime,
+                              const std::vector<std::string>& dependencies) {
+  const std::string recipes = recipe_hash(runtime);
+  if (dependencies.empty()) return recipes;
+  std::string input = "recipes:" + recipes + "\ndependencies:\n";
+  for (const auto& p : dependencies) input += p + "\n";
+  return sha256_hex(input);
+}
+
 Result<SetupOutcome> ensure_runtime_root(const BuildContext& ctx, const std::string& runtime,
-                                         bool force) {
+                                         const std::vector<std::string>& dependencies, bool force) {
   if (std::find(buildable_runtimes().begin(), buildable_runtimes().end(), runtime) ==
       buildable_runtimes().end()) {
     return make_error("Unknown runtime: " + runtime);
   }
   ISOL8_TRY(check_can_build());
+  for (const auto& p : dependencies) ISOL8_TRY(validate_package_name(p));
+  auto deps_script = install_script(runtime, dependencies);
+  if (!deps_script) return std::move(deps_script).error();
   const std::string name = "isol8:" + runtime;
-  const std::string hash = recipe_hash(runtime);
+  const std::string hash = runtime_root_hash(runtime, dependencies);
   auto existing = ctx.store->find(name);
   if (existing && existing->manifest.recipe_hash == hash && !force) return SetupOutcome::kUpToDate;
 
-  auto base = ensure_base(ctx, force);
-  if (!base) return std::move(base).error();
-  auto pending = copy_root(ctx, runtime + ": copy the Debian base", name, *base);
-  if (!pending) return std::move(pending).error();
-  const fs::path versions = versions_path(*pending);
-  ScopedUnlink drop_versions{versions};
-  std::error_code ec;
-  fs::copy_file(base->string() + ".versions", versions, fs::copy_options::overwrite_existing, ec);
-  ISOL8_TRY(run_recipe(ctx, runtime + ": " + runtime + ".sh", pending->dir(), versions,
-                       std::string(recipe(runtime))));
+  // A root built from the current recipes with some of the packages wanted now only needs the
+  // others: packages are added to a copy of it instead of building it again from the base (the
+  // install commands skip what is there already). Packages dropped from the list, a recipe
+  // change or --force mean a build from the base.
+  const bool add_to_existing =
+      existing && !force && !dependencies.empty() && existing->manifest.source == "recipe" &&
+      existing->manifest.recipe_hash == runtime_root_hash(runtime, existing->manifest.packages) &&
+      std::includes(dependencies.begin(), dependencies.end(), existing->manifest.packages.begin(),
+                    existing->manifest.packages.end());
+  std::optional<PendingRoot> pending;
+  fs::path versions;
+  ScopedUnlink drop_versions;
+  if (add_to_existing) {
+    auto copied = copy_root(ctx, runtime + ": copy " + name, name, existing->dir);
+    if (!copied) return std::move(copied).error();
+    pending = std::move(copied).value();
+    versions = versions_path(*pending);
+    drop_versions.path = versions;
+    std::string lines;
+    for (const auto& [k, v] : existing->manifest.versions) lines += k + "=" + v + "\n";
+    ISOL8_TRY(write_file(versions, lines));
+  } else {
+    auto base = ensure_base(ctx, force);
+    if (!base) return std::move(base).error();
+    auto copied = copy_root(ctx, runtime + ": copy the Debian base", name, *base);
+    if (!copied) return std::move(copied).error();
+    pending = std::move(copied).value();
+    versions = versions_path(*pending);
+    drop_versions.path = versions;
+    std::error_code ec;
+    fs::copy_file(base->string() + ".versions", versions, fs::copy_options::overwrite_existing, ec);
+    ISOL8_TRY(run_recipe(ctx, runtime + ": " + runtime + ".sh", pending->dir(), versions,
+                         std::string(recipe(runtime)), runtime));
+  }
+  if (!dependencies.empty()) {
+    ISOL8_TRY(run_recipe(ctx, install_label(runtime, dependencies), pending->dir(), versions,
+                         *deps_script, runtime));
+  }
   Manifest m;
   m.name = name;
   m.runtime = runtime;
   m.versions = read_versions(versions);
+  m.packages = dependencies;
   m.recipe_hash = hash;
   m.base = "debian:bookworm";
   m.created = iso_timestamp_now();
@@ -242,13 +330,13 @@ Result<StoredRoot> build_custom_root(const BuildContext& ctx, const CustomBuild&
     }
   }
   for (const auto& p : spec.packages) ISOL8_TRY(validate_package_name(p));
-  auto script = install_script(spec);
+  auto script = install_script(spec.runtime, spec.packages);
   if (!script) return std::move(script).error();
   if (!spec.force && ctx.store->find(spec.tag)) {
     return make_error(fmt::format("The image {} already exists in {} (use --force to rebuild it)",
                                   spec.tag, ctx.store->path().string()));
   }
-  ISOL8_TRY(ensure_runtime_root(ctx, spec.runtime, false));
+  ISOL8_TRY(ensure_runtime_root(ctx, spec.runtime, spec.runtime_dependencies, false));
   auto base = ctx.store->find("isol8:" + spec.runtime);
   if (!base) return make_error("isol8:" + spec.runtime + " vanished from the store");
 
@@ -256,11 +344,8 @@ Result<StoredRoot> build_custom_root(const BuildContext& ctx, const CustomBuild&
   if (!pending) return std::move(pending).error();
   const fs::path versions = versions_path(*pending);
   ScopedUnlink drop_versions{versions};
-  ISOL8_TRY(run_recipe(
-      ctx,
-      spec.tag + ": install " +
-          (spec.packages.empty() ? "(nothing)" : fmt::format("{}", fmt::join(spec.packages, " "))),
-      pending->dir(), versions, *script));
+  ISOL8_TRY(run_recipe(ctx, install_label(spec.tag, spec.packages), pending->dir(), versions,
+                       *script, spec.runtime));
   Manifest m;
   m.name = spec.tag;
   m.runtime = spec.runtime;

@@ -35,15 +35,24 @@ enum class SetupOutcome { kUpToDate, kBuilt };
 // "Building runtime roots needs root ..." when not root, else ok.
 Result<void> check_can_build();
 
-// Builds isol8:<runtime> unless the store holds it with the current recipe hash (or `force`).
-// Call with the store's writers' lock held.
+// The recipe hash of isol8:<runtime> with `dependencies` (config `dependencies.<runtime>`,
+// de-duplicated and sorted) baked in: the recipes' hash alone when there are none, so that roots
+// built before the key existed stay up to date.
+std::string runtime_root_hash(const std::string& runtime,
+                              const std::vector<std::string>& dependencies);
+
+// Builds isol8:<runtime> with `dependencies` installed (as `isol8 build --install` installs
+// packages) unless the store holds it with the same runtime_root_hash (or `force`). Call with
+// the store's writers' lock held.
 Result<SetupOutcome> ensure_runtime_root(const BuildContext& ctx, const std::string& runtime,
-                                         bool force);
+                                         const std::vector<std::string>& dependencies, bool force);
 
 struct CustomBuild {
   std::string runtime;
   std::vector<std::string> packages;  // validated, de-duplicated, sorted by the caller
-  std::string setup;                  // stored in the manifest, run before each request's own
+  // The config's dependencies.<runtime>, for isol8:<runtime> when it has to be built first.
+  std::vector<std::string> runtime_dependencies;
+  std::string setup;  // stored in the manifest, run before each request's own
   std::string tag;
   bool force = false;
 };

@@ -34,7 +34,8 @@ Result<RootSelection> select_root(const Options& options, const std::string& run
           "`isol8 rootfs import --tar <file> --tag {}`.",
           options.image, store_path.string(), options.image, options.image));
     }
-    spdlog::debug("root filesystem: image {} at {}", options.image, root->dir.string());
+    spdlog::debug("root filesystem: image {} at {} ({})", options.image, root->dir.string(),
+                  describe_contents(root->manifest));
     sel.root_dir = root->dir.string();
     sel.image = root->manifest.name;
     sel.image_setup = root->manifest.setup;
@@ -42,7 +43,8 @@ Result<RootSelection> select_root(const Options& options, const std::string& run
   }
   const std::string name = "isol8:" + runtime;
   if (auto root = store->find(name)) {
-    spdlog::debug("root filesystem: {} at {}", name, root->dir.string());
+    spdlog::debug("root filesystem: {} at {} ({})", name, root->dir.string(),
+                  describe_contents(root->manifest));
     sel.root_dir = root->dir.string();
     sel.image = root->manifest.name;
     sel.image_setup = root->manifest.setup;

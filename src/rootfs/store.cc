@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/fs_util.h"
@@ -65,6 +66,23 @@ nlohmann::json to_json(const Manifest& m) {
       {"name", m.name},         {"runtime", m.runtime}, {"versions", m.versions},
       {"packages", m.packages}, {"setup", m.setup},     {"recipeHash", m.recipe_hash},
       {"base", m.base},         {"created", m.created}, {"source", m.source}};
+}
+
+std::string describe_contents(const Manifest& m) {
+  std::vector<std::string> parts;
+  // The runtime's interpreter (python, node, ...) first, then its tools, the base last.
+  auto runtime_first = [&](const std::string& key) {
+    return key == m.runtime ? 0 : key == "debian" || key == "bash" ? 2 : 1;
+  };
+  std::vector<std::pair<std::string, std::string>> versions(m.versions.begin(), m.versions.end());
+  std::stable_sort(versions.begin(), versions.end(), [&](const auto& a, const auto& b) {
+    return runtime_first(a.first) < runtime_first(b.first);
+  });
+  for (const auto& [k, v] : versions) parts.push_back(k + " " + v);
+  std::string out =
+      parts.empty() ? "versions not recorded" : fmt::format("{}", fmt::join(parts, ", "));
+  if (!m.packages.empty()) out += fmt::format("; packages: {}", fmt::join(m.packages, ", "));
+  return out;
 }
 
 Result<Manifest> manifest_from_json(const nlohmann::json& j) {

@@ -41,6 +41,9 @@ struct Manifest {
 };
 
 nlohmann::json to_json(const Manifest& m);
+// "node 22.23.5, npm 10.9.9, bash 5.2.15, debian 12.12; packages: is-number": the runtime's own
+// versions first, for `isol8 doctor` and --debug.
+std::string describe_contents(const Manifest& m);
 // Rejects a manifest with missing or mistyped fields, naming the field.
 Result<Manifest> manifest_from_json(const nlohmann::json& j);
 

@@ -200,13 +200,67 @@ TEST(MergeConfig, OverlayReplacesScalarsAndKeepsSiblings) {
 // Validation errors
 
 TEST_F(LoadConfigTest, UnknownTopLevelKeyNamesFileAndKey) {
-  write(cwd_file(), R"({"dependencies": {"python": ["numpy"]}})");
+  write(cwd_file(), R"({"extraPackages": {"python": ["numpy"]}})");
   auto c = load();
   ASSERT_FALSE(c);
   const std::string& msg = c.error().message;
   EXPECT_NE(msg.find(cwd_file().string()), std::string::npos) << msg;
-  EXPECT_NE(msg.find("\"dependencies\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"extraPackages\""), std::string::npos) << msg;
   EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// dependencies: packages `isol8 setup` bakes into the runtime roots (upstream's key)
+
+TEST(ConfigDefaults, DependenciesDefaultToNone) {
+  EXPECT_EQ(default_config()["dependencies"], json::object());
+}
+
+TEST_F(LoadConfigTest, DependenciesPerRuntimeAreAcceptedAndMerged) {
+  write(cwd_file(), R"({"dependencies": {"python": ["numpy", "pandas==2.2.0"],
+                                         "node": ["lodash", "@types/node"], "bun": [],
+                                         "deno": ["zod"], "bash": ["jq"]}})");
+  auto c = load();
+  ASSERT_TRUE(c) << c.error().message;
+  const json& d = c->json["dependencies"];
+  EXPECT_EQ(d["python"], json({"numpy", "pandas==2.2.0"}));
+  EXPECT_EQ(d["node"], json({"lodash", "@types/node"}));
+  EXPECT_EQ(d["bun"], json::array());
+  EXPECT_EQ(d["deno"], json({"zod"}));
+  EXPECT_EQ(d["bash"], json({"jq"}));
+  // The rest of the configuration keeps its defaults.
+  EXPECT_EQ(c->json["defaults"], default_config()["defaults"]);
+}
+
+TEST_F(LoadConfigTest, DependenciesOfAnUnknownRuntimeAreRefused) {
+  write(cwd_file(), R"({"dependencies": {"ruby": ["rails"]}})");
+  auto c = load();
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("unknown key \"dependencies.ruby\""), std::string::npos)
+      << c.error().message;
+}
+
+TEST_F(LoadConfigTest, DependenciesMustBeAListOfPackageNames) {
+  for (const char* bad :
+       {R"({"dependencies": {"node": "lodash"}})", R"({"dependencies": {"node": [1]}})",
+        R"({"dependencies": ["lodash"]})"}) {
+    write(cwd_file(), bad);
+    auto c = load();
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().message.find("\"dependencies"), std::string::npos) << c.error().message;
+  }
+  // Names become arguments of pip, npm and apt-get: upstream's package-name check, and no
+  // leading '-' that would be read as an option.
+  for (const char* bad : {R"({"dependencies": {"python": ["numpy; rm -rf /"]}})",
+                          R"({"dependencies": {"python": ["--index-url=http://x"]}})",
+                          R"({"dependencies": {"node": [""]}})"}) {
+    write(cwd_file(), bad);
+    auto c = load();
+    ASSERT_FALSE(c) << bad;
+    const std::string& msg = c.error().message;
+    EXPECT_NE(msg.find("Invalid package name"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("\"dependencies."), std::string::npos) << msg;
+  }
 }
 
 TEST_F(LoadConfigTest, UnknownNestedKeyNamesTheDottedPath) {

@@ -93,6 +93,23 @@ TEST(RootfsManifest, RejectsMissingOrMistypedFieldsByName) {
   EXPECT_FALSE(manifest_from_json(nlohmann::json::array()));
 }
 
+// What doctor and --debug print about a root: the runtime's own version first, the base last,
+// then baked-in packages.
+TEST(RootfsManifest, DescribesContentsRuntimeFirst) {
+  Manifest m;
+  m.runtime = "node";
+  m.versions = {{"bash", "5.2.15"}, {"debian", "12.15"}, {"node", "22.23.5"}, {"npm", "10.9.9"}};
+  EXPECT_EQ(describe_contents(m), "node 22.23.5, npm 10.9.9, bash 5.2.15, debian 12.15");
+  m.packages = {"is-number", "lodash"};
+  EXPECT_EQ(describe_contents(m),
+            "node 22.23.5, npm 10.9.9, bash 5.2.15, debian 12.15; packages: is-number, lodash");
+  m.runtime = "bash";
+  m.versions = {{"bash", "5.2.15"}, {"debian", "12.15"}};
+  m.packages.clear();
+  EXPECT_EQ(describe_contents(m), "bash 5.2.15, debian 12.15");
+  EXPECT_EQ(describe_contents(Manifest{}), "versions not recorded");
+}
+
 TEST(RootfsNames, ValidatesTagsAndPackages) {
   for (const char* good : {"isol8:python", "my-python-ml", "a", "v1.2_x"}) {
     EXPECT_TRUE(validate_root_name(good)) << good;

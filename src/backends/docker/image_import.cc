@@ -9,6 +9,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace isol8::docker {
 namespace fs = std::filesystem;
@@ -173,14 +174,24 @@ bool root_supports_backstop(const fs::path& root) {
 
 Result<std::string> import_root_as_image(DockerClient& client, const fs::path& root,
                                          const std::string& repo, const std::string& tag,
-                                         const std::string& runtime, const std::string& setup) {
+                                         const std::string& runtime, const RootLabels& labels) {
   std::vector<std::string> changes = {
       fmt::format("LABEL org.isol8.runtime={}", runtime),
       fmt::format("LABEL org.isol8.source={}", root.string()),
       "LABEL isol8.managed=true",
       "WORKDIR /sandbox",
   };
-  if (!setup.empty()) changes.push_back(fmt::format("LABEL {}={}", kSetupLabel, to_hex(setup)));
+  if (!labels.setup.empty()) {
+    changes.push_back(fmt::format("LABEL {}={}", kSetupLabel, to_hex(labels.setup)));
+  }
+  if (!labels.build_hash.empty()) {
+    changes.push_back(fmt::format("LABEL {}={}", kBuildHashLabel, labels.build_hash));
+  }
+  if (!labels.packages.empty()) {
+    // Package names have no spaces or quotes (validate_package_name).
+    changes.push_back(
+        fmt::format("LABEL {}={}", kDependenciesLabel, fmt::join(labels.packages, ",")));
+  }
   if (root_supports_backstop(root)) changes.push_back(fmt::format("LABEL {}=1", kBackstopLabel));
   return client.import_image(repo, tag, changes, [&](const ChunkWriter& write) {
     return stream_directory_tar(root, write);

@@ -49,10 +49,23 @@ inline constexpr const char* kBackstopLabel = "org.isol8.backstop";
 bool root_supports_backstop(const std::filesystem::path& root);
 std::optional<std::string> from_hex(std::string_view hex);
 
-// Imports one root directory as `repo:tag`; `setup` (the root's setup script) becomes the
-// kSetupLabel label when not empty; kBackstopLabel when root_supports_backstop.
+// Upstream's labels for what an image was built from: the build inputs' hash (here the root's
+// manifest recipe_hash, so that `isol8 setup --backend docker` sees an outdated image) and the
+// baked-in packages, sorted and comma-joined.
+inline constexpr const char* kBuildHashLabel = "org.isol8.build.hash";
+inline constexpr const char* kDependenciesLabel = "org.isol8.dependencies";
+
+// What an imported image records about its root (labels; empty ones are left out).
+struct RootLabels {
+  std::string setup;                  // the root's setup script (kSetupLabel)
+  std::string build_hash;             // kBuildHashLabel
+  std::vector<std::string> packages;  // kDependenciesLabel
+};
+
+// Imports one root directory as `repo:tag` with the labels of `labels`; kBackstopLabel when
+// root_supports_backstop.
 Result<std::string> import_root_as_image(DockerClient& client, const std::filesystem::path& root,
                                          const std::string& repo, const std::string& tag,
-                                         const std::string& runtime, const std::string& setup = {});
+                                         const std::string& runtime, const RootLabels& labels = {});
 
 }  // namespace isol8::docker

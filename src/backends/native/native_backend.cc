@@ -94,6 +94,11 @@ bool has_effective_net_admin() {
 
 }  // namespace
 
+FilteredMode effective_filtered_mode(FilteredMode configured) {
+  if (configured != FilteredMode::kAuto) return configured;
+  return ::geteuid() == 0 && has_effective_net_admin() ? FilteredMode::kVeth : FilteredMode::kRelay;
+}
+
 NativeBackend::~NativeBackend() = default;
 
 bool NativeBackend::has_executable(const std::string& root_dir, const std::string& path) const {
@@ -394,9 +399,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
 
   // A veth needs CAP_NET_ADMIN in the host's network namespace; root has it unless a container
   // took it away. Anyone else gets the relay.
-  const bool veth = config.filtered_mode == FilteredMode::kVeth ||
-                    (config.filtered_mode == FilteredMode::kAuto && ::geteuid() == 0 &&
-                     has_effective_net_admin());
+  const bool veth = effective_filtered_mode(config.filtered_mode) == FilteredMode::kVeth;
   spdlog::debug("native: filtered networks use {}", veth ? "a veth" : "the relay");
   // The engine runs filtered by default: prepare the first network while the rest starts up.
   std::future<Result<std::unique_ptr<FilteredNetwork>>> first_network;

@@ -19,6 +19,10 @@
 
 namespace isol8 {
 
+// kVeth or kRelay: what `configured` means for this process (kAuto: veth as root with
+// CAP_NET_ADMIN, else the relay). A veth that cannot be made later still falls back to the relay.
+FilteredMode effective_filtered_mode(FilteredMode configured);
+
 struct NativeBackendConfig {
   uint32_t id_map_base = 1000000;
   std::string hostname = "isol8";

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "rootfs/store.h"
@@ -135,21 +136,55 @@ TEST_F(RootfsTest, PythonHasJsonAndSsl) {
   EXPECT_EQ(rtrim(r.out), "{\"ok\": true} True True");
 }
 
-TEST_F(RootfsTest, NodeRunsEsmWithBuiltinsAndCommonJsFiles) {
-  const std::string mjs = file("main.mjs",
-                               "import { createHash } from 'node:crypto';\n"
-                               "import path from 'node:path';\n"
-                               "console.log(createHash('sha256').update('x').digest('hex').slice(0,"
-                               " 8), path.basename('/a/b.txt'));\n");
-  auto r = cli({"run", mjs});
+TEST_F(RootfsTest, NodeIsACurrentLtsWithNpm) {
+  auto r = cli({"run", "-r", "node", "--cmd",
+                "node -p 'Number(process.versions.node.split(\".\")[0]) >= 22'; npm --version"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(rtrim(r.out), "2d711642 b.txt");
-  const std::string cjs = file("main.cjs",
-                               "const os = require('os');\n"
-                               "console.log(typeof module.exports, os.platform());\n");
-  r = cli({"run", cjs});
-  ASSERT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(rtrim(r.out), "object linux");
+  EXPECT_TRUE(r.out.starts_with("true\n")) << describe(r);
+  auto store = rootfs::RootfsStore::open(store_);
+  ASSERT_TRUE(store);
+  auto node = store->find("isol8:node");
+  ASSERT_TRUE(node);
+  EXPECT_TRUE(node->manifest.versions["node"].starts_with("22."))
+      << node->manifest.versions["node"];
+  EXPECT_EQ(rtrim(r.out.substr(5)), node->manifest.versions["npm"]) << describe(r);
+}
+
+// Upstream's node (22) runs ES modules and CommonJS alike: in -e code and .js files it tells
+// them apart by their syntax; .mjs is always a module, .cjs always CommonJS.
+TEST_F(RootfsTest, NodeRunsEsModulesAndCommonJsInlineAndInFiles) {
+  const std::string esm =
+      "import os from 'os';\nimport { basename } from 'node:path';\n"
+      "console.log('esm', os.platform(), basename('/a/b.txt'));\n";
+  const std::string cjs =
+      "const os = require('os');\n"
+      "console.log('cjs', os.platform(), typeof module.exports);\n";
+  struct Run {
+    std::vector<std::string> args;
+    std::string out;
+  } runs[] = {
+      {{"-r", "node", "-e", esm}, "esm linux b.txt\n"},
+      {{"-r", "node", "-e", cjs}, "cjs linux object\n"},
+      {{"-r", "node", "-e", "const v = await Promise.resolve(42); console.log('tla', v)"},
+       "tla 42\n"},
+      {{file("esm.js", esm)}, "esm linux b.txt\n"},
+      {{file("cjs.js", cjs)}, "cjs linux object\n"},
+      {{file("main.mjs", esm)}, "esm linux b.txt\n"},
+      {{file("main.cjs", cjs)}, "cjs linux object\n"},
+  };
+  for (const auto& run : runs) {
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), run.args.begin(), run.args.end());
+    auto r = cli(args);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(r.out, run.out) << describe(r);
+    // No warning about reparsing or module types: nothing on stderr.
+    EXPECT_EQ(without_warnings(r.err), "") << describe(r);
+  }
+  // A .mjs file is a module whatever its content: no require() there.
+  auto r = cli({"run", file("bad.mjs", "console.log(typeof require)\n")});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "undefined\n") << describe(r);
 }
 
 TEST_F(RootfsTest, BunAndDenoRunTypeScript) {
@@ -225,15 +260,24 @@ TEST_F(RootfsTest, CustomNodeRootWithABakedNpmPackage) {
   EXPECT_FALSE(fs::exists(fs::path(store_) / tag));
 }
 
-TEST_F(RootfsTest, FailedPackageInstallNamesTheLogAndLeavesTheStoreUnchanged) {
+TEST_F(RootfsTest, UnreachableRegistryIsNamedAndTheStoreIsUnchanged) {
   const std::string tag = "isol8-test-pypi-" + std::to_string(::getpid());
   const auto before = store_entries(tag);
-  // PyPI is not reachable from this machine (and never from the tests' point of view).
-  auto r =
-      cli({"build", "--base", "python", "--install", "isol8-no-such-package-xyz", "--tag", tag});
+  // PyPI is not reachable from this machine (and never from the tests' point of view): the
+  // build says so, names the index and the variable that points pip at a mirror.
+  CliOptions o = home_.options();
+  o.env["ISOL8_ROOTFS_STORE"] = store_;
+  o.env["PIP_INDEX_URL"] = std::nullopt;
+  o.hang_limit = std::chrono::minutes(10);
+  auto r = run_cli_with(
+      {"build", "--base", "python", "--install", "isol8-no-such-package-xyz", "--tag", tag}, o);
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_TRUE(contains(r.err, "failed (exit code")) << describe(r);
-  EXPECT_TRUE(contains(r.err, "see the build log " + store_ + "/logs/build-")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "[ERR] " + tag +
+                                  ": install isol8-no-such-package-xyz failed: the package "
+                                  "registry https://pypi.org/simple could not be reached ("))
+      << describe(r);
+  EXPECT_TRUE(contains(r.err, "PIP_INDEX_URL=<url>")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "the build log is " + store_ + "/logs/build-")) << describe(r);
   EXPECT_EQ(store_entries(tag), before);
 }
 
@@ -301,6 +345,22 @@ TEST_F(RootfsTest, ImportOfAnExportedRootRuns) {
   EXPECT_TRUE(contains(r.out, tag + "\n  Runtime:  bash\n  Packages: (none)")) << describe(r);
   r = cli({"rootfs", "rm", tag});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
+}
+
+// doctor names the root each runtime's runs use, with the versions its manifest records.
+TEST_F(RootfsTest, DoctorNamesEachRuntimesRootWithItsVersions) {
+  auto r = cli({"doctor"});
+  auto store = rootfs::RootfsStore::open(store_);
+  ASSERT_TRUE(store);
+  for (const char* rt : {"python", "node", "bun", "deno", "bash"}) {
+    auto root = store->find(std::string("isol8:") + rt);
+    ASSERT_TRUE(root);
+    const std::string line =
+        fmt::format("[OK]    {:<26} isol8:{} from the store {} ({} {}",
+                    std::string("runtime ") + rt, rt, store_, rt, root->manifest.versions[rt]);
+    EXPECT_TRUE(contains(r.out, line)) << line << "\n" << describe(r);
+  }
+  EXPECT_TRUE(contains(r.out, "(node 22.")) << describe(r);
 }
 
 }  // namespace
