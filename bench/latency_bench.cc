@@ -1,19 +1,25 @@
-// isol8_bench: start-up latency of a sandboxed run compared with the bare program.
+// isol8_bench: start-up latency of a sandboxed run next to the bare program and to other ways of
+// sandboxing it (unshare, bubblewrap), in one run so that the comparison holds on a busy machine.
 //
-// For each pair it spawns the bare command and the same command through `isol8 run`, alternately
-// (A B A B ...), so that drift on the machine (other builds, frequency changes, page cache)
-// affects both sides equally. Each sample is the wall time from posix_spawn to waitpid, with
-// stdin, stdout and stderr on /dev/null. The CPU time of the whole process tree (user + system,
-// from wait4's rusage: the runner, the sandbox's init and the program) is reported next to it,
-// since it is less sensitive than wall time to a busy machine; the kernel's asynchronous work
-// (such as a network namespace's cleanup) is in neither. This is a measurement, never a
-// pass/fail test.
+// Each group is a list of commands that run in rotation (A B C D A B C D ...), so that drift on the
+// machine (other builds, frequency changes, page cache) affects all of them alike. Each sample is
+// the wall time from posix_spawn to wait4, with stdin, stdout and stderr on /dev/null. The CPU
+// time of the whole process tree (user + system, from wait4's rusage: the runner, the sandbox's
+// init and the program, as all are reaped within the tree) is reported next to it, since it is less
+// sensitive than wall time to a busy machine; the kernel's asynchronous work (such as a network
+// namespace's cleanup) is in neither. The first command of a group is its baseline: every other
+// row shows its overhead and ratio against it. This is a measurement, never a pass/fail test.
 //
-//   isol8_bench [--runs N] [--warmup N] [--json] [--isol8 PATH] [--pair python|bash]...
+//   isol8_bench [--runs N] [--warmup N] [--json] [--isol8 PATH] [--group bash|python|net]...
+//
+// Groups: bash (bash -c true: bare, unshare, bwrap, isol8), python (python3 -c pass: bare, bwrap,
+// isol8 with its runtime root) and net (isol8 with --net none, filtered in the default mode and
+// filtered through the relay; not in the default set, as it needs root for the veth mode).
 
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <string>
@@ -38,23 +45,34 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The project's goal for the native backend on the reference machine (p50 overhead).
-constexpr double kTargetOverheadMs = 3.0;
+// The project's goals for the native backend on the reference machine (issue 20), at p50.
+constexpr double kTargetBashOverheadMs = 3.0;  // isol8 bash over bare bash
+constexpr double kTargetPythonRatio = 1.3;     // isol8 python over bare python
+constexpr double kTargetFilteredMs = 3.0;      // filtered over none
 
-struct Pair {
+struct Command {
+  std::string label;
+  std::vector<std::string> argv;
+  std::string cwd;  // empty: the benchmark's own
+};
+
+struct Group {
   std::string name;
-  std::vector<std::string> bare;
-  std::vector<std::string> isol8;
+  std::vector<Command> commands;  // [0] is the baseline
 };
 
 struct Stats {
   double p50 = 0, p95 = 0, mean = 0, min = 0, max = 0, stddev = 0;
 };
 
-struct PairResult {
-  const Pair* pair = nullptr;
-  Stats bare, isol8;
-  Stats bare_cpu, isol8_cpu;
+struct RowResult {
+  const Command* command = nullptr;
+  Stats wall, cpu;
+};
+
+struct GroupResult {
+  const Group* group = nullptr;
+  std::vector<RowResult> rows;
 };
 
 struct Sample {
@@ -67,7 +85,7 @@ struct Options {
   int warmup = 10;
   bool json = false;
   std::string isol8 = ISOL8_BINARY;
-  std::vector<std::string> pairs;  // empty: all
+  std::vector<std::string> groups;  // empty: bash and python
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -79,17 +97,29 @@ double to_ms(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
 }
 
+std::string join(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
 // One spawn + wait, in milliseconds. Any failure ends the benchmark, since a failing command
 // would measure an error path.
-Sample time_once(const std::vector<std::string>& argv, const posix_spawn_file_actions_t& actions) {
+Sample time_once(const Command& command) {
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : command.argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  if (!command.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, command.cwd.c_str());
 
   const auto start = Clock::now();
   pid_t pid = 0;
   const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  if (rc != 0) die("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+  if (rc != 0) die("posix_spawn " + command.argv[0] + ": " + std::strerror(rc));
   int status = 0;
   struct rusage usage {};
   // waitpid with the child's resource usage (its reaped descendants included).
@@ -97,11 +127,9 @@ Sample time_once(const std::vector<std::string>& argv, const posix_spawn_file_ac
     if (errno != EINTR) die(std::string("wait4: ") + std::strerror(errno));
   }
   const auto end = Clock::now();
-
+  posix_spawn_file_actions_destroy(&actions);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string cmd;
-    for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
-    die("`" + cmd + "` failed (wait status " + std::to_string(status) +
+    die("`" + join(command.argv) + "` failed (wait status " + std::to_string(status) +
         "); run it by hand to see its error");
   }
   return Sample{std::chrono::duration<double, std::milli>(end - start).count(),
@@ -133,23 +161,27 @@ Stats summarize(std::vector<double> samples) {
   return s;
 }
 
-PairResult run_pair(const Pair& pair, const Options& opt,
-                    const posix_spawn_file_actions_t& actions) {
+GroupResult run_group(const Group& group, const Options& opt) {
+  const size_t n = group.commands.size();
   for (int i = 0; i < opt.warmup; ++i) {
-    time_once(pair.bare, actions);
-    time_once(pair.isol8, actions);
+    for (const Command& c : group.commands) time_once(c);
   }
-  std::vector<double> bare, isol8, bare_cpu, isol8_cpu;
+  std::vector<std::vector<double>> wall(n), cpu(n);
   for (int i = 0; i < opt.runs; ++i) {
-    const Sample a = time_once(pair.bare, actions);
-    const Sample b = time_once(pair.isol8, actions);
-    bare.push_back(a.wall_ms);
-    bare_cpu.push_back(a.cpu_ms);
-    isol8.push_back(b.wall_ms);
-    isol8_cpu.push_back(b.cpu_ms);
+    // The starting command rotates too, so that none always follows the same neighbour.
+    for (size_t k = 0; k < n; ++k) {
+      const size_t j = (k + static_cast<size_t>(i)) % n;
+      const Sample s = time_once(group.commands[j]);
+      wall[j].push_back(s.wall_ms);
+      cpu[j].push_back(s.cpu_ms);
+    }
   }
-  return PairResult{&pair, summarize(std::move(bare)), summarize(std::move(isol8)),
-                    summarize(std::move(bare_cpu)), summarize(std::move(isol8_cpu))};
+  GroupResult result{&group, {}};
+  for (size_t j = 0; j < n; ++j) {
+    result.rows.push_back(
+        RowResult{&group.commands[j], summarize(std::move(wall[j])), summarize(std::move(cpu[j]))});
+  }
+  return result;
 }
 
 std::string read_loadavg() {
@@ -157,12 +189,6 @@ std::string read_loadavg() {
   std::string a, b, c;
   in >> a >> b >> c;
   return a + " " + b + " " + c;
-}
-
-std::string join(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
-  return out;
 }
 
 std::string json_escape(const std::string& s) {
@@ -182,33 +208,70 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
-void print_table(const std::vector<PairResult>& results, const Options& opt,
+const RowResult* find_row(const std::vector<GroupResult>& results, const std::string& group,
+                          const std::string& label) {
+  for (const auto& g : results) {
+    if (g.group->name != group) continue;
+    for (const auto& r : g.rows) {
+      if (r.command->label == label) return &r;
+    }
+  }
+  return nullptr;
+}
+
+// The issue's goals, as measured in this run (reported, never asserted).
+void print_goals(const std::vector<GroupResult>& results) {
+  const RowResult* bash = find_row(results, "bash", "bare");
+  const RowResult* bash_bwrap = find_row(results, "bash", "bwrap");
+  const RowResult* bash_isol8 = find_row(results, "bash", "isol8");
+  const RowResult* py = find_row(results, "python", "bare");
+  const RowResult* py_isol8 = find_row(results, "python", "isol8");
+  std::printf("\ngoals at p50 (reported, not asserted):\n");
+  if (bash && bash_bwrap && bash_isol8) {
+    std::printf("  isol8 bash <= bwrap bash:          %6.2f vs %6.2f ms  %s\n",
+                bash_isol8->wall.p50, bash_bwrap->wall.p50,
+                bash_isol8->wall.p50 <= bash_bwrap->wall.p50 ? "met" : "NOT met");
+  }
+  if (bash && bash_isol8) {
+    const double over = bash_isol8->wall.p50 - bash->wall.p50;
+    std::printf("  isol8 bash - bare bash <= %.0f ms:    %6.2f ms           %s\n",
+                kTargetBashOverheadMs, over, over <= kTargetBashOverheadMs ? "met" : "NOT met");
+  }
+  if (py && py_isol8) {
+    const double ratio = py_isol8->wall.p50 / py->wall.p50;
+    std::printf("  isol8 python / bare python <= %.1fx: %6.2fx            %s\n", kTargetPythonRatio,
+                ratio, ratio <= kTargetPythonRatio ? "met" : "NOT met");
+  }
+  const RowResult* none = find_row(results, "net", "none");
+  for (const char* mode : {"filtered", "filtered-relay"}) {
+    const RowResult* f = find_row(results, "net", mode);
+    if (!none || !f) continue;
+    const double over = f->wall.p50 - none->wall.p50;
+    std::printf("  %-15s - none <= %.0f ms:       %6.2f ms           %s\n", mode, kTargetFilteredMs,
+                over, over <= kTargetFilteredMs ? "met" : "NOT met");
+  }
+}
+
+void print_table(const std::vector<GroupResult>& results, const Options& opt,
                  const std::string& load_before, const std::string& load_after) {
-  std::printf("isol8 start-up latency: %d runs per command (+%d warm-up), interleaved bare/isol8\n",
-              opt.runs, opt.warmup);
+  std::printf("isol8 start-up latency: %d runs per command (+%d warm-up), in rotation\n", opt.runs,
+              opt.warmup);
   std::printf("isol8: %s\n", opt.isol8.c_str());
-  std::printf("load average: %s (before), %s (after); %ld CPUs\n\n", load_before.c_str(),
+  std::printf("load average: %s (before), %s (after); %ld CPUs\n", load_before.c_str(),
               load_after.c_str(), ::sysconf(_SC_NPROCESSORS_ONLN));
-  std::printf("%-8s %-6s %9s %9s %9s %9s %9s %11s\n", "pair", "side", "p50 ms", "p95 ms", "mean ms",
-              "min ms", "max ms", "cpu p50 ms");
-  for (const auto& r : results) {
-    std::printf("%-8s %-6s %9.2f %9.2f %9.2f %9.2f %9.2f %11.2f   %s\n", r.pair->name.c_str(),
-                "bare", r.bare.p50, r.bare.p95, r.bare.mean, r.bare.min, r.bare.max, r.bare_cpu.p50,
-                join(r.pair->bare).c_str());
-    std::printf("%-8s %-6s %9.2f %9.2f %9.2f %9.2f %9.2f %11.2f   isol8 %s\n", "", "isol8",
-                r.isol8.p50, r.isol8.p95, r.isol8.mean, r.isol8.min, r.isol8.max, r.isol8_cpu.p50,
-                join({r.pair->isol8.begin() + 1, r.pair->isol8.end()}).c_str());
+  for (const auto& g : results) {
+    const RowResult& base = g.rows.front();
+    std::printf("\n%-7s %-15s %8s %8s %8s %8s %8s %9s %9s %8s %7s\n", g.group->name.c_str(),
+                "command", "p50 ms", "p95 ms", "mean ms", "min ms", "max ms", "cpu p50", "cpu mean",
+                "over p50", "ratio");
+    for (const auto& r : g.rows) {
+      std::printf("%-7s %-15s %8.2f %8.2f %8.2f %8.2f %8.2f %9.2f %9.2f %8.2f %6.2fx   %s\n", "",
+                  r.command->label.c_str(), r.wall.p50, r.wall.p95, r.wall.mean, r.wall.min,
+                  r.wall.max, r.cpu.p50, r.cpu.mean, r.wall.p50 - base.wall.p50,
+                  r.wall.p50 / base.wall.p50, join(r.command->argv).c_str());
+    }
   }
-  std::printf("\n%-8s %14s %14s %15s %10s %10s %14s\n", "pair", "overhead p50", "overhead p95",
-              "overhead mean", "ratio p50", "ratio p95", "cpu over. p50");
-  for (const auto& r : results) {
-    std::printf("%-8s %11.2f ms %11.2f ms %12.2f ms %9.2fx %9.2fx %11.2f ms\n",
-                r.pair->name.c_str(), r.isol8.p50 - r.bare.p50, r.isol8.p95 - r.bare.p95,
-                r.isol8.mean - r.bare.mean, r.isol8.p50 / r.bare.p50, r.isol8.p95 / r.bare.p95,
-                r.isol8_cpu.p50 - r.bare_cpu.p50);
-  }
-  std::printf("\ntarget: native overhead <= %.1f ms at p50 (reported, not asserted)\n",
-              kTargetOverheadMs);
+  print_goals(results);
 }
 
 void print_stats_json(const char* key, const Stats& s) {
@@ -218,30 +281,28 @@ void print_stats_json(const char* key, const Stats& s) {
       key, s.p50, s.p95, s.mean, s.min, s.max, s.stddev);
 }
 
-void print_json(const std::vector<PairResult>& results, const Options& opt,
+void print_json(const std::vector<GroupResult>& results, const Options& opt,
                 const std::string& load_before, const std::string& load_after) {
   std::printf("{\"runs\": %d, \"warmup\": %d, \"isol8\": \"%s\", \"cpus\": %ld, ", opt.runs,
               opt.warmup, json_escape(opt.isol8).c_str(), ::sysconf(_SC_NPROCESSORS_ONLN));
-  std::printf("\"loadavg_before\": \"%s\", \"loadavg_after\": \"%s\", ", load_before.c_str(),
-              load_after.c_str());
-  std::printf("\"target_overhead_p50_ms\": %.1f, \"pairs\": [", kTargetOverheadMs);
+  std::printf("\"loadavg_before\": \"%s\", \"loadavg_after\": \"%s\", \"groups\": [",
+              load_before.c_str(), load_after.c_str());
   for (size_t i = 0; i < results.size(); ++i) {
-    const auto& r = results[i];
-    std::printf("%s{\"name\": \"%s\", \"bare_cmd\": \"%s\", \"isol8_cmd\": \"%s\", ",
-                i == 0 ? "" : ", ", json_escape(r.pair->name).c_str(),
-                json_escape(join(r.pair->bare)).c_str(), json_escape(join(r.pair->isol8)).c_str());
-    print_stats_json("bare", r.bare);
-    std::printf(", ");
-    print_stats_json("isol8", r.isol8);
-    std::printf(", ");
-    print_stats_json("bare_cpu", r.bare_cpu);
-    std::printf(", ");
-    print_stats_json("isol8_cpu", r.isol8_cpu);
-    std::printf(
-        ", \"overhead_p50_ms\": %.3f, \"overhead_p95_ms\": %.3f, \"overhead_mean_ms\": %.3f, "
-        "\"ratio_p50\": %.3f, \"ratio_p95\": %.3f}",
-        r.isol8.p50 - r.bare.p50, r.isol8.p95 - r.bare.p95, r.isol8.mean - r.bare.mean,
-        r.isol8.p50 / r.bare.p50, r.isol8.p95 / r.bare.p95);
+    const auto& g = results[i];
+    std::printf("%s{\"name\": \"%s\", \"rows\": [", i == 0 ? "" : ", ",
+                json_escape(g.group->name).c_str());
+    for (size_t j = 0; j < g.rows.size(); ++j) {
+      const auto& r = g.rows[j];
+      std::printf("%s{\"label\": \"%s\", \"cmd\": \"%s\", ", j == 0 ? "" : ", ",
+                  json_escape(r.command->label).c_str(),
+                  json_escape(join(r.command->argv)).c_str());
+      print_stats_json("wall", r.wall);
+      std::printf(", ");
+      print_stats_json("cpu", r.cpu);
+      std::printf(", \"overhead_p50_ms\": %.3f, \"ratio_p50\": %.3f}",
+                  r.wall.p50 - g.rows.front().wall.p50, r.wall.p50 / g.rows.front().wall.p50);
+    }
+    std::printf("]}");
   }
   std::printf("]}\n");
 }
@@ -257,12 +318,12 @@ int parse_count(const char* flag, const char* value, int min) {
 
 void usage() {
   std::printf(
-      "usage: isol8_bench [--runs N] [--warmup N] [--json] [--isol8 PATH] [--pair NAME]...\n"
-      "  --runs N     measured runs of each command (default 200)\n"
-      "  --warmup N   unmeasured runs of each command first (default 10)\n"
-      "  --json       print the results as JSON instead of a table\n"
-      "  --isol8 PATH the isol8 binary (default: the one built with this benchmark)\n"
-      "  --pair NAME  only this pair: python or bash (repeatable; default: both)\n");
+      "usage: isol8_bench [--runs N] [--warmup N] [--json] [--isol8 PATH] [--group NAME]...\n"
+      "  --runs N      measured runs of each command (default 200)\n"
+      "  --warmup N    unmeasured runs of each command first (default 10)\n"
+      "  --json        print the results as JSON instead of a table\n"
+      "  --isol8 PATH  the isol8 binary (default: the one built with this benchmark)\n"
+      "  --group NAME  bash, python or net (repeatable; default: bash and python)\n");
 }
 
 Options parse_args(int argc, char** argv) {
@@ -282,11 +343,12 @@ Options parse_args(int argc, char** argv) {
       if (next == nullptr) die("--isol8 needs a path");
       opt.isol8 = next;
       ++i;
-    } else if (arg == "--pair") {
-      if (next == nullptr || (std::strcmp(next, "python") != 0 && std::strcmp(next, "bash") != 0)) {
-        die("--pair needs python or bash");
+    } else if (arg == "--group" || arg == "--pair") {
+      const std::string name = next != nullptr ? next : "";
+      if (name != "python" && name != "bash" && name != "net") {
+        die("--group needs bash, python or net");
       }
-      opt.pairs.push_back(next);
+      opt.groups.push_back(name);
       ++i;
     } else if (arg == "-h" || arg == "--help") {
       usage();
@@ -298,35 +360,88 @@ Options parse_args(int argc, char** argv) {
   return opt;
 }
 
+bool is_symlink(const char* path) {
+  struct stat st;
+  return ::lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+// bubblewrap with every namespace it has, a read-only system (merged /usr as symlinks), proc,
+// dev and a tmpfs /tmp: a sandbox comparable to isol8's, without cgroups and seccomp.
+std::vector<std::string> bwrap_argv(const std::vector<std::string>& program) {
+  std::vector<std::string> argv = {"/usr/bin/bwrap", "--unshare-all", "--die-with-parent",
+                                   "--ro-bind",      "/usr",          "/usr"};
+  for (const char* dir : {"/bin", "/sbin", "/lib", "/lib64"}) {
+    if (is_symlink(dir)) {
+      std::error_code ec;
+      const auto target = std::filesystem::read_symlink(dir, ec);
+      if (!ec) argv.insert(argv.end(), {"--symlink", target.string(), dir});
+    } else if (::access(dir, F_OK) == 0) {
+      argv.insert(argv.end(), {"--ro-bind", dir, dir});
+    }
+  }
+  argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
+  argv.insert(argv.end(), program.begin(), program.end());
+  return argv;
+}
+
+// A directory whose isol8.config.json forces the filtered mode through the relay.
+std::string relay_config_dir() {
+  const std::string dir = "/tmp/isol8-bench-relay-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/isol8.config.json") << "{\"native\": {\"filteredMode\": \"relay\"}}\n";
+  return dir;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options opt = parse_args(argc, argv);
   if (::access(opt.isol8.c_str(), X_OK) != 0) die("cannot execute " + opt.isol8);
+  const bool have_bwrap = ::access("/usr/bin/bwrap", X_OK) == 0;
+  const bool have_unshare = ::access("/usr/bin/unshare", X_OK) == 0;
+  if (!have_bwrap) std::fprintf(stderr, "isol8_bench: no /usr/bin/bwrap: its rows are left out\n");
 
-  const std::vector<Pair> all = {
-      {"python", {"/usr/bin/python3", "-c", "pass"}, {opt.isol8, "run", "-e", "pass"}},
-      {"bash", {"/bin/bash", "-c", "true"}, {opt.isol8, "run", "-r", "bash", "-e", "true"}},
-  };
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  const std::vector<std::string> bash = {"/bin/bash", "-c", "true"};
+  const std::vector<std::string> python = {"/usr/bin/python3", "-c", "pass"};
+  std::vector<Group> all;
+  Group bash_group{"bash", {{"bare", bash, ""}}};
+  if (have_unshare) {
+    std::vector<std::string> u = {"/usr/bin/unshare", "-Urmuinpf", "--cgroup"};
+    u.insert(u.end(), bash.begin(), bash.end());
+    bash_group.commands.push_back({"unshare", u, ""});
+  }
+  if (have_bwrap) bash_group.commands.push_back({"bwrap", bwrap_argv(bash), ""});
+  bash_group.commands.push_back({"isol8", {opt.isol8, "run", "-r", "bash", "-e", "true"}, ""});
+  all.push_back(bash_group);
+  Group python_group{"python", {{"bare", python, ""}}};
+  if (have_bwrap) python_group.commands.push_back({"bwrap", bwrap_argv(python), ""});
+  python_group.commands.push_back({"isol8", {opt.isol8, "run", "-e", "pass"}, ""});
+  all.push_back(python_group);
+  const std::vector<std::string> filtered = {"--net", "filtered", "--allow", "example\\.com"};
+  std::vector<std::string> net_filtered = {opt.isol8, "run", "-r", "bash", "-e", "true"};
+  net_filtered.insert(net_filtered.begin() + 2, filtered.begin(), filtered.end());
+  const bool want_net = std::find(opt.groups.begin(), opt.groups.end(), "net") != opt.groups.end();
+  std::string relay_dir;
+  if (want_net) {
+    relay_dir = relay_config_dir();
+    all.push_back(Group{"net",
+                        {{"none", {opt.isol8, "run", "-r", "bash", "-e", "true"}, ""},
+                         {"filtered", net_filtered, ""},
+                         {"filtered-relay", net_filtered, relay_dir}}});
+  }
 
   const std::string load_before = read_loadavg();
-  std::vector<PairResult> results;
-  for (const auto& pair : all) {
-    if (!opt.pairs.empty() &&
-        std::find(opt.pairs.begin(), opt.pairs.end(), pair.name) == opt.pairs.end()) {
-      continue;
-    }
-    if (!opt.json) std::fprintf(stderr, "isol8_bench: measuring %s...\n", pair.name.c_str());
-    results.push_back(run_pair(pair, opt, actions));
+  std::vector<GroupResult> results;
+  for (const auto& group : all) {
+    const bool chosen = opt.groups.empty() ? group.name != "net"
+                                           : std::find(opt.groups.begin(), opt.groups.end(),
+                                                       group.name) != opt.groups.end();
+    if (!chosen) continue;
+    if (!opt.json) std::fprintf(stderr, "isol8_bench: measuring %s...\n", group.name.c_str());
+    results.push_back(run_group(group, opt));
   }
   const std::string load_after = read_loadavg();
-  posix_spawn_file_actions_destroy(&actions);
+  if (!relay_dir.empty()) std::filesystem::remove_all(relay_dir);
 
   if (opt.json) {
     print_json(results, opt, load_before, load_after);
