@@ -41,8 +41,10 @@ isol8_static_dependency(isol8_dep_hash ARCHIVES nettle)
 # backtracking engine would let a sandboxed program stall the proxy with a crafted name).
 isol8_static_dependency(isol8_dep_re2 ARCHIVES re2 SHARED Threads::Threads)
 
+# Only its header at build time: src/netfilter loads libnftables.so.1 when a filtered network
+# first needs it (nftables_library.h), so that the other runs start without its six libraries.
 add_library(isol8_dep_nftables INTERFACE)
-target_link_libraries(isol8_dep_nftables INTERFACE PkgConfig::NFTABLES)
+target_include_directories(isol8_dep_nftables INTERFACE ${NFTABLES_INCLUDE_DIRS})
 
 # spdlog::spdlog_header_only would still pull in the shared libfmt (and its FMT_SHARED).
 add_library(isol8_dep_logging INTERFACE)

@@ -1,7 +1,6 @@
 #include "netfilter/sandbox_table.h"
 
 #include <fcntl.h>
-#include <nftables/libnftables.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -11,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "netfilter/nftables_library.h"
 #include "network/address_pool.h"
 
 namespace isol8 {
@@ -35,16 +35,18 @@ std::string sandbox_table_ruleset(const SandboxTableSpec& spec) {
 }
 
 Result<std::unique_ptr<SandboxTable>> SandboxTable::create(const SandboxTableSpec& spec) {
-  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  auto nft = nftables_library();
+  if (!nft) return std::move(nft).error().context("cannot write the sandbox's firewall table");
+  nft_ctx* ctx = (*nft)->ctx_new(NFT_CTX_DEFAULT);
   if (ctx == nullptr) return make_error("nft_ctx_new failed");
   std::unique_ptr<SandboxTable> table(new SandboxTable(ctx, spec.name));
   // Errors go to a buffer, so that they can be reported instead of printed.
-  nft_ctx_buffer_error(ctx);
-  nft_ctx_buffer_output(ctx);
+  (*nft)->ctx_buffer_error(ctx);
+  (*nft)->ctx_buffer_output(ctx);
   const std::string rules = sandbox_table_ruleset(spec);
   // One buffer is one transaction: all of it applies, or none.
-  if (nft_run_cmd_from_buffer(ctx, rules.c_str()) != 0) {
-    const char* err = nft_ctx_get_error_buffer(ctx);
+  if ((*nft)->run_cmd_from_buffer(ctx, rules.c_str()) != 0) {
+    const char* err = (*nft)->ctx_get_error_buffer(ctx);
     return make_error(fmt::format("nftables refused the sandbox's table {}: {}", spec.name,
                                   err != nullptr ? err : "(no message)"));
   }
@@ -93,7 +95,8 @@ void release_through_a_grandchild(F release) {
 }  // namespace
 
 SandboxTable::~SandboxTable() {
-  release_through_a_grandchild([this] { nft_ctx_free(ctx_); });
+  // Loaded already: create() made the context with it.
+  release_through_a_grandchild([this] { (*nftables_library())->ctx_free(ctx_); });
 }
 
 }  // namespace isol8
