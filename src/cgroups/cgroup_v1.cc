@@ -11,6 +11,7 @@
 #include "cgroups/cgroup_impl.h"
 #include "cgroups/cgroup_parse.h"
 #include "common/scope_exit.h"
+#include "common/trace.h"
 
 namespace isol8::cgroups {
 namespace {
@@ -115,6 +116,7 @@ class V1Cgroup final : public Cgroup {
       if (auto r = remove_dir(ops_, *it); !r && !remove_error) remove_error = std::move(r).error();
     }
     destroyed_ = true;
+    trace::mark("cgroup v1: emptied and removed");
     if (!killed) return std::move(killed).error();
     if (remove_error) return std::move(*remove_error);
     return ok();

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/logging.h"
+#include "common/trace.h"
 #include "isol8/config.h"
 #include "isol8/version.h"
 
@@ -34,6 +35,7 @@ Result<LoadedConfig> load() {
 }
 
 int run_main(int argc, char** argv) {
+  trace::mark("main");
   // A closed stdout must not kill the runner before it cleans up; writes just fail with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -75,6 +77,7 @@ int run_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return report_error(std::string(e.what()) + " (see isol8 --help)");
   }
+  trace::mark("command line parsed");
   setup_logging(debug || run_args.debug);
 
   if (app.get_subcommands().empty()) {
@@ -88,6 +91,7 @@ int run_main(int argc, char** argv) {
     return run->parsed() ? report_run_error(run_args, loaded.error().message)
                          : report_error(loaded.error().message);
   }
+  trace::mark("config loaded");
   if (run->parsed()) return run_command(run_args, *loaded);
   if (config->parsed()) return config_command(config_args, *loaded);
   if (setup->parsed()) return setup_command(setup_args, *loaded);

@@ -14,6 +14,7 @@
 #include "cli/console_output.h"
 #include "cli/run_interrupts.h"
 #include "common/fs_util.h"
+#include "common/trace.h"
 #include "core/file_collection.h"
 #include "core/install_network.h"
 #include "core/runtimes.h"
@@ -308,8 +309,10 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
     request->files = std::move(collected->files);
     request->file_modes = std::move(collected->modes);
   }
+  trace::mark("request built");
   auto engine = Engine::create(*options);
   if (!engine) return fail(engine.error().message);
+  trace::mark("engine created");
 
   RunInterrupts interrupts;
   ConsoleOutput console(interrupts);
@@ -370,6 +373,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
     }
   };
   auto result = (*engine)->execute_stream(*request, on_event, control);
+  trace::mark("run finished");
   if (!result) return error_event ? 1 : report_error(result.error().message);
   // As with --no-stream: the marker ended the truncated stream's last line; the warning follows.
   if (result->truncated) spdlog::warn("Output was truncated");

@@ -10,6 +10,7 @@
 
 #include "backends/backend.h"
 #include "backends/factory.h"
+#include "common/trace.h"
 #include "core/ids.h"
 #include "core/output_limiter.h"
 #include "core/run_preparation.h"
@@ -182,6 +183,7 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
                                     const RunControl& control) {
   auto prepared = prepare_run(request, options_, *backend_);
   if (!prepared) return std::move(prepared).error();
+  trace::mark("run prepared (root selected)");
   spdlog::debug("{}: runtime={} argv0={} workdir={} timeout={}ms", backend_->name(),
                 prepared->runtime->name, prepared->spec.argv.front(), prepared->spec.workdir,
                 prepared->spec.timeout.count());
@@ -189,6 +191,7 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   ProcessingSink sink(prepared->secret_values, static_cast<uint64_t>(options_.max_output_size),
                       on_event, on_event == nullptr || control.keep_streamed_output);
   auto outcome = backend_->run(prepared->spec, sink, control);
+  trace::mark("backend run returned");
   if (!outcome) {
     sink.send(StreamEvent::Type::kError, outcome.error().message);
     return std::move(outcome).error();

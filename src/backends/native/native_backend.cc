@@ -21,6 +21,7 @@
 #include "backends/native/sandbox_process.h"
 #include "backends/native/supervisor.h"
 #include "common/fs_util.h"
+#include "common/trace.h"
 #include "namespaces/child_report.h"
 #include "namespaces/clone.h"
 #include "seccomp/policy.h"
@@ -286,6 +287,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   auto plan = SpawnPlan::create(spec, settings_, seccomp_ ? &*seccomp_ : nullptr, extras);
   if (!plan) return std::move(plan).error().context("while preparing the sandbox");
 
+  trace::mark("native: spawn plan");
   // Step 4: stdio pipes and the sync socket.
   auto pipes = RunPipes::create(!spec.setup_script.empty());
   if (!pipes) return std::move(pipes).error();
@@ -308,6 +310,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 
   // Step 12.
   SupervisionResult supervised = supervise(*sandbox, spec.stdin_data, spec.timeout, sink, control);
+  trace::mark("native: sandbox exited, output drained");
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 
   RunOutcome outcome;
@@ -393,6 +396,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
                                   kSandboxUid, kSandboxGid);
   settings.hostname = config.hostname;
   locate_runner_args(settings);
+  trace::mark("native: id maps planned");
   spdlog::debug("native: id map mode {} (uid {} -> host {})",
                 static_cast<int>(settings.id_maps.mode), settings.id_maps.uids.inside,
                 settings.id_maps.uids.outside);
@@ -431,6 +435,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
         "call every system call");
   }
 
+  trace::mark("native: seccomp policy loaded");
   auto cgroups = detect_cgroup_manager();
   spdlog::debug("native: cgroup manager {}", cgroups->kind());
   if (auto reclaimed = cgroups->reclaim_stale(); !reclaimed) {
@@ -438,6 +443,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   } else if (*reclaimed > 0) {
     spdlog::debug("native: reclaimed {} cgroups of dead runners", *reclaimed);
   }
+  trace::mark("native: cgroups detected, stale ones reclaimed");
   NetworkSettings network;
   network.network = network_config;
   network.proxy_starter = config.proxy_starter;
