@@ -63,7 +63,7 @@ std::vector<fs::path> proxy_dirs_of(pid_t pid) {
   return out;
 }
 
-// `isol8 run --backend docker <args>` in the background (support/native_helpers.h's CliProcess).
+// `isol8 run --backend docker <args>` in the background (support/cli.h: CliProcess).
 // Whatever the test did, when this goes the runner is gone and so are its containers and proxy
 // directories.
 class Runner {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {

@@ -19,7 +19,7 @@
 
 #include "rootfs/builder.h"
 #include "rootfs/store.h"
-#include "support/native_helpers.h"
+#include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
