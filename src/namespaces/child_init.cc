@@ -1,5 +1,5 @@
 // Runs in the sandbox child between clone3 and execve: no allocation, no logging, no exceptions.
-// Step numbers refer to the native spawn sequence in the README's design section.
+// Step numbers refer to the native spawn sequence in docs/design.md.
 
 #include <fcntl.h>
 #include <grp.h>
