@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <iterator>
@@ -298,6 +299,8 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   auto made = make_cgroup(spec.limits);
   if (!made) return std::move(made).error();
   std::unique_ptr<Cgroup> cgroup = std::move(made).value();
+  // Before the program starts, so that the warning never lands inside its streamed output.
+  warn_unenforced_limits(cgroup.get());
 
   // Steps 5, 7 and 8: the child, its cgroup, its id maps, and "go".
   const int cgroup_fd = cgroup ? cgroup->clone_into_fd() : -1;
@@ -332,13 +335,9 @@ void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sand
   outcome.usage.cpu_user_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
   outcome.usage.cpu_system_ms = ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
   outcome.usage.peak_memory_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
-  outcome.limits.not_enforced = {"memory", "cpu", "pids"};
+  outcome.limits.not_enforced = unenforced_limits(cgroup);
   if (cgroup) {
     outcome.limits.enforced = cgroup->enforced();
-    std::erase_if(outcome.limits.not_enforced, [&](const std::string& name) {
-      return std::find(outcome.limits.enforced.begin(), outcome.limits.enforced.end(), name) !=
-             outcome.limits.enforced.end();
-    });
     if (auto usage = cgroup->usage(); usage) {
       outcome.oom_killed = usage->oom_killed;
       outcome.usage.cpu_user_ms = static_cast<int64_t>(usage->cpu_user_usec / 1000);
@@ -348,12 +347,24 @@ void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sand
       spdlog::warn("cannot read the sandbox's cgroup usage: {}", usage.error().message);
     }
   }
-  if (!outcome.limits.not_enforced.empty() && !warned_limits_.exchange(true)) {
-    std::string names;
-    for (const auto& n : outcome.limits.not_enforced) names += (names.empty() ? "" : ", ") + n;
-    spdlog::warn("these limits are NOT enforced on this host: {} (cgroups: {}); see isol8 doctor",
-                 names, cgroups_->kind());
+}
+
+std::vector<std::string> NativeBackend::unenforced_limits(const Cgroup* cgroup) {
+  std::vector<std::string> names = {"memory", "cpu", "pids"};
+  if (cgroup) {
+    const auto enforced = cgroup->enforced();
+    std::erase_if(names, [&](const std::string& name) {
+      return std::find(enforced.begin(), enforced.end(), name) != enforced.end();
+    });
   }
+  return names;
+}
+
+void NativeBackend::warn_unenforced_limits(const Cgroup* cgroup) {
+  const auto names = unenforced_limits(cgroup);
+  if (names.empty() || warned_limits_.exchange(true)) return;
+  spdlog::warn("these limits are NOT enforced on this host: {} (cgroups: {}); see isol8 doctor",
+               fmt::join(names, ", "), cgroups_->kind());
 }
 
 NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupManager> cgroups,

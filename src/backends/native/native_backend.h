@@ -64,6 +64,10 @@ class NativeBackend final : public Backend {
   // Step 3: the run's cgroup (the "none" manager's applies nothing).
   Result<std::unique_ptr<Cgroup>> make_cgroup(const ResourceLimits& limits);
   void record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup);
+  // The limits `cgroup` (none: no cgroup at all) cannot apply, and the once-per-backend warning
+  // that names them.
+  static std::vector<std::string> unenforced_limits(const Cgroup* cgroup);
+  void warn_unenforced_limits(const Cgroup* cgroup);
 
   NativeSettings settings_;
   FilteredHostSide filtered_;

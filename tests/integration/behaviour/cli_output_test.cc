@@ -167,14 +167,29 @@ ISOL8_BACKEND_SUITE(TruncationEnding);
 // ---- memory stays flat
 
 // The CLI's stdout goes through `consumer` (a shell command reading its stdin) instead of into
-// this process: the peak RSS that a spawned child reports starts at its parent's (posix_spawn
-// shares the parent's memory until the exec), so this process must not hold the output.
+// this process, and the CLI's own peak RSS is read by /usr/bin/time: the peak that a spawned
+// child reports starts at its parent's (posix_spawn shares the parent's memory until the exec),
+// so neither this test process's size nor the output may count.
 class OutputMemory : public BackendTest {
  protected:
   CliRun run_into(const std::vector<std::string>& args, const std::string& consumer) const {
+    TempDir dir("isol8-output-memory");
+    const std::string rss_file = dir.file("max-rss-kb");
     CliOptions o = cli().options();
-    o.launcher = {"/bin/bash", "-c", "set -o pipefail; \"$@\" | { " + consumer + "; }", "launcher"};
-    return run_cli_with(cli().args(args), o);
+    o.launcher = {
+        "/bin/bash", "-c",
+        "set -o pipefail; /usr/bin/time -f %M -o '" + rss_file + "' \"$@\" | { " + consumer + "; }",
+        "launcher"};
+    CliRun r = run_cli_with(cli().args(args), o);
+    // Never a silent 0 that any bound would accept: no figure is a failure.
+    const std::string measured = fs::exists(rss_file) ? slurp_trimmed(rss_file) : "";
+    if (measured.empty() || measured.find_first_not_of("0123456789") != std::string::npos) {
+      ADD_FAILURE() << "/usr/bin/time gave no peak RSS: \"" << measured << "\"";
+      r.max_rss_kb = -1;
+    } else {
+      r.max_rss_kb = std::stol(measured);
+    }
+    return r;
   }
 };
 
