@@ -1,5 +1,7 @@
 #include "common/fs_util.h"
 
+#include <cctype>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -36,6 +38,11 @@ Result<void> write_file(const std::filesystem::path& path, std::string_view data
     data.remove_prefix(static_cast<size_t>(n));
   }
   return ok();
+}
+
+std::string trim_trailing_space(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
 }
 
 }  // namespace isol8

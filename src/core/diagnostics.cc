@@ -23,11 +23,6 @@ namespace {
 
 using Level = Check::Level;
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
 Check kernel_check() {
   struct utsname u {};
   ::uname(&u);
@@ -37,17 +32,17 @@ Check kernel_check() {
 Check userns_check() {
   auto max = read_file("/proc/sys/user/max_user_namespaces");
   if (!max) return {Level::kFail, "user namespaces", "not supported by this kernel"};
-  if (trimmed(*max) == "0") {
+  if (trim_trailing_space(*max) == "0") {
     return {Level::kFail, "user namespaces", "disabled (user.max_user_namespaces = 0)"};
   }
-  std::string detail = "max_user_namespaces=" + trimmed(*max);
+  std::string detail = "max_user_namespaces=" + trim_trailing_space(*max);
   if (auto unpriv = read_file("/proc/sys/kernel/unprivileged_userns_clone");
-      unpriv && trimmed(*unpriv) == "0" && ::geteuid() != 0) {
+      unpriv && trim_trailing_space(*unpriv) == "0" && ::geteuid() != 0) {
     return {Level::kFail, "user namespaces",
             detail + "; unprivileged ones are disabled (kernel.unprivileged_userns_clone = 0)"};
   }
   if (auto aa = read_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
-      aa && trimmed(*aa) == "1" && ::geteuid() != 0) {
+      aa && trim_trailing_space(*aa) == "1" && ::geteuid() != 0) {
     return {Level::kFail, "user namespaces",
             detail +
                 "; AppArmor restricts unprivileged ones "

@@ -16,11 +16,6 @@ namespace {
 
 using Level = Check::Level;
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
 Check id_map_check(uint32_t id_map_base) {
   std::string name;
   if (struct passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) name = pw->pw_name;
@@ -64,7 +59,7 @@ Check seccomp_check() {
   if (!program) return {Level::kFail, "seccomp", program.error().message};
   return {Level::kOk, "seccomp",
           fmt::format("default profile compiles to {} BPF instructions; kernel actions: {}",
-                      (*program)->size(), trimmed(*actions))};
+                      (*program)->size(), trim_trailing_space(*actions))};
 }
 
 }  // namespace
