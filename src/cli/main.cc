@@ -61,6 +61,8 @@ int run_main(int argc, char** argv) {
   CLI::App* list_custom = add_list_custom_command(app);
   RootfsArgs rootfs_args;
   CLI::App* rootfs = add_rootfs_command(app, rootfs_args);
+  RemoteArgs remote_args;
+  add_remote_commands(app, remote_args);
   // The help lists them under "Commands:", as upstream's does (CLI11 says "Subcommands").
   for (CLI::App* command : app.get_subcommands({})) command->group("Commands");
   app.get_formatter()->label("SUBCOMMAND", "COMMAND");
@@ -86,6 +88,7 @@ int run_main(int argc, char** argv) {
   }
   if (doctor->parsed()) return doctor_command(doctor_args, load());
   if (cleanup->parsed()) return cleanup_command(cleanup_args);
+  if (remote_command_parsed(remote_args)) return remote_command(remote_args);
   auto loaded = load();
   if (!loaded) {
     return run->parsed() ? report_run_error(run_args, loaded.error().message)
