@@ -117,6 +117,17 @@ struct RootfsArgs {
 CLI::App* add_rootfs_command(CLI::App& app, RootfsArgs& args);
 int rootfs_command(const RootfsArgs& args, const LoadedConfig& config);
 
+struct ServeArgs {
+  std::optional<std::string> port;  // text until resolve_port checks it (upstream's message)
+  std::optional<std::string> key;
+  std::optional<std::string> auth_db;
+  std::optional<std::string> bind;
+  bool update = false;
+  bool debug = false;
+};
+CLI::App* add_serve_command(CLI::App& app, ServeArgs& args);
+int serve_command(const ServeArgs& args, const LoadedConfig& config);
+
 // "[ERR] <message>" on stderr; returns 1.
 int report_error(const std::string& message);
 
