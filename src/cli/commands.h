@@ -39,6 +39,7 @@ struct RunArgs {
   std::vector<std::string> deny;     // given: replaces network.blacklist
   std::vector<std::string> install;  // runtime packages; without --net, the run goes filtered
   bool log_network = false;
+  bool persistent = false;  // one sandbox for this run's phases, removed after it (as upstream)
   bool no_stream = false;
   bool json = false;
   bool debug = false;

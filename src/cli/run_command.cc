@@ -141,6 +141,7 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   auto opts = options_from_config(config.json);
   if (!opts) return opts;
   Options& o = *opts;
+  if (args.persistent) o.mode = EngineMode::kPersistent;
   if (args.net) {
     auto net = parse_network_mode(*args.net, "--net");
     if (!net) return std::move(net).error();
@@ -265,7 +266,10 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
         },
         "Not supported yet by this version");
   }
-  for (const char* name : {"--persistent", "--persist", "--allow-insecure-code-url"}) {
+  run->add_flag("--persistent", a.persistent,
+                "Run in a persistent sandbox (removed when the run ends; sessions that outlive "
+                "a run need a server)");
+  for (const char* name : {"--persist", "--allow-insecure-code-url"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
         name,

@@ -86,6 +86,9 @@ nlohmann::json to_json(const ExecutionResult& r) {
     for (const auto& entry : r.network_logs) logs.push_back(to_json(entry));
     j["networkLogs"] = std::move(logs);
   }
+  // Upstream omits both unless they have something in them.
+  if (!r.container_id.empty()) j["containerId"] = r.container_id;
+  if (!r.files.empty()) j["files"] = r.files;
   return j;
 }
 

@@ -34,6 +34,18 @@ TEST(ResultJson, UsesUpstreamFieldNames) {
   EXPECT_EQ(j.at("status"), "error");
 }
 
+TEST(ResultJson, FilesAndContainerIdOnlyWhenSet) {
+  ExecutionResult r = sample_result();
+  auto j = to_json(r);
+  EXPECT_FALSE(j.contains("files"));
+  EXPECT_FALSE(j.contains("containerId"));
+  r.files["/sandbox/out.txt"] = "aGk=";
+  r.container_id = "isol8-abc";
+  j = to_json(r);
+  EXPECT_EQ(j["files"]["/sandbox/out.txt"], "aGk=");
+  EXPECT_EQ(j["containerId"], "isol8-abc");
+}
+
 TEST(ResultJson, FieldTypes) {
   const nlohmann::json j = to_json(sample_result());
   EXPECT_TRUE(j.is_object());
