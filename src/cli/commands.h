@@ -145,6 +145,16 @@ int remote_command(const RemoteArgs& args);
 // (warning when they expired). "API key required. ..." when there is none.
 Result<std::string> resolve_api_key(const std::optional<std::string>& flag,
                                     const std::string& canonical_host);
+struct ServeArgs {
+  std::optional<std::string> port;  // text until resolve_port checks it (upstream's message)
+  std::optional<std::string> key;
+  std::optional<std::string> auth_db;
+  std::optional<std::string> bind;
+  bool update = false;
+  bool debug = false;
+};
+CLI::App* add_serve_command(CLI::App& app, ServeArgs& args);
+int serve_command(const ServeArgs& args, const LoadedConfig& config);
 
 // "[ERR] <message>" on stderr; returns 1.
 int report_error(const std::string& message);
