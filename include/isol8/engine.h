@@ -15,6 +15,9 @@
 namespace isol8 {
 
 class Backend;
+namespace audit {
+class AuditLog;
+}
 
 using StreamCallback = std::function<void(const StreamEvent&)>;
 
@@ -46,6 +49,7 @@ class Engine {
 
   Options options_;
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<audit::AuditLog> audit_;  // when options.audit.enabled
 };
 
 }  // namespace isol8
