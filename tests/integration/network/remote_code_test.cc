@@ -23,7 +23,7 @@ using nlohmann::json;
 
 constexpr const char* kCode = "print('remote hello')";
 
-// /hello.py the code; /redirect?to=<url> a 302 there; /big-length 4000 bytes with a
+// /hello.py the code; /redirect.py?to=<url> a 302 there; /big-length 4000 bytes with a
 // Content-Length, /big-stream the same without one (the connection closes at the end); /slow.py
 // its headers then a byte a second; /binary.py and /nul.py bytes that are not text; /gone.py 404.
 const std::string kHandler = std::string(R"PY(
@@ -37,7 +37,7 @@ class H(http.server.BaseHTTPRequestHandler):
         u = urllib.parse.urlparse(self.path)
         if u.path == '/hello.py': return self.body(b")PY") +
                              kCode + R"PY(")
-        if u.path == '/redirect':
+        if u.path == '/redirect.py':
             self.send_response(302)
             self.send_header('Location', urllib.parse.parse_qs(u.query)['to'][0])
             self.send_header('Content-Length', '0'); self.end_headers(); return
@@ -125,7 +125,7 @@ class RemoteCode : public ::testing::Test {
 
   static std::string https(const std::string& path) { return "https://allowed.test" + path; }
   static std::string redirect_to(const std::string& target) {
-    return https("/redirect?to=" + target);
+    return https("/redirect.py?to=" + target);
   }
 
   static TestInternet* internet_;
