@@ -24,6 +24,9 @@ namespace isol8 {
 
 class Backend;
 class Session;
+namespace audit {
+class AuditLog;
+}
 
 class Engine final : public Executor {
  public:
@@ -75,6 +78,7 @@ class Engine final : public Executor {
   mutable std::mutex session_mutex_;
   std::unique_ptr<Session> session_;
   std::string session_runtime_;
+  std::unique_ptr<audit::AuditLog> audit_;  // when options.audit.enabled
 };
 
 }  // namespace isol8

@@ -39,6 +39,12 @@ struct RunArgs {
   std::vector<std::string> allow;    // given: replaces network.whitelist
   std::vector<std::string> deny;     // given: replaces network.blacklist
   std::vector<std::string> install;  // runtime packages; without --net, the run goes filtered
+  // Remote code: --url, or --github owner/repo/ref/path, or --gist id/file.ext.
+  std::optional<std::string> url;
+  std::optional<std::string> github;
+  std::optional<std::string> gist;
+  std::optional<std::string> hash;
+  bool allow_insecure_code_url = false;
   bool log_network = false;
   bool persistent = false;  // one sandbox for this run's phases, removed after it (as upstream)
   // A remote run: the server's URL, its key, and a server session to use (kept after the run).

@@ -21,6 +21,7 @@
 #include "common/trace.h"
 #include "core/file_collection.h"
 #include "core/install_network.h"
+#include "core/remote_code_source.h"
 #include "core/runtimes.h"
 #include "isol8/engine.h"
 #include "isol8/json.h"
@@ -50,16 +51,65 @@ bool blank(const std::string& text) {
 // code, codeUrl, or cmd.": what to do instead.
 constexpr const char* kNoCode = "no code to run: give -e, a file, --cmd, or pipe code on stdin";
 
+// --url, or the raw URL --github / --gist stand for (upstream's), or nullopt without any.
+Result<std::optional<std::string>> code_url_of(const RunArgs& args) {
+  if (args.url) return std::optional<std::string>(*args.url);
+  auto parts = [](const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+      const size_t slash = text.find('/', start);
+      out.push_back(text.substr(start, slash - start));
+      if (slash == std::string::npos) return out;
+      start = slash + 1;
+    }
+  };
+  auto any_empty = [](const std::vector<std::string>& v) {
+    return std::any_of(v.begin(), v.end(), [](const std::string& p) { return p.empty(); });
+  };
+  if (args.github) {
+    const auto p = parts(*args.github);
+    if (p.size() < 4 || any_empty(p)) {
+      return make_error("--github format must be owner/repo/ref/path/to/file");
+    }
+    return std::optional<std::string>("https://raw.githubusercontent.com/" + *args.github);
+  }
+  if (args.gist) {
+    const auto p = parts(*args.gist);
+    if (p.size() != 2 || any_empty(p)) return make_error("--gist format must be gistId/file.ext");
+    return std::optional<std::string>("https://gist.githubusercontent.com/" + p[0] + "/raw/" +
+                                      p[1]);
+  }
+  return std::optional<std::string>();
+}
+
 Result<ExecutionRequest> build_request(const RunArgs& args) {
   ExecutionRequest req;
+  const bool remote = args.url || args.github || args.gist;
   if (args.cmd) {
-    if (args.eval || !args.file.empty()) {
+    if (args.eval || !args.file.empty() || remote) {
       return make_error(
           "--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
     }
     if (blank(*args.cmd)) return make_error(kNoCode);
     req.cmd = *args.cmd;
     req.runtime = args.runtime.value_or("bash");
+  } else if (remote) {
+    if (args.eval || !args.file.empty()) {
+      return make_error("--url/--github/--gist cannot be used with file input or --eval.");
+    }
+    auto url = code_url_of(args);
+    if (!url) return std::move(url).error();
+    req.code_url = **url;
+    req.code_hash = args.hash;
+    req.allow_insecure_code_url = args.allow_insecure_code_url;
+    if (args.runtime) {
+      req.runtime = *args.runtime;
+    } else if (auto runtime = runtime_from_url_path(*req.code_url)) {
+      req.runtime = *runtime;
+    } else {
+      return make_error("Cannot detect runtime from URL path");
+    }
   } else if (args.eval) {
     if (blank(*args.eval)) return make_error(kNoCode);
     req.code = *args.eval;
@@ -293,7 +343,13 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
                   "The server's API key (default: ISOL8_API_KEY, then isol8 login's credentials)");
   run->add_option("--session-id", a.session_id,
                   "Run in this server session (kept after the run; needs --host)");
-  for (const char* name : {"--url", "--github", "--gist", "--hash", "--agent-flags"}) {
+  run->add_option("--url", a.url, "Fetch the code from this URL (remoteCode.* config)");
+  run->add_option("--github", a.github, "Fetch the code from GitHub: owner/repo/ref/path/to/file");
+  run->add_option("--gist", a.gist, "Fetch the code from a gist: gistId/file.ext");
+  run->add_option("--hash", a.hash, "Expected SHA-256 (hex) of the fetched code");
+  run->add_flag("--allow-insecure-code-url", a.allow_insecure_code_url,
+                "Allow an http:// code URL (remoteCode.allowedSchemes must list http)");
+  for (const char* name : {"--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,
@@ -305,7 +361,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_flag("--persistent", a.persistent,
                 "Run in a persistent sandbox (removed when the run ends; sessions that outlive "
                 "a run need a server)");
-  for (const char* name : {"--persist", "--allow-insecure-code-url"}) {
+  for (const char* name : {"--persist"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
         name,

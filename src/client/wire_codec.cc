@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "isol8/json.h"
 #include "isol8/options.h"
 
 namespace isol8::client {
@@ -42,34 +43,13 @@ Result<void> check_type(const json& j, const char* key, json::value_t expected, 
 }  // namespace
 
 Result<json> request_to_json(const ExecutionRequest& r) {
-  json j = {{"runtime", r.runtime}};
-  if (r.code) {
-    ISOL8_TRY(require_text(*r.code, "The code"));
-    j["code"] = *r.code;
+  if (r.code) ISOL8_TRY(require_text(*r.code, "The code"));
+  if (r.cmd) ISOL8_TRY(require_text(*r.cmd, "The command"));
+  if (r.stdin_data) ISOL8_TRY(require_text(*r.stdin_data, "stdin"));
+  for (const auto& [path, content] : r.files) {
+    ISOL8_TRY(require_text(content, "The file " + path));
   }
-  if (r.cmd) {
-    ISOL8_TRY(require_text(*r.cmd, "The command"));
-    j["cmd"] = *r.cmd;
-  }
-  if (r.stdin_data) {
-    ISOL8_TRY(require_text(*r.stdin_data, "stdin"));
-    j["stdin"] = *r.stdin_data;
-  }
-  if (!r.env.empty()) j["env"] = r.env;
-  if (r.timeout_ms) j["timeoutMs"] = *r.timeout_ms;
-  if (!r.file_extension.empty()) j["fileExtension"] = r.file_extension;
-  if (r.workdir) j["workdir"] = *r.workdir;
-  if (!r.setup_script.empty()) j["setupScript"] = r.setup_script;
-  if (!r.files.empty()) {
-    for (const auto& [path, content] : r.files) {
-      ISOL8_TRY(require_text(content, "The file " + path));
-    }
-    j["files"] = r.files;
-  }
-  if (!r.install_packages.empty()) j["installPackages"] = r.install_packages;
-  if (!r.output_paths.empty()) j["outputPaths"] = r.output_paths;
-  if (!r.metadata.empty()) j["metadata"] = r.metadata;
-  return j;
+  return to_json(r);
 }
 
 json options_to_json(const Options& o) {

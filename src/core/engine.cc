@@ -8,12 +8,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "audit/audit_log.h"
 #include "backends/backend.h"
 #include "backends/factory.h"
 #include "common/trace.h"
+#include "core/audit_hook.h"
 #include "core/base64.h"
 #include "core/ids.h"
 #include "core/output_limiter.h"
+#include "core/remote_code_source.h"
 #include "core/run_preparation.h"
 #include "core/secret_masker.h"
 #include "isol8/options.h"
@@ -193,7 +196,11 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
   ISOL8_TRY(check_host_patterns(options.network_filter.blacklist, "networkFilter.blacklist"));
   auto backend = make_backend(options);
   if (!backend) return std::move(backend).error();
-  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend).value()));
+  std::unique_ptr<Engine> engine(new Engine(std::move(options), std::move(backend).value()));
+  if (engine->options_.audit.enabled) {
+    engine->audit_ = std::make_unique<audit::AuditLog>(engine->options_.audit);
+  }
+  return engine;
 }
 
 Engine::Engine(Options options, std::unique_ptr<Backend> backend)
@@ -249,10 +256,23 @@ Result<ExecutionResult> Engine::execute_stream(const ExecutionRequest& request,
   return run(request, &on_event, control);
 }
 
-Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const StreamCallback* on_event,
-                                    const RunControl& control) {
+Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
+                                    const StreamCallback* on_event, const RunControl& control) {
+  const std::string started_at = audit_ ? iso_timestamp_now() : std::string();
+  // A code URL is fetched here, by the runner, before the run is prepared
+  // (core/remote_code_source.h).
+  std::optional<ExecutionRequest> fetched;
+  if (original.code_url && original.code_url->find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto with_code = with_remote_code(original, options_.remote_code);
+    if (!with_code) return std::move(with_code).error();
+    fetched = std::move(with_code).value();
+  }
+  const ExecutionRequest& request = fetched ? *fetched : original;
   auto prepared = prepare_run(request, options_, *backend_);
   if (!prepared) return std::move(prepared).error();
+  // The audit's security events include the filter's denials, whether or not the caller asked
+  // for the network log (which the result then does not carry).
+  if (audit_) prepared->spec.log_network = true;
   trace::mark("run prepared (root selected)");
   spdlog::debug("{}: runtime={} argv0={} workdir={} timeout={}ms", backend_->name(),
                 prepared->runtime->name, prepared->spec.argv.front(), prepared->spec.workdir,
@@ -362,6 +382,10 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   }
   sink.send(StreamEvent::Type::kExit, std::to_string(result.exit_code));
   result.timestamp = iso_timestamp_now();
+  if (audit_) {
+    write_audit_record(*audit_, request, result, started_at, prepared->secret_values);
+    if (!options_.log_network) result.network_logs.clear();
+  }
   return result;
 }
 

@@ -103,6 +103,26 @@ nlohmann::json to_json(ExecutionResult&& r) {
   return j;
 }
 
+nlohmann::json to_json(const ExecutionRequest& r) {
+  nlohmann::json j = {{"runtime", r.runtime}};
+  if (r.code) j["code"] = *r.code;
+  if (r.code_url) j["codeUrl"] = *r.code_url;
+  if (r.code_hash) j["codeHash"] = *r.code_hash;
+  if (r.allow_insecure_code_url) j["allowInsecureCodeUrl"] = true;
+  if (r.cmd) j["cmd"] = *r.cmd;
+  if (r.stdin_data) j["stdin"] = *r.stdin_data;
+  if (!r.env.empty()) j["env"] = r.env;
+  if (r.timeout_ms) j["timeoutMs"] = *r.timeout_ms;
+  if (!r.file_extension.empty()) j["fileExtension"] = r.file_extension;
+  if (r.workdir) j["workdir"] = *r.workdir;
+  if (!r.setup_script.empty()) j["setupScript"] = r.setup_script;
+  if (!r.files.empty()) j["files"] = r.files;
+  if (!r.install_packages.empty()) j["installPackages"] = r.install_packages;
+  if (!r.output_paths.empty()) j["outputPaths"] = r.output_paths;
+  if (!r.metadata.empty()) j["metadata"] = r.metadata;
+  return j;
+}
+
 nlohmann::json to_json(const StreamEvent& e) {
   return {{"type", to_string(e.type)}, {"data", e.data}, {"phase", e.phase}};
 }

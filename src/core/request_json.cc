@@ -66,6 +66,17 @@ Result<ExecutionRequest> request_from_json(const json& j, std::string_view where
   auto code = optional_string(j, where, "code");
   if (!code) return std::move(code).error();
   r.code = std::move(*code);
+  auto code_url = optional_string(j, where, "codeUrl");
+  if (!code_url) return std::move(code_url).error();
+  r.code_url = std::move(*code_url);
+  auto code_hash = optional_string(j, where, "codeHash");
+  if (!code_hash) return std::move(code_hash).error();
+  r.code_hash = std::move(*code_hash);
+  if (const auto insecure = j.find("allowInsecureCodeUrl");
+      insecure != j.end() && !insecure->is_null()) {
+    if (!insecure->is_boolean()) return field_error(where, "allowInsecureCodeUrl", "true or false");
+    r.allow_insecure_code_url = insecure->get<bool>();
+  }
   auto cmd = optional_string(j, where, "cmd");
   if (!cmd) return std::move(cmd).error();
   r.cmd = std::move(*cmd);
@@ -102,6 +113,12 @@ Result<ExecutionRequest> request_from_json(const json& j, std::string_view where
   auto packages = string_list(j, where, "installPackages");
   if (!packages) return std::move(packages).error();
   r.install_packages = std::move(*packages);
+  auto outputs = string_list(j, where, "outputPaths");
+  if (!outputs) return std::move(outputs).error();
+  r.output_paths = std::move(*outputs);
+  auto metadata = string_map(j, where, "metadata");
+  if (!metadata) return std::move(metadata).error();
+  r.metadata = std::move(*metadata);
   return r;
 }
 

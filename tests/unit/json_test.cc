@@ -152,5 +152,27 @@ TEST(JsonNetworkLogs, UpstreamFieldsAndNullPath) {
   EXPECT_FALSE(to_json(ExecutionResult{}).contains("networkLogs"));
 }
 
+TEST(Json, RequestRoundTripsWithUpstreamNames) {
+  const nlohmann::json in = {
+      {"runtime", "python"},          {"codeUrl", "https://a.test/x.py"}, {"codeHash", "ab"},
+      {"allowInsecureCodeUrl", true}, {"metadata", {{"userId", "u"}}},    {"timeoutMs", 500},
+      {"env", {{"A", "1"}}}};
+  auto r = request_from_json(in);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->code_url, "https://a.test/x.py");
+  EXPECT_EQ(r->code_hash, "ab");
+  EXPECT_TRUE(r->allow_insecure_code_url);
+  EXPECT_EQ(r->metadata.at("userId"), "u");
+  EXPECT_EQ(r->timeout_ms, 500);
+  EXPECT_FALSE(r->code);
+  EXPECT_EQ(to_json(*r), in);
+  auto bad = request_from_json({{"runtime", "python"}, {"codeUrl", 7}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "request.codeUrl must be a string");
+  bad = request_from_json({{"runtime", "python"}, {"metadata", {{"userId", 1}}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "request.metadata.userId must be a string");
+}
+
 }  // namespace
 }  // namespace isol8
