@@ -16,7 +16,7 @@ nlohmann::json to_json(const StreamEvent& event);
 nlohmann::json to_json(const NetworkLogEntry& entry);
 
 // An ExecutionRequest from upstream's JSON form (runtime, code, cmd, stdin, env, timeoutMs,
-// fileExtension, workdir, setupScript, files, installPackages). Every field's type is checked and
+// fileExtension, workdir, setupScript, files, installPackages, outputPaths, metadata). Every field's type is checked and
 // a refusal names it, prefixed with `where`: "request.timeoutMs must be an integer number of
 // milliseconds". Unknown fields are ignored, as upstream does. Whether the values make sense
 // (exactly one of code and cmd, the runtime's name) is the engine's check, as for every caller.

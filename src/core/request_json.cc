@@ -102,6 +102,12 @@ Result<ExecutionRequest> request_from_json(const json& j, std::string_view where
   auto packages = string_list(j, where, "installPackages");
   if (!packages) return std::move(packages).error();
   r.install_packages = std::move(*packages);
+  auto outputs = string_list(j, where, "outputPaths");
+  if (!outputs) return std::move(outputs).error();
+  r.output_paths = std::move(*outputs);
+  auto metadata = string_map(j, where, "metadata");
+  if (!metadata) return std::move(metadata).error();
+  r.metadata = std::move(*metadata);
   return r;
 }
 

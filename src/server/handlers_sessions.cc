@@ -2,11 +2,13 @@
 // A DB key sees only its tenant's sessions (another tenant's id is "Session not found");
 // /cleanup needs the master key and never removes images.
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
-#include "server/base64.h"
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/base64.h"
 #include "server/blocking_call.h"
 #include "server/envelope.h"
 #include "server/handlers.h"

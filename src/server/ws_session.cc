@@ -7,6 +7,9 @@
 // Invalid JSON: {"type":"error","data":"Invalid JSON message"} and close 1003 "Invalid JSON";
 // another type: {"type":"error","data":"Unknown message type: <type>"}, the connection stays.
 
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,7 +20,6 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <utility>
 
 #include "server/connection.h"
 #include "server/envelope.h"

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <thread>
+
 #include "server_client.h"
 
 namespace isol8::test {
