@@ -79,11 +79,7 @@ asio::awaitable<std::pair<int, bool>> serve_sse(ServerState& state, beast::tcp_s
   }
   const auto& result = running->result();
   if (!result && !running->sent_error_event()) {
-    nlohmann::json error_event;
-    error_event["type"] = "error";
-    error_event["data"] = result.error().message;
-    const std::string text =
-        error_event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string text = event_text("error", result.error().message);
     co_await send(text);
   }
   if (!ec) {

@@ -37,10 +37,6 @@ using WebSocket = websocket::stream<beast::tcp_stream>;
 
 auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
-std::string event_text(std::string_view type, std::string_view data) {
-  return json{{"type", type}, {"data", data}}.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 // A client message: the parsed object, or nullopt for anything that is not a JSON object
 // (binary frames included, as upstream).
 std::optional<json> parse_message(const beast::flat_buffer& buffer, bool text) {
