@@ -344,6 +344,39 @@ TEST_F(NativeSession, ASigkilledRunnerWithALiveSessionLeavesNothingAfterReclaim)
   EXPECT_TRUE(isol8_cgroups_of({runner}).empty());
 }
 
+TEST_F(NativeSession, OutputPathsSetupScriptsAndStdinWorkInSessions) {
+  // An ephemeral engine reads outputPaths from a one-use session.
+  auto ephemeral = Engine::create(options());
+  ASSERT_TRUE(ephemeral);
+  ExecutionRequest req = bash_request("printf 'a\\0b' > /sandbox/out.bin; echo hi > /tmp/t");
+  req.output_paths = {"/sandbox/out.bin", "/tmp/t", "/sandbox/missing", "relative.txt"};
+  req.timeout_ms = 20000;
+  auto r = (*ephemeral)->execute(req);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->files.size(), 2u);
+  EXPECT_EQ(r->files["/sandbox/out.bin"], "YQBi");
+  EXPECT_EQ(r->files["/tmp/t"], "aGkK");
+  // A persistent engine: the setup script runs per execution, stdin is this execution's.
+  auto engine = persistent_engine();
+  ASSERT_TRUE(engine);
+  for (const std::string input : {"first", "second"}) {
+    ExecutionRequest with_setup = bash_request("cat /sandbox/s; cat");
+    with_setup.setup_script = "echo setup-" + input + " > /sandbox/s";
+    with_setup.stdin_data = input;
+    with_setup.timeout_ms = 20000;
+    auto ran = engine->execute(with_setup);
+    ASSERT_TRUE(ran) << ran.error().message;
+    EXPECT_EQ(ran->stdout_data, "setup-" + input + "\n" + input) << ran->stderr_data;
+  }
+  ExecutionRequest failing = bash_request("echo never");
+  failing.setup_script = "echo broken >&2; exit 3";
+  auto failed = engine->execute(failing);
+  ASSERT_FALSE(failed);
+  EXPECT_TRUE(contains(failed.error().message, "Setup script failed (exit code 3)"))
+      << failed.error().message;
+  EXPECT_EQ(bash(*engine, "echo still-fine").stdout_data, "still-fine");
+}
+
 TEST_F(NativeSession, TheCliRunsPersistentOnce) {
   const CliRun r =
       cli().run({"run", "--persistent", "--cmd", "echo hi; echo x > /sandbox/y; cat /sandbox/y"});
