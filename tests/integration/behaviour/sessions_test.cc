@@ -3,6 +3,7 @@
 // executions, the runtime switch refusal, outputPaths and what stop() leaves (the fixture's leak
 // check: no process, mount or container after the test).
 
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -153,6 +154,40 @@ TEST_P(Sessions, StopRemovesTheSandboxAndTheNextExecutionStartsANewOne) {
   auto next = must_run(*engine, bash_request("ls /sandbox/gone 2>&1 || echo fresh"));
   EXPECT_TRUE(contains(next.stdout_data, "fresh")) << describe(next);
   EXPECT_NE(engine->container_id(), first_id);
+}
+
+size_t open_fds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+uint64_t rss_kib() {
+  std::istringstream status(slurp("/proc/self/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// A long session costs the runner nothing per execution: after a warm-up, 200 more executions
+// leave its fd count as it was and its resident memory within a small bound.
+TEST_P(Sessions, TwoHundredExecutionsDoNotGrowTheRunnersFdsOrMemory) {
+  START_SESSION(engine, persistent());
+  for (int i = 0; i < 10; ++i) must_run(*engine, bash_request("echo warm"));
+  const size_t fds_before = open_fds();
+  const uint64_t rss_before = rss_kib();
+  for (int i = 0; i < 200; ++i) {
+    ExecutionRequest r = bash_request("echo " + std::to_string(i) + "; cat > /sandbox/last");
+    r.stdin_data = std::string(4096, 'x');
+    auto result = must_run(*engine, r);
+    ASSERT_EQ(result.stdout_data, std::to_string(i)) << describe(result);
+  }
+  EXPECT_EQ(open_fds(), fds_before);
+  const uint64_t rss_after = rss_kib();
+  EXPECT_LT(rss_after, rss_before + 8 * 1024)
+      << "the runner's RSS grew from " << rss_before << " KiB to " << rss_after << " KiB";
 }
 
 ISOL8_BACKEND_SUITE(Sessions);
