@@ -88,6 +88,20 @@ TEST_P(Sessions, AnOomKilledExecutionLeavesAWorkingSession) {
   EXPECT_FALSE(next.oom_killed);
 }
 
+// The session's pids limit holds a fork bomb, and its time limit ends it: the next execution
+// runs (all the bomb's processes were the execution's).
+TEST_P(Sessions, AForkBombEndsWithItsExecution) {
+  Options o = persistent();
+  o.pids_limit = 32;
+  START_SESSION(engine, o);
+  ExecutionRequest bomb = bash_request("f() { f | f & }; f; sleep 5");
+  bomb.timeout_ms = 2000;
+  auto b = must_run(*engine, bomb);
+  EXPECT_NE(b.status, RunStatus::kOk) << describe(b);
+  auto next = must_run(*engine, bash_request("echo alive"));
+  EXPECT_EQ(next.stdout_data, "alive") << describe(next);
+}
+
 TEST_P(Sessions, ConcurrentExecutionsAreSerialized) {
   START_SESSION(engine, persistent());
   constexpr int kThreads = 4;
