@@ -3,6 +3,9 @@
 // executions, the runtime switch refusal, outputPaths and what stop() leaves (the fixture's leak
 // check: no process, mount or container after the test).
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -100,6 +103,23 @@ TEST_P(Sessions, AForkBombEndsWithItsExecution) {
   EXPECT_NE(b.status, RunStatus::kOk) << describe(b);
   auto next = must_run(*engine, bash_request("echo alive"));
   EXPECT_EQ(next.stdout_data, "alive") << describe(next);
+}
+
+// A cancel (here before the execution even started its program) ends that execution only: the
+// session and a background process of an earlier execution stay.
+TEST_P(Sessions, ACancelEndsTheExecutionNotTheSession) {
+  START_SESSION(engine, persistent());
+  auto bg = must_run(*engine, bash_request("sleep 1000 </dev/null >/dev/null 2>&1 & echo $!"));
+  int cancel[2];
+  ASSERT_EQ(::pipe2(cancel, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(cancel[1], "x", 1), 1);
+  auto r = engine->execute(bash_request("sleep 30"), RunControl{cancel[0]});
+  ::close(cancel[0]);
+  ::close(cancel[1]);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, RunStatus::kKilled) << describe(*r);
+  auto next = must_run(*engine, bash_request("cat /proc/" + bg.stdout_data + "/comm"));
+  EXPECT_EQ(next.stdout_data, "sleep") << describe(next);
 }
 
 TEST_P(Sessions, ConcurrentExecutionsAreSerialized) {
