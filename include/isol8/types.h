@@ -26,6 +26,9 @@ enum class SeccompMode { kStrict, kUnconfined, kCustom };
 enum class FilteredMode { kAuto, kVeth, kRelay };
 // upstream poolStrategy: kFast cleans used containers in the background, kSecure replaces them.
 enum class PoolStrategy { kFast, kSecure };
+// upstream mode: kEphemeral runs every execution in a fresh sandbox; kPersistent keeps one sandbox
+// (files, packages, background processes) for all of an engine's executions until stop().
+enum class EngineMode { kEphemeral, kPersistent };
 
 // What one execution asks for. Exactly one of `code`, `code_url` and `cmd` must be set (and not
 // blank).
@@ -54,6 +57,11 @@ struct ExecutionRequest {
   // applied: setuid, setgid and sticky bits are dropped.
   std::map<std::string, uint32_t> file_modes;
   std::vector<std::string> install_packages;  // runtime packages (upstream installPackages)
+  // Files read back after the run into ExecutionResult::files (upstream outputPaths): absolute, or
+  // relative to /sandbox; a missing or unreadable file is skipped; each is capped at the output
+  // limit. Non-streaming executions only, as upstream.
+  std::vector<std::string> output_paths;
+  // Free-form caller data (upstream metadata); the audit log takes its "userId".
   std::map<std::string, std::string> metadata;
 };
 
@@ -118,6 +126,10 @@ struct AuditOptions {
 // are parsed at the edge (isol8/options.h states every range, checked again before each run).
 struct Options {
   BackendKind backend = BackendKind::kNative;
+  EngineMode mode = EngineMode::kEphemeral;
+  // Leave the sandbox of an ephemeral run in place after it ends, for inspection (upstream
+  // persist); the CLI says how to reach and remove it.
+  bool persist = false;
   NetworkMode network = NetworkMode::kNone;
   double cpu_limit = 1.0;                      // cores
   uint64_t memory_limit_bytes = 512ull << 20;  // upstream memoryLimit "512m"
@@ -186,6 +198,10 @@ struct ExecutionResult {
   ResourceUsage resource_usage;
   LimitReport limits;
   std::vector<NetworkLogEntry> network_logs;  // filtered mode with log_network only
+  std::map<std::string, std::string> files;   // output_paths read back: path -> base64
+  // The sandbox that ran it (upstream containerId): a persistent engine's session, or a sandbox
+  // kept by `persist`; empty otherwise.
+  std::string container_id;
 };
 
 struct StreamEvent {
@@ -206,6 +222,7 @@ const char* to_string(BackendKind kind);
 const char* to_string(SeccompMode mode);
 const char* to_string(FilteredMode mode);
 const char* to_string(PoolStrategy strategy);
+const char* to_string(EngineMode mode);
 const char* to_string(RunStatus status);
 const char* to_string(StreamEvent::Type type);
 

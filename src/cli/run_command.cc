@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,6 +15,8 @@
 #include "cli/commands.h"
 #include "cli/console_output.h"
 #include "cli/run_interrupts.h"
+#include "client/remote_engine.h"
+#include "client/server_url.h"
 #include "common/fs_util.h"
 #include "common/trace.h"
 #include "core/file_collection.h"
@@ -191,6 +195,7 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   auto opts = options_from_config(config.json);
   if (!opts) return opts;
   Options& o = *opts;
+  if (args.persistent) o.mode = EngineMode::kPersistent;
   if (args.net) {
     auto net = parse_network_mode(*args.net, "--net");
     if (!net) return std::move(net).error();
@@ -253,6 +258,34 @@ Result<void> write_out_file(const RunArgs& args, const ExecutionResult& result) 
 // The program's exit code, unless the run was ended from outside: by a signal (130, 143) or by
 // the reader of our output going away (141: what a process that writes to a pipe nobody reads
 // any more exits with, as does one killed for it).
+Result<std::unique_ptr<Executor>> local_engine(const Options& options) {
+  auto engine = Engine::create(options);
+  if (!engine) return std::move(engine).error();
+  return std::unique_ptr<Executor>(std::move(engine).value());
+}
+
+// `--host`: the server's engine, with upstream's session handling: --session-id names a server
+// session that outlives the run; --persistent alone makes one up for this run and deletes it.
+Result<std::unique_ptr<Executor>> connect_remote(const RunArgs& args, const Options& options) {
+  auto url = client::parse_server_url(*args.host);
+  if (!url) return std::move(url).error();
+  auto key = resolve_api_key(args.key, url->canonical());
+  if (!key) return std::move(key).error();
+  client::RemoteSettings settings{*url, *key, args.session_id, false};
+  if (!args.session_id && args.persistent) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    settings.session_id = fmt::format("cli-{}", now.count());
+    settings.owns_session = true;
+  }
+  if (settings.session_id && !args.json) {
+    std::cout << "[Run] Session ID: " << *settings.session_id << std::endl;
+  }
+  auto remote = client::RemoteEngine::connect(std::move(settings), options);
+  if (!remote) return std::move(remote).error();
+  return std::unique_ptr<Executor>(std::move(remote).value());
+}
+
 int exit_status(const ExecutionResult& result, const RunInterrupts& interrupts) {
   if (const int signal = interrupts.received_signal(); signal != 0) return 128 + signal;
   if (interrupts.write_failed()) return kClosedOutputExit;
@@ -305,13 +338,18 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
                   "Install a runtime package before the run (repeatable); without --net the "
                   "network becomes filtered with the runtime's registry allowed")
       ->allow_extra_args(false);
+  run->add_option("--host", a.host, "Run on an isol8 server (http://host:port) instead of here");
+  run->add_option("--key", a.key,
+                  "The server's API key (default: ISOL8_API_KEY, then isol8 login's credentials)");
+  run->add_option("--session-id", a.session_id,
+                  "Run in this server session (kept after the run; needs --host)");
   run->add_option("--url", a.url, "Fetch the code from this URL (remoteCode.* config)");
   run->add_option("--github", a.github, "Fetch the code from GitHub: owner/repo/ref/path/to/file");
   run->add_option("--gist", a.gist, "Fetch the code from a gist: gistId/file.ext");
   run->add_option("--hash", a.hash, "Expected SHA-256 (hex) of the fetched code");
   run->add_flag("--allow-insecure-code-url", a.allow_insecure_code_url,
                 "Allow an http:// code URL (remoteCode.allowedSchemes must list http)");
-  for (const char* name : {"--host", "--key", "--session-id", "--agent-flags"}) {
+  for (const char* name : {"--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,
@@ -320,7 +358,10 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
         },
         "Not supported yet by this version");
   }
-  for (const char* name : {"--persistent", "--persist"}) {
+  run->add_flag("--persistent", a.persistent,
+                "Run in a persistent sandbox (removed when the run ends; sessions that outlive "
+                "a run need a server)");
+  for (const char* name : {"--persist"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
         name,
@@ -365,7 +406,12 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
     request->file_modes = std::move(collected->modes);
   }
   trace::mark("request built");
-  auto engine = Engine::create(*options);
+  if (args.session_id && !args.host) {
+    return fail(
+        "--session-id requires --host (remote server). Session IDs are managed by the "
+        "server.");
+  }
+  auto engine = args.host ? connect_remote(args, *options) : local_engine(*options);
   if (!engine) return fail(engine.error().message);
   trace::mark("engine created");
 
@@ -379,6 +425,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
 
   if (buffered) {
     auto result = (*engine)->execute(*request, control);
+    (*engine)->stop();
     if (!result) return fail(result.error().message);
     if (auto written = write_out_file(args, *result); !written) {
       return fail(written.error().message);
@@ -429,6 +476,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   };
   auto result = (*engine)->execute_stream(*request, on_event, control);
   trace::mark("run finished");
+  (*engine)->stop();
   if (!result) return error_event ? 1 : report_error(result.error().message);
   // As with --no-stream: the marker ended the truncated stream's last line; the warning follows.
   if (result->truncated) spdlog::warn("Output was truncated");

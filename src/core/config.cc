@@ -67,6 +67,23 @@ const json& schema() {
       "python": "packages", "node": "packages", "bun": "packages", "deno": "packages",
       "bash": "packages"
     },
+    "server": {
+      "bind": "string", "maxBodyBytes": "count", "maxHeaderBytes": "count",
+      "maxUrlBytes": "count", "requestTimeoutMs": "count", "idleTimeoutMs": "count",
+      "writeTimeoutMs": "count", "maxConnections": "count", "queueSize": "count",
+      "pruneIntervalMs": "count", "shutdownGraceMs": "count", "maxSessions": "count",
+      "accessLog": "bool",
+      "limits": {
+        "timeoutMs": "timeout", "memoryLimit": "memory", "cpuLimit": "cpu",
+        "pidsLimit": "pids", "maxOutputSize": "maxOutput", "sandboxSize": "tmpfs",
+        "tmpSize": "tmpfs"
+      },
+      "allow": {
+        "network": "network", "seccompUnconfined": "bool", "seccompCustom": "bool",
+        "writableRootFs": "bool", "debug": "bool", "persist": "bool", "remoteCode": "bool",
+        "images": "strings"
+      }
+    },
     "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
                "networkPool": "string", "filteredMode": "filteredMode",
                "rootfsStore": "string"}

@@ -86,6 +86,9 @@ nlohmann::json to_json(const ExecutionResult& r) {
     for (const auto& entry : r.network_logs) logs.push_back(to_json(entry));
     j["networkLogs"] = std::move(logs);
   }
+  // Upstream omits both unless they have something in them.
+  if (!r.container_id.empty()) j["containerId"] = r.container_id;
+  if (!r.files.empty()) j["files"] = r.files;
   return j;
 }
 
@@ -115,63 +118,9 @@ nlohmann::json to_json(const ExecutionRequest& r) {
   if (!r.setup_script.empty()) j["setupScript"] = r.setup_script;
   if (!r.files.empty()) j["files"] = r.files;
   if (!r.install_packages.empty()) j["installPackages"] = r.install_packages;
+  if (!r.output_paths.empty()) j["outputPaths"] = r.output_paths;
   if (!r.metadata.empty()) j["metadata"] = r.metadata;
   return j;
-}
-
-namespace {
-
-// `j[key]` into `out` when present (null counts as absent); false when it has another type.
-template <class T>
-bool read_field(const nlohmann::json& j, const char* key, T& out) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  try {
-    out = it->get<T>();
-    return true;
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
-}
-
-}  // namespace
-
-Result<ExecutionRequest> request_from_json(const nlohmann::json& j) {
-  if (!j.is_object()) return make_error("ExecutionRequest must be a JSON object");
-  ExecutionRequest r;
-  auto bad = [](const char* key, const char* type) {
-    return make_error(std::string("ExecutionRequest.") + key + " must be " + type);
-  };
-  auto optional_string = [&](const char* key, std::optional<std::string>& out) {
-    if (j.contains(key) && !j[key].is_null()) {
-      if (!j[key].is_string()) return false;
-      out = j[key].get<std::string>();
-    }
-    return true;
-  };
-  if (!read_field(j, "runtime", r.runtime)) return bad("runtime", "a string");
-  if (!optional_string("code", r.code)) return bad("code", "a string");
-  if (!optional_string("codeUrl", r.code_url)) return bad("codeUrl", "a string");
-  if (!optional_string("codeHash", r.code_hash)) return bad("codeHash", "a string");
-  if (!read_field(j, "allowInsecureCodeUrl", r.allow_insecure_code_url)) {
-    return bad("allowInsecureCodeUrl", "true or false");
-  }
-  if (!optional_string("cmd", r.cmd)) return bad("cmd", "a string");
-  if (!optional_string("stdin", r.stdin_data)) return bad("stdin", "a string");
-  if (!read_field(j, "env", r.env)) return bad("env", "an object of strings");
-  if (j.contains("timeoutMs") && !j["timeoutMs"].is_null()) {
-    if (!j["timeoutMs"].is_number_integer()) return bad("timeoutMs", "a whole number");
-    r.timeout_ms = j["timeoutMs"].get<int64_t>();
-  }
-  if (!read_field(j, "fileExtension", r.file_extension)) return bad("fileExtension", "a string");
-  if (!optional_string("workdir", r.workdir)) return bad("workdir", "a string");
-  if (!read_field(j, "setupScript", r.setup_script)) return bad("setupScript", "a string");
-  if (!read_field(j, "files", r.files)) return bad("files", "an object of strings");
-  if (!read_field(j, "installPackages", r.install_packages)) {
-    return bad("installPackages", "an array of strings");
-  }
-  if (!read_field(j, "metadata", r.metadata)) return bad("metadata", "an object of strings");
-  return r;
 }
 
 nlohmann::json to_json(const StreamEvent& e) {

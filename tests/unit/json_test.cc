@@ -34,6 +34,18 @@ TEST(ResultJson, UsesUpstreamFieldNames) {
   EXPECT_EQ(j.at("status"), "error");
 }
 
+TEST(ResultJson, FilesAndContainerIdOnlyWhenSet) {
+  ExecutionResult r = sample_result();
+  auto j = to_json(r);
+  EXPECT_FALSE(j.contains("files"));
+  EXPECT_FALSE(j.contains("containerId"));
+  r.files["/sandbox/out.txt"] = "aGk=";
+  r.container_id = "isol8-abc";
+  j = to_json(r);
+  EXPECT_EQ(j["files"]["/sandbox/out.txt"], "aGk=");
+  EXPECT_EQ(j["containerId"], "isol8-abc");
+}
+
 TEST(ResultJson, FieldTypes) {
   const nlohmann::json j = to_json(sample_result());
   EXPECT_TRUE(j.is_object());
@@ -154,10 +166,12 @@ TEST(Json, RequestRoundTripsWithUpstreamNames) {
   EXPECT_EQ(r->timeout_ms, 500);
   EXPECT_FALSE(r->code);
   EXPECT_EQ(to_json(*r), in);
-  auto bad = request_from_json({{"codeUrl", 7}});
+  auto bad = request_from_json({{"runtime", "python"}, {"codeUrl", 7}});
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message, "ExecutionRequest.codeUrl must be a string");
-  EXPECT_FALSE(request_from_json({{"metadata", {{"userId", 1}}}}));
+  EXPECT_EQ(bad.error().message, "request.codeUrl must be a string");
+  bad = request_from_json({{"runtime", "python"}, {"metadata", {{"userId", 1}}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "request.metadata.userId must be a string");
 }
 
 }  // namespace
