@@ -292,18 +292,21 @@ Result<HttpReply> ServerConnection::request(std::string_view method, const std::
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   std::optional<beast::tcp_stream> plain;
   auto cancel = watch_fd(io, cancel_fd);
+  // Named: GCC 12 destroys temporaries passed to a coroutine from a coroutine body twice.
+  const std::function<Awaitable()> close_only;
   auto op = [&]() -> Awaitable {
     if (url_.tls) {
       tls.emplace(io, tls_context);
       if (cancel) {
-        asio::co_spawn(io, watch_cancel(*cancel, beast::get_lowest_layer(*tls), state, {}),
+        asio::co_spawn(io, watch_cancel(*cancel, beast::get_lowest_layer(*tls), state, close_only),
                        asio::detached);
       }
       co_await connect_tls(*tls, url_, limits);
       co_await exchange(*tls, req, limits, reply);
     } else {
       plain.emplace(io);
-      if (cancel) asio::co_spawn(io, watch_cancel(*cancel, *plain, state, {}), asio::detached);
+      if (cancel)
+        asio::co_spawn(io, watch_cancel(*cancel, *plain, state, close_only), asio::detached);
       co_await connect_tcp(*plain, url_, limits);
       co_await exchange(*plain, req, limits, reply);
     }
@@ -327,18 +330,20 @@ Result<HttpReply> ServerConnection::post_event_stream(const std::string& target,
   std::optional<beast::tcp_stream> plain;
   auto cancel = watch_fd(io, cancel_fd);
   auto* cancel_ptr = cancel ? &*cancel : nullptr;
+  const std::function<Awaitable()> close_only;  // named, as above
   auto op = [&]() -> Awaitable {
     if (url_.tls) {
       tls.emplace(io, tls_context);
       if (cancel) {
-        asio::co_spawn(io, watch_cancel(*cancel, beast::get_lowest_layer(*tls), state, {}),
+        asio::co_spawn(io, watch_cancel(*cancel, beast::get_lowest_layer(*tls), state, close_only),
                        asio::detached);
       }
       co_await connect_tls(*tls, url_, limits);
       co_await read_event_stream(*tls, req, on_data, limits, reply, cancel_ptr);
     } else {
       plain.emplace(io);
-      if (cancel) asio::co_spawn(io, watch_cancel(*cancel, *plain, state, {}), asio::detached);
+      if (cancel)
+        asio::co_spawn(io, watch_cancel(*cancel, *plain, state, close_only), asio::detached);
       co_await connect_tcp(*plain, url_, limits);
       co_await read_event_stream(*plain, req, on_data, limits, reply, cancel_ptr);
     }
