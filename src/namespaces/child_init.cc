@@ -243,17 +243,6 @@ void raise_oom_score() {
   }
 }
 
-[[noreturn]] void exec_program(const ChildSpec& spec, const char* path, char* const* argv) {
-  reset_signals();
-  raise_oom_score();
-  if (spec.seccomp != nullptr) {
-    check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0,
-          ChildStep::kSeccomp);
-  }
-  ::execve(path, argv, spec.envp);
-  fail(ChildStep::kExec);
-}
-
 // The raw system call, not glibc's fork(): that one takes malloc's and stdio's locks for its
 // atfork handling, and a lock held by another thread of the runner at clone time stays held
 // forever in our copy of the address space.
@@ -269,28 +258,47 @@ int wait_for(pid_t child) {
   }
 }
 
-// The setup script's process: stdin from /dev/null, output on the setup pipes.
-[[noreturn]] void exec_setup(const ChildSpec& spec) {
+[[noreturn]] void exec_program(const ChildSpec& spec, const char* path, char* const* argv,
+                               char* const* envp) {
+  reset_signals();
+  raise_oom_score();
+  if (spec.seccomp != nullptr) {
+    check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0,
+          ChildStep::kSeccomp);
+  }
+  ::execve(path, argv, envp);
+  fail(ChildStep::kExec);
+}
+
+// A setup step's process: stdin from /dev/null, output on the setup pipes.
+[[noreturn]] void exec_setup(const ChildSpec& spec, const SetupStep& step) {
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(kSetupStdoutFd, 1) < 0 ||
       ::dup2(kSetupStderrFd, 2) < 0) {
     fail(ChildStep::kFork);
   }
-  exec_program(spec, spec.setup_path, spec.setup_argv);
+  exec_program(spec, step.path, step.argv, step.envp);
 }
 
-// Runs the setup phase and reports its status; returns only when it succeeded.
+// Runs the setup steps one after the other and reports each one's status; returns only when all
+// of them succeeded.
 void run_setup_phase(const ChildSpec& spec) {
-  const pid_t setup = raw_fork();
-  if (setup < 0) fail(ChildStep::kFork);
-  if (setup == 0) exec_setup(spec);
-  ::close(kSetupStdoutFd);
-  ::close(kSetupStderrFd);
-  ChildMessage done;
-  done.kind = ChildMessage::kSetupExited;
-  done.wait_status = wait_for(setup);
-  send_message(done);
-  if (done.wait_status != 0) _exit(0);  // the program does not run; the namespace dies with us
+  for (size_t i = 0; i < spec.setup_step_count; ++i) {
+    const pid_t setup = raw_fork();
+    if (setup < 0) fail(ChildStep::kFork);
+    if (setup == 0) exec_setup(spec, spec.setup_steps[i]);
+    ChildMessage done;
+    done.kind = ChildMessage::kSetupExited;
+    done.step = static_cast<uint32_t>(i);
+    done.wait_status = wait_for(setup);
+    if (i + 1 == spec.setup_step_count || done.wait_status != 0) {
+      // The phase is over: the runner sees EOF on its pipes once the steps' leftovers are gone.
+      ::close(kSetupStdoutFd);
+      ::close(kSetupStderrFd);
+    }
+    send_message(done);
+    if (done.wait_status != 0) _exit(0);  // the program does not run; the namespace dies with us
+  }
 }
 
 // Moves the inherited descriptors to 0-3 and closes everything else. Each is first copied above
@@ -444,10 +452,10 @@ void run_sandbox_init(const ChildSpec& spec) {
   // No one may ptrace or inspect this init; the programs regain dumpability through execve.
   ::prctl(PR_SET_DUMPABLE, 0);
   if (spec.relay_exe_fd >= 0) start_relay(spec);
-  if (spec.setup_path != nullptr) run_setup_phase(spec);
+  if (spec.setup_step_count > 0) run_setup_phase(spec);
   const pid_t program = raw_fork();
   if (program < 0) fail(ChildStep::kFork);
-  if (program == 0) exec_program(spec, spec.exec_path, spec.argv);
+  if (program == 0) exec_program(spec, spec.exec_path, spec.argv, spec.envp);
 
   // Init keeps no copy of the program's stdio, so the parent sees EOF when the program's
   // processes are gone.

@@ -44,10 +44,11 @@ enum class ChildStep : uint32_t {
 const char* child_step_name(ChildStep step);
 
 struct ChildMessage {
-  // kSetupExited carries the setup phase's wait status; kExited the program's.
+  // kSetupExited carries the wait status of one setup step (its index in `step`); kExited the
+  // program's.
   enum Kind : uint32_t { kFailure = 1, kExited = 2, kSetupExited = 3 };
   uint32_t kind = 0;
-  uint32_t step = 0;        // ChildStep, for kFailure
+  uint32_t step = 0;        // ChildStep, for kFailure; the setup step's index for kSetupExited
   int32_t error = 0;        // errno, for kFailure
   int32_t wait_status = 0;  // the program's wait status, for kExited
 };

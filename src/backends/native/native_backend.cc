@@ -229,7 +229,7 @@ Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool clone
   return ok();
 }
 
-// How the run ended: the setup script's failure, the program's exit or signal, or a kill from
+// How the run ended: a setup step's failure, the program's exit or signal, or a kill from
 // outside (time limit, cancel, OOM).
 Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervised,
                            const RunSpec& spec) {
@@ -237,11 +237,15 @@ Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervi
   outcome.cancelled = supervised.cancelled;
   outcome.duration = supervised.duration;
   outcome.usage.wall_ms = supervised.duration.count();
-  const bool has_setup = !spec.setup_script.empty();
-  if (has_setup && !supervised.setup_status && !outcome.cancelled && !outcome.oom_killed) {
+  if (has_setup_phase(spec) && !supervised.setup_status && !outcome.cancelled &&
+      !outcome.oom_killed) {
     outcome.setup_timed_out = outcome.timed_out;
     if (!outcome.timed_out) {
-      return make_error("the sandbox's init ended without reporting the setup script's status");
+      return make_error("the sandbox's init ended without reporting the setup phase's status");
+    }
+    // The step that was running when the time ran out.
+    if (supervised.setup_steps_reported < spec.setup_commands.size()) {
+      outcome.setup_failed_command = supervised.setup_steps_reported;
     }
   }
   if (supervised.setup_status && *supervised.setup_status != 0) {
@@ -250,6 +254,9 @@ Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervi
                                 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                                       : 1;
     outcome.exit_code = *outcome.setup_failed_exit;
+    if (supervised.setup_step < spec.setup_commands.size()) {
+      outcome.setup_failed_command = supervised.setup_step;
+    }
     return ok();
   }
   if (supervised.wait_status && !outcome.timed_out && !outcome.cancelled) {
@@ -290,7 +297,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 
   trace::mark("native: spawn plan");
   // Step 4: stdio pipes and the sync socket.
-  auto pipes = RunPipes::create(!spec.setup_script.empty());
+  auto pipes = RunPipes::create(has_setup_phase(spec));
   if (!pipes) return std::move(pipes).error();
   pipes->give_child_ends((*plan)->child());
 
@@ -312,7 +319,13 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), cgroup_fd >= 0, **plan));
 
   // Step 12.
-  SupervisionResult supervised = supervise(*sandbox, spec.stdin_data, spec.timeout, sink, control);
+  std::vector<std::chrono::milliseconds> setup_timeouts;
+  for (const SetupCommand& command : spec.setup_commands) {
+    setup_timeouts.push_back(command.timeout.count() > 0 ? command.timeout : spec.timeout);
+  }
+  if (!spec.setup_script.empty()) setup_timeouts.push_back(spec.timeout);
+  SupervisionResult supervised =
+      supervise(*sandbox, spec.stdin_data, setup_timeouts, spec.timeout, sink, control);
   trace::mark("native: sandbox exited, output drained");
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 
