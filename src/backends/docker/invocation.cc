@@ -177,7 +177,8 @@ Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marke
     const SetupCommand& c = spec.setup_commands[i];
     std::string record;
     for (const auto& field : c.env) record += field + '\0';
-    for (const auto& field : c.argv) record += field + '\0';
+    // The tool by name, found on the image's PATH by env (as the program is: image_argv).
+    for (const auto& field : image_argv(c.argv)) record += field + '\0';
     files.push_back(CodeFile{fmt::format("/tmp/.isol8-cmd-{:03}", i), std::move(record), 0600});
   }
   if (!spec.setup_script.empty()) {

@@ -1,4 +1,5 @@
-// Run-time package installs (--install) end to end on the native backend, against real package
+// Run-time package installs (--install) end to end on every backend under test (the native one
+// in the network tier, docker in the docker tier), against real package
 // registries served inside a test "internet" (a network namespace of this test's own at
 // 203.0.113.2, reached through a veth): a PyPI "simple" index holding a wheel the test builds,
 // and an npm registry holding a packument and a tarball made with `npm pack`. pip and npm reach
@@ -142,14 +143,21 @@ class RegistryInternet {
   bool ok_ = false;
 };
 
-class Installs : public ::testing::Test {
+class Installs : public ::testing::TestWithParam<BackendKind> {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) {
       GTEST_SKIP() << "the test internet (a veth, a hosts file bind-mounted in a mount "
                       "namespace) needs root; scripts/test runs this tier as root";
     }
-    if (const auto why = sandbox_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+    if (docker()) {
+      if (const auto why = docker_unavailable_reason(); !why.empty()) {
+        GTEST_SKIP() << "docker backend unavailable: " << why;
+      }
+      containers_before_ = isol8_container_count();
+    } else if (const auto why = sandbox_unavailable_reason(); !why.empty()) {
+      GTEST_SKIP() << why;
+    }
     if (sh("/usr/bin/python3 -m pip --version >/dev/null 2>&1") != 0) {
       GTEST_SKIP() << "pip is not installed on the host (scripts/deps installs python3-pip)";
     }
@@ -173,7 +181,12 @@ class Installs : public ::testing::Test {
     internet_.reset();
     const auto left = network_leftovers_settled();
     EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+    if (docker()) {
+      EXPECT_EQ(isol8_container_count(), containers_before_) << "isol8 containers left behind";
+    }
   }
+
+  bool docker() const { return GetParam() == BackendKind::kDocker; }
 
   // A package made with `npm pack`, its packument at /<name> and its tarball under /tarballs.
   void make_npm_package() {
@@ -225,6 +238,8 @@ class Installs : public ::testing::Test {
   }
 
   CliRun cli(std::vector<std::string> args, CliOptions o) const {
+    const auto flags = backend_cli_flags(GetParam());
+    args.insert(args.begin(), flags.begin(), flags.end());
     args.insert(args.begin(), "run");
     return run_cli_with(args, std::move(o));
   }
@@ -237,12 +252,13 @@ class Installs : public ::testing::Test {
   std::string log_;
   std::unique_ptr<RegistryInternet> internet_;
   bool has_npm_ = false;
+  long containers_before_ = 0;
 };
 
 #define ISOL8_REQUIRE_NPM() \
   if (!has_npm_) GTEST_SKIP() << "npm is not installed on the host (/usr/bin/npm, with node)"
 
-TEST_F(Installs, PythonPackageFromTheIndexImports) {
+TEST_P(Installs, PythonPackageFromTheIndexImports) {
   const CliRun r = cli({"--install", kWheelPackage, "-e",
                         "import isol8_test_pkg; print(isol8_test_pkg.greet('python'))"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -255,7 +271,7 @@ TEST_F(Installs, PythonPackageFromTheIndexImports) {
       << requests();
 }
 
-TEST_F(Installs, NodePackageFromTheRegistryRequires) {
+TEST_P(Installs, NodePackageFromTheRegistryRequires) {
   ISOL8_REQUIRE_NPM();
   const CliRun r = cli({"-r", "node", "--install", kNpmPackage, "-e",
                         "console.log(require('isol8-test-dep').greet('node'))"});
@@ -264,7 +280,7 @@ TEST_F(Installs, NodePackageFromTheRegistryRequires) {
   EXPECT_TRUE(contains(requests(), std::string("/") + kNpmPackage)) << requests();
 }
 
-TEST_F(Installs, InstallThenSetupScriptThenCodeInThatOrder) {
+TEST_P(Installs, InstallThenSetupScriptThenCodeInThatOrder) {
   const CliRun r = cli({"--install", kWheelPackage, "--setup",
                         "python3 -c 'import isol8_test_pkg; print(\"setup sees\", "
                         "isol8_test_pkg.greet(\"setup\"))'",
@@ -280,7 +296,7 @@ TEST_F(Installs, InstallThenSetupScriptThenCodeInThatOrder) {
   EXPECT_LT(setup, code);
 }
 
-TEST_F(Installs, AMissingPackageFailsWithTheInstallMessage) {
+TEST_P(Installs, AMissingPackageFailsWithTheInstallMessage) {
   const CliRun r = cli({"--install", "isol8-no-such-package", "-e", "print('never')"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_TRUE(contains(r.err, "[ERR] Package install failed (exit code 1): ")) << describe(r);
@@ -299,7 +315,7 @@ TEST_F(Installs, AMissingPackageFailsWithTheInstallMessage) {
       << describe(j);
 }
 
-TEST_F(Installs, BadNamesAreRefusedBeforeAnythingRuns) {
+TEST_P(Installs, BadNamesAreRefusedBeforeAnythingRuns) {
   for (const std::string& bad :
        std::vector<std::string>{"x;touch /tmp/pwned", "$(id)", "--index-url=http://other.test/",
                                 "six @ http://other.test/x.whl", "-r/etc/passwd"}) {
@@ -314,7 +330,7 @@ TEST_F(Installs, BadNamesAreRefusedBeforeAnythingRuns) {
   EXPECT_EQ(requests(), "") << "a refused install reached the registry";
 }
 
-TEST_F(Installs, NetNoneIsRefusedWithTheReason) {
+TEST_P(Installs, NetNoneIsRefusedWithTheReason) {
   for (const std::vector<std::string>& net :
        {std::vector<std::string>{"--net", "none"}, std::vector<std::string>{"--net=none"}}) {
     std::vector<std::string> args = net;
@@ -329,7 +345,7 @@ TEST_F(Installs, NetNoneIsRefusedWithTheReason) {
   EXPECT_EQ(requests(), "");
 }
 
-TEST_F(Installs, AnInstallCannotReachAHostOutsideTheRegistryList) {
+TEST_P(Installs, AnInstallCannotReachAHostOutsideTheRegistryList) {
   // The allowed registry is registry.test only: the index on pypi.test is refused by the proxy.
   CliOptions o = options();
   o.env["ISOL8_INSTALL_HOSTS"] = "^registry\\.test$";
@@ -339,7 +355,7 @@ TEST_F(Installs, AnInstallCannotReachAHostOutsideTheRegistryList) {
   EXPECT_FALSE(contains(requests(), "/simple/")) << requests();
 }
 
-TEST_F(Installs, TheInstallHasItsOwnTimeLimit) {
+TEST_P(Installs, TheInstallHasItsOwnTimeLimit) {
   const CliRun r =
       cli({"--timeout", "2000", "--install", "isol8-slow-package", "-e", "print('never')"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
@@ -351,8 +367,8 @@ TEST_F(Installs, TheInstallHasItsOwnTimeLimit) {
 
 // The library's stream: the install's output comes with phase "setup", the program's with
 // "code". Host network here (the library caller has no hosts file), the index by address.
-TEST_F(Installs, StreamedInstallOutputHasPhaseSetup) {
-  Options options;
+TEST_P(Installs, StreamedInstallOutputHasPhaseSetup) {
+  Options options = backend_options(GetParam(), Options{}.native.id_map_base);
   options.network = NetworkMode::kHost;
   options.timeout_ms = 60000;
   auto engine = Engine::create(options);
@@ -381,6 +397,9 @@ TEST_F(Installs, StreamedInstallOutputHasPhaseSetup) {
   EXPECT_FALSE(contains(code_out, "Successfully installed")) << code_out;
   EXPECT_EQ(result->exit_code, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Installs, ::testing::ValuesIn(backends_under_test()),
+                         BackendParamName());
 
 }  // namespace
 }  // namespace isol8::test
