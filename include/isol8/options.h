@@ -27,6 +27,7 @@ Result<FilteredMode> parse_filtered_mode(std::string_view text,
                                          std::string_view subject = "native.filteredMode");
 Result<PoolStrategy> parse_pool_strategy(std::string_view text,
                                          std::string_view subject = "poolStrategy");
+Result<EngineMode> parse_engine_mode(std::string_view text, std::string_view subject = "mode");
 
 // The stated ranges (both ends included).
 namespace limits {

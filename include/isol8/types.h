@@ -26,11 +26,21 @@ enum class SeccompMode { kStrict, kUnconfined, kCustom };
 enum class FilteredMode { kAuto, kVeth, kRelay };
 // upstream poolStrategy: kFast cleans used containers in the background, kSecure replaces them.
 enum class PoolStrategy { kFast, kSecure };
+// upstream mode: kEphemeral runs every execution in a fresh sandbox; kPersistent keeps one sandbox
+// (files, packages, background processes) for all of an engine's executions until stop().
+enum class EngineMode { kEphemeral, kPersistent };
 
-// What one execution asks for. Exactly one of `code` and `cmd` must be set (and not blank).
+// What one execution asks for. Exactly one of `code`, `code_url` and `cmd` must be set (and not
+// blank).
 struct ExecutionRequest {
-  std::string runtime;                     // python, node, bun, deno, bash
-  std::optional<std::string> code;         // source to run
+  std::string runtime;              // python, node, bun, deno, bash
+  std::optional<std::string> code;  // source to run
+  // Code fetched by the runner (never by the sandbox) before the run, under
+  // Options::remote_code (docs/remote-code.md): an https URL, or http with
+  // allow_insecure_code_url; code_hash is the expected SHA-256 of the body (hex, any case).
+  std::optional<std::string> code_url;
+  std::optional<std::string> code_hash;
+  bool allow_insecure_code_url = false;
   std::optional<std::string> cmd;          // a shell command, run as `bash -c <cmd>`
   std::optional<std::string> stdin_data;   // bytes piped to the program's stdin
   std::map<std::string, std::string> env;  // extra environment for this run
@@ -47,6 +57,12 @@ struct ExecutionRequest {
   // applied: setuid, setgid and sticky bits are dropped.
   std::map<std::string, uint32_t> file_modes;
   std::vector<std::string> install_packages;  // runtime packages (upstream installPackages)
+  // Files read back after the run into ExecutionResult::files (upstream outputPaths): absolute, or
+  // relative to /sandbox; a missing or unreadable file is skipped; each is capped at the output
+  // limit. Non-streaming executions only, as upstream.
+  std::vector<std::string> output_paths;
+  // Free-form caller data (upstream metadata); the audit log takes its "userId".
+  std::map<std::string, std::string> metadata;
 };
 
 // Settings of the native backend that upstream (Docker only) has no equivalent for.
@@ -79,10 +95,41 @@ struct PoolSize {
   int dirty = 1;
 };
 
+// upstream remoteCode: whether and from where ExecutionRequest::code_url may be fetched. Host
+// patterns are RE2 regexes matched case-insensitively against the URL's host (an IPv6 literal in
+// brackets); an empty allow list allows every host the block list does not name. Whatever the
+// lists say, an address that reaches the host itself or a private network is refused.
+struct RemoteCodePolicy {
+  bool enabled = false;
+  std::vector<std::string> allowed_schemes = {"https"};
+  std::vector<std::string> allowed_hosts;
+  std::vector<std::string> blocked_hosts;
+  int64_t max_code_size = 10 * 1024 * 1024;  // bytes
+  int64_t fetch_timeout_ms = 30000;          // the whole fetch, redirects included
+  bool require_hash = false;
+  int max_redirects = 5;
+};
+
+// upstream audit: a JSONL record per execution (docs/audit.md).
+struct AuditOptions {
+  bool enabled = false;
+  std::string destination = "filesystem";  // filesystem (or file) | stdout
+  std::string log_dir;                     // empty: $ISOL8_AUDIT_DIR, else ./.isol8_audit
+  std::string post_log_script;             // run with the log file's path after each record
+  bool track_resources = true;             // the record carries resourceUsage
+  int64_t retention_days = 90;             // older *.log / *.jsonl files in log_dir are deleted
+  bool include_code = false;               // the record carries the code (secrets masked)
+  bool include_output = false;  // the record carries stdout/stderr (as the result has them)
+};
+
 // Engine-wide settings (upstream Isol8Options). Sizes are bytes; upstream's size strings ("512m")
 // are parsed at the edge (isol8/options.h states every range, checked again before each run).
 struct Options {
   BackendKind backend = BackendKind::kNative;
+  EngineMode mode = EngineMode::kEphemeral;
+  // Leave the sandbox of an ephemeral run in place after it ends, for inspection (upstream
+  // persist); the CLI says how to reach and remove it.
+  bool persist = false;
   NetworkMode network = NetworkMode::kNone;
   double cpu_limit = 1.0;                      // cores
   uint64_t memory_limit_bytes = 512ull << 20;  // upstream memoryLimit "512m"
@@ -100,6 +147,8 @@ struct Options {
   std::string rootfs_store;  // where runtime roots live; empty = the default for this user
   bool debug = false;
   SecurityOptions security;
+  RemoteCodePolicy remote_code;
+  AuditOptions audit;
   NativeOptions native;
 };
 
@@ -149,6 +198,10 @@ struct ExecutionResult {
   ResourceUsage resource_usage;
   LimitReport limits;
   std::vector<NetworkLogEntry> network_logs;  // filtered mode with log_network only
+  std::map<std::string, std::string> files;   // output_paths read back: path -> base64
+  // The sandbox that ran it (upstream containerId): a persistent engine's session, or a sandbox
+  // kept by `persist`; empty otherwise.
+  std::string container_id;
 };
 
 struct StreamEvent {
@@ -169,6 +222,7 @@ const char* to_string(BackendKind kind);
 const char* to_string(SeccompMode mode);
 const char* to_string(FilteredMode mode);
 const char* to_string(PoolStrategy strategy);
+const char* to_string(EngineMode mode);
 const char* to_string(RunStatus status);
 const char* to_string(StreamEvent::Type type);
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,6 +103,36 @@ inline bool has_setup_phase(const RunSpec& spec) {
   return !spec.setup_script.empty() || !spec.setup_commands.empty();
 }
 
+// Limits of file transfer into and out of a session.
+inline constexpr uint64_t kMaxTransferBytes = 1ull << 40;
+
+// A sandbox that outlives one execution: the sandbox of a persistent engine. Destroying it stops
+// the sandbox and removes everything it made (processes, cgroup, mounts, network, container).
+// Calls are not concurrent: the engine serializes them.
+class Session {
+ public:
+  virtual ~Session() = default;
+  // The sandbox's id (the container id on Docker; the native sandbox's name), for results,
+  // logs and `isol8 cleanup`.
+  virtual const std::string& id() const = 0;
+  // Runs one execution inside the sandbox. The sandbox-level fields of `spec` (network,
+  // network_filter, log_network, sandbox/tmp sizes, root_dir, image, runtime, limits) were fixed
+  // by open_session and are ignored here; the rest (argv, env, stdin, code file, files, setup
+  // script, workdir, timeout) are this execution's. A timeout or cancel ends this execution's
+  // processes, not the sandbox. network_logs in the outcome are this execution's only.
+  virtual Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
+                                 const RunControl& control) = 0;
+  // `path` is absolute and normalised (no "." or ".." components, no trailing "/"), under
+  // /sandbox or /tmp (the engine checks that). The file is written as the sandbox user (uid 100,
+  // parents created as that user, `mode` applied); it is refused when any component is a symlink
+  // leading out of /sandbox or /tmp or a magic link, or when it is not a regular file. Binary-safe.
+  virtual Result<void> put_file(const std::string& path, std::string_view content,
+                                uint32_t mode) = 0;
+  // Reads a regular file the sandbox user can read, under the same path rules; refused when it
+  // is larger than `max_bytes`.
+  virtual Result<std::string> get_file(const std::string& path, uint64_t max_bytes) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -110,6 +141,13 @@ class Backend {
   virtual bool has_executable(const std::string& root_dir, const std::string& path) const = 0;
   virtual Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink,
                                  const RunControl& control) = 0;
+  // Starts a sandbox for a persistent engine from the sandbox-level fields of `spec` (see
+  // Session::run); nothing runs in it yet.
+  virtual Result<std::unique_ptr<Session>> open_session(const RunSpec& spec) {
+    (void)spec;
+    return make_error(std::string("Persistent sessions are not supported by the ") + name() +
+                      " backend yet");
+  }
 };
 
 }  // namespace isol8

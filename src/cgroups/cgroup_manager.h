@@ -36,6 +36,7 @@ struct CgroupUsage {
   uint64_t cpu_user_usec = 0;
   uint64_t cpu_system_usec = 0;
   bool oom_killed = false;  // the kernel's OOM killer killed a process of this cgroup
+  uint64_t oom_kills = 0;   // how many times (0 where the kernel does not count them)
 };
 
 // One sandbox's cgroup (one directory per hierarchy on v1). The destructor kills everything left in

@@ -96,7 +96,8 @@ class V1Cgroup final : public Cgroup {
       if (!oom) return std::move(oom).error();
       auto fields = parse_keyed(*oom);
       // "oom_kill" exists since Linux 4.13; before it, under_oom is the best sign left.
-      u.oom_killed = fields.count("oom_kill") ? fields["oom_kill"] > 0 : fields["under_oom"] > 0;
+      u.oom_kills = fields.count("oom_kill") ? fields["oom_kill"] : 0;
+      u.oom_killed = fields.count("oom_kill") ? u.oom_kills > 0 : fields["under_oom"] > 0;
     }
     if (auto cpuacct = dirs_.find("cpuacct"); cpuacct != dirs_.end()) {
       auto stat = read_control(cpuacct->second / "cpuacct.stat");

@@ -94,7 +94,8 @@ class V2Cgroup final : public Cgroup {
     u.cpu_system_usec = cpu_stat["system_usec"];
     auto events = read_control(dir_ / "memory.events");
     if (!events) return std::move(events).error();
-    u.oom_killed = parse_keyed(*events)["oom_kill"] > 0;
+    u.oom_kills = parse_keyed(*events)["oom_kill"];
+    u.oom_killed = u.oom_kills > 0;
     return u;
   }
 

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "isol8/config.h"
+#include "isol8/result.h"
 
 namespace isol8::cli {
 
@@ -38,7 +39,18 @@ struct RunArgs {
   std::vector<std::string> allow;    // given: replaces network.whitelist
   std::vector<std::string> deny;     // given: replaces network.blacklist
   std::vector<std::string> install;  // runtime packages; without --net, the run goes filtered
+  // Remote code: --url, or --github owner/repo/ref/path, or --gist id/file.ext.
+  std::optional<std::string> url;
+  std::optional<std::string> github;
+  std::optional<std::string> gist;
+  std::optional<std::string> hash;
+  bool allow_insecure_code_url = false;
   bool log_network = false;
+  bool persistent = false;  // one sandbox for this run's phases, removed after it (as upstream)
+  // A remote run: the server's URL, its key, and a server session to use (kept after the run).
+  std::optional<std::string> host;
+  std::optional<std::string> key;
+  std::optional<std::string> session_id;
   bool no_stream = false;
   bool json = false;
   bool debug = false;
@@ -116,6 +128,39 @@ struct RootfsArgs {
 };
 CLI::App* add_rootfs_command(CLI::App& app, RootfsArgs& args);
 int rootfs_command(const RootfsArgs& args, const LoadedConfig& config);
+
+// Remote commands: `isol8 login`, `isol8 logout`, `isol8 session list|stop`.
+struct RemoteArgs {
+  CLI::App* login = nullptr;
+  CLI::App* logout = nullptr;
+  CLI::App* session_list = nullptr;
+  CLI::App* session_stop = nullptr;
+  std::string host;
+  std::optional<std::string> key;
+  std::optional<std::string> name;
+  std::optional<std::string> ttl_ms;
+  std::string session_id;
+  bool json = false;
+};
+void add_remote_commands(CLI::App& app, RemoteArgs& args);
+// Whether one of them was given; then `remote_command` runs it.
+bool remote_command_parsed(const RemoteArgs& args);
+int remote_command(const RemoteArgs& args);
+
+// The key for `host`: --key, else ISOL8_API_KEY, else the stored credentials for that host
+// (warning when they expired). "API key required. ..." when there is none.
+Result<std::string> resolve_api_key(const std::optional<std::string>& flag,
+                                    const std::string& canonical_host);
+struct ServeArgs {
+  std::optional<std::string> port;  // text until resolve_port checks it (upstream's message)
+  std::optional<std::string> key;
+  std::optional<std::string> auth_db;
+  std::optional<std::string> bind;
+  bool update = false;
+  bool debug = false;
+};
+CLI::App* add_serve_command(CLI::App& app, ServeArgs& args);
+int serve_command(const ServeArgs& args, const LoadedConfig& config);
 
 // "[ERR] <message>" on stderr; returns 1.
 int report_error(const std::string& message);

@@ -61,6 +61,10 @@ int run_main(int argc, char** argv) {
   CLI::App* list_custom = add_list_custom_command(app);
   RootfsArgs rootfs_args;
   CLI::App* rootfs = add_rootfs_command(app, rootfs_args);
+  RemoteArgs remote_args;
+  add_remote_commands(app, remote_args);
+  ServeArgs serve_args;
+  CLI::App* serve = add_serve_command(app, serve_args);
   // The help lists them under "Commands:", as upstream's does (CLI11 says "Subcommands").
   for (CLI::App* command : app.get_subcommands({})) command->group("Commands");
   app.get_formatter()->label("SUBCOMMAND", "COMMAND");
@@ -78,7 +82,7 @@ int run_main(int argc, char** argv) {
     return report_error(std::string(e.what()) + " (see isol8 --help)");
   }
   trace::mark("command line parsed");
-  setup_logging(debug || run_args.debug);
+  setup_logging(debug || run_args.debug || serve_args.debug);
 
   if (app.get_subcommands().empty()) {
     std::cout << app.help();
@@ -86,6 +90,7 @@ int run_main(int argc, char** argv) {
   }
   if (doctor->parsed()) return doctor_command(doctor_args, load());
   if (cleanup->parsed()) return cleanup_command(cleanup_args);
+  if (remote_command_parsed(remote_args)) return remote_command(remote_args);
   auto loaded = load();
   if (!loaded) {
     return run->parsed() ? report_run_error(run_args, loaded.error().message)
@@ -98,6 +103,7 @@ int run_main(int argc, char** argv) {
   if (build->parsed()) return build_command(build_args, *loaded);
   if (list_custom->parsed()) return list_custom_command(*loaded);
   if (rootfs->parsed()) return rootfs_command(rootfs_args, *loaded);
+  if (serve->parsed()) return serve_command(serve_args, *loaded);
   std::cout << app.help();
   return 0;
 }

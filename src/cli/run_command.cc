@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,10 +15,13 @@
 #include "cli/commands.h"
 #include "cli/console_output.h"
 #include "cli/run_interrupts.h"
+#include "client/remote_engine.h"
+#include "client/server_url.h"
 #include "common/fs_util.h"
 #include "common/trace.h"
 #include "core/file_collection.h"
 #include "core/install_network.h"
+#include "core/remote_code_source.h"
 #include "core/runtimes.h"
 #include "isol8/engine.h"
 #include "isol8/json.h"
@@ -46,16 +51,65 @@ bool blank(const std::string& text) {
 // code, codeUrl, or cmd.": what to do instead.
 constexpr const char* kNoCode = "no code to run: give -e, a file, --cmd, or pipe code on stdin";
 
+// --url, or the raw URL --github / --gist stand for (upstream's), or nullopt without any.
+Result<std::optional<std::string>> code_url_of(const RunArgs& args) {
+  if (args.url) return std::optional<std::string>(*args.url);
+  auto parts = [](const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+      const size_t slash = text.find('/', start);
+      out.push_back(text.substr(start, slash - start));
+      if (slash == std::string::npos) return out;
+      start = slash + 1;
+    }
+  };
+  auto any_empty = [](const std::vector<std::string>& v) {
+    return std::any_of(v.begin(), v.end(), [](const std::string& p) { return p.empty(); });
+  };
+  if (args.github) {
+    const auto p = parts(*args.github);
+    if (p.size() < 4 || any_empty(p)) {
+      return make_error("--github format must be owner/repo/ref/path/to/file");
+    }
+    return std::optional<std::string>("https://raw.githubusercontent.com/" + *args.github);
+  }
+  if (args.gist) {
+    const auto p = parts(*args.gist);
+    if (p.size() != 2 || any_empty(p)) return make_error("--gist format must be gistId/file.ext");
+    return std::optional<std::string>("https://gist.githubusercontent.com/" + p[0] + "/raw/" +
+                                      p[1]);
+  }
+  return std::optional<std::string>();
+}
+
 Result<ExecutionRequest> build_request(const RunArgs& args) {
   ExecutionRequest req;
+  const bool remote = args.url || args.github || args.gist;
   if (args.cmd) {
-    if (args.eval || !args.file.empty()) {
+    if (args.eval || !args.file.empty() || remote) {
       return make_error(
           "--cmd cannot be combined with file input, --eval, --url, --github, or --gist.");
     }
     if (blank(*args.cmd)) return make_error(kNoCode);
     req.cmd = *args.cmd;
     req.runtime = args.runtime.value_or("bash");
+  } else if (remote) {
+    if (args.eval || !args.file.empty()) {
+      return make_error("--url/--github/--gist cannot be used with file input or --eval.");
+    }
+    auto url = code_url_of(args);
+    if (!url) return std::move(url).error();
+    req.code_url = **url;
+    req.code_hash = args.hash;
+    req.allow_insecure_code_url = args.allow_insecure_code_url;
+    if (args.runtime) {
+      req.runtime = *args.runtime;
+    } else if (auto runtime = runtime_from_url_path(*req.code_url)) {
+      req.runtime = *runtime;
+    } else {
+      return make_error("Cannot detect runtime from URL path");
+    }
   } else if (args.eval) {
     if (blank(*args.eval)) return make_error(kNoCode);
     req.code = *args.eval;
@@ -141,6 +195,7 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   auto opts = options_from_config(config.json);
   if (!opts) return opts;
   Options& o = *opts;
+  if (args.persistent) o.mode = EngineMode::kPersistent;
   if (args.net) {
     auto net = parse_network_mode(*args.net, "--net");
     if (!net) return std::move(net).error();
@@ -203,6 +258,34 @@ Result<void> write_out_file(const RunArgs& args, const ExecutionResult& result) 
 // The program's exit code, unless the run was ended from outside: by a signal (130, 143) or by
 // the reader of our output going away (141: what a process that writes to a pipe nobody reads
 // any more exits with, as does one killed for it).
+Result<std::unique_ptr<Executor>> local_engine(const Options& options) {
+  auto engine = Engine::create(options);
+  if (!engine) return std::move(engine).error();
+  return std::unique_ptr<Executor>(std::move(engine).value());
+}
+
+// `--host`: the server's engine, with upstream's session handling: --session-id names a server
+// session that outlives the run; --persistent alone makes one up for this run and deletes it.
+Result<std::unique_ptr<Executor>> connect_remote(const RunArgs& args, const Options& options) {
+  auto url = client::parse_server_url(*args.host);
+  if (!url) return std::move(url).error();
+  auto key = resolve_api_key(args.key, url->canonical());
+  if (!key) return std::move(key).error();
+  client::RemoteSettings settings{*url, *key, args.session_id, false};
+  if (!args.session_id && args.persistent) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    settings.session_id = fmt::format("cli-{}", now.count());
+    settings.owns_session = true;
+  }
+  if (settings.session_id && !args.json) {
+    std::cout << "[Run] Session ID: " << *settings.session_id << std::endl;
+  }
+  auto remote = client::RemoteEngine::connect(std::move(settings), options);
+  if (!remote) return std::move(remote).error();
+  return std::unique_ptr<Executor>(std::move(remote).value());
+}
+
 int exit_status(const ExecutionResult& result, const RunInterrupts& interrupts) {
   if (const int signal = interrupts.received_signal(); signal != 0) return 128 + signal;
   if (interrupts.write_failed()) return kClosedOutputExit;
@@ -255,8 +338,18 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
                   "Install a runtime package before the run (repeatable); without --net the "
                   "network becomes filtered with the runtime's registry allowed")
       ->allow_extra_args(false);
-  for (const char* name : {"--url", "--github", "--gist", "--hash", "--host", "--key",
-                           "--session-id", "--agent-flags"}) {
+  run->add_option("--host", a.host, "Run on an isol8 server (http://host:port) instead of here");
+  run->add_option("--key", a.key,
+                  "The server's API key (default: ISOL8_API_KEY, then isol8 login's credentials)");
+  run->add_option("--session-id", a.session_id,
+                  "Run in this server session (kept after the run; needs --host)");
+  run->add_option("--url", a.url, "Fetch the code from this URL (remoteCode.* config)");
+  run->add_option("--github", a.github, "Fetch the code from GitHub: owner/repo/ref/path/to/file");
+  run->add_option("--gist", a.gist, "Fetch the code from a gist: gistId/file.ext");
+  run->add_option("--hash", a.hash, "Expected SHA-256 (hex) of the fetched code");
+  run->add_flag("--allow-insecure-code-url", a.allow_insecure_code_url,
+                "Allow an http:// code URL (remoteCode.allowedSchemes must list http)");
+  for (const char* name : {"--agent-flags"}) {
     a.unsupported.emplace_back(name, false);
     run->add_option_function<std::vector<std::string>>(
         name,
@@ -265,7 +358,10 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
         },
         "Not supported yet by this version");
   }
-  for (const char* name : {"--persistent", "--persist", "--allow-insecure-code-url"}) {
+  run->add_flag("--persistent", a.persistent,
+                "Run in a persistent sandbox (removed when the run ends; sessions that outlive "
+                "a run need a server)");
+  for (const char* name : {"--persist"}) {
     a.unsupported.emplace_back(name, false);
     run->add_flag_callback(
         name,
@@ -310,7 +406,12 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
     request->file_modes = std::move(collected->modes);
   }
   trace::mark("request built");
-  auto engine = Engine::create(*options);
+  if (args.session_id && !args.host) {
+    return fail(
+        "--session-id requires --host (remote server). Session IDs are managed by the "
+        "server.");
+  }
+  auto engine = args.host ? connect_remote(args, *options) : local_engine(*options);
   if (!engine) return fail(engine.error().message);
   trace::mark("engine created");
 
@@ -324,6 +425,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
 
   if (buffered) {
     auto result = (*engine)->execute(*request, control);
+    (*engine)->stop();
     if (!result) return fail(result.error().message);
     if (auto written = write_out_file(args, *result); !written) {
       return fail(written.error().message);
@@ -374,6 +476,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
   };
   auto result = (*engine)->execute_stream(*request, on_event, control);
   trace::mark("run finished");
+  (*engine)->stop();
   if (!result) return error_event ? 1 : report_error(result.error().message);
   // As with --no-stream: the marker ended the truncated stream's last line; the warning follows.
   if (result->truncated) spdlog::warn("Output was truncated");

@@ -48,13 +48,14 @@ const json& schema() {
     "poolSize": "poolSize",
     "security": {"seccomp": "seccomp", "customProfilePath": "string"},
     "remoteCode": {
-      "enabled": "bool", "allowedSchemes": "strings", "allowedHosts": "strings",
-      "blockedHosts": "strings", "maxCodeSize": "positive", "fetchTimeoutMs": "positive",
-      "requireHash": "bool", "enableCache": "bool", "cacheTtl": "positive"
+      "enabled": "bool", "allowedSchemes": "strings", "allowedHosts": "hostPatterns",
+      "blockedHosts": "hostPatterns", "maxCodeSize": "count", "fetchTimeoutMs": "timeout",
+      "requireHash": "bool", "enableCache": "bool", "cacheTtl": "positive",
+      "maxRedirects": "redirects"
     },
     "audit": {
-      "enabled": "bool", "destination": "string", "logDir": "string", "postLogScript": "string",
-      "trackResources": "bool", "retentionDays": "positive", "includeCode": "bool",
+      "enabled": "bool", "destination": ["filesystem", "file", "stdout"], "logDir": "string", "postLogScript": "string",
+      "trackResources": "bool", "retentionDays": "count", "includeCode": "bool",
       "includeOutput": "bool"
     },
     "auth": {
@@ -65,6 +66,23 @@ const json& schema() {
     "dependencies": {
       "python": "packages", "node": "packages", "bun": "packages", "deno": "packages",
       "bash": "packages"
+    },
+    "server": {
+      "bind": "string", "maxBodyBytes": "count", "maxHeaderBytes": "count",
+      "maxUrlBytes": "count", "requestTimeoutMs": "count", "idleTimeoutMs": "count",
+      "writeTimeoutMs": "count", "maxConnections": "count", "queueSize": "count",
+      "pruneIntervalMs": "count", "shutdownGraceMs": "count", "maxSessions": "count",
+      "accessLog": "bool",
+      "limits": {
+        "timeoutMs": "timeout", "memoryLimit": "memory", "cpuLimit": "cpu",
+        "pidsLimit": "pids", "maxOutputSize": "maxOutput", "sandboxSize": "tmpfs",
+        "tmpSize": "tmpfs"
+      },
+      "allow": {
+        "network": "network", "seccompUnconfined": "bool", "seccompCustom": "bool",
+        "writableRootFs": "bool", "debug": "bool", "persist": "bool", "remoteCode": "bool",
+        "images": "strings"
+      }
     },
     "native": {"rootDir": "string", "idMapBase": "idMapBase", "hostname": "string",
                "networkPool": "string", "filteredMode": "filteredMode",
@@ -124,6 +142,11 @@ std::string check_type(const std::string& type, const json& v) {
     return fits ? "" : "a whole number from 65536 to 4294901760";
   }
   if (type == "strings") return is_strings(v) ? "" : "an array of strings";
+  if (type == "redirects") {
+    return v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= 20
+               ? ""
+               : "a whole number from 0 to 20";
+  }
   if (type == "packages") {
     // Package names become arguments of pip, npm and apt-get in the build: upstream's check.
     if (!is_strings(v)) return "an array of package names";
@@ -229,7 +252,7 @@ json default_config() {
         "^192\\.168(?:\\.[0-9]{1,3}){2}$", "^169\\.254(?:\\.[0-9]{1,3}){2}$",
         "^metadata\\.google\\.internal$", "^169\\.254\\.169\\.254$"],
       "maxCodeSize": 10485760, "fetchTimeoutMs": 30000, "requireHash": false,
-      "enableCache": true, "cacheTtl": 3600
+      "enableCache": true, "cacheTtl": 3600, "maxRedirects": 5
     },
     "audit": {
       "enabled": false, "destination": "filesystem", "trackResources": true,
@@ -330,6 +353,29 @@ Result<Options> options_from_config(const json& config) {
     ISOL8_ASSIGN(o.security.seccomp, parse_seccomp_mode(text(sec["seccomp"])));
   }
   o.security.custom_profile_path = sec.value("customProfilePath", "");
+
+  const json& rc = config.at("remoteCode");
+  o.remote_code.enabled = rc.value("enabled", false);
+  o.remote_code.allowed_schemes = rc.value("allowedSchemes", std::vector<std::string>{"https"});
+  o.remote_code.allowed_hosts = rc.value("allowedHosts", std::vector<std::string>{});
+  o.remote_code.blocked_hosts = rc.value("blockedHosts", std::vector<std::string>{});
+  o.remote_code.max_code_size = rc.value("maxCodeSize", o.remote_code.max_code_size);
+  if (rc.contains("fetchTimeoutMs")) {
+    ISOL8_ASSIGN(o.remote_code.fetch_timeout_ms,
+                 parse_timeout_ms(text(rc["fetchTimeoutMs"]), "remoteCode.fetchTimeoutMs"));
+  }
+  o.remote_code.require_hash = rc.value("requireHash", false);
+  o.remote_code.max_redirects = rc.value("maxRedirects", o.remote_code.max_redirects);
+
+  const json& audit = config.at("audit");
+  o.audit.enabled = audit.value("enabled", false);
+  o.audit.destination = audit.value("destination", o.audit.destination);
+  o.audit.log_dir = audit.value("logDir", "");
+  o.audit.post_log_script = audit.value("postLogScript", "");
+  o.audit.track_resources = audit.value("trackResources", true);
+  o.audit.retention_days = audit.value("retentionDays", o.audit.retention_days);
+  o.audit.include_code = audit.value("includeCode", false);
+  o.audit.include_output = audit.value("includeOutput", false);
   return o;
 }
 

@@ -8,11 +8,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "audit/audit_log.h"
 #include "backends/backend.h"
 #include "backends/factory.h"
 #include "common/trace.h"
+#include "core/audit_hook.h"
+#include "core/base64.h"
 #include "core/ids.h"
 #include "core/output_limiter.h"
+#include "core/remote_code_source.h"
 #include "core/run_preparation.h"
 #include "core/secret_masker.h"
 #include "isol8/options.h"
@@ -174,6 +178,38 @@ std::string setup_failure_message(const RunSpec& spec, const RunOutcome& outcome
   return message;
 }
 
+constexpr const char* kNoActiveContainer =
+    "No active container. Call execute() first in persistent mode.";
+
+// outputPaths, checked before anything runs.
+Result<std::vector<std::string>> resolve_output_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> resolved;
+  for (const auto& path : paths) {
+    auto one = resolve_transfer_path(path);
+    if (!one) return std::move(one).error().context("outputPaths");
+    resolved.push_back(std::move(one).value());
+  }
+  return resolved;
+}
+
+// Reads the listed files back as base64, keyed by the path as the request gave it. A file that
+// is missing, unreadable, not a regular file or over the cap is skipped, as upstream skips it.
+std::map<std::string, std::string> read_output_files(Session& session,
+                                                     const std::vector<std::string>& requested,
+                                                     const std::vector<std::string>& resolved,
+                                                     uint64_t cap) {
+  std::map<std::string, std::string> files;
+  for (size_t i = 0; i < resolved.size(); ++i) {
+    auto content = session.get_file(resolved[i], cap);
+    if (!content) {
+      spdlog::debug("outputPaths: {} skipped: {}", requested[i], content.error().message);
+      continue;
+    }
+    files[requested[i]] = base64_encode(*content);
+  }
+  return files;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
@@ -182,13 +218,54 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
   ISOL8_TRY(check_host_patterns(options.network_filter.blacklist, "networkFilter.blacklist"));
   auto backend = make_backend(options);
   if (!backend) return std::move(backend).error();
-  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(backend).value()));
+  std::unique_ptr<Engine> engine(new Engine(std::move(options), std::move(backend).value()));
+  if (engine->options_.audit.enabled) {
+    engine->audit_ = std::make_unique<audit::AuditLog>(engine->options_.audit);
+  }
+  return engine;
 }
 
 Engine::Engine(Options options, std::unique_ptr<Backend> backend)
     : options_(std::move(options)), backend_(std::move(backend)) {}
 
-Engine::~Engine() = default;
+Engine::~Engine() { stop(); }
+
+Result<void> Engine::start() { return ok(); }
+
+void Engine::stop() {
+  std::unique_ptr<Session> session;
+  {
+    std::lock_guard lock(session_mutex_);
+    session = std::move(session_);
+    session_runtime_.clear();
+  }
+  // Removed outside the lock: a sandbox's teardown may take a while.
+  session.reset();
+}
+
+std::string Engine::container_id() const {
+  std::lock_guard lock(session_mutex_);
+  return session_ ? session_->id() : std::string();
+}
+
+Result<void> Engine::put_file(const std::string& path, std::string_view content) {
+  auto resolved = resolve_transfer_path(path);
+  if (!resolved) return std::move(resolved).error();
+  std::lock_guard lock(session_mutex_);
+  if (!session_) return make_error(kNoActiveContainer);
+  return session_->put_file(*resolved, content, kDefaultFileMode);
+}
+
+Result<std::string> Engine::get_file(const std::string& path) {
+  auto resolved = resolve_transfer_path(path);
+  if (!resolved) return std::move(resolved).error();
+  std::lock_guard lock(session_mutex_);
+  if (!session_) return make_error(kNoActiveContainer);
+  // A file can be no larger than the tmpfs that holds it.
+  const uint64_t cap =
+      resolved->starts_with("/tmp/") ? options_.tmp_size_bytes : options_.sandbox_size_bytes;
+  return session_->get_file(*resolved, cap);
+}
 
 Result<ExecutionResult> Engine::execute(const ExecutionRequest& request,
                                         const RunControl& control) {
@@ -201,18 +278,78 @@ Result<ExecutionResult> Engine::execute_stream(const ExecutionRequest& request,
   return run(request, &on_event, control);
 }
 
-Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const StreamCallback* on_event,
-                                    const RunControl& control) {
+Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
+                                    const StreamCallback* on_event, const RunControl& control) {
+  const std::string started_at = audit_ ? iso_timestamp_now() : std::string();
+  // A code URL is fetched here, by the runner, before the run is prepared
+  // (core/remote_code_source.h).
+  std::optional<ExecutionRequest> fetched;
+  if (original.code_url && original.code_url->find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto with_code = with_remote_code(original, options_.remote_code);
+    if (!with_code) return std::move(with_code).error();
+    fetched = std::move(with_code).value();
+  }
+  const ExecutionRequest& request = fetched ? *fetched : original;
   auto prepared = prepare_run(request, options_, *backend_);
   if (!prepared) return std::move(prepared).error();
+  // The audit's security events include the filter's denials, whether or not the caller asked
+  // for the network log (which the result then does not carry).
+  if (audit_) prepared->spec.log_network = true;
   trace::mark("run prepared (root selected)");
   spdlog::debug("{}: runtime={} argv0={} workdir={} timeout={}ms", backend_->name(),
                 prepared->runtime->name, prepared->spec.argv.front(), prepared->spec.workdir,
                 prepared->spec.timeout.count());
 
-  ProcessingSink sink(prepared->secret_values, static_cast<uint64_t>(options_.max_output_size),
-                      on_event, on_event == nullptr || control.keep_streamed_output);
-  auto outcome = backend_->run(prepared->spec, sink, control);
+  // outputPaths are read back by non-streaming executions only, as upstream.
+  std::vector<std::string> output_paths;
+  if (on_event == nullptr && !request.output_paths.empty()) {
+    auto resolved = resolve_output_paths(request.output_paths);
+    if (!resolved) return std::move(resolved).error();
+    output_paths = std::move(resolved).value();
+  }
+  const uint64_t output_cap = static_cast<uint64_t>(options_.max_output_size);
+
+  ProcessingSink sink(prepared->secret_values, output_cap, on_event,
+                      on_event == nullptr || control.keep_streamed_output);
+  Result<RunOutcome> outcome = make_error("the run did not start");
+  std::map<std::string, std::string> files;
+  std::string container_id;
+  if (options_.mode == EngineMode::kPersistent) {
+    // One sandbox for every execution, started by the first; executions wait for each other.
+    std::lock_guard lock(session_mutex_);
+    const std::string runtime(prepared->runtime->name);
+    if (session_ && session_runtime_ != runtime) {
+      const std::string message = fmt::format(
+          "Cannot switch runtime from \"{}\" to \"{}\". Each persistent container supports a "
+          "single runtime. Create a new Isol8 instance for a different runtime.",
+          session_runtime_, runtime);
+      sink.send(StreamEvent::Type::kError, message);
+      return make_error(message);
+    }
+    if (!session_) {
+      auto opened = backend_->open_session(prepared->spec);
+      if (!opened) {
+        sink.send(StreamEvent::Type::kError, opened.error().message);
+        return std::move(opened).error();
+      }
+      session_ = std::move(opened).value();
+      session_runtime_ = runtime;
+      spdlog::debug("{}: session {} started for {}", backend_->name(), session_->id(), runtime);
+    }
+    outcome = session_->run(prepared->spec, sink, control);
+    container_id = session_->id();
+    if (outcome)
+      files = read_output_files(*session_, request.output_paths, output_paths, output_cap);
+  } else if (!output_paths.empty()) {
+    // The files are read before the sandbox goes: a sandbox of its own, for this execution only.
+    auto opened = backend_->open_session(prepared->spec);
+    if (!opened) return std::move(opened).error();
+    outcome = (*opened)->run(prepared->spec, sink, control);
+    if (outcome)
+      files = read_output_files(**opened, request.output_paths, output_paths, output_cap);
+  } else {
+    outcome = backend_->run(prepared->spec, sink, control);
+  }
   trace::mark("backend run returned");
   if (!outcome) {
     sink.send(StreamEvent::Type::kError, outcome.error().message);
@@ -246,6 +383,8 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   result.resource_usage = outcome->usage;
   result.limits = outcome->limits;
   result.network_logs = std::move(outcome->network_logs);
+  result.files = std::move(files);
+  result.container_id = std::move(container_id);
   result.status = outcome->timed_out        ? RunStatus::kTimeout
                   : outcome->oom_killed     ? RunStatus::kOom
                   : outcome->cancelled      ? RunStatus::kKilled
@@ -265,6 +404,10 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& request, const Strea
   }
   sink.send(StreamEvent::Type::kExit, std::to_string(result.exit_code));
   result.timestamp = iso_timestamp_now();
+  if (audit_) {
+    write_audit_record(*audit_, request, result, started_at, prepared->secret_values);
+    if (!options_.log_network) result.network_logs.clear();
+  }
   return result;
 }
 

@@ -86,6 +86,9 @@ nlohmann::json to_json(const ExecutionResult& r) {
     for (const auto& entry : r.network_logs) logs.push_back(to_json(entry));
     j["networkLogs"] = std::move(logs);
   }
+  // Upstream omits both unless they have something in them.
+  if (!r.container_id.empty()) j["containerId"] = r.container_id;
+  if (!r.files.empty()) j["files"] = r.files;
   return j;
 }
 
@@ -97,6 +100,26 @@ nlohmann::json to_json(ExecutionResult&& r) {
   nlohmann::json j = to_json(static_cast<const ExecutionResult&>(r));
   j["stdout"] = std::move(out);
   j["stderr"] = std::move(err);
+  return j;
+}
+
+nlohmann::json to_json(const ExecutionRequest& r) {
+  nlohmann::json j = {{"runtime", r.runtime}};
+  if (r.code) j["code"] = *r.code;
+  if (r.code_url) j["codeUrl"] = *r.code_url;
+  if (r.code_hash) j["codeHash"] = *r.code_hash;
+  if (r.allow_insecure_code_url) j["allowInsecureCodeUrl"] = true;
+  if (r.cmd) j["cmd"] = *r.cmd;
+  if (r.stdin_data) j["stdin"] = *r.stdin_data;
+  if (!r.env.empty()) j["env"] = r.env;
+  if (r.timeout_ms) j["timeoutMs"] = *r.timeout_ms;
+  if (!r.file_extension.empty()) j["fileExtension"] = r.file_extension;
+  if (r.workdir) j["workdir"] = *r.workdir;
+  if (!r.setup_script.empty()) j["setupScript"] = r.setup_script;
+  if (!r.files.empty()) j["files"] = r.files;
+  if (!r.install_packages.empty()) j["installPackages"] = r.install_packages;
+  if (!r.output_paths.empty()) j["outputPaths"] = r.output_paths;
+  if (!r.metadata.empty()) j["metadata"] = r.metadata;
   return j;
 }
 

@@ -50,6 +50,8 @@ constexpr std::array<std::pair<const char*, FilteredMode>, 3> kFilteredModes{
      {"relay", FilteredMode::kRelay}}};
 constexpr std::array<std::pair<const char*, PoolStrategy>, 2> kPoolStrategies{
     {{"fast", PoolStrategy::kFast}, {"secure", PoolStrategy::kSecure}}};
+constexpr std::array<std::pair<const char*, EngineMode>, 2> kEngineModes{
+    {{"ephemeral", EngineMode::kEphemeral}, {"persistent", EngineMode::kPersistent}}};
 
 // A whole decimal number, nothing else (no sign, spaces, fraction or exponent); nullopt when the
 // text is not one or does not fit in 64 bits.
@@ -99,7 +101,12 @@ Result<PoolStrategy> parse_pool_strategy(std::string_view text, std::string_view
 
 const char* to_string(SeccompMode mode) { return choice_name(mode, kSeccompModes); }
 const char* to_string(FilteredMode mode) { return choice_name(mode, kFilteredModes); }
+Result<EngineMode> parse_engine_mode(std::string_view text, std::string_view subject) {
+  return parse_choice(text, subject, kEngineModes);
+}
+
 const char* to_string(PoolStrategy strategy) { return choice_name(strategy, kPoolStrategies); }
+const char* to_string(EngineMode mode) { return choice_name(mode, kEngineModes); }
 
 Result<int64_t> parse_timeout_ms(std::string_view text, std::string_view subject) {
   return parse_count(text, subject, limits::kMinTimeoutMs, limits::kMaxTimeoutMs,

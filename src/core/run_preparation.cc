@@ -144,6 +144,26 @@ Result<std::string> resolve_file_path(std::string_view path) {
   return *resolved;
 }
 
+Result<std::string> resolve_transfer_path(std::string_view path) {
+  if (path.empty()) return make_error("File path is empty");
+  if (path.find('\0') != std::string_view::npos) {
+    return make_error("File path contains a NUL byte");
+  }
+  for (size_t i = 0; i <= path.size();) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (path.substr(i, j - i) == "..") {
+      return make_error(fmt::format("File path must not contain \"..\": {}", path));
+    }
+    i = j + 1;
+  }
+  auto resolved = normalize_in_sandbox(path);
+  if (!resolved || !(resolved->starts_with("/sandbox/") || resolved->starts_with("/tmp/"))) {
+    return make_error(fmt::format("File path must be inside /sandbox or /tmp: {}", path));
+  }
+  return *resolved;
+}
+
 Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& options,
                                 const Backend& backend) {
   const bool has_code = !blank(request.code);

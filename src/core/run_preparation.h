@@ -40,4 +40,9 @@ Result<std::string> resolve_workdir(std::string_view path);
 // `File path must be inside /sandbox: <path>` otherwise.
 Result<std::string> resolve_file_path(std::string_view path);
 
+// The absolute, normalised path of a file transfer (put_file, get_file, outputPaths): absolute,
+// or relative to /sandbox; strictly inside /sandbox or /tmp; no ".." component at all (a path
+// that climbs is refused, not resolved), no NUL byte.
+Result<std::string> resolve_transfer_path(std::string_view path);
+
 }  // namespace isol8

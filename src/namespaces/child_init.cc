@@ -24,15 +24,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "namespaces/child_common.h"
 #include "namespaces/child_report.h"
+#include "namespaces/child_session.h"
 #include "namespaces/child_spec.h"
 
 namespace isol8 {
 namespace {
 
-constexpr int kSyncFd = 3;
-constexpr int kSetupStdoutFd = 4;
-constexpr int kSetupStderrFd = 5;
+using namespace child;
 
 // Raw system calls for the id changes: glibc's wrappers broadcast them to every thread the
 // runner had (its setxid protocol), and in this single-threaded copy those threads do not
@@ -45,24 +45,6 @@ int raw_setresgid(gid_t r, gid_t e, gid_t s) {
 }
 int raw_setgroups(size_t n, const gid_t* groups) {
   return static_cast<int>(::syscall(SYS_setgroups, n, groups));
-}
-
-void send_message(const ChildMessage& msg) {
-  // SOCK_SEQPACKET keeps each report whole; a failed send can only mean the parent is gone.
-  (void)::send(kSyncFd, &msg, sizeof msg, MSG_NOSIGNAL);
-}
-
-[[noreturn]] void fail(ChildStep step, int err = errno) {
-  ChildMessage msg;
-  msg.kind = ChildMessage::kFailure;
-  msg.step = static_cast<uint32_t>(step);
-  msg.error = err;
-  send_message(msg);
-  _exit(127);
-}
-
-void check(bool ok, ChildStep step) {
-  if (!ok) fail(step);
 }
 
 // Mount flags that a user namespace may not clear on a bind it did not create ("locked" flags).
@@ -82,24 +64,6 @@ unsigned long locked_flags(const char* path) {
 void remount_read_only(const char* target, unsigned long extra, ChildStep step) {
   const unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target) | extra;
   check(::mount(nullptr, target, nullptr, flags, nullptr) == 0, step);
-}
-
-void write_all(int fd, const char* data, size_t size, ChildStep step) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    check(n > 0, step);
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-}
-
-void create_file(const char* path, const char* data, size_t size, mode_t mode, ChildStep step) {
-  int fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  check(fd >= 0, step);
-  write_all(fd, data, size, step);
-  ::fchmod(fd, mode);  // the umask must not narrow the mode
-  ::close(fd);
 }
 
 void apply_mount_op(const MountOp& op) {
@@ -189,22 +153,6 @@ void drop_privileges(const ChildSpec& spec) {
   check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, ChildStep::kNoNewPrivs);
 }
 
-// Creates the directories of an absolute path: all of its components, or all but the last.
-void make_directories(const char* target, bool include_last, ChildStep step) {
-  char path[4096];
-  size_t len = std::strlen(target);
-  if (len >= sizeof path) fail(step, ENAMETOOLONG);
-  std::memcpy(path, target, len + 1);
-  for (size_t i = 1; i <= len; ++i) {
-    if (path[i] != '/' && path[i] != '\0') continue;
-    if (path[i] == '\0' && !include_last) break;
-    const char saved = path[i];
-    path[i] = '\0';
-    if (::mkdir(path, 0755) != 0 && errno != EEXIST) fail(step);
-    path[i] = saved;
-  }
-}
-
 // Creates the working directory (and its parents) inside /sandbox, as the sandbox user.
 void enter_workdir(const char* workdir) {
   make_directories(workdir, /*include_last=*/true, ChildStep::kWorkdir);
@@ -221,55 +169,6 @@ void inject_files(const ChildSpec& spec) {
   }
 }
 
-void reset_signals() {
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    ::signal(sig, SIG_DFL);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-// Under memory pressure the kernel must pick the program (and its children), never our init:
-// raising one's own OOM score needs no privilege. (Dumpable again first: init's dumpable=0,
-// inherited through fork, would make our /proc files root's.)
-void raise_oom_score() {
-  ::prctl(PR_SET_DUMPABLE, 1);
-  const int adj = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (adj >= 0) {
-    (void)::write(adj, "1000", 4);
-    ::close(adj);
-  }
-}
-
-// The raw system call, not glibc's fork(): that one takes malloc's and stdio's locks for its
-// atfork handling, and a lock held by another thread of the runner at clone time stays held
-// forever in our copy of the address space.
-pid_t raw_fork() { return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0)); }
-
-// Reaps until `child` exits (init adopts every orphan, so others come by too).
-int wait_for(pid_t child) {
-  for (;;) {
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid == child) return status;
-    if (pid < 0 && errno != EINTR) return 0;  // cannot happen while the child lives
-  }
-}
-
-[[noreturn]] void exec_program(const ChildSpec& spec, const char* path, char* const* argv,
-                               char* const* envp) {
-  reset_signals();
-  raise_oom_score();
-  if (spec.seccomp != nullptr) {
-    check(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp, 0, 0) == 0,
-          ChildStep::kSeccomp);
-  }
-  ::execve(path, argv, envp);
-  fail(ChildStep::kExec);
-}
-
 // A setup step's process: stdin from /dev/null, output on the setup pipes.
 [[noreturn]] void exec_setup(const ChildSpec& spec, const SetupStep& step) {
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -277,7 +176,7 @@ int wait_for(pid_t child) {
       ::dup2(kSetupStderrFd, 2) < 0) {
     fail(ChildStep::kFork);
   }
-  exec_program(spec, step.path, step.argv, step.envp);
+  exec_program(spec.seccomp, step.path, step.argv, step.envp);
 }
 
 // Runs the setup steps one after the other and reports each one's status; returns only when all
@@ -443,19 +342,24 @@ void run_sandbox_init(const ChildSpec& spec) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   char probe = 0;
   if (::recv(kSyncFd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 0) _exit(127);
-  inject_files(spec);
-  enter_workdir(spec.workdir);
-  if (spec.code_path != nullptr) {
-    create_file(spec.code_path, spec.code_data, spec.code_size, 0644, ChildStep::kWriteCode);
+  if (!spec.session) {
+    inject_files(spec);
+    enter_workdir(spec.workdir);
+    if (spec.code_path != nullptr) {
+      create_file(spec.code_path, spec.code_data, spec.code_size, 0644, ChildStep::kWriteCode);
+    }
+  } else {
+    check(::chdir("/sandbox") == 0, ChildStep::kWorkdir);
   }
 
   // No one may ptrace or inspect this init; the programs regain dumpability through execve.
   ::prctl(PR_SET_DUMPABLE, 0);
   if (spec.relay_exe_fd >= 0) start_relay(spec);
+  if (spec.session) run_session_loop(spec);
   if (spec.setup_step_count > 0) run_setup_phase(spec);
   const pid_t program = raw_fork();
   if (program < 0) fail(ChildStep::kFork);
-  if (program == 0) exec_program(spec, spec.exec_path, spec.argv, spec.envp);
+  if (program == 0) exec_program(spec.seccomp, spec.exec_path, spec.argv, spec.envp);
 
   // Init keeps no copy of the program's stdio, so the parent sees EOF when the program's
   // processes are gone.

@@ -64,6 +64,10 @@ const char* child_step_name(ChildStep step) {
       return "executing the program";
     case ChildStep::kStartRelay:
       return "starting the network relay";
+    case ChildStep::kSessionExec:
+      return "starting the execution in the session";
+    case ChildStep::kSessionOpen:
+      return "opening the file in the session";
     case ChildStep::kCount:
       break;
   }

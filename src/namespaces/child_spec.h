@@ -83,6 +83,10 @@ struct ChildSpec {
   uint16_t relay_port = 0;
   char* const* relay_argv = nullptr;
 
+  // A persistent session: after the privilege drop init writes no file and runs no program; it
+  // serves the runner's commands on the control socket (child_session.h) until it closes.
+  bool session = false;
+
   // Descriptors the child inherits; init moves them to 0, 1, 2 and 3.
   int stdin_fd = -1;
   int stdout_fd = -1;

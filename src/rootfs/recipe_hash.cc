@@ -1,9 +1,8 @@
-#include <nettle/sha2.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <memory>
 
+#include "common/sha256.h"
 #include "rootfs/recipes.h"
 
 namespace isol8::rootfs {
@@ -15,22 +14,7 @@ std::string_view recipe(std::string_view name) {
   return {};
 }
 
-std::string sha256_hex(std::string_view data) {
-  // Nettle rather than OpenSSL: it links statically and keeps libcrypto out of the CLI's start-up
-  // (cmake/dependencies.cmake).
-  sha256_ctx context;
-  sha256_init(&context);
-  sha256_update(&context, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
-  uint8_t digest[SHA256_DIGEST_SIZE];
-  sha256_digest(&context, sizeof digest, digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < sizeof digest; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
+std::string sha256_hex(std::string_view data) { return isol8::sha256_hex(data); }
 
 std::string recipe_hash(std::string_view layer) {
   std::string input;

@@ -166,6 +166,33 @@ TEST(DockerContainerSpec, PooledIdlesAsNobodyWithoutCapabilities) {
   EXPECT_FALSE(c["HostConfig"].contains("CapAdd"));
 }
 
+// A persistent session's container idles like a pooled one (no root process, no capability),
+// may be filtered (its proxy lives as long as the session) and is labelled as a session.
+TEST(DockerContainerSpec, SessionIdlesAsNobodyAndMayBeFiltered) {
+  RunSpec spec = base_spec();
+  spec.network = NetworkMode::kFiltered;
+  CreateParams p;
+  p.cmd = {"sleep", "infinity"};
+  p.session = true;
+  p.runtime = "python";
+  p.owner = kOwner;
+  p.filtered = FilteredMounts{"/run/p.sock", "/usr/libexec/isol8/isol8-relay"};
+  auto made = make_create_request(spec, p);
+  ASSERT_TRUE(made) << made.error().message;
+  const json& c = *made;
+  EXPECT_EQ(c["User"], "65534:65534");
+  EXPECT_EQ(c["Cmd"], json::array({"sleep", "infinity"}));
+  EXPECT_FALSE(c["HostConfig"].contains("CapAdd"));
+  EXPECT_EQ(c["HostConfig"]["CapDrop"], json::array({"ALL"}));
+  EXPECT_EQ(c["HostConfig"]["NetworkMode"], "none");
+  EXPECT_EQ(c["HostConfig"]["Binds"].size(), 2u);
+  EXPECT_EQ(c["Labels"]["isol8.session"], "true");
+  EXPECT_EQ(c["Labels"]["isol8.managed"], "true");
+  EXPECT_EQ(c["Labels"]["isol8.runtime"], "python");
+  EXPECT_EQ(c["Labels"][kOwnerLabel], kOwner);
+  EXPECT_FALSE(c["Labels"].contains("isol8.pool"));
+}
+
 TEST(DockerContainerSpec, ExecRequestRunsAsTheSandboxUser) {
   const json e = make_exec_request(base_spec(), {"bash", "-c", "true"});
   EXPECT_EQ(e["User"], "100:101");

@@ -34,6 +34,18 @@ TEST(ResultJson, UsesUpstreamFieldNames) {
   EXPECT_EQ(j.at("status"), "error");
 }
 
+TEST(ResultJson, FilesAndContainerIdOnlyWhenSet) {
+  ExecutionResult r = sample_result();
+  auto j = to_json(r);
+  EXPECT_FALSE(j.contains("files"));
+  EXPECT_FALSE(j.contains("containerId"));
+  r.files["/sandbox/out.txt"] = "aGk=";
+  r.container_id = "isol8-abc";
+  j = to_json(r);
+  EXPECT_EQ(j["files"]["/sandbox/out.txt"], "aGk=");
+  EXPECT_EQ(j["containerId"], "isol8-abc");
+}
+
 TEST(ResultJson, FieldTypes) {
   const nlohmann::json j = to_json(sample_result());
   EXPECT_TRUE(j.is_object());
@@ -138,6 +150,28 @@ TEST(JsonNetworkLogs, UpstreamFieldsAndNullPath) {
   EXPECT_EQ(e["action"], "BLOCK");
   EXPECT_EQ(e["durationMs"], 0);
   EXPECT_FALSE(to_json(ExecutionResult{}).contains("networkLogs"));
+}
+
+TEST(Json, RequestRoundTripsWithUpstreamNames) {
+  const nlohmann::json in = {
+      {"runtime", "python"},          {"codeUrl", "https://a.test/x.py"}, {"codeHash", "ab"},
+      {"allowInsecureCodeUrl", true}, {"metadata", {{"userId", "u"}}},    {"timeoutMs", 500},
+      {"env", {{"A", "1"}}}};
+  auto r = request_from_json(in);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->code_url, "https://a.test/x.py");
+  EXPECT_EQ(r->code_hash, "ab");
+  EXPECT_TRUE(r->allow_insecure_code_url);
+  EXPECT_EQ(r->metadata.at("userId"), "u");
+  EXPECT_EQ(r->timeout_ms, 500);
+  EXPECT_FALSE(r->code);
+  EXPECT_EQ(to_json(*r), in);
+  auto bad = request_from_json({{"runtime", "python"}, {"codeUrl", 7}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "request.codeUrl must be a string");
+  bad = request_from_json({{"runtime", "python"}, {"metadata", {{"userId", 1}}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "request.metadata.userId must be a string");
 }
 
 }  // namespace

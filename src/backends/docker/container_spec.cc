@@ -30,6 +30,8 @@ std::vector<std::string> as_sandbox_user(const std::vector<std::string>& cmd) {
 }
 
 Result<json> make_create_request(const RunSpec& spec, const CreateParams& params) {
+  // Pooled and session containers idle as kIdleUser and run everything as execs.
+  const bool idle = params.pooled || params.session;
   json host;
   host["ReadonlyRootfs"] = true;
   host["Tmpfs"] = {
@@ -39,7 +41,7 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
   };
   host["CapDrop"] = json::array({"ALL"});
   // Pooled containers idle as kIdleUser, never uid 100, and their runs are execs as uid 100.
-  if (!params.pooled) host["CapAdd"] = kInitCapabilities;
+  if (!idle) host["CapAdd"] = kInitCapabilities;
   // Docker's default masked paths, plus sysfs and /dev/pts, so that the container shows what
   // the native sandbox shows (found by the security suite): a read-only /sys still describes
   // the host's block devices, buses and kernel (/sys/dev/block/<n> opened), and devpts gave
@@ -126,7 +128,7 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
 
   json config;
   config["Image"] = spec.image;
-  config["Cmd"] = params.pooled ? params.cmd : as_sandbox_user(params.cmd);
+  config["Cmd"] = idle ? params.cmd : as_sandbox_user(params.cmd);
   config["Env"] = spec.env;
   if (spec.network == NetworkMode::kFiltered) {
     const std::string url = fmt::format("http://127.0.0.1:{}", kRelayPort);
@@ -137,7 +139,7 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
     config["Env"].push_back("no_proxy=localhost,127.0.0.1");
   }
   config["WorkingDir"] = "/sandbox";
-  config["User"] = params.pooled ? kIdleUser : kInitUser;
+  config["User"] = idle ? kIdleUser : kInitUser;
   if (spec.network != NetworkMode::kHost) config["Hostname"] = "isol8";
   config["Labels"] = {
       {"isol8.managed", "true"},
@@ -145,12 +147,13 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
       {"isol8.backend", "docker"},
   };
   if (params.pooled) config["Labels"]["isol8.pool"] = "true";
+  if (params.session) config["Labels"][kSessionLabel] = "true";
   if (!params.owner.empty()) config["Labels"][kOwnerLabel] = params.owner;
   config["AttachStdin"] = params.open_stdin;
   config["OpenStdin"] = params.open_stdin;
   config["StdinOnce"] = params.open_stdin;
-  config["AttachStdout"] = !params.pooled;
-  config["AttachStderr"] = !params.pooled;
+  config["AttachStdout"] = !idle;
+  config["AttachStderr"] = !idle;
   config["Tty"] = false;
   config["StopTimeout"] = 1;
   config["HostConfig"] = std::move(host);

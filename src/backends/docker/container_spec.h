@@ -47,6 +47,8 @@ inline constexpr uint16_t kRelayPort = 8118;
 // The label that names the runner process a container belongs to (common/process_owner.h), so
 // that a later runner can remove the containers of one that was SIGKILLed.
 inline constexpr const char* kOwnerLabel = "isol8.owner";
+// The label of a persistent session's container.
+inline constexpr const char* kSessionLabel = "isol8.session";
 
 // Host paths bind-mounted into a filtered run's container.
 struct FilteredMounts {
@@ -61,6 +63,10 @@ struct CreateParams {
   std::optional<std::string> seccomp_profile;  // Docker-format JSON; nullopt = unconfined
   bool open_stdin = false;                     // attach stdin (closed after the payload)
   bool pooled = false;  // idle process as kIdleUser; execs run the code as kSandboxUser
+  // A persistent session's container (session.h): idles like a pooled one (no root process, no
+  // capability at all, execs as kSandboxUser), may be filtered (the proxy lives as long as the
+  // session), and carries kSessionLabel.
+  bool session = false;
   std::optional<FilteredMounts> filtered;  // required for NetworkMode::kFiltered
 };
 

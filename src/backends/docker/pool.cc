@@ -1,11 +1,10 @@
 #include "backends/docker/pool.h"
 
-#include <charconv>
-
 #include <spdlog/spdlog.h>
 
 #include "backends/docker/container_spec.h"
 #include "backends/docker/demux.h"
+#include "backends/docker/exec_call.h"
 #include "backends/docker/stream_pump.h"
 
 namespace isol8::docker {
@@ -162,29 +161,7 @@ void ContainerPool::release(const json& config, std::string id) {
 }
 
 Result<uint64_t> ContainerPool::oom_kills(const std::string& id) {
-  auto exec = client_->create_exec(id, json{{"AttachStdin", false},
-                                            {"AttachStdout", true},
-                                            {"AttachStderr", true},
-                                            {"Tty", false},
-                                            {"User", kIdleUser},
-                                            {"WorkingDir", "/"},
-                                            {"Cmd", {"/bin/bash", "-c", kOomCountScript}}});
-  if (!exec) return std::move(exec).error();
-  auto stream = client_->start_exec_attached(*exec);
-  if (!stream) return std::move(stream).error();
-  std::string output;
-  FrameDemuxer demux([&](FrameStream s, std::string_view d) {
-    if (s == FrameStream::kStdout) output.append(d.substr(0, 64));
-  });
-  auto pumped = pump_stream(*stream, {},
-                            std::chrono::steady_clock::now() + std::chrono::seconds(10), -1, demux);
-  if (!pumped) return std::move(pumped).error();
-  uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(output.data(), output.data() + output.size(), n);
-  if (pumped->timed_out || ec != std::errc() || end == output.data()) {
-    return make_error("cannot read the container's oom_kill counter");
-  }
-  return n;
+  return read_oom_kills(*client_, id, kIdleUser);
 }
 
 void ContainerPool::discard(const std::string& id) {

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "backends/native/sandbox_process.h"
+#include "backends/native/sandbox_spawn.h"
 #include "backends/native/supervisor.h"
 #include "common/fs_util.h"
 #include "common/trace.h"
@@ -29,25 +30,6 @@
 
 namespace isol8 {
 namespace {
-
-struct PipePair {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Result<PipePair> make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe2");
-  return PipePair{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-Result<PipePair> make_sync_socket() {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
-    return errno_error("socketpair");
-  }
-  return PipePair{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 // <prefix>/share/isol8/profiles next to an installed <prefix>/bin/isol8; the seccomp policy
 // falls back to the profile embedded at build time when it is absent.
@@ -74,15 +56,6 @@ void locate_runner_args(NativeSettings& settings) {
   if (begin == 0 || end <= begin) return;
   settings.runner_args_begin = reinterpret_cast<char*>(begin);
   settings.runner_args_size = static_cast<size_t>(end - begin);
-}
-
-std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
-  const auto step = static_cast<ChildStep>(msg.step);
-  std::string text = std::string("sandbox setup failed while ") + child_step_name(step) + ": " +
-                     std::strerror(msg.error);
-  if (step == ChildStep::kExec) text += " (" + spec.argv.at(0) + ")";
-  if (step == ChildStep::kWorkdir) text += " (" + spec.workdir + ")";
-  return text;
 }
 
 bool has_effective_net_admin() {
@@ -117,168 +90,6 @@ bool NativeBackend::has_executable(const std::string& root_dir, const std::strin
   return file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
 
-namespace {
-
-// Step 4: the sandbox's stdio pipes and sync socket, and with a setup script the setup phase's own
-// output pipes, so that its phase is never mistaken.
-class RunPipes {
- public:
-  static Result<RunPipes> create(bool with_setup) {
-    RunPipes p;
-    auto in = make_pipe();
-    auto out = make_pipe();
-    auto err = make_pipe();
-    auto sync = make_sync_socket();
-    if (!in) return std::move(in).error();
-    if (!out) return std::move(out).error();
-    if (!err) return std::move(err).error();
-    if (!sync) return std::move(sync).error();
-    p.in_ = std::move(in).value();
-    p.out_ = std::move(out).value();
-    p.err_ = std::move(err).value();
-    p.sync_ = std::move(sync).value();
-    ::fcntl(p.in_.write.get(), F_SETFL, O_NONBLOCK);
-    // A larger stdout pipe means fewer wake-ups for chatty programs; failure only costs speed.
-    ::fcntl(p.out_.read.get(), F_SETPIPE_SZ, 1 << 20);
-    if (with_setup) {
-      auto o = make_pipe();
-      auto e = make_pipe();
-      if (!o) return std::move(o).error();
-      if (!e) return std::move(e).error();
-      p.setup_out_ = std::move(o).value();
-      p.setup_err_ = std::move(e).value();
-    }
-    return p;
-  }
-
-  void give_child_ends(ChildSpec& child) const {
-    child.stdin_fd = in_.read.get();
-    child.stdout_fd = out_.write.get();
-    child.stderr_fd = err_.write.get();
-    child.sync_fd = sync_.write.get();
-    if (setup_out_) {
-      child.setup_stdout_fd = setup_out_->write.get();
-      child.setup_stderr_fd = setup_err_->write.get();
-    }
-  }
-
-  // Once the child exists: the parent's ends, and the child's closed here.
-  SandboxPipes take_parent_ends() {
-    SandboxPipes pipes;
-    pipes.stdin_write = std::move(in_.write);
-    pipes.stdout_read = std::move(out_.read);
-    pipes.stderr_read = std::move(err_.read);
-    pipes.sync = std::move(sync_.read);
-    if (setup_out_) {
-      pipes.setup_stdout_read = std::move(setup_out_->read);
-      pipes.setup_stderr_read = std::move(setup_err_->read);
-      setup_out_->write.reset();
-      setup_err_->write.reset();
-    }
-    in_.read.reset();
-    out_.write.reset();
-    err_.write.reset();
-    sync_.write.reset();
-    return pipes;
-  }
-
- private:
-  PipePair in_, out_, err_, sync_;
-  std::optional<PipePair> setup_out_, setup_err_;
-};
-
-// Step 5: the child starts in its new namespaces (and, on v2, in its cgroup) and waits.
-// With a veth network (`netns_fd`): setns() for network namespaces is per thread, so this thread
-// enters the prepared namespace, clones (the child inherits it instead of getting a new one) and
-// goes back. The child cannot setns itself: after CLONE_NEWUSER it has no rights over the host's
-// namespaces.
-Result<SandboxProcess> clone_sandbox(SpawnPlan& plan, RunPipes& pipes, int cgroup_fd,
-                                     int netns_fd) {
-  UniqueFd home_netns;
-  if (netns_fd >= 0) {
-    home_netns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (!home_netns) return errno_error("open /proc/thread-self/ns/net");
-    if (::setns(netns_fd, CLONE_NEWNET) != 0) {
-      return errno_error("setns into the sandbox's network namespace");
-    }
-  }
-  auto cloned = clone_with_pidfd(plan.clone_flags(), cgroup_fd);
-  if (cloned && cloned->pid == 0) run_sandbox_init(plan.child());
-  // A runner thread left in the sandbox's namespace would put its later sockets there.
-  if (home_netns && ::setns(home_netns.get(), CLONE_NEWNET) != 0) std::abort();
-  if (!cloned) return std::move(cloned).error().context("while creating the sandbox namespaces");
-  return SandboxProcess(cloned->pid, std::move(cloned->pidfd), pipes.take_parent_ends());
-}
-
-// Step 5 on cgroup v1 (the waiting child moves into its cgroup before it runs anything), step 7
-// (the id maps) and step 8 ("go").
-Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool cloned_into_cgroup,
-                             const SpawnPlan& plan) {
-  if (cgroup && !cloned_into_cgroup) {
-    if (auto added = cgroup->add_process(sandbox.pid()); !added) {
-      return std::move(added).error().context("while moving the sandbox into its cgroup");
-    }
-  }
-  if (auto mapped = apply_id_maps(sandbox.pid(), plan.id_maps()); !mapped) {
-    return std::move(mapped).error().context("while writing the sandbox's uid/gid maps");
-  }
-  const char go = 'g';
-  if (::send(sandbox.pipes().sync.get(), &go, 1, MSG_NOSIGNAL) != 1) {
-    return errno_error("while starting the sandbox");
-  }
-  return ok();
-}
-
-// How the run ended: a setup step's failure, the program's exit or signal, or a kill from
-// outside (time limit, cancel, OOM).
-Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervised,
-                           const RunSpec& spec) {
-  outcome.timed_out = supervised.timed_out;
-  outcome.cancelled = supervised.cancelled;
-  outcome.duration = supervised.duration;
-  outcome.usage.wall_ms = supervised.duration.count();
-  if (has_setup_phase(spec) && !supervised.setup_status && !outcome.cancelled &&
-      !outcome.oom_killed) {
-    outcome.setup_timed_out = outcome.timed_out;
-    if (!outcome.timed_out) {
-      return make_error("the sandbox's init ended without reporting the setup phase's status");
-    }
-    // The step that was running when the time ran out.
-    if (supervised.setup_steps_reported < spec.setup_commands.size()) {
-      outcome.setup_failed_command = supervised.setup_steps_reported;
-    }
-  }
-  if (supervised.setup_status && *supervised.setup_status != 0) {
-    const int status = *supervised.setup_status;
-    outcome.setup_failed_exit = WIFEXITED(status)     ? WEXITSTATUS(status)
-                                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                                      : 1;
-    outcome.exit_code = *outcome.setup_failed_exit;
-    if (supervised.setup_step < spec.setup_commands.size()) {
-      outcome.setup_failed_command = supervised.setup_step;
-    }
-    return ok();
-  }
-  if (supervised.wait_status && !outcome.timed_out && !outcome.cancelled) {
-    const int status = *supervised.wait_status;
-    if (WIFEXITED(status)) {
-      outcome.exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      outcome.term_signal = WTERMSIG(status);
-      outcome.exit_code = 128 + outcome.term_signal;
-    }
-  } else if (outcome.timed_out || outcome.cancelled || outcome.oom_killed) {
-    // Killed from outside, or the OOM killer took init along with the program.
-    outcome.term_signal = SIGKILL;
-    outcome.exit_code = 128 + SIGKILL;
-  } else {
-    return make_error("the sandbox's init ended without reporting the program's exit status");
-  }
-  return ok();
-}
-
-}  // namespace
-
 Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
                                       const RunControl& control) {
   // Step 1b (filtered mode): the sandbox's network and proxy on the host. Declared before the
@@ -303,7 +114,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 
   // Step 3: the cgroup, before the child exists. Declared before the sandbox so that it is
   // destroyed after it: the sandbox's processes are gone before the cgroup is removed.
-  auto made = make_cgroup(spec.limits);
+  auto made = make_cgroup(next_sandbox_name(), spec.limits);
   if (!made) return std::move(made).error();
   std::unique_ptr<Cgroup> cgroup = std::move(made).value();
   // Before the program starts, so that the warning never lands inside its streamed output.
@@ -393,12 +204,19 @@ NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupMana
   instance_ = fmt::format("{:08x}", token);
 }
 
-Result<std::unique_ptr<Cgroup>> NativeBackend::make_cgroup(const ResourceLimits& limits) {
+Result<std::unique_ptr<Session>> NativeBackend::open_session(const RunSpec& spec) {
+  return NativeSession::open(*this, spec);
+}
+
+std::string NativeBackend::next_sandbox_name() { return fmt::format("{}-{}", instance_, ++runs_); }
+
+Result<std::unique_ptr<Cgroup>> NativeBackend::make_cgroup(const std::string& name,
+                                                           const ResourceLimits& limits) {
   CgroupLimits wanted;
   wanted.memory_bytes = limits.memory_bytes;
   wanted.pids_max = limits.pids;
   wanted.cpus = limits.cpus;
-  auto cgroup = cgroups_->create(fmt::format("{}-{}", instance_, ++runs_), wanted);
+  auto cgroup = cgroups_->create(name, wanted);
   if (cgroup) return std::move(cgroup).value();
   // The manager said these limits can be applied on this host; failing to apply them now is an
   // error, not a reason to run without them. (Hosts that cannot apply them get the "none"

@@ -11,6 +11,7 @@
 #include "backends/backend.h"
 #include "backends/native/filtered_host_side.h"
 #include "backends/native/filtered_network.h"
+#include "backends/native/native_session.h"
 #include "backends/native/proxy_starter.h"
 #include "backends/native/sandbox_process.h"
 #include "backends/native/spawn_plan.h"
@@ -59,10 +60,17 @@ class NativeBackend final : public Backend {
   bool has_executable(const std::string& root_dir, const std::string& path) const override;
   // The steps are numbered as in the spawn sequence (spawn_plan.h).
   Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink, const RunControl& control) override;
+  // A sandbox whose init serves executions and file transfers (native_session.h).
+  Result<std::unique_ptr<Session>> open_session(const RunSpec& spec) override;
 
  private:
-  // Step 3: the run's cgroup (the "none" manager's applies nothing).
-  Result<std::unique_ptr<Cgroup>> make_cgroup(const ResourceLimits& limits);
+  friend class NativeSession;  // a session's sandbox is made from the same pieces as a run's
+
+  // <instance>-<n>: unique even with several engines in a process.
+  std::string next_sandbox_name();
+  // Step 3: the sandbox's cgroup (the "none" manager's applies nothing).
+  Result<std::unique_ptr<Cgroup>> make_cgroup(const std::string& name,
+                                              const ResourceLimits& limits);
   void record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup);
   // The limits `cgroup` (none: no cgroup at all) cannot apply, and the once-per-backend warning
   // that names them.

@@ -18,48 +18,6 @@ using Clock = std::chrono::steady_clock;
 // bound only guards against a process stuck in the kernel.
 constexpr std::chrono::milliseconds kDrainLimit{2000};
 
-// Writing to a pipe whose reader has gone raises SIGPIPE. While stdin is fed, SIGPIPE is blocked
-// for this thread and a pending one is consumed, so neither the library's caller nor its signal
-// handlers ever see it.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigset_t pipe_only;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, &old_);
-  }
-  ~SigpipeGuard() {
-    sigset_t pipe_only;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    const struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_only, nullptr, &zero) > 0) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  sigset_t old_;
-};
-
-// Reads what is available; returns false at EOF or on error.
-bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase = false) {
-  std::array<char, 65536> buf;
-  const ssize_t n = ::read(fd, buf.data(), buf.size());
-  if (n < 0) return errno == EINTR || errno == EAGAIN;
-  if (n == 0) return false;
-  const std::string_view data(buf.data(), static_cast<size_t>(n));
-  if (setup_phase) {
-    sink.on_setup_output(stream, data);
-  } else {
-    sink.on_output(stream, data);
-  }
-  return true;
-}
-
 int exit_code_of(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
@@ -89,6 +47,38 @@ int millis_until(Clock::time_point deadline) {
 }
 
 }  // namespace
+
+SigpipeGuard::SigpipeGuard() {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old_);
+}
+
+SigpipeGuard::~SigpipeGuard() {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  const struct timespec zero = {0, 0};
+  while (sigtimedwait(&pipe_only, nullptr, &zero) > 0) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
+// Reads what is available; returns false at EOF or on error.
+bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase) {
+  std::array<char, 65536> buf;
+  const ssize_t n = ::read(fd, buf.data(), buf.size());
+  if (n < 0) return errno == EINTR || errno == EAGAIN;
+  if (n == 0) return false;
+  const std::string_view data(buf.data(), static_cast<size_t>(n));
+  if (setup_phase) {
+    sink.on_setup_output(stream, data);
+  } else {
+    sink.on_output(stream, data);
+  }
+  return true;
+}
 
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
                             const std::vector<std::chrono::milliseconds>& setup_timeouts,

@@ -2,6 +2,8 @@
 // Step 12: watch a running sandbox until it is gone: feed stdin, pump stdout/stderr to the sink,
 // read the child's reports, enforce the deadline and honour cancellation.
 
+#include <signal.h>
+
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -26,6 +28,23 @@ struct SupervisionResult {
   bool cancelled = false;
   std::chrono::milliseconds duration{0};
 };
+
+// Writing to a pipe whose reader has gone raises SIGPIPE. While stdin is fed, SIGPIPE is blocked
+// for this thread and a pending one is consumed, so neither the library's caller nor its signal
+// handlers ever see it.
+class SigpipeGuard {
+ public:
+  SigpipeGuard();
+  ~SigpipeGuard();
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// Reads what is available from `fd` into the sink; returns false at EOF or on error.
+bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase = false);
 
 // `setup_timeouts`: the time limit of each setup step, in order (empty: no setup phase);
 // `timeout`: the program's. Each limit starts when the step before ends.

@@ -41,41 +41,48 @@ class TestInternet {
   static constexpr const char* kServer = "203.0.113.2";
   static inline const std::vector<std::string> kTlsNames = {"allowed.test", "blocked.test"};
 
-  TestInternet() : pki_(make_test_pki(kTlsNames)) {
+  // The servers' request handler: Python defining `class H(http.server.BaseHTTPRequestHandler)`
+  // (`http.server`, `socket`, `ssl`, `sys`, `threading` and `time` are imported); the servers set
+  // `self.server.body` to their greeting.
+  static constexpr const char* kGreetingHandler =
+      "class H(http.server.BaseHTTPRequestHandler):\n"
+      "    def do_GET(self):\n"
+      "        b = self.server.body\n"
+      "        self.send_response(200); self.send_header('Content-Length', str(len(b)))\n"
+      "        self.end_headers(); self.wfile.write(b)\n"
+      "    def log_message(self, *a): pass\n";
+
+  explicit TestInternet(const std::string& handler = kGreetingHandler)
+      : pki_(make_test_pki(kTlsNames)) {
     host_if_ = "i8t" + std::to_string(::getpid());
     const std::string cert = files_.file("server.pem");
     const std::string key = files_.file("server.key");
     spit(cert, pki_.server_chain_pem);
     spit(key, pki_.server_key_pem);
+    const std::string program =
+        "import http.server, socket, ssl, sys, threading, time\n" + handler +
+        "while True:\n"  // the address arrives from the test once the veth exists
+        "    try:\n"
+        "        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "        u.bind(('203.0.113.2', 53)); break\n"
+        "    except OSError: time.sleep(0.02)\n"
+        "def echo():\n"
+        "    while True:\n"
+        "        d, a = u.recvfrom(2048); u.sendto(d, a)\n"
+        "threading.Thread(target=echo, daemon=True).start()\n"
+        "tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+        "tls.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+        "s = http.server.ThreadingHTTPServer(('203.0.113.2', 443), H)\n"
+        "s.socket = tls.wrap_socket(s.socket, server_side=True)\n"
+        "s.body = b'secure internet says hi'\n"
+        "threading.Thread(target=s.serve_forever, daemon=True).start()\n"
+        "p = http.server.ThreadingHTTPServer(('203.0.113.2', 80), H)\n"
+        "p.body = b'internet says hi'\n"
+        "p.serve_forever()\n";
     server_ = ::fork();
     if (server_ == 0) {
       ::execl("/usr/bin/unshare", "unshare", "--net", "--", "/usr/bin/python3", "-c",
-              "import http.server, socket, ssl, sys, threading, time\n"
-              "class H(http.server.BaseHTTPRequestHandler):\n"
-              "    def do_GET(self):\n"
-              "        b = self.server.body\n"
-              "        self.send_response(200); self.send_header('Content-Length', str(len(b)))\n"
-              "        self.end_headers(); self.wfile.write(b)\n"
-              "    def log_message(self, *a): pass\n"
-              "while True:\n"  // the address arrives from the test once the veth exists
-              "    try:\n"
-              "        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-              "        u.bind(('203.0.113.2', 53)); break\n"
-              "    except OSError: time.sleep(0.02)\n"
-              "def echo():\n"
-              "    while True:\n"
-              "        d, a = u.recvfrom(2048); u.sendto(d, a)\n"
-              "threading.Thread(target=echo, daemon=True).start()\n"
-              "tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
-              "tls.load_cert_chain(sys.argv[1], sys.argv[2])\n"
-              "s = http.server.ThreadingHTTPServer(('203.0.113.2', 443), H)\n"
-              "s.socket = tls.wrap_socket(s.socket, server_side=True)\n"
-              "s.body = b'secure internet says hi'\n"
-              "threading.Thread(target=s.serve_forever, daemon=True).start()\n"
-              "p = http.server.ThreadingHTTPServer(('203.0.113.2', 80), H)\n"
-              "p.body = b'internet says hi'\n"
-              "p.serve_forever()\n",
-              cert.c_str(), key.c_str(), nullptr);
+              program.c_str(), cert.c_str(), key.c_str(), nullptr);
       ::_exit(127);
     }
     if (server_ < 0) return;

@@ -1,0 +1,140 @@
+// Sessions and their files: POST/GET /file, GET /sessions, DELETE /session/:id, POST /cleanup.
+// A DB key sees only its tenant's sessions (another tenant's id is "Session not found");
+// /cleanup needs the master key and never removes images.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <utility>
+
+#include "server/base64.h"
+#include "server/blocking_call.h"
+#include "server/envelope.h"
+#include "server/handlers.h"
+#include "server/key_crypto.h"
+#include "server/session_engine.h"
+
+namespace isol8::server {
+
+namespace {
+
+Result<std::string> string_field(const nlohmann::json& body, const char* key) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return http_error(400, fmt::format("{} is required", key));
+  if (!it->is_string()) return http_error(400, fmt::format("{} must be a string", key));
+  return it->get<std::string>();
+}
+
+Response master_required() {
+  return json_response(403, {{"error", "Master key required for this operation"}});
+}
+
+}  // namespace
+
+awaitable<Response> handle_put_file(ServerState& state, const Request& request,
+                                    const Principal& who) {
+  auto body = parse_json_body(request.body());
+  if (!body) co_return error_response(body.error());
+  if (!body->is_object())
+    co_return error_response(http_error(400, "The body must be a JSON object"));
+  auto id = string_field(*body, "sessionId");
+  if (!id) co_return error_response(id.error());
+  auto path = string_field(*body, "path");
+  if (!path) co_return error_response(path.error());
+  auto content = string_field(*body, "content");
+  if (!content) co_return error_response(content.error());
+  auto bytes = base64_decode(*content);
+  if (!bytes) co_return error_response(http_error(400, "content must be base64"));
+  auto engine = state.sessions.find(*id, who.tenant_id);
+  if (!engine) co_return error_response(engine.error());
+  auto written = co_await run_blocking<bool>(
+      state.ioc, state.maintenance,
+      [engine = *engine, path = *path, bytes = std::move(*bytes)]() -> Result<bool> {
+        ISOL8_TRY(put_session_file(*engine, path, bytes));
+        return true;
+      });
+  if (!written) co_return error_response(written.error());
+  co_return json_response(200, {{"ok", true}});
+}
+
+awaitable<Response> handle_get_file(ServerState& state, const Request& request,
+                                    const Principal& who) {
+  const auto id = query_parameter(request, "sessionId");
+  const auto path = query_parameter(request, "path");
+  if (!id || !path || id->empty() || path->empty()) {
+    co_return json_response(400, {{"error", "Missing sessionId or path"}});
+  }
+  auto engine = state.sessions.find(*id, who.tenant_id);
+  if (!engine) co_return error_response(engine.error());
+  auto content = co_await run_blocking<std::string>(
+      state.ioc, state.maintenance,
+      [engine = *engine, path = *path] { return get_session_file(*engine, path); });
+  if (!content) co_return error_response(content.error());
+  co_return json_response(200, {{"content", base64_encode(*content)}});
+}
+
+Response handle_list_sessions(ServerState& state, const Principal& who) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : state.sessions.list(who.tenant_id, who.master)) {
+    list.push_back(
+        {{"id", s.id}, {"isActive", s.active}, {"lastAccessedAt", iso_time(s.last_used)}});
+  }
+  return json_response(200, {{"sessions", std::move(list)}});
+}
+
+awaitable<std::pair<int, std::vector<std::string>>> stop_engines(
+    ServerState& state, std::vector<std::pair<std::string, std::shared_ptr<Engine>>> engines) {
+  int stopped = 0;
+  std::vector<std::string> errors;
+  for (auto& entry : engines) {
+    if (!entry.second) continue;
+    std::function<Result<bool>()> call = [engine = std::move(entry.second)]() -> Result<bool> {
+      stop_session_engine(*engine);
+      return true;
+    };
+    auto done = co_await run_blocking<bool>(state.ioc, state.maintenance, std::move(call));
+    if (done) {
+      ++stopped;
+    } else {
+      errors.push_back(fmt::format("{}: {}", entry.first, done.error().message));
+    }
+  }
+  co_return std::pair{stopped, errors};
+}
+
+awaitable<Response> handle_delete_session(ServerState& state, const std::string& id,
+                                          const Principal& who) {
+  auto engine = state.sessions.remove(id, who.tenant_id, who.master);
+  // Idempotent, as upstream: an unknown id (or another tenant's) is {"ok": true} too.
+  if (engine) {
+    std::vector<std::pair<std::string, std::shared_ptr<Engine>>> one;
+    one.emplace_back(id, std::move(engine));
+    co_await stop_engines(state, std::move(one));
+  }
+  co_return json_response(200, {{"ok", true}});
+}
+
+awaitable<Response> handle_cleanup(ServerState& state, const Principal& who) {
+  if (!who.master) co_return master_required();
+  auto [removed, errors] = co_await stop_engines(state, state.sessions.take_all());
+  const auto failed = static_cast<int>(errors.size());
+  // The server removes only what it made (its sessions' sandboxes); images are never touched.
+  co_return json_response(
+      200, {{"ok", true},
+            {"sessions", {{"removed", removed}, {"failed", failed}, {"errors", errors}}},
+            {"containers", {{"removed", 0}, {"failed", 0}, {"errors", nlohmann::json::array()}}}});
+}
+
+Response handle_metrics(ServerState& state, const Principal& who) {
+  if (!who.master) return master_required();
+  Gauges g;
+  g.in_flight = state.executor.running();
+  g.queued = state.executor.queued();
+  g.sessions = state.sessions.size();
+  g.workers = state.executor.workers();
+  g.connections = state.connections;
+  Response r = text_response(200, state.metrics.render(g));
+  r.set(boost::beast::http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  return r;
+}
+
+}  // namespace isol8::server

@@ -1,0 +1,41 @@
+#include <boost/beast/http/verb.hpp>
+#include <utility>
+
+#include "isol8/version.h"
+#include "server/handlers.h"
+
+namespace isol8::server {
+
+namespace http = boost::beast::http;
+
+awaitable<Response> route_request(ServerState& state, const Request& request,
+                                  const Principal& who) {
+  const std::string path = request_path(request);
+  const http::verb method = request.method();
+  if (method == http::verb::get && path == "/health") {
+    co_return json_response(200, {{"status", "ok"}, {"version", kVersion}});
+  }
+  if (method == http::verb::post && path == "/execute") {
+    co_return co_await handle_execute(state, request, who);
+  }
+  if (path == "/file") {
+    if (method == http::verb::post) co_return co_await handle_put_file(state, request, who);
+    if (method == http::verb::get) co_return co_await handle_get_file(state, request, who);
+  }
+  if (method == http::verb::get && path == "/sessions") co_return handle_list_sessions(state, who);
+  static constexpr std::string_view kSession = "/session/";
+  if (method == http::verb::delete_ && path.size() > kSession.size() &&
+      path.compare(0, kSession.size(), kSession) == 0) {
+    co_return co_await handle_delete_session(state, path.substr(kSession.size()), who);
+  }
+  if (method == http::verb::post && path == "/cleanup") {
+    co_return co_await handle_cleanup(state, who);
+  }
+  if (method == http::verb::get && path == "/metrics") co_return handle_metrics(state, who);
+  if (path == "/auth/keys" || path == "/auth/login" || path.rfind("/auth/keys/", 0) == 0) {
+    co_return handle_auth(state, request, who);
+  }
+  co_return text_response(404, "404 Not Found");
+}
+
+}  // namespace isol8::server

@@ -1,0 +1,80 @@
+#pragma once
+// A real isol8 server on a loopback port for the server tier, and the Beast clients that drive it
+// (HTTP, SSE, WebSocket), plus curl.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/cli.h"
+#include "support/files.h"
+
+namespace isol8::test {
+
+inline constexpr const char* kMasterKey = "test-master-key-0123456789";
+
+struct HttpReply {
+  int status = 0;  // 0: no reply (connection failed or closed)
+  std::string reason;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  nlohmann::json json() const;
+};
+
+// `isol8 serve` started in a temp directory of its own (cwd and HOME) with the given
+// isol8.config.json content, on a free loopback port; stopped with SIGTERM by stop() or the
+// destructor.
+class TestServer {
+ public:
+  explicit TestServer(nlohmann::json config = nlohmann::json::object(),
+                      std::vector<std::string> extra_args = {});
+  ~TestServer();
+  bool ready() const { return ready_; }
+  int port() const { return port_; }
+  const TempDir& dir() const { return dir_; }
+  // SIGTERM, then the CLI's output.
+  CliRun stop();
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  std::optional<CliProcess> process_;
+  bool ready_ = false;
+  bool stopped_ = false;
+};
+
+// One HTTP/1.1 request; `key` empty sends no Authorization header.
+HttpReply http_request(int port, const std::string& method, const std::string& target,
+                       const std::string& body = "", const std::string& key = kMasterKey,
+                       const std::map<std::string, std::string>& headers = {});
+// POST JSON with the master key.
+HttpReply post_json(int port, const std::string& target, const nlohmann::json& body,
+                    const std::string& key = kMasterKey);
+// Raw bytes on a connection, and everything read back until the server closes or 10 s pass.
+std::string raw_exchange(int port, const std::string& bytes);
+
+// The SSE events of POST /execute/stream (each `data: ` line parsed), with the reply's status.
+struct SseReply {
+  HttpReply http;
+  std::vector<nlohmann::json> events;
+};
+SseReply sse_execute(int port, const nlohmann::json& body, const std::string& key = kMasterKey);
+
+// A WebSocket conversation with /execute/ws: sends `messages` (one after another, the rest after
+// `delay` each), collects the text frames until the server closes.
+struct WsReply {
+  bool upgraded = false;
+  int upgrade_status = 0;  // when refused
+  std::vector<nlohmann::json> frames;
+  int close_code = 0;
+  std::string close_reason;
+};
+WsReply ws_session(int port, const std::vector<std::string>& messages,
+                   std::chrono::milliseconds delay = std::chrono::milliseconds(0),
+                   const std::string& key = kMasterKey);
+
+}  // namespace isol8::test
