@@ -16,7 +16,7 @@ void write_audit_record(audit::AuditLog& log, const ExecutionRequest& request,
   std::string masked = masker.feed(ran);
   masked += masker.finish();
   log.record(audit::AuditEntry{request, result, started_at, sha256_hex(ran), std::move(masked),
-                               /*sandbox_id=*/""});
+                               result.container_id});
 }
 
 }  // namespace isol8

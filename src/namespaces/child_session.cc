@@ -299,6 +299,9 @@ int wait_killable(pid_t child, bool& killed) {
     const int sig = ::sigwaitinfo(&wanted, &info);
     if (sig == kKillSignal) {
       killed = true;
+      // The child's process group first, in one go (a fork bomb in it cannot outgrow the kill),
+      // then whatever left the group.
+      ::kill(-child, SIGKILL);
       end_execution(child, status, done);
       if (done) return status;
     }
@@ -335,7 +338,11 @@ int wait_killable(pid_t child, bool& killed) {
   if (ex.setup_argv != nullptr) {
     const pid_t setup = raw_fork();
     if (setup < 0) fail(ChildStep::kFork);
-    if (setup == 0) exec_setup(ex, spec);
+    if (setup == 0) {
+      ::setpgid(0, 0);
+      exec_setup(ex, spec);
+    }
+    ::setpgid(setup, setup);  // both sides, so that it holds before either goes on
     ::close(kSetupStdoutFd);
     ::close(kSetupStderrFd);
     ChildMessage done;
@@ -346,7 +353,11 @@ int wait_killable(pid_t child, bool& killed) {
   }
   const pid_t program = raw_fork();
   if (program < 0) fail(ChildStep::kFork);
-  if (program == 0) exec_program(spec.seccomp, ex.argv[0], ex.argv, ex.envp);
+  if (program == 0) {
+    ::setpgid(0, 0);  // its own process group, which a kill ends at once
+    exec_program(spec.seccomp, ex.argv[0], ex.argv, ex.envp);
+  }
+  ::setpgid(program, program);
   // The keeper keeps no copy of the program's stdio.
   ::close(0);
   ::close(1);

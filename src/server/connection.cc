@@ -79,7 +79,7 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
     std::string method_text = "-";
     std::string target = "-";
     auto reply_and_close = [&](int status, const std::string& key_id) -> asio::awaitable<void> {
-      Response r = json_response(status, {{"error", message_for(status)}});
+      Response r = error_response(status, message_for(status));
       r.keep_alive(false);
       r.prepare_payload();
       stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));

@@ -23,12 +23,8 @@ Result<Envelope> parse_envelope(const nlohmann::json& body) {
   auto parsed = request_from_json(*request, "request");
   if (!parsed) return http_error(400, std::move(parsed).error().message);
   e.request = std::move(parsed).value();
-  if (request->contains("codeUrl") && !(*request)["codeUrl"].is_null()) {
-    // Remote code is fetched by the engine host: not offered by this server (yet).
-    return http_error(400,
-                      "request.codeUrl: Remote code fetching is disabled. Set "
-                      "remoteCode.enabled=true to allow it.");
-  }
+  // request.codeUrl is fetched by the engine under the server's own remoteCode config (off by
+  // default: "Remote code fetching is disabled. ..."); a client cannot loosen it (policy.cc).
   if (const auto o = body.find("options"); o != body.end()) e.options = *o;
   if (const auto s = body.find("sessionId"); s != body.end() && !s->is_null()) {
     if (!s->is_string()) return http_error(400, "sessionId must be a string");

@@ -94,7 +94,11 @@ void RunningExecution::run(Envelope envelope, Options options, Principal who, bo
     result = engine->execute_stream(
         envelope.request,
         [self](const StreamEvent& event) {
-          nlohmann::json j = to_json(event);
+          // upstream's key order: type, data, phase.
+          nlohmann::ordered_json j;
+          j["type"] = to_string(event.type);
+          j["data"] = event.data;
+          j["phase"] = event.phase;
           self->deliver(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
           if (event.type == StreamEvent::Type::kError) {
             asio::post(self->state_.ioc,

@@ -1,10 +1,12 @@
 // /auth/keys (POST, GET, DELETE /auth/keys/:id) and /auth/login: master key only, then "DB-backed
 // auth is not enabled" without a key store, as upstream (in that order).
 
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/beast/http/verb.hpp>
-#include <utility>
 
 #include "common/iso_time.h"
 #include "server/envelope.h"

@@ -1,7 +1,9 @@
 // POST /execute: the buffered result, or {"error"} (500 for the engine's errors, as upstream;
 // 400/403/503 for what the server refuses).
 
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
+
 #include "isol8/json.h"
 #include "server/envelope.h"
 #include "server/execution_runner.h"

@@ -2,11 +2,13 @@
 // A DB key sees only its tenant's sessions (another tenant's id is "Session not found");
 // /cleanup needs the master key and never removes images.
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
-#include "server/base64.h"
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/base64.h"
 #include "server/blocking_call.h"
 #include "server/envelope.h"
 #include "server/handlers.h"
@@ -22,6 +24,18 @@ Result<std::string> string_field(const nlohmann::json& body, const char* key) {
   if (it == body.end() || it->is_null()) return http_error(400, fmt::format("{} is required", key));
   if (!it->is_string()) return http_error(400, fmt::format("{} must be a string", key));
   return it->get<std::string>();
+}
+
+Response content_response(const std::string& content) {
+  return json_response(200, {{"content", base64_encode(content)}});
+}
+
+Response cleanup_response(int removed, const std::vector<std::string>& errors) {
+  const auto failed = static_cast<int>(errors.size());
+  return json_response(
+      200, {{"ok", true},
+            {"sessions", {{"removed", removed}, {"failed", failed}, {"errors", errors}}},
+            {"containers", {{"removed", 0}, {"failed", 0}, {"errors", nlohmann::json::array()}}}});
 }
 
 Response master_required() {
@@ -53,7 +67,7 @@ awaitable<Response> handle_put_file(ServerState& state, const Request& request,
         return true;
       });
   if (!written) co_return error_response(written.error());
-  co_return json_response(200, {{"ok", true}});
+  co_return ok_response();
 }
 
 awaitable<Response> handle_get_file(ServerState& state, const Request& request,
@@ -61,7 +75,7 @@ awaitable<Response> handle_get_file(ServerState& state, const Request& request,
   const auto id = query_parameter(request, "sessionId");
   const auto path = query_parameter(request, "path");
   if (!id || !path || id->empty() || path->empty()) {
-    co_return json_response(400, {{"error", "Missing sessionId or path"}});
+    co_return error_response(400, "Missing sessionId or path");
   }
   auto engine = state.sessions.find(*id, who.tenant_id);
   if (!engine) co_return error_response(engine.error());
@@ -69,7 +83,7 @@ awaitable<Response> handle_get_file(ServerState& state, const Request& request,
       state.ioc, state.maintenance,
       [engine = *engine, path = *path] { return get_session_file(*engine, path); });
   if (!content) co_return error_response(content.error());
-  co_return json_response(200, {{"content", base64_encode(*content)}});
+  co_return content_response(*content);
 }
 
 Response handle_list_sessions(ServerState& state, const Principal& who) {
@@ -110,18 +124,14 @@ awaitable<Response> handle_delete_session(ServerState& state, const std::string&
     one.emplace_back(id, std::move(engine));
     co_await stop_engines(state, std::move(one));
   }
-  co_return json_response(200, {{"ok", true}});
+  co_return ok_response();
 }
 
 awaitable<Response> handle_cleanup(ServerState& state, const Principal& who) {
   if (!who.master) co_return master_required();
   auto [removed, errors] = co_await stop_engines(state, state.sessions.take_all());
-  const auto failed = static_cast<int>(errors.size());
   // The server removes only what it made (its sessions' sandboxes); images are never touched.
-  co_return json_response(
-      200, {{"ok", true},
-            {"sessions", {{"removed", removed}, {"failed", failed}, {"errors", errors}}},
-            {"containers", {{"removed", 0}, {"failed", 0}, {"errors", nlohmann::json::array()}}}});
+  co_return cleanup_response(removed, errors);
 }
 
 Response handle_metrics(ServerState& state, const Principal& who) {

@@ -18,6 +18,19 @@ Response error_response(const Error& error) {
   return json_response(status_of(error), {{"error", error.message}});
 }
 
+Response error_response(int status, const std::string& message) {
+  return json_response(status, {{"error", message}});
+}
+
+Response ok_response() { return json_response(200, {{"ok", true}}); }
+
+std::string event_text(std::string_view type, std::string_view data) {
+  nlohmann::ordered_json j;
+  j["type"] = type;
+  j["data"] = data;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Response text_response(int status, std::string body) {
   Response r{static_cast<http::status>(status), 11};
   r.set(http::field::content_type, "text/plain; charset=UTF-8");

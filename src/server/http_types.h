@@ -18,6 +18,14 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 Response json_response(int status, const nlohmann::json& body);
 // {"error": message} with the error's status (500 for an error from below the server).
 Response error_response(const Error& error);
+Response error_response(int status, const std::string& message);
+// {"ok": true}
+Response ok_response();
+// The StreamEvent-shaped {"type", "data"} (key order as upstream's JSON.stringify).
+std::string event_text(std::string_view type, std::string_view data);
+
+// Coroutines build JSON only through these plain functions: GCC 12 miscompiles braced
+// initializer lists (nlohmann's {{"k", v}}) inside coroutine bodies (a double free).
 // Hono's text replies: "404 Not Found", "Internal Server Error" (text/plain; charset=UTF-8).
 Response text_response(int status, std::string body);
 

@@ -150,6 +150,7 @@ Result<void> apply_flags(const json& c, const ServerSettings& s, Options& o) {
   bool persist = false;
   ISOL8_TRY(flag("persist", persist));
   if (persist && !s.allow.persist) return refused("persist", "true needs server.allow.persist");
+  o.persist = o.persist || persist;
   ISOL8_TRY(flag("logNetwork", o.log_network));
   if (const auto it = c.find("remoteCode"); it != c.end() && !it->is_null()) {
     if (!s.allow.remote_code) {

@@ -8,12 +8,18 @@ namespace isol8::server {
 
 namespace http = boost::beast::http;
 
+namespace {
+
+Response health_response() { return json_response(200, {{"status", "ok"}, {"version", kVersion}}); }
+
+}  // namespace
+
 awaitable<Response> route_request(ServerState& state, const Request& request,
                                   const Principal& who) {
   const std::string path = request_path(request);
   const http::verb method = request.method();
   if (method == http::verb::get && path == "/health") {
-    co_return json_response(200, {{"status", "ok"}, {"version", kVersion}});
+    co_return health_response();
   }
   if (method == http::verb::post && path == "/execute") {
     co_return co_await handle_execute(state, request, who);

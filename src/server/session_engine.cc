@@ -3,23 +3,21 @@
 namespace isol8::server {
 
 Result<std::unique_ptr<Engine>> make_engine(Options options, bool persistent) {
-  (void)persistent;  // the persistent-engine API has not landed on this branch yet
-  return Engine::create(std::move(options));
+  options.mode = persistent ? EngineMode::kPersistent : EngineMode::kEphemeral;
+  auto engine = Engine::create(std::move(options));
+  if (!engine) return std::move(engine).error();
+  ISOL8_TRY((*engine)->start());
+  return engine;
 }
 
 Result<void> put_session_file(Engine& engine, const std::string& path, std::string_view content) {
-  (void)engine;
-  (void)path;
-  (void)content;
-  return make_error("No active container. Call execute() first in persistent mode.");
+  return engine.put_file(path, content);
 }
 
 Result<std::string> get_session_file(Engine& engine, const std::string& path) {
-  (void)engine;
-  (void)path;
-  return make_error("No active container. Call execute() first in persistent mode.");
+  return engine.get_file(path);
 }
 
-void stop_session_engine(Engine& engine) { (void)engine; }
+void stop_session_engine(Engine& engine) { engine.stop(); }
 
 }  // namespace isol8::server

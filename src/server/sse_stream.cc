@@ -4,6 +4,9 @@
 // What the server refuses before the run (malformed body 400, policy 400/403, queue full 503)
 // is a JSON error response instead, which upstream's client reports as "Stream failed: <error>".
 
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,7 +14,6 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-#include <utility>
 
 #include "server/connection.h"
 #include "server/envelope.h"
@@ -77,11 +79,7 @@ asio::awaitable<std::pair<int, bool>> serve_sse(ServerState& state, beast::tcp_s
   }
   const auto& result = running->result();
   if (!result && !running->sent_error_event()) {
-    nlohmann::json error_event;
-    error_event["type"] = "error";
-    error_event["data"] = result.error().message;
-    const std::string text =
-        error_event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string text = event_text("error", result.error().message);
     co_await send(text);
   }
   if (!ec) {

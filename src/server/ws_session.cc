@@ -7,6 +7,9 @@
 // Invalid JSON: {"type":"error","data":"Invalid JSON message"} and close 1003 "Invalid JSON";
 // another type: {"type":"error","data":"Unknown message type: <type>"}, the connection stays.
 
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,7 +20,6 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <utility>
 
 #include "server/connection.h"
 #include "server/envelope.h"
@@ -34,10 +36,6 @@ using nlohmann::json;
 using WebSocket = websocket::stream<beast::tcp_stream>;
 
 auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
-std::string event_text(std::string_view type, std::string_view data) {
-  return json{{"type", type}, {"data", data}}.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 // A client message: the parsed object, or nullopt for anything that is not a JSON object
 // (binary frames included, as upstream).

@@ -49,7 +49,7 @@ Result<ExecCallResult> call_exec(DockerClient& client, const std::string& contai
   }
   // The output streams end when the process exits (nothing else holds them in these scripts);
   // the exit code may still be a moment away in the daemon.
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 2000; ++i) {  // up to 10 s: a busy daemon may be slow to hear of the exit
     auto inspected = client.inspect_exec(*exec);
     if (!inspected) return std::move(inspected).error();
     if (!inspected->running) {

@@ -172,20 +172,17 @@ class DockerSession final : public Session {
         id_.substr(0, 12), e.message));
   }
 
-  // Kills the processes of one execution: its session `sid`, learned from kPidPrelude. Before
-  // the prelude has spoken (only a time limit shorter than starting bash), every process of the
-  // sandbox user goes. An exec needs a free pid of the container's pids limit, which a fork bomb
+  // Kills the processes of one execution: its session `sid`, learned from kPidPrelude; before the
+  // prelude has spoken (a cancel at once), the session of the exec still running
+  // (kExecKillScript). An exec needs a free pid of the container's pids limit, which a fork bomb
   // may hold: a few attempts, and when none gets through the container is killed (the session
   // ends; the next execution says so) rather than leaving the execution running.
   void kill_execution(const std::optional<int>& sid) {
     ExecCall call;
     call.user = kSandboxUser;
     call.timeout = kHelperTimeout;
-    if (sid) {
-      call.cmd = {"/bin/bash", "-c", kExecKillScript, "isol8-kill", std::to_string(*sid)};
-    } else {
-      call.cmd = {"/bin/bash", "-c", "kill -9 -1"};
-    }
+    call.cmd = {"/bin/bash", "-c", kExecKillScript, "isol8-kill",
+                sid ? std::to_string(*sid) : std::string()};
     std::string why;
     for (int attempt = 0; attempt < 20; ++attempt) {
       auto r = call_exec(*client_, id_, call);

@@ -5,8 +5,19 @@ namespace isol8::docker {
 const char* const kPidPrelude = R"SH(printf 'isol8-pid:%d\n' "$$"
 exec "$@")SH";
 
-const char* const kExecKillScript = R"SH(sid=$1
-kill -9 -- "-$sid" 2>/dev/null
+const char* const kExecKillScript = R"SH(sids=" $1 "
+if [ -z "$1" ]; then
+  # No pid known: the sessions of the execs still running (their first process has a parent
+  # outside the container: ppid 0), this one and pid 1 aside.
+  for p in /proc/[0-9]*; do
+    [ "$p" = "/proc/$$" ] || [ "$p" = /proc/1 ] && continue
+    read -r st 2>/dev/null <"$p/stat" || continue
+    st=${st##*) }
+    set -- $st
+    [ "$2" = 0 ] && sids="$sids$4 "
+  done
+fi
+for s in $sids; do kill -9 -- "-$s" 2>/dev/null; done
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
   left=0
   for p in /proc/[0-9]*; do
@@ -14,7 +25,7 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
     read -r st 2>/dev/null <"$p/stat" || continue
     st=${st##*) }
     set -- $st
-    [ "$4" = "$sid" ] && [ "$1" != Z ] || continue
+    [ "$1" != Z ] && [[ "$sids" == *" $4 "* ]] || continue
     left=1
     kill -9 "${p#/proc/}" 2>/dev/null
   done

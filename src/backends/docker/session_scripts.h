@@ -15,7 +15,10 @@ extern const char* const kPidPrelude;
 
 // $1 = a session id: SIGKILLs its process group and every process of that session (as the
 // sandbox user, so it reaches uid-100 processes only), until none is left (zombies aside); exits 1
-// when some survived half a second of trying. A process that left the session (setsid, as a
+// when some survived half a second of trying. $1 empty (the execution was ended before its
+// prelude spoke): the sessions of every exec still running (a process whose parent is outside
+// the container, ppid 0, other than pid 1 and the script itself), which in a session whose
+// executions are serialized is the execution's. A process that left the session (setsid, as a
 // daemon does) is not an execution's any more and survives.
 extern const char* const kExecKillScript;
 

@@ -39,7 +39,7 @@ TEST_P(Audit, OneRecordPerExecutionWithItsFields) {
   ASSERT_TRUE(first) << first.error().message;
 
   ExecutionRequest slow = python_request("import time\ntime.sleep(30)");
-  slow.timeout_ms = 1000;
+  slow.timeout_ms = 400;
   auto second = (*engine)->execute(slow);
   ASSERT_TRUE(second) << second.error().message;
 

@@ -111,8 +111,10 @@ class DockerReclaim : public ::testing::Test {
 
   // Starts a runner of kSleeper with `net`, waits until its container runs, SIGKILLs it, and
   // checks that its leftovers stay until the next run, which removes them.
-  void kill_runner_then_run_again(const std::string& net) {
-    Runner runner({"--net", net, "--timeout", "600000", "-e", kSleeper});
+  void kill_runner_then_run_again(const std::string& net, bool persistent = false) {
+    std::vector<std::string> args = {"--net", net, "--timeout", "600000", "-e", kSleeper};
+    if (persistent) args.insert(args.begin(), "--persistent");
+    Runner runner(args);
     ASSERT_TRUE(runner.started());
     ASSERT_TRUE(wait_until(
         [&] {
@@ -152,6 +154,15 @@ TEST_F(DockerReclaim, KilledRunnersContainerGoesWithTheNextRun) {
 
 TEST_F(DockerReclaim, KilledFilteredRunnersContainerAndProxyDirGoWithTheNextRun) {
   kill_runner_then_run_again("filtered");
+}
+
+// A persistent session's container (and its proxy) of a killed runner: the same.
+TEST_F(DockerReclaim, KilledRunnersSessionGoesWithTheNextRun) {
+  kill_runner_then_run_again("none", /*persistent=*/true);
+}
+
+TEST_F(DockerReclaim, KilledFilteredRunnersSessionAndProxyDirGoWithTheNextRun) {
+  kill_runner_then_run_again("filtered", /*persistent=*/true);
 }
 
 TEST_F(DockerReclaim, BackstopEndsTheProgramOfAKilledRunnerWithoutAnotherRun) {

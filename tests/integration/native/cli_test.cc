@@ -112,9 +112,9 @@ TEST_F(NativeCli, Version) {
 }
 
 TEST_F(NativeCli, UnsupportedUpstreamFlagIsAClearError) {
-  const CliRun r = cli().run({"run", "--persistent", "-e", "print(1)"});
+  const CliRun r = cli().run({"run", "--persist", "-e", "print(1)"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_TRUE(contains(r.err, "--persistent is not supported yet")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "--persist is not supported yet")) << describe(r);
 }
 
 // ---- config

@@ -25,17 +25,17 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using asio::ip::tcp;
 
-int free_port() {
-  asio::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
 tcp::endpoint local(int port) {
   return tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port));
 }
 
 }  // namespace
+
+int free_port() {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
 
 nlohmann::json HttpReply::json() const { return nlohmann::json::parse(body, nullptr, false); }
 

@@ -17,6 +17,9 @@ namespace isol8::test {
 
 inline constexpr const char* kMasterKey = "test-master-key-0123456789";
 
+// A loopback port nothing listens on right now.
+int free_port();
+
 struct HttpReply {
   int status = 0;  // 0: no reply (connection failed or closed)
   std::string reason;

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <thread>
+
 #include "server_client.h"
 
 namespace isol8::test {
@@ -207,10 +209,19 @@ TEST_F(ServerTest, SseFramingAndOrder) {
   ASSERT_EQ(sse.http.status, 200);
   EXPECT_EQ(sse.http.headers["content-type"], "text/event-stream");
   EXPECT_EQ(sse.http.headers["cache-control"], "no-cache");
-  // Every event is exactly "data: <json>\n\n".
-  std::string rebuilt;
-  for (const auto& e : sse.events) rebuilt += "data: " + e.dump() + "\n\n";
-  EXPECT_EQ(sse.http.body, rebuilt);
+  // Every event is exactly "data: <one-line JSON>\n\n", keys in upstream's order.
+  std::string_view body = sse.http.body;
+  size_t blocks = 0;
+  while (!body.empty()) {
+    const size_t end = body.find("\n\n");
+    ASSERT_NE(end, std::string_view::npos) << sse.http.body;
+    const std::string_view block = body.substr(0, end);
+    EXPECT_EQ(block.rfind("data: {\"type\":", 0), 0u) << block;
+    EXPECT_EQ(block.find('\n'), std::string_view::npos);
+    body.remove_prefix(end + 2);
+    ++blocks;
+  }
+  EXPECT_EQ(blocks, sse.events.size());
   std::string out, err;
   for (size_t i = 0; i + 1 < sse.events.size(); ++i) {
     if (sse.events[i]["type"] == "stdout") out += sse.events[i]["data"].get<std::string>();
