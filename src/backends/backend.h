@@ -22,9 +22,9 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void on_output(OutputStream stream, std::string_view data) = 0;
-  // Output of the setup phase (only with a setup script).
+  // Output of the setup phase (only with setup commands or a setup script).
   virtual void on_setup_output(OutputStream /*stream*/, std::string_view /*data*/) {}
-  // Called once when the setup phase ends (only with a setup script).
+  // Called once when the setup phase ends (only with setup commands or a setup script).
   virtual void on_setup_exit(int /*exit_code*/) {}
 };
 
@@ -46,6 +46,16 @@ struct ResourceLimits {
   uint64_t pids = 64;
 };
 
+// One command of the setup phase (today: package installs), run before the setup script as the
+// sandbox user, in the working directory, with stdin /dev/null and its output delivered with
+// phase "setup". Never through a shell: argv is exec'd as it is.
+struct SetupCommand {
+  std::vector<std::string> argv;          // argv[0] is an absolute path inside the root
+  std::vector<std::string> env;           // KEY=VALUE added to (replacing in) RunSpec::env
+  std::chrono::milliseconds timeout{0};   // its own time limit; 0: RunSpec::timeout
+  std::string label = "Package install";  // a failure is "<label> failed (exit code N): ..."
+};
+
 // One execution, fully resolved by the engine.
 struct RunSpec {
   std::vector<std::string> argv;  // argv[0] is the interpreter's absolute path inside the root
@@ -56,6 +66,8 @@ struct RunSpec {
   // Run by `/bin/bash -c` as the sandbox user before argv, with the same env; its output is
   // delivered with phase "setup" and a non-zero exit ends the run before argv starts.
   std::string setup_script;
+  // Run one after the other before the setup script; the first non-zero exit ends the run.
+  std::vector<SetupCommand> setup_commands;
   std::string workdir = "/sandbox";
   std::chrono::milliseconds timeout{30000};
   NetworkMode network = NetworkMode::kNone;
@@ -80,9 +92,16 @@ struct RunOutcome {
   LimitReport limits;
   // Set when the setup script failed: its exit code; the code phase did not run.
   std::optional<int> setup_failed_exit;
+  // Which of RunSpec::setup_commands failed or ran out of time; none: the setup script.
+  std::optional<size_t> setup_failed_command;
   bool setup_timed_out = false;  // the time limit ended the setup phase (timed_out is set too)
   std::vector<NetworkLogEntry> network_logs;
 };
+
+// Whether `spec` has a setup phase at all.
+inline bool has_setup_phase(const RunSpec& spec) {
+  return !spec.setup_script.empty() || !spec.setup_commands.empty();
+}
 
 // Limits of file transfer into and out of a session.
 inline constexpr uint64_t kMaxTransferBytes = 1ull << 40;

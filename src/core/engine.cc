@@ -156,6 +156,28 @@ class ProcessingSink final : public OutputSink {
   size_t text_bound_;
 };
 
+// Why the setup phase ended the run: "Setup script failed (exit code N): <stderr>", or for a
+// setup command (a package install) "<label> failed (exit code N): <stderr>", a time limit
+// reported as exit code 137.
+std::string setup_failure_message(const RunSpec& spec, const RunOutcome& outcome,
+                                  const std::string& err) {
+  const SetupCommand* command = nullptr;
+  if (outcome.setup_failed_command && *outcome.setup_failed_command < spec.setup_commands.size()) {
+    command = &spec.setup_commands[*outcome.setup_failed_command];
+  }
+  const std::string label = command ? command->label : std::string("Setup script");
+  std::string message;
+  if (outcome.setup_timed_out) {
+    const auto limit = command && command->timeout.count() > 0 ? command->timeout : spec.timeout;
+    message = fmt::format("{} failed (exit code 137): timed out after {} ms", label, limit.count());
+    if (!err.empty()) message += "\n" + err;
+    return message;
+  }
+  message = fmt::format("{} failed (exit code {})", label, *outcome.setup_failed_exit);
+  if (!err.empty()) message += ": " + err;
+  return message;
+}
+
 constexpr const char* kNoActiveContainer =
     "No active container. Call execute() first in persistent mode.";
 
@@ -334,19 +356,19 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
     return std::move(outcome).error();
   }
   sink.finish_setup();
-  if (outcome->setup_timed_out) {
-    sink.send(StreamEvent::Type::kError, kSetupTimedOutEvent, "setup");
-    sink.send(StreamEvent::Type::kExit, "137", "setup");
-    return make_error(kSetupTimedOutEvent);
-  }
-  if (outcome->setup_failed_exit) {
-    std::string message =
-        fmt::format("Setup script failed (exit code {})", *outcome->setup_failed_exit);
-    const std::string err = trim_end(sink.setup_text(OutputStream::kStderr));
-    if (!err.empty()) message += ": " + err;
-    sink.send(StreamEvent::Type::kError, message, "setup");
-    sink.send(StreamEvent::Type::kExit, std::to_string(*outcome->setup_failed_exit), "setup");
-    return make_error(message);
+  if (outcome->setup_timed_out || outcome->setup_failed_exit) {
+    const std::string message = setup_failure_message(
+        prepared->spec, *outcome, trim_end(sink.setup_text(OutputStream::kStderr)));
+    const int code = outcome->setup_timed_out ? 137 : *outcome->setup_failed_exit;
+    sink.send(StreamEvent::Type::kError,
+              outcome->setup_timed_out && !outcome->setup_failed_command
+                  ? std::string(kSetupTimedOutEvent)
+                  : message,
+              "setup");
+    sink.send(StreamEvent::Type::kExit, std::to_string(code), "setup");
+    return make_error(outcome->setup_timed_out && !outcome->setup_failed_command
+                          ? std::string(kSetupTimedOutEvent)
+                          : message);
   }
   sink.finish();
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/package_install.h"
 #include "isol8/options.h"
 #include "rootfs/selection.h"
 
@@ -64,6 +65,38 @@ Result<std::string> find_interpreter(const Runtime& rt, const std::string& root_
       rt.name, rt.interpreter,
       root_dir.empty() ? std::string("the host's system directories")
                        : "the root filesystem " + root_dir));
+}
+
+// The setup-phase commands that install `packages` with the runtime's tool from the root; each
+// with the run's time limit (a limit of its own: the code phase's starts when installs end).
+Result<void> add_install_commands(RunSpec& spec, const std::string& runtime,
+                                  const std::vector<std::string>& packages,
+                                  const Backend& backend) {
+  const std::string_view tool = install_tool(runtime);
+  if (tool.empty()) {
+    return make_error(fmt::format(
+        "Package installs for runtime \"{}\" are not supported by this version of isol8 (build a "
+        "root with the packages instead: isol8 build --base {} --install <pkg> --tag <name>)",
+        runtime, runtime));
+  }
+  std::string path;
+  for (auto dir : kInterpreterDirs) {
+    const std::string candidate = fmt::format("{}/{}", dir, tool);
+    if (backend.has_executable(spec.root_dir, candidate)) {
+      path = candidate;
+      break;
+    }
+  }
+  if (path.empty()) {
+    return make_error(
+        fmt::format("Package installs for {} need \"{}\", which is not installed in {} (looked in "
+                    "/usr/local/bin, /usr/bin, /bin)",
+                    runtime, tool,
+                    spec.root_dir.empty() ? std::string("the host's system directories")
+                                          : "the root filesystem " + spec.root_dir));
+  }
+  spec.setup_commands = install_commands(runtime, path, packages, spec.timeout);
+  return ok();
 }
 
 }  // namespace
@@ -144,13 +177,6 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
     return make_error("ExecutionRequest must include exactly one of: code, codeUrl, or cmd.");
   }
 
-  if (!request.install_packages.empty()) {
-    // The network side is ready (apply_install_network); the installs themselves are not.
-    return make_error(
-        "Package installs (installPackages, --install) are not supported yet by this version of "
-        "isol8");
-  }
-
   PreparedRun run;
   const std::string runtime_name =
       !request.runtime.empty() ? request.runtime : (has_cmd ? "bash" : "python");
@@ -164,7 +190,15 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
 
   RunSpec& spec = run.spec;
   // native.rootDir, else the --image root, else isol8:<runtime> from the store, else the host.
-  auto root = rootfs::select_root(options, runtime_name);
+  if (!request.install_packages.empty()) {
+    // Before anything runs: every entry against the runtime's grammar, and a network to reach
+    // the registry with.
+    ISOL8_TRY(validate_packages(runtime_name, request.install_packages));
+    if (options.network == NetworkMode::kNone) {
+      return make_error(kInstallNeedsNetwork);
+    }
+  }
+  auto root = rootfs::select_root(options, runtime_name, request.install_packages);
   if (!root) return std::move(root).error();
   spec.root_dir = root->root_dir;
   spec.image = root->image;
@@ -197,6 +231,9 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   }
   if (request.setup_script.find('\0') != std::string::npos) {
     return make_error("The setup script contains a NUL byte");
+  }
+  if (!request.install_packages.empty() && !root->packages_baked_in) {
+    ISOL8_TRY(add_install_commands(spec, runtime_name, request.install_packages, backend));
   }
   if (!spec.setup_script.empty() && !backend.has_executable(spec.root_dir, kSetupShell)) {
     return make_error(fmt::format("Setup scripts need {}, which the root {} does not have",

@@ -23,6 +23,12 @@ struct PreparedRun {
 // since one execve argument may not exceed 128 KiB.
 inline constexpr size_t kMaxInlineCode = 64 * 1024;
 
+// Why an install with `--net none` is refused.
+inline constexpr const char* kInstallNeedsNetwork =
+    "Package installs need the network to reach the package registry, but the network mode is "
+    "\"none\". Leave --net out (installs then use the filtered network with the registry "
+    "allowed), or use --net filtered (allow the registry's hosts) or --net host.";
+
 Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& options,
                                 const Backend& backend);
 

@@ -169,28 +169,35 @@ void inject_files(const ChildSpec& spec) {
   }
 }
 
-// The setup script's process: stdin from /dev/null, output on the setup pipes.
-[[noreturn]] void exec_setup(const ChildSpec& spec) {
+// A setup step's process: stdin from /dev/null, output on the setup pipes.
+[[noreturn]] void exec_setup(const ChildSpec& spec, const SetupStep& step) {
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(kSetupStdoutFd, 1) < 0 ||
       ::dup2(kSetupStderrFd, 2) < 0) {
     fail(ChildStep::kFork);
   }
-  exec_program(spec.seccomp, spec.setup_path, spec.setup_argv, spec.envp);
+  exec_program(spec.seccomp, step.path, step.argv, step.envp);
 }
 
-// Runs the setup phase and reports its status; returns only when it succeeded.
+// Runs the setup steps one after the other and reports each one's status; returns only when all
+// of them succeeded.
 void run_setup_phase(const ChildSpec& spec) {
-  const pid_t setup = raw_fork();
-  if (setup < 0) fail(ChildStep::kFork);
-  if (setup == 0) exec_setup(spec);
-  ::close(kSetupStdoutFd);
-  ::close(kSetupStderrFd);
-  ChildMessage done;
-  done.kind = ChildMessage::kSetupExited;
-  done.wait_status = wait_for(setup);
-  send_message(done);
-  if (done.wait_status != 0) _exit(0);  // the program does not run; the namespace dies with us
+  for (size_t i = 0; i < spec.setup_step_count; ++i) {
+    const pid_t setup = raw_fork();
+    if (setup < 0) fail(ChildStep::kFork);
+    if (setup == 0) exec_setup(spec, spec.setup_steps[i]);
+    ChildMessage done;
+    done.kind = ChildMessage::kSetupExited;
+    done.step = static_cast<uint32_t>(i);
+    done.wait_status = wait_for(setup);
+    if (i + 1 == spec.setup_step_count || done.wait_status != 0) {
+      // The phase is over: the runner sees EOF on its pipes once the steps' leftovers are gone.
+      ::close(kSetupStdoutFd);
+      ::close(kSetupStderrFd);
+    }
+    send_message(done);
+    if (done.wait_status != 0) _exit(0);  // the program does not run; the namespace dies with us
+  }
 }
 
 // Moves the inherited descriptors to 0-3 and closes everything else. Each is first copied above
@@ -349,7 +356,7 @@ void run_sandbox_init(const ChildSpec& spec) {
   ::prctl(PR_SET_DUMPABLE, 0);
   if (spec.relay_exe_fd >= 0) start_relay(spec);
   if (spec.session) run_session_loop(spec);
-  if (spec.setup_path != nullptr) run_setup_phase(spec);
+  if (spec.setup_step_count > 0) run_setup_phase(spec);
   const pid_t program = raw_fork();
   if (program < 0) fail(ChildStep::kFork);
   if (program == 0) exec_program(spec.seccomp, spec.exec_path, spec.argv, spec.envp);

@@ -46,7 +46,7 @@ enum class ChildStep : uint32_t {
 const char* child_step_name(ChildStep step);
 
 struct ChildMessage {
-  // kSetupExited carries the setup phase's wait status; kExited the program's. The session
+  // kSetupExited carries the wait status of one setup step (its index in `step`); kExited the program's. The session
   // kinds (session_protocol.h): kReady, kExecutionEnded (wait_status: the keeper's; max_rss_kb:
   // the largest resident size among the execution's reaped processes), kOpened (error: 0 and a
   // descriptor, or the errno that refused the file).
@@ -59,7 +59,7 @@ struct ChildMessage {
     kOpened = 6,
   };
   uint32_t kind = 0;
-  uint32_t step = 0;        // ChildStep, for kFailure
+  uint32_t step = 0;        // ChildStep, for kFailure; the setup step's index for kSetupExited
   int32_t error = 0;        // errno, for kFailure and kOpened
   int32_t wait_status = 0;  // the program's wait status, for kExited
   int64_t max_rss_kb = 0;   // kExecutionEnded

@@ -33,6 +33,13 @@ struct ChildFile {
   mode_t mode = 0644;  // permission bits
 };
 
+// One command of the setup phase, exec'd as it is (no shell), with its own environment.
+struct SetupStep {
+  const char* path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+};
+
 struct ChildSpec {
   const MountPlan* mounts = nullptr;
   const char* hostname = nullptr;  // null: keep the UTS name
@@ -58,10 +65,11 @@ struct ChildSpec {
   const ChildFile* files = nullptr;  // written as the sandbox user, before the code file
   size_t file_count = 0;
 
-  // The setup phase: run to completion (stdin /dev/null, output on the setup pipes) before the
-  // program; a non-zero status ends the sandbox without running the program. Null: none.
-  const char* setup_path = nullptr;
-  char* const* setup_argv = nullptr;
+  // The setup phase: its commands (package installs, then the setup script) run one after the
+  // other to completion (stdin /dev/null, output on the setup pipes) before the program; each
+  // one's status is reported, and a non-zero one ends the sandbox without running the rest.
+  const SetupStep* setup_steps = nullptr;
+  size_t setup_step_count = 0;
 
   const char* exec_path = nullptr;
   char* const* argv = nullptr;

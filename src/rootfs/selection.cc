@@ -1,13 +1,35 @@
 #include "rootfs/selection.h"
 
+#include <algorithm>
+#include <set>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "rootfs/store.h"
 
 namespace isol8::rootfs {
 
-Result<RootSelection> select_root(const Options& options, const std::string& runtime) {
+const StoredRoot* match_packages(const std::vector<StoredRoot>& roots, const std::string& runtime,
+                                 const std::vector<std::string>& wanted) {
+  if (wanted.empty()) return nullptr;
+  const std::set<std::string> want(wanted.begin(), wanted.end());
+  const StoredRoot* best = nullptr;
+  for (const auto& root : roots) {
+    if (root.manifest.runtime != runtime) continue;
+    const std::set<std::string> has(root.manifest.packages.begin(), root.manifest.packages.end());
+    if (!std::includes(has.begin(), has.end(), want.begin(), want.end())) continue;
+    if (has == want) return &root;
+    if (best == nullptr || root.manifest.packages.size() < best->manifest.packages.size()) {
+      best = &root;
+    }
+  }
+  return best;
+}
+
+Result<RootSelection> select_root(const Options& options, const std::string& runtime,
+                                  const std::vector<std::string>& packages) {
   RootSelection sel;
   if (options.backend == BackendKind::kDocker) {
     // Docker runs images, not store roots: the image named, else the runtime's (the Docker
@@ -40,6 +62,25 @@ Result<RootSelection> select_root(const Options& options, const std::string& run
     sel.image = root->manifest.name;
     sel.image_setup = root->manifest.setup;
     return sel;
+  }
+  if (!packages.empty()) {
+    const auto roots = store->list();
+    if (const StoredRoot* root = match_packages(roots, runtime, packages)) {
+      const bool exact = root->manifest.packages.size() ==
+                         std::set<std::string>(packages.begin(), packages.end()).size();
+      spdlog::debug(
+          "root filesystem: {} at {} ({}): it has the requested packages [{}] baked in ({}), so "
+          "nothing is installed at run time",
+          root->manifest.name, root->dir.string(), describe_contents(root->manifest),
+          fmt::join(packages, ", "), exact ? "exact match" : "a superset");
+      sel.root_dir = root->dir.string();
+      sel.image = root->manifest.name;
+      sel.image_setup = root->manifest.setup;
+      sel.packages_baked_in = true;
+      return sel;
+    }
+    spdlog::debug("no custom root of {} in {} has [{}] baked in: installing them at run time",
+                  runtime, store_path.string(), fmt::join(packages, ", "));
   }
   const std::string name = "isol8:" + runtime;
   if (auto root = store->find(name)) {

@@ -1,8 +1,11 @@
 #include "core/run_preparation.h"
+#include "core/package_install.h"
 #include "support/fake_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,10 +20,30 @@ using Argv = std::vector<std::string>;
 
 using test::FakeBackend;
 
+// Sets an environment variable for one test, restoring it afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
 // What a Debian host with every runtime installed looks like (bun and deno from their installers).
 const std::set<std::string> kHostExecutables = {
-    "/usr/bin/python3",    "/usr/bin/node", "/usr/local/bin/bun",
-    "/usr/local/bin/deno", "/bin/bash",     "/usr/bin/bash",
+    "/usr/bin/python3", "/usr/bin/node", "/usr/local/bin/bun", "/usr/local/bin/deno",
+    "/bin/bash",        "/usr/bin/bash", "/usr/bin/npm",
 };
 
 const char* const kDenoFlags[] = {"run", "--allow-read=/sandbox,/tmp",
@@ -588,13 +611,38 @@ TEST(InstallNetwork, NodeAndBunAllowTheNpmRegistry) {
   }
 }
 
-TEST(InstallNetwork, DenoGoesFilteredWithNoRegistryAdded) {
+TEST(InstallNetwork, DenoAllowsTheNpmRegistryJsrAndTheHostsOfItsUrls) {
   Options o;
   ExecutionRequest r = code_request("deno", "1");
-  r.install_packages = {"npm:is-number"};
+  r.install_packages = {"npm:is-number", "https://deno.land/std/fmt/colors.ts"};
   apply_install_network(o, r, false);
   EXPECT_EQ(o.network, NetworkMode::kFiltered);
-  EXPECT_TRUE(o.network_filter.whitelist.empty());
+  EXPECT_EQ(o.network_filter.whitelist,
+            (Argv{"^registry\\.npmjs\\.org$", "^jsr\\.io$", "^npm\\.jsr\\.io$", "^deno\\.land$"}));
+}
+
+TEST(InstallNetwork, AMirrorReplacesTheRegistryByItsHost) {
+  ScopedEnv index("PIP_INDEX_URL", "http://pypi.corp.example:8080/simple/");
+  ScopedEnv npm("npm_config_registry", "https://npm.corp.example/");
+  Options o;
+  ExecutionRequest r = code_request("python", "1");
+  r.install_packages = {"six"};
+  apply_install_network(o, r, false);
+  EXPECT_EQ(o.network_filter.whitelist, (Argv{"^pypi\\.corp\\.example$"}));
+  EXPECT_EQ(registry_host_patterns("node"), (Argv{"^npm\\.corp\\.example$"}));
+}
+
+TEST(InstallNetwork, IsolInstallHostsReplacesTheList) {
+  ScopedEnv hosts("ISOL8_INSTALL_HOSTS", " ^a\\.example$ ,^b\\.example$");
+  EXPECT_EQ(registry_host_patterns("python"), (Argv{"^a\\.example$", "^b\\.example$"}));
+  EXPECT_EQ(registry_host_patterns("bash"), (Argv{"^a\\.example$", "^b\\.example$"}));
+}
+
+TEST(InstallNetwork, UrlHosts) {
+  EXPECT_EQ(url_host("https://User@Pypi.Example.com:8443/simple"), "pypi.example.com");
+  EXPECT_EQ(url_host("http://10.0.0.1/"), "10.0.0.1");
+  EXPECT_EQ(url_host("no-scheme"), "");
+  EXPECT_EQ(exact_host_pattern("a-b.example"), "^a-b\\.example$");
 }
 
 TEST(InstallNetwork, CmdDefaultsToBashAndItsDebianArchive) {
@@ -649,11 +697,101 @@ TEST_F(RunPreparationTest, FilesGetTheirPermissionBitsWithoutSpecialBits) {
                 {"/sandbox/run.sh", 0755}, {"/sandbox/suid", 0755}, {"/sandbox/plain.txt", 0644}}));
 }
 
-TEST_F(RunPreparationTest, PackageInstallsAreRefusedUntilSupported) {
+TEST_F(RunPreparationTest, PackageInstallsNeedANetwork) {
   ExecutionRequest r = code_request("python", "import six");
   r.install_packages = {"six"};
-  EXPECT_NE(error(r).find("Package installs (installPackages, --install) are not supported yet"),
-            std::string::npos);
+  EXPECT_EQ(error(r), kInstallNeedsNetwork);
+}
+
+TEST_F(RunPreparationTest, PythonInstallIsOnePipCommandBeforeTheSetupScript) {
+  options_.network = NetworkMode::kFiltered;
+  ExecutionRequest r = code_request("python", "import six");
+  r.install_packages = {"six", "requests[socks]>=2,<3"};
+  r.setup_script = "echo hi";
+  r.timeout_ms = 4000;
+  const PreparedRun p = ok(r);
+  ASSERT_EQ(p.spec.setup_commands.size(), 1u);
+  const SetupCommand& c = p.spec.setup_commands[0];
+  EXPECT_EQ(Argv(c.argv.begin(), c.argv.begin() + 4),
+            (Argv{"/usr/bin/python3", "-m", "pip", "install"}));
+  EXPECT_TRUE(contains(c.argv, "--user"));
+  EXPECT_EQ(Argv(c.argv.end() - 3, c.argv.end()), (Argv{"--", "six", "requests[socks]>=2,<3"}));
+  EXPECT_TRUE(contains(c.env, "PYTHONUSERBASE=/sandbox/.local"));
+  EXPECT_EQ(c.timeout, std::chrono::milliseconds(4000));
+  EXPECT_EQ(c.label, "Package install");
+  EXPECT_EQ(p.spec.setup_script, "echo hi");
+}
+
+TEST_F(RunPreparationTest, EachRuntimeInstallsWithItsTool) {
+  options_.network = NetworkMode::kHost;
+  ExecutionRequest r = code_request("node", "1");
+  r.install_packages = {"@scope/pkg@^1.2"};
+  PreparedRun p = ok(r);
+  ASSERT_EQ(p.spec.setup_commands.size(), 1u);
+  EXPECT_EQ(p.spec.setup_commands[0].argv,
+            (Argv{"/usr/bin/npm", "install", "--prefix", "/sandbox", "--no-audit", "--no-fund",
+                  "--", "@scope/pkg@^1.2"}));
+  r = code_request("bun", "1");
+  r.install_packages = {"is-number"};
+  p = ok(r);
+  ASSERT_EQ(p.spec.setup_commands.size(), 1u);
+  EXPECT_EQ(p.spec.setup_commands[0].argv,
+            (Argv{"/usr/local/bin/bun", "install", "-g", "--global-dir=/sandbox/.bun-global",
+                  "is-number"}));
+  r = code_request("deno", "1");
+  r.install_packages = {"npm:is-number@7", "jsr:@std/fmt"};
+  p = ok(r);
+  ASSERT_EQ(p.spec.setup_commands.size(), 2u);
+  EXPECT_EQ(p.spec.setup_commands[0].argv,
+            (Argv{"/usr/local/bin/deno", "cache", "--", "npm:is-number@7"}));
+  EXPECT_EQ(p.spec.setup_commands[1].argv,
+            (Argv{"/usr/local/bin/deno", "cache", "--", "jsr:@std/fmt"}));
+  EXPECT_TRUE(contains(p.spec.setup_commands[1].env, "DENO_DIR=/sandbox/.deno"));
+}
+
+TEST_F(RunPreparationTest, BadPackageNamesAreRefusedByName) {
+  options_.network = NetworkMode::kHost;
+  ExecutionRequest r = code_request("python", "1");
+  r.install_packages = {"six", "x; rm -rf /"};
+  EXPECT_EQ(error(r),
+            "Invalid package name for python: \"x; rm -rf /\" (expected a pip requirement such "
+            "as name, name[extra]==1.0 or name>=1,<2)");
+}
+
+TEST(PackageNames, EachRuntimeGrammar) {
+  const std::map<std::string, std::pair<Argv, Argv>> cases = {
+      {"python",
+       {{"six", "Django==4.2", "requests[socks,security]>=2.0,<3", "zope.interface", "a_b-c.d",
+         "numpy~=1.26", "pkg!=1.0", "x===1.0"},
+        {"", "-r", "--index-url=http://evil", "six ", "a b", "$(id)", "`id`", "x;y", "x|y", "x&y",
+         "../x", "x\n", "x\"", "x'", "six @ https://x/y.whl", "x; python_version<'3'", "x>", "[x]",
+         "x[]"}}},
+      {"node",
+       {{"is-number", "is-number@7.0.0", "@types/node", "@scope/pkg@^1.2", "lodash@latest", "a@>=1",
+         "a@1.x", "a@~1.2"},
+        {"", "-g", "--registry=x", "Is-Number", "a b", "a@1 <2", "$(id)", "a;b", "git+ssh://x",
+         "./local", "/abs", "@scope", "@/x", ".hidden", "_under", "a@", "a\nb"}}},
+      {"deno",
+       {{"npm:is-number", "npm:@scope/x@1", "jsr:@std/fmt", "jsr:@std/fmt@1.0.0/colors",
+         "https://deno.land/std@0.200.0/fmt/colors.ts"},
+        {"is-number", "npm:", "npm:$(id)", "http://deno.land/x.ts", "https://x/y?z=1",
+         "https://x/a'b", "https://x/a;b", "jsr:std/fmt", "file:///etc/passwd", "--allow-all"}}},
+      {"bash",
+       {{"jq", "libssl3", "g++", "python3.11", "jq=1.6-2.1"},
+        {"", "-y", "Jq", "j", "jq;id", "jq bash", "jq=", "../jq", "jq/bookworm"}}},
+  };
+  for (const auto& [runtime, sets] : cases) {
+    for (const auto& good : sets.first) {
+      EXPECT_TRUE(validate_packages(runtime, {good})) << runtime << " should accept " << good;
+    }
+    for (const auto& bad : sets.second) {
+      auto r = validate_packages(runtime, {"ok-first", bad});
+      if (runtime == "deno") r = validate_packages(runtime, {bad});
+      EXPECT_FALSE(r) << runtime << " should refuse " << bad;
+    }
+  }
+  EXPECT_TRUE(validate_packages("bun", {"@scope/pkg@1"}));
+  EXPECT_FALSE(validate_packages("agent", {"x"}));
 }
 
 }  // namespace

@@ -13,7 +13,10 @@
 
 namespace isol8::docker {
 
-// $1 = tar length, $2 = 1 when /tmp/.isol8-setup.sh exists, $3 = marker, $4 = workdir,
+// $1 = tar length, $2 = 1 when there is a setup phase: the commands /tmp/.isol8-cmd-NNN (each
+// NUL-separated KEY=VALUE entries then the argv, run through `env --`, never a shell line), then
+// /tmp/.isol8-setup.sh when it exists; the marker line carries the exit code and the index of
+// the step that ended the phase. $3 = marker, $4 = workdir,
 // $5 = 1 to kill every other uid-100 process once the program has ended (pooled containers:
 // the exec's output streams only close when nothing holds them any more). The program is still
 // exec'd, so that it is the exec's own process and its exit status is the run's: a watcher in
@@ -49,11 +52,22 @@ if [ "$n" -gt 0 ]; then
 fi
 mkdir -p -- "$wd" || exit 126
 if [ "$setup" = 1 ]; then
-  (cd -- "$wd" && exec bash /tmp/.isol8-setup.sh) </dev/null
-  rc=$?
-  rm -f /tmp/.isol8-setup.sh
-  printf '\n%s:%d\n' "$marker" "$rc"
-  printf '\n%s:%d\n' "$marker" "$rc" >&2
+  rc=0; step=0
+  for f in /tmp/.isol8-cmd-*; do
+    [ -e "$f" ] || break
+    mapfile -d '' -t cmd < "$f"
+    (cd -- "$wd" && exec /usr/bin/env -- "${cmd[@]}") </dev/null
+    rc=$?
+    [ "$rc" -eq 0 ] || break
+    step=$((step + 1))
+  done
+  if [ "$rc" -eq 0 ] && [ -e /tmp/.isol8-setup.sh ]; then
+    (cd -- "$wd" && exec bash /tmp/.isol8-setup.sh) </dev/null
+    rc=$?
+  fi
+  rm -f /tmp/.isol8-setup.sh /tmp/.isol8-cmd-*
+  printf '\n%s:%d:%d\n' "$marker" "$rc" "$step"
+  printf '\n%s:%d:%d\n' "$marker" "$rc" "$step" >&2
   [ "$rc" -eq 0 ] || exit "$rc"
 fi
 cd -- "$wd" || exit 126
@@ -130,11 +144,20 @@ Result<std::string> make_tar(const std::vector<CodeFile>& files) {
   return out;
 }
 
+std::chrono::milliseconds setup_phase_limit(const RunSpec& spec) {
+  std::chrono::milliseconds total{0};
+  for (const SetupCommand& c : spec.setup_commands) {
+    total += c.timeout.count() > 0 ? c.timeout : spec.timeout;
+  }
+  if (!spec.setup_script.empty()) total += spec.timeout;
+  return total;
+}
+
 int64_t backstop_seconds(const RunSpec& spec) {
   if (spec.timeout.count() <= 0) return 0;
   // The setup script and the program each have the time limit (the runner starts the program's
   // when the setup's marker arrives).
-  const auto phases = spec.setup_script.empty() ? spec.timeout : 2 * spec.timeout;
+  auto phases = spec.timeout + setup_phase_limit(spec);
   const auto limit = std::chrono::ceil<std::chrono::seconds>(phases + kBackstopGrace);
   return limit.count();
 }
@@ -149,11 +172,19 @@ Result<Invocation> plan_invocation(const RunSpec& spec, const std::string& marke
     files.push_back(f);
   }
   if (spec.code_file) ISOL8_TRY(check_path(spec.code_file->path));
-  inv.has_setup = !spec.setup_script.empty();
-  if (inv.has_setup) {
-    files.push_back(CodeFile{std::string(kSetupPath), spec.setup_script});
-    inv.marker = marker;
+  inv.has_setup = has_setup_phase(spec);
+  for (size_t i = 0; i < spec.setup_commands.size(); ++i) {
+    const SetupCommand& c = spec.setup_commands[i];
+    std::string record;
+    for (const auto& field : c.env) record += field + '\0';
+    // The tool by name, found on the image's PATH by env (as the program is: image_argv).
+    for (const auto& field : image_argv(c.argv)) record += field + '\0';
+    files.push_back(CodeFile{fmt::format("/tmp/.isol8-cmd-{:03}", i), std::move(record), 0600});
   }
+  if (!spec.setup_script.empty()) {
+    files.push_back(CodeFile{std::string(kSetupPath), spec.setup_script});
+  }
+  if (inv.has_setup) inv.marker = marker;
   const auto argv = image_argv(spec.argv);
   const bool relay = spec.network == NetworkMode::kFiltered;
   const int64_t backstop = with_backstop ? backstop_seconds(spec) : 0;
@@ -201,7 +232,12 @@ SetupMarkerScanner::Piece SetupMarkerScanner::feed(std::string_view data) {
     const auto end = held_.find('\n', digits);
     if (end != std::string::npos) {
       int code = 0;
-      std::from_chars(held_.data() + digits, held_.data() + end, code);
+      const auto parsed = std::from_chars(held_.data() + digits, held_.data() + end, code);
+      if (parsed.ptr < held_.data() + end && *parsed.ptr == ':') {
+        size_t step = 0;
+        std::from_chars(parsed.ptr + 1, held_.data() + end, step);
+        piece.step = step;
+      }
       piece.before = held_.substr(0, at);
       piece.exit = code;
       piece.after = held_.substr(end + 1);
@@ -209,7 +245,7 @@ SetupMarkerScanner::Piece SetupMarkerScanner::feed(std::string_view data) {
       seen_ = true;
       return piece;
     }
-    if (held_.size() - digits > 12) {  // not a marker after all: no newline after the digits
+    if (held_.size() - digits > 24) {  // not a marker after all: no newline after the digits
       piece.before = held_.substr(0, at + 1);
       held_.erase(0, at + 1);
     }

@@ -46,6 +46,10 @@ inline constexpr std::chrono::seconds kBackstopGrace{10};
 // (when there is one) plus the program's plus kBackstopGrace; 0 (none) without a time limit.
 int64_t backstop_seconds(const RunSpec& spec);
 
+// The setup phase's time limit on this backend: the sum of its steps' limits (the runner learns
+// of the phase's end only, from the marker).
+std::chrono::milliseconds setup_phase_limit(const RunSpec& spec);
+
 struct Invocation {
   std::vector<std::string> cmd;  // the process to start
   std::string stdin_payload;     // everything to write to its stdin, then close
@@ -72,6 +76,7 @@ class SetupMarkerScanner {
   struct Piece {
     std::string before;       // output of the setup phase (or all output when no marker)
     std::optional<int> exit;  // set when the marker was found in this piece
+    size_t step = 0;          // with exit: the setup step that ended the phase
     std::string after;        // output after the marker (code phase)
   };
   Piece feed(std::string_view data);

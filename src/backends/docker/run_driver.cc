@@ -77,6 +77,7 @@ class SetupAwareOutput {
     if (piece.exit) {
       if (!code_ && on_setup_end_) on_setup_end_();
       code_ = *piece.exit;
+      step_ = piece.step;
       passed_[i] = true;
     }
     if (!piece.after.empty()) {
@@ -98,6 +99,7 @@ class SetupAwareOutput {
   }
 
   std::optional<int> setup_exit() const { return code_; }
+  size_t setup_step() const { return step_; }
 
  private:
   static OutputStream which(int i) {
@@ -130,6 +132,7 @@ class SetupAwareOutput {
   bool boundary_done_ = false;
   std::string held_[2];
   std::optional<int> code_;
+  size_t step_ = 0;
 };
 
 }  // namespace
@@ -162,7 +165,8 @@ Error image_error(const std::string& image, const Error& e) {
 Result<RunOutcome> drive_run(const RunSpec& spec, OutputSink& sink, const RunControl& control,
                              const Invocation& inv, HijackedStream& stream,
                              Clock::time_point started_at, const Ending& ending) {
-  Clock::time_point deadline = started_at + spec.timeout;
+  Clock::time_point deadline =
+      started_at + (inv.has_setup ? setup_phase_limit(spec) : spec.timeout);
   SetupAwareOutput output(sink, inv.marker, [&] { deadline = Clock::now() + spec.timeout; });
   PidLine pid_line(ending.on_pid);
   FrameDemuxer demux([&](FrameStream s, std::string_view d) {
@@ -186,6 +190,11 @@ Result<RunOutcome> drive_run(const RunSpec& spec, OutputSink& sink, const RunCon
     outcome.cancelled = pumped->cancelled;
     // The setup script never reported its end: the setup phase ran out of time.
     outcome.setup_timed_out = pumped->timed_out && inv.has_setup && !output.setup_exit();
+    // Only the phase's end is reported: a setup phase of installs alone ran out of time in one
+    // of them (the first is named).
+    if (outcome.setup_timed_out && spec.setup_script.empty() && !spec.setup_commands.empty()) {
+      outcome.setup_failed_command = 0;
+    }
     outcome.exit_code = 137;
     outcome.term_signal = 9;
   } else {
@@ -198,6 +207,9 @@ Result<RunOutcome> drive_run(const RunSpec& spec, OutputSink& sink, const RunCon
   outcome.usage.cpu_and_memory_measured = false;
   if (!outcome.setup_timed_out && output.setup_exit() && *output.setup_exit() != 0) {
     outcome.setup_failed_exit = *output.setup_exit();
+    if (output.setup_step() < spec.setup_commands.size()) {
+      outcome.setup_failed_command = output.setup_step();
+    }
   }
   return outcome;
 }

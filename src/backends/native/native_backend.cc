@@ -108,7 +108,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 
   trace::mark("native: spawn plan");
   // Step 4: stdio pipes and the sync socket.
-  auto pipes = RunPipes::create(!spec.setup_script.empty());
+  auto pipes = RunPipes::create(has_setup_phase(spec));
   if (!pipes) return std::move(pipes).error();
   pipes->give_child_ends((*plan)->child());
 
@@ -130,7 +130,13 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), cgroup_fd >= 0, **plan));
 
   // Step 12.
-  SupervisionResult supervised = supervise(*sandbox, spec.stdin_data, spec.timeout, sink, control);
+  std::vector<std::chrono::milliseconds> setup_timeouts;
+  for (const SetupCommand& command : spec.setup_commands) {
+    setup_timeouts.push_back(command.timeout.count() > 0 ? command.timeout : spec.timeout);
+  }
+  if (!spec.setup_script.empty()) setup_timeouts.push_back(spec.timeout);
+  SupervisionResult supervised =
+      supervise(*sandbox, spec.stdin_data, setup_timeouts, spec.timeout, sink, control);
   trace::mark("native: sandbox exited, output drained");
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 

@@ -127,7 +127,8 @@ Result<std::unique_ptr<Session>> NativeSession::open(NativeBackend& backend, con
   child.files = nullptr;
   child.file_count = 0;
   child.code_path = nullptr;
-  child.setup_path = nullptr;
+  child.setup_steps = nullptr;
+  child.setup_step_count = 0;
 
   auto pipes = RunPipes::create(false);
   if (!pipes) return std::move(pipes).error();
@@ -199,6 +200,12 @@ void NativeSession::fill_usage(RunOutcome& outcome, int64_t max_rss_kb) {
 
 Result<RunOutcome> NativeSession::run(const RunSpec& spec, OutputSink& sink,
                                       const RunControl& control) {
+  if (!spec.setup_commands.empty()) {
+    // The session's exec protocol runs one setup script; install commands are not in it yet.
+    return make_error(
+        "Package installs in a persistent or outputPaths run are not supported yet on the native "
+        "backend");
+  }
   std::lock_guard lock(mutex_);
   ISOL8_TRY(check_usable());
   auto block = write_exec_block(spec, extra_env_);

@@ -78,7 +78,7 @@ Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool clone
   return ok();
 }
 
-// How the run ended: the setup script's failure, the program's exit or signal, or a kill from
+// How the run ended: a setup step's failure, the program's exit or signal, or a kill from
 // outside (time limit, cancel, OOM).
 Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervised,
                            const RunSpec& spec) {
@@ -86,11 +86,15 @@ Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervi
   outcome.cancelled = supervised.cancelled;
   outcome.duration = supervised.duration;
   outcome.usage.wall_ms = supervised.duration.count();
-  const bool has_setup = !spec.setup_script.empty();
-  if (has_setup && !supervised.setup_status && !outcome.cancelled && !outcome.oom_killed) {
+  if (has_setup_phase(spec) && !supervised.setup_status && !outcome.cancelled &&
+      !outcome.oom_killed) {
     outcome.setup_timed_out = outcome.timed_out;
     if (!outcome.timed_out) {
-      return make_error("the sandbox's init ended without reporting the setup script's status");
+      return make_error("the sandbox's init ended without reporting the setup phase's status");
+    }
+    // The step that was running when the time ran out.
+    if (supervised.setup_steps_reported < spec.setup_commands.size()) {
+      outcome.setup_failed_command = supervised.setup_steps_reported;
     }
   }
   if (supervised.setup_status && *supervised.setup_status != 0) {
@@ -99,6 +103,9 @@ Result<void> record_ending(RunOutcome& outcome, const SupervisionResult& supervi
                                 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                                       : 1;
     outcome.exit_code = *outcome.setup_failed_exit;
+    if (supervised.setup_step < spec.setup_commands.size()) {
+      outcome.setup_failed_command = supervised.setup_step;
+    }
     return ok();
   }
   if (supervised.wait_status && !outcome.timed_out && !outcome.cancelled) {

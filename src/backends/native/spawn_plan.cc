@@ -80,12 +80,27 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   }
   child.files = plan->files_.data();
   child.file_count = plan->files_.size();
-  if (!spec.setup_script.empty()) {
-    plan->setup_argv_storage_ = {kSetupShell, "-c", spec.setup_script};
-    plan->setup_argv_ = pointers_to(plan->setup_argv_storage_);
-    child.setup_path = plan->setup_argv_storage_[0].c_str();
-    child.setup_argv = plan->setup_argv_.data();
+  for (const SetupCommand& command : spec.setup_commands) {
+    SetupStorage storage{command.argv, plan->env_storage_, {}, {}};
+    for (const std::string& entry : command.env) {
+      const std::string key = entry.substr(0, entry.find('=') + 1);
+      std::erase_if(storage.env, [&](const std::string& e) { return e.starts_with(key); });
+      storage.env.push_back(entry);
+    }
+    plan->setup_storage_.push_back(std::move(storage));
   }
+  if (!spec.setup_script.empty()) {
+    plan->setup_storage_.push_back(
+        SetupStorage{{kSetupShell, "-c", spec.setup_script}, plan->env_storage_, {}, {}});
+  }
+  for (SetupStorage& storage : plan->setup_storage_) {
+    storage.argv_pointers = pointers_to(storage.argv);
+    storage.env_pointers = pointers_to(storage.env);
+    plan->setup_steps_.push_back(SetupStep{storage.argv.at(0).c_str(), storage.argv_pointers.data(),
+                                           storage.env_pointers.data()});
+  }
+  child.setup_steps = plan->setup_steps_.data();
+  child.setup_step_count = plan->setup_steps_.size();
   if (extras.relay_exe_fd >= 0) {
     plan->relay_argv_storage_ = {"isol8-relay", "--fd", std::to_string(kRelayListenFd),
                                  "/proc/self/fd/" + std::to_string(kProxySocketFd)};

@@ -67,8 +67,15 @@ class SpawnPlan {
   std::string hostname_;
   std::string code_path_;
   std::vector<ChildFile> files_;  // views into the RunSpec's files, which outlive the run
-  std::vector<std::string> setup_argv_storage_;
-  std::vector<char*> setup_argv_;
+  // The setup phase's commands (RunSpec::setup_commands, then the setup script under bash).
+  struct SetupStorage {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;
+    std::vector<char*> argv_pointers;
+    std::vector<char*> env_pointers;
+  };
+  std::vector<SetupStorage> setup_storage_;
+  std::vector<SetupStep> setup_steps_;
   std::vector<std::string> relay_argv_storage_;
   std::vector<char*> relay_argv_;
   std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree> empty_caps_;

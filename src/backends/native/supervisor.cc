@@ -32,7 +32,7 @@ bool read_report(int fd, SupervisionResult& result, bool& open) {
   if (n != static_cast<ssize_t>(sizeof msg)) return false;
   if (msg.kind == ChildMessage::kFailure && !result.failure) result.failure = msg;
   if (msg.kind == ChildMessage::kExited) result.wait_status = msg.wait_status;
-  if (msg.kind == ChildMessage::kSetupExited) result.setup_status = msg.wait_status;
+  if (msg.kind == ChildMessage::kSetupExited) result.setup_reports.push_back(msg.wait_status);
   return true;
 }
 
@@ -81,14 +81,16 @@ bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase) {
 }
 
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
+                            const std::vector<std::chrono::milliseconds>& setup_timeouts,
                             std::chrono::milliseconds timeout, OutputSink& sink,
                             const RunControl& control) {
   SupervisionResult result;
   SigpipeGuard sigpipe_guard;
   SandboxPipes& pipes = sandbox.pipes();
   const auto start = Clock::now();
-  // The limit applies to each phase on its own (as upstream's): it restarts with the code phase.
-  auto deadline = start + timeout;
+  // The limit applies to each phase on its own (as upstream's): each setup step has its own,
+  // and the code phase's starts when the setup phase ends.
+  auto deadline = start + (setup_timeouts.empty() ? timeout : setup_timeouts.front());
   std::optional<Clock::time_point> drain_deadline;
   bool out_open = true, err_open = true, sync_open = true;
   bool setup_out_open = static_cast<bool>(pipes.setup_stdout_read);
@@ -145,17 +147,28 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
     if (fired(i_sync) || (has_setup && !setup_reported && (fired(i_out) || fired(i_err)))) {
       while (read_report(pipes.sync.get(), result, sync_open)) {
       }
-      if (result.setup_status && !setup_reported) {
-        setup_reported = true;
-        if (!result.timed_out && !result.cancelled) deadline = Clock::now() + timeout;
-        // Output the setup wrote before it exited is already in its pipes: deliver it first.
+      while (!setup_reported && result.setup_steps_reported < result.setup_reports.size()) {
+        const size_t step = result.setup_steps_reported++;
+        const int status = result.setup_reports[step];
+        // Output the step wrote before it exited is already in its pipes: deliver it first.
         while (setup_out_open && has_input(pipes.setup_stdout_read.get())) {
           setup_out_open = pump(pipes.setup_stdout_read.get(), OutputStream::kStdout, sink, true);
         }
         while (setup_err_open && has_input(pipes.setup_stderr_read.get())) {
           setup_err_open = pump(pipes.setup_stderr_read.get(), OutputStream::kStderr, sink, true);
         }
-        sink.on_setup_exit(exit_code_of(*result.setup_status));
+        const bool last = step + 1 >= setup_timeouts.size();
+        if (status == 0 && !last) {
+          if (!result.timed_out && !result.cancelled) {
+            deadline = Clock::now() + setup_timeouts[step + 1];
+          }
+          continue;
+        }
+        setup_reported = true;
+        result.setup_status = status;
+        result.setup_step = step;
+        if (!result.timed_out && !result.cancelled) deadline = Clock::now() + timeout;
+        sink.on_setup_exit(exit_code_of(status));
       }
     }
     if (fired(i_out)) out_open = pump(pipes.stdout_read.get(), OutputStream::kStdout, sink);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "backends/backend.h"
 #include "backends/native/sandbox_process.h"
@@ -15,8 +16,13 @@
 namespace isol8 {
 
 struct SupervisionResult {
-  std::optional<int> wait_status;       // the program's, as reported by init
-  std::optional<int> setup_status;      // the setup phase's, when there was one
+  std::optional<int> wait_status;  // the program's, as reported by init
+  // The setup phase's: the wait status of the step that ended it (the last, or the first that
+  // failed) and that step's index; unset when the phase did not end (or there was none).
+  std::optional<int> setup_status;
+  size_t setup_step = 0;
+  size_t setup_steps_reported = 0;      // how many setup steps reported their exit
+  std::vector<int> setup_reports;       // wait statuses, in the order the steps ran
   std::optional<ChildMessage> failure;  // a setup step that failed in the child
   bool timed_out = false;
   bool cancelled = false;
@@ -40,7 +46,10 @@ class SigpipeGuard {
 // Reads what is available from `fd` into the sink; returns false at EOF or on error.
 bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase = false);
 
+// `setup_timeouts`: the time limit of each setup step, in order (empty: no setup phase);
+// `timeout`: the program's. Each limit starts when the step before ends.
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
+                            const std::vector<std::chrono::milliseconds>& setup_timeouts,
                             std::chrono::milliseconds timeout, OutputSink& sink,
                             const RunControl& control);
 

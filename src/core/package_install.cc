@@ -1,0 +1,189 @@
+#include "core/package_install.h"
+
+#include <cstdlib>
+#include <regex>
+
+#include <fmt/format.h>
+
+namespace isol8 {
+namespace {
+
+// PEP 508 without URLs, markers or spaces: a name, optional extras, optional comma-separated
+// version clauses. Names start and end with a letter or digit, so nothing looks like an option.
+const std::regex& pip_grammar() {
+  static const std::regex re(
+      R"(^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)"
+      R"((\[[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(,[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)*\])?)"
+      R"(((~=|===|==|!=|<=|>=|<|>)[A-Za-z0-9._*+!-]+(,(~=|===|==|!=|<=|>=|<|>)[A-Za-z0-9._*+!-]+)*)?$)");
+  return re;
+}
+
+// An npm package name (scoped or not; npm's rules: URL-safe, no leading dot or underscore,
+// at most 214 characters) with an optional version, range or dist-tag after '@'. A range has no
+// spaces (">=1 <2" is refused; ">=1" and "^1.2" are fine).
+const std::regex& npm_grammar() {
+  static const std::regex re(
+      R"(^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*(@[A-Za-z0-9._~^<>=*|+-]+)?$)");
+  return re;
+}
+
+// jsr:@scope/name[@version][/path]
+const std::regex& jsr_grammar() {
+  static const std::regex re(
+      R"(^jsr:@[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*(@[A-Za-z0-9._~^<>=*|+-]+)?(/[A-Za-z0-9._~/-]*)?$)");
+  return re;
+}
+
+// An https URL with a host and a plain path (no query, fragment, credentials or quotes).
+const std::regex& https_grammar() {
+  static const std::regex re(
+      R"(^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+@:=,-]*)?$)");
+  return re;
+}
+
+// A Debian package name (Debian policy 5.6.1) with an optional =version (policy 5.6.12).
+const std::regex& debian_grammar() {
+  static const std::regex re(R"(^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9][A-Za-z0-9.+~:-]*)?$)");
+  return re;
+}
+
+bool npm_spec_ok(const std::string& spec) {
+  if (spec.size() > 214 + 64) return false;
+  return std::regex_match(spec, npm_grammar());
+}
+
+bool entry_ok(std::string_view runtime, const std::string& entry) {
+  if (entry.empty() || entry.size() > 512) return false;
+  if (runtime == "python") return std::regex_match(entry, pip_grammar());
+  if (runtime == "node" || runtime == "bun") return npm_spec_ok(entry);
+  if (runtime == "deno") {
+    if (entry.starts_with("npm:")) return npm_spec_ok(entry.substr(4));
+    return std::regex_match(entry, jsr_grammar()) || std::regex_match(entry, https_grammar());
+  }
+  if (runtime == "bash") return std::regex_match(entry, debian_grammar());
+  return false;
+}
+
+std::string_view accepted(std::string_view runtime) {
+  if (runtime == "python") return "a pip requirement such as name, name[extra]==1.0 or name>=1,<2";
+  if (runtime == "node" || runtime == "bun") {
+    return "an npm package such as name, name@1.2.3, name@^1 or @scope/name@latest";
+  }
+  if (runtime == "deno") return "npm:<package>, jsr:@scope/name[@version] or an https:// URL";
+  if (runtime == "bash") return "a Debian package name such as jq or libfoo1=1.2-3";
+  return "no packages";
+}
+
+// The printable form of an entry for an error message: control characters escaped.
+std::string printable(const std::string& entry) {
+  std::string out;
+  for (unsigned char c : entry) {
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+constexpr const char* kMirrorVariables[] = {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
+                                            "PIP_TRUSTED_HOST", "npm_config_registry",
+                                            "NPM_CONFIG_REGISTRY"};
+
+SetupCommand command(std::vector<std::string> argv, std::vector<std::string> env,
+                     std::chrono::milliseconds timeout) {
+  SetupCommand c;
+  c.argv = std::move(argv);
+  c.env = std::move(env);
+  for (auto& e : mirror_environment()) c.env.push_back(std::move(e));
+  c.timeout = timeout;
+  c.label = kPackageInstallLabel;
+  return c;
+}
+
+}  // namespace
+
+Result<void> validate_packages(std::string_view runtime, const std::vector<std::string>& packages) {
+  if (runtime != "python" && runtime != "node" && runtime != "bun" && runtime != "deno" &&
+      runtime != "bash") {
+    return make_error(
+        fmt::format("Package installs are not available for runtime \"{}\"", runtime));
+  }
+  for (const auto& entry : packages) {
+    if (!entry_ok(runtime, entry)) {
+      return make_error(fmt::format("Invalid package name for {}: \"{}\" (expected {})", runtime,
+                                    printable(entry), accepted(runtime)));
+    }
+  }
+  return ok();
+}
+
+std::vector<std::string> mirror_environment() {
+  std::vector<std::string> env;
+  for (const char* name : kMirrorVariables) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') env.push_back(std::string(name) + "=" + value);
+  }
+  return env;
+}
+
+std::string_view install_tool(std::string_view runtime) {
+  if (runtime == "python") return "python3";
+  if (runtime == "node") return "npm";
+  if (runtime == "bun") return "bun";
+  if (runtime == "deno") return "deno";
+  return "";
+}
+
+std::vector<SetupCommand> install_commands(std::string_view runtime, const std::string& tool,
+                                           const std::vector<std::string>& packages,
+                                           std::chrono::milliseconds timeout) {
+  std::vector<SetupCommand> out;
+  if (packages.empty()) return out;
+  std::vector<std::string> argv;
+  if (runtime == "python") {
+    // Upstream's flags (reference 5.10); "--" so that no entry could ever be an option.
+    argv = {tool,
+            "-m",
+            "pip",
+            "install",
+            "--user",
+            "--no-cache-dir",
+            "--break-system-packages",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--retries",
+            "0",
+            "--timeout",
+            "15",
+            "--"};
+    argv.insert(argv.end(), packages.begin(), packages.end());
+    out.push_back(command(std::move(argv), {"PYTHONUSERBASE=/sandbox/.local"}, timeout));
+  } else if (runtime == "node") {
+    argv = {tool, "install", "--prefix", "/sandbox", "--no-audit", "--no-fund", "--"};
+    argv.insert(argv.end(), packages.begin(), packages.end());
+    out.push_back(
+        command(std::move(argv),
+                {"NPM_CONFIG_PREFIX=/sandbox/.npm-global", "npm_config_cache=/sandbox/.npm-cache",
+                 "npm_config_fetch_retries=0", "npm_config_fetch_retry_mintimeout=1000",
+                 "npm_config_fetch_retry_maxtimeout=2000", "npm_config_update_notifier=false"},
+                timeout));
+  } else if (runtime == "bun") {
+    argv = {tool, "install", "-g", "--global-dir=/sandbox/.bun-global"};
+    argv.insert(argv.end(), packages.begin(), packages.end());
+    out.push_back(command(
+        std::move(argv),
+        {"BUN_INSTALL_GLOBAL_DIR=/sandbox/.bun-global", "BUN_INSTALL_CACHE_DIR=/sandbox/.bun-cache",
+         "BUN_INSTALL_BIN=/sandbox/.bun-global/bin"},
+        timeout));
+  } else if (runtime == "deno") {
+    // One `deno cache` per specifier, as upstream's chain, each an argv of its own.
+    for (const auto& spec : packages) {
+      out.push_back(command({tool, "cache", "--", spec}, {"DENO_DIR=/sandbox/.deno"}, timeout));
+    }
+  }
+  return out;
+}
+
+}  // namespace isol8
