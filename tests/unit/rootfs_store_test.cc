@@ -138,6 +138,11 @@ TEST(RootfsNames, ValidatesTagsAndPackages) {
 }
 
 TEST(RootfsStore, DefaultPathFollowsTheEnvironment) {
+  // Restored at the end: the tier's own value keeps later tests of this process off the
+  // machine's store.
+  const char* tier_value = std::getenv("ISOL8_ROOTFS_STORE");
+  const bool had_value = tier_value != nullptr;
+  const std::string saved = had_value ? tier_value : "";
   ::setenv("ISOL8_ROOTFS_STORE", "/srv/roots", 1);
   EXPECT_EQ(default_store_path(), fs::path("/srv/roots"));
   EXPECT_EQ(resolve_store_path("/configured"), fs::path("/configured"));
@@ -148,6 +153,7 @@ TEST(RootfsStore, DefaultPathFollowsTheEnvironment) {
     EXPECT_TRUE(default_store_path().string().ends_with("isol8/rootfs"));
   }
   EXPECT_EQ(resolve_store_path(""), default_store_path());
+  if (had_value) ::setenv("ISOL8_ROOTFS_STORE", saved.c_str(), 1);
 }
 
 TEST(RootfsStore, MissingStoreIsEmptyAndRelativePathsAreRefused) {
