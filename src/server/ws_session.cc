@@ -166,8 +166,10 @@ asio::awaitable<void> serve_websocket(ServerState& state, beast::tcp_stream stre
   reader_wake.expires_at(asio::steady_timer::time_point::max());
   bool reader_done = false;
   bool invalid_json = false;
-  asio::co_spawn(state.ioc, Reader{ws, running, replies, reader_wake, reader_done, invalid_json}(),
-                 asio::detached);
+  // A named object in this frame, not a temporary: the coroutine keeps a pointer to it (a
+  // temporary's member coroutine resumed into freed memory once the client closed).
+  Reader reader{ws, running, replies, reader_wake, reader_done, invalid_json};
+  asio::co_spawn(state.ioc, reader(), asio::detached);
 
   bool client_gone = false;
   while (auto event = co_await running->next()) {
