@@ -23,7 +23,7 @@ namespace isol8::server {
 
 template <class T>
 boost::asio::awaitable<Result<T>> run_blocking(boost::asio::io_context& ioc, Executor& pool,
-                                               std::function<Result<T>()> call) {
+                                               const std::function<Result<T>()>& call) {
   struct Shared {
     explicit Shared(boost::asio::io_context& io) : timer(io) {
       timer.expires_at(boost::asio::steady_timer::time_point::max());
@@ -32,7 +32,7 @@ boost::asio::awaitable<Result<T>> run_blocking(boost::asio::io_context& ioc, Exe
     std::optional<Result<T>> result;
   };
   auto shared = std::make_shared<Shared>(ioc);
-  const bool queued = pool.submit([&ioc, shared, call = std::move(call)] {
+  const bool queued = pool.submit([&ioc, shared, call] {
     auto result = std::make_shared<Result<T>>(call());
     boost::asio::post(ioc, [shared, result] {
       shared->result.emplace(std::move(*result));

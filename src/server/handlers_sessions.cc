@@ -60,12 +60,14 @@ awaitable<Response> handle_put_file(ServerState& state, const Request& request,
   if (!bytes) co_return error_response(http_error(400, "content must be base64"));
   auto engine = state.sessions.find(*id, who.tenant_id);
   if (!engine) co_return error_response(engine.error());
-  auto written = co_await run_blocking<bool>(
-      state.ioc, state.maintenance,
-      [engine = *engine, path = *path, bytes = std::move(*bytes)]() -> Result<bool> {
-        ISOL8_TRY(put_session_file(*engine, path, bytes));
-        return true;
-      });
+  // Named, and passed by reference: GCC 12 destroys a temporary argument of a co_awaited
+  // coroutine call twice.
+  const std::function<Result<bool>()> put = [engine = *engine, path = *path,
+                                             bytes = std::move(*bytes)]() -> Result<bool> {
+    ISOL8_TRY(put_session_file(*engine, path, bytes));
+    return true;
+  };
+  auto written = co_await run_blocking<bool>(state.ioc, state.maintenance, put);
   if (!written) co_return error_response(written.error());
   co_return ok_response();
 }
@@ -79,9 +81,10 @@ awaitable<Response> handle_get_file(ServerState& state, const Request& request,
   }
   auto engine = state.sessions.find(*id, who.tenant_id);
   if (!engine) co_return error_response(engine.error());
-  auto content = co_await run_blocking<std::string>(
-      state.ioc, state.maintenance,
-      [engine = *engine, path = *path] { return get_session_file(*engine, path); });
+  const std::function<Result<std::string>()> get = [engine = *engine, path = *path] {
+    return get_session_file(*engine, path);
+  };  // named, as above
+  auto content = co_await run_blocking<std::string>(state.ioc, state.maintenance, get);
   if (!content) co_return error_response(content.error());
   co_return content_response(*content);
 }
@@ -105,7 +108,7 @@ awaitable<std::pair<int, std::vector<std::string>>> stop_engines(
       stop_session_engine(*engine);
       return true;
     };
-    auto done = co_await run_blocking<bool>(state.ioc, state.maintenance, std::move(call));
+    auto done = co_await run_blocking<bool>(state.ioc, state.maintenance, call);
     if (done) {
       ++stopped;
     } else {
