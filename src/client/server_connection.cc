@@ -88,7 +88,11 @@ http::request<http::string_body> make_request(http::verb verb, const ServerUrl& 
 // io_context, turning what they throw into an Error.
 Result<void> run_call(asio::io_context& io, Awaitable op, CallState& state) {
   std::exception_ptr thrown;
-  asio::co_spawn(io, std::move(op), [&](std::exception_ptr e) { thrown = e; });
+  // The call is over when `op` is, whatever else still waits (the cancel watcher).
+  asio::co_spawn(io, std::move(op), [&](std::exception_ptr e) {
+    thrown = e;
+    io.stop();
+  });
   io.run();
   if (state.cancelled) return Error{ECANCELED, "cancelled"};
   if (state.failure) return *state.failure;
@@ -241,7 +245,9 @@ Awaitable websocket_session(websocket::stream<Next>& ws, const ServerUrl& url,
                               asio::redirect_error(use_awaitable, ec));
   if (ec) {
     const int status = static_cast<int>(response.result_int());
-    if (ec == websocket::error::upgrade_declined && status != 0) {
+    // Beast reads a refusal's body with no room for one (body_limit): a refusal all the same.
+    if ((ec == websocket::error::upgrade_declined && status != 0) ||
+        ec == http::error::body_limit) {
       state.failure = Error{status, fmt::format("the server refused the WebSocket upgrade: {} {}",
                                                 status, std::string(response.reason()))};
       if (cancel != nullptr) cancel->cancel();

@@ -80,7 +80,7 @@ TEST_F(RemoteCliTest, StreamedAndBufferedOutputAndExitCodes) {
 }
 
 TEST_F(RemoteCliTest, JsonResultAndStdin) {
-  const CliRun r = remote({"--json", "-r", "bash", "-e", "cat; echo"}, "from stdin");
+  const CliRun r = remote({"--json", "--stdin", "from stdin", "-r", "bash", "-e", "cat; echo"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json j = json::parse(r.out);
   EXPECT_EQ(j["stdout"], "from stdin");
@@ -111,7 +111,7 @@ TEST_F(RemoteCliTest, OutFileAndFiles) {
   const CliRun r =
       remote({"--files", files, "--out", out, "-r", "bash", "-e", "cat /sandbox/data.txt"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(r.out, "file content\n");
+  EXPECT_EQ(r.out, "file content");  // streamed as the program wrote it
   EXPECT_NE(slurp(out).find("file content"), std::string::npos);
 }
 
