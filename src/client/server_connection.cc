@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -190,7 +191,9 @@ Awaitable read_event_stream(Stream& stream, http::request<http::string_body>& re
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(kMaxHeaderBytes);
-  parser.body_limit(boost::none);  // a stream is as long as the run; lines are capped instead
+  // A stream is as long as the run; its lines are capped instead. Not boost::none: Beast 1.74
+  // compares a Content-Length against an empty limit as if it were exceeded.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   lowest.expires_after(limits.idle);
   co_await http::async_read_header(stream, buffer, parser, use_awaitable);
   reply.status = static_cast<int>(parser.get().result_int());
