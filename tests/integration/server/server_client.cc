@@ -141,6 +141,14 @@ SseReply sse_execute(int port, const nlohmann::json& body, const std::string& ke
   return reply;
 }
 
+HttpReply ws_upgrade(int port, const std::string& key) {
+  return http_request(port, "GET", "/execute/ws", "", key,
+                      {{"Connection", "Upgrade"},
+                       {"Upgrade", "websocket"},
+                       {"Sec-WebSocket-Version", "13"},
+                       {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+}
+
 WsReply ws_session(int port, const std::vector<std::string>& messages,
                    std::chrono::milliseconds delay, const std::string& key) {
   WsReply reply;
@@ -156,7 +164,7 @@ WsReply ws_session(int port, const std::vector<std::string>& messages,
     boost::system::error_code ec;
     ws.handshake(res, "127.0.0.1", "/execute/ws", ec);
     if (ec) {
-      reply.upgrade_status = res.result_int();
+      reply.refused = ec.message();
       return reply;
     }
     reply.upgraded = true;

@@ -71,11 +71,16 @@ SseReply sse_execute(int port, const nlohmann::json& body, const std::string& ke
 // `delay` each), collects the text frames until the server closes.
 struct WsReply {
   bool upgraded = false;
-  int upgrade_status = 0;  // when refused
+  std::string refused;  // why the handshake failed (Beast keeps no refusal's status: see below)
   std::vector<nlohmann::json> frames;
   int close_code = 0;
   std::string close_reason;
 };
+// A WebSocket upgrade request to /execute/ws read as a plain HTTP reply: a refusal's status and
+// body. (Beast's client handshake reads the reply with no room for a body, so a refusal with a
+// body comes back as body_limit and the status is lost.)
+HttpReply ws_upgrade(int port, const std::string& key = kMasterKey);
+
 WsReply ws_session(int port, const std::vector<std::string>& messages,
                    std::chrono::milliseconds delay = std::chrono::milliseconds(0),
                    const std::string& key = kMasterKey);

@@ -278,8 +278,16 @@ TEST_F(ServerTest, WebSocketInvalidJsonAndUnknownType) {
 }
 
 TEST_F(ServerTest, WebSocketAuthOnUpgrade) {
-  EXPECT_EQ(ws_session(port(), {}, {}, "").upgrade_status, 401);
-  EXPECT_EQ(ws_session(port(), {}, {}, "wrong").upgrade_status, 403);
+  EXPECT_FALSE(ws_session(port(), {}, {}, "").upgraded);
+  EXPECT_FALSE(ws_session(port(), {}, {}, "wrong").upgraded);
+  HttpReply none = ws_upgrade(port(), "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.json()["error"], "Missing Authorization header");
+  HttpReply wrong = ws_upgrade(port(), "wrong");
+  EXPECT_EQ(wrong.status, 403);
+  EXPECT_EQ(wrong.json()["error"], "Invalid API key");
+  // The right key upgrades.
+  EXPECT_EQ(ws_upgrade(port()).status, 101);
 }
 
 TEST_F(ServerTest, WebSocketSignalStopsTheProgram) {

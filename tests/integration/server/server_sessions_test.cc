@@ -7,9 +7,11 @@
 
 #include <cstdio>
 
+#include <algorithm>
 #include <thread>
 
 #include "server_client.h"
+#include "support/host_state.h"
 
 namespace isol8::test {
 namespace {
@@ -196,19 +198,17 @@ TEST_F(SessionServerTest, ShutdownStopsSessions) {
       server.port(), "/execute",
       {{"request", bash("sleep 297.25 >/dev/null 2>&1 & echo started")}, {"sessionId", "bg"}});
   ASSERT_EQ(r.status, 200) << r.body;
+  // Counted from /proc by exact argv: a `pgrep -f` through a shell counts that shell as well.
   auto count = [] {
-    FILE* p = ::popen("pgrep -fc 'sleep 297.25' || true", "r");
-    char buf[64] = {0};
-    if (p != nullptr) {
-      [[maybe_unused]] auto n = fread(buf, 1, sizeof buf - 1, p);
-      ::pclose(p);
-    }
-    return rtrim(buf);
+    const std::vector<std::string> wanted = {"sleep", "297.25"};
+    const std::vector<pid_t> pids = all_pids();
+    return std::count_if(pids.begin(), pids.end(),
+                         [&](pid_t pid) { return cmdline_of(pid) == wanted; });
   };
-  EXPECT_EQ(count(), "1");
+  EXPECT_EQ(count(), 1);
   auto run = server.stop();
   EXPECT_EQ(run.exit_code, 0) << describe(run);
-  EXPECT_EQ(count(), "0");
+  EXPECT_EQ(count(), 0);
 }
 
 }  // namespace
