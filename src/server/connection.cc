@@ -14,6 +14,7 @@
 
 #include "common/scope_exit.h"
 #include "server/access_log.h"
+#include "server/awaitable.h"
 #include "server/handlers.h"
 #include "server/http_error.h"
 
@@ -24,8 +25,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using boost::system::error_code;
-
-auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 // The reply to a request the parser refused, or 0 to close without one (a timeout, a reset).
 int status_for(const error_code& ec) {

@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "isol8/version.h"
+#include "server/awaitable.h"
 #include "server/connection.h"
 #include "server/handlers.h"
 #include "server/server_state.h"
@@ -29,8 +30,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
-
-auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor) {
   for (;;) {

@@ -21,6 +21,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "server/awaitable.h"
 #include "server/connection.h"
 #include "server/envelope.h"
 #include "server/execution_runner.h"
@@ -34,8 +35,6 @@ namespace websocket = beast::websocket;
 using boost::system::error_code;
 using nlohmann::json;
 using WebSocket = websocket::stream<beast::tcp_stream>;
-
-auto with(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 // A client message: the parsed object, or nullopt for anything that is not a JSON object
 // (binary frames included, as upstream).
