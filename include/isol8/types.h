@@ -195,6 +195,7 @@ struct ExecutionResult {
   RunStatus status = RunStatus::kOk;
   int term_signal = 0;  // the signal that ended the program, 0 if it exited
   bool oom_killed = false;
+  bool pids_limit_hit = false;  // a fork was refused at the pids limit (native backend)
   ResourceUsage resource_usage;
   LimitReport limits;
   std::vector<NetworkLogEntry> network_logs;  // filtered mode with log_network only

@@ -19,6 +19,9 @@ nlohmann::json security_events(const ExecutionResult& result) {
         {{"type", "seccomp_kill"}, {"timestamp", result.timestamp}, {"signal", "SIGSYS"}});
   }
   if (result.oom_killed) events.push_back({{"type", "oom_kill"}, {"timestamp", result.timestamp}});
+  if (result.pids_limit_hit) {
+    events.push_back({{"type", "pids_limit"}, {"timestamp", result.timestamp}});
+  }
   if (result.status == RunStatus::kTimeout) {
     events.push_back({{"type", "timeout"}, {"timestamp", result.timestamp}});
   }

@@ -87,6 +87,7 @@ struct RunOutcome {
   bool timed_out = false;
   bool cancelled = false;
   bool oom_killed = false;
+  bool pids_limit_hit = false;  // a fork was refused at the pids limit
   std::chrono::milliseconds duration{0};
   ResourceUsage usage;
   LimitReport limits;

@@ -37,6 +37,7 @@ struct CgroupUsage {
   uint64_t cpu_system_usec = 0;
   bool oom_killed = false;  // the kernel's OOM killer killed a process of this cgroup
   uint64_t oom_kills = 0;   // how many times (0 where the kernel does not count them)
+  uint64_t pids_max_hits = 0;  // forks refused at pids.max (pids.events "max")
 };
 
 // One sandbox's cgroup (one directory per hierarchy on v1). The destructor kills everything left in

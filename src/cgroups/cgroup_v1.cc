@@ -99,6 +99,14 @@ class V1Cgroup final : public Cgroup {
       u.oom_kills = fields.count("oom_kill") ? fields["oom_kill"] : 0;
       u.oom_killed = fields.count("oom_kill") ? u.oom_kills > 0 : fields["under_oom"] > 0;
     }
+    if (auto pids = dirs_.find("pids"); pids != dirs_.end()) {
+      // pids.events exists since Linux 4.3.
+      if (const auto events = pids->second / "pids.events"; file_exists(events)) {
+        auto text = read_control(events);
+        if (!text) return std::move(text).error();
+        u.pids_max_hits = parse_keyed(*text)["max"];
+      }
+    }
     if (auto cpuacct = dirs_.find("cpuacct"); cpuacct != dirs_.end()) {
       auto stat = read_control(cpuacct->second / "cpuacct.stat");
       if (!stat) return std::move(stat).error();

@@ -96,6 +96,11 @@ class V2Cgroup final : public Cgroup {
     if (!events) return std::move(events).error();
     u.oom_kills = parse_keyed(*events)["oom_kill"];
     u.oom_killed = u.oom_kills > 0;
+    if (const fs::path pids_events = dir_ / "pids.events"; file_exists(pids_events)) {
+      auto pids = read_control(pids_events);
+      if (!pids) return std::move(pids).error();
+      u.pids_max_hits = parse_keyed(*pids)["max"];
+    }
     return u;
   }
 

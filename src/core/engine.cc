@@ -380,6 +380,7 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
   result.duration_ms = outcome->duration.count();
   result.truncated = sink.truncated();
   result.oom_killed = outcome->oom_killed;
+  result.pids_limit_hit = outcome->pids_limit_hit;
   result.resource_usage = outcome->usage;
   result.limits = outcome->limits;
   result.network_logs = std::move(outcome->network_logs);

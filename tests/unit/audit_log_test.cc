@@ -110,12 +110,13 @@ TEST(AuditRecord, KillsAndTimeoutsAreSecurityEvents) {
   r.result.network_logs.clear();
   r.result.term_signal = SIGSYS;
   r.result.oom_killed = true;
+  r.result.pids_limit_hit = true;
   r.result.status = RunStatus::kTimeout;
   r.request.metadata.clear();
   const json j = audit_record(entry_of(r), AuditOptions{});
   std::set<std::string> types;
   for (const auto& e : j["securityEvents"]) types.insert(e["type"].get<std::string>());
-  EXPECT_EQ(types, (std::set<std::string>{"seccomp_kill", "oom_kill", "timeout"}));
+  EXPECT_EQ(types, (std::set<std::string>{"seccomp_kill", "oom_kill", "pids_limit", "timeout"}));
   EXPECT_EQ(j["userId"], "");
   EXPECT_FALSE(j.contains("metadata"));
 }

@@ -164,6 +164,7 @@ void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sand
     outcome.limits.enforced = cgroup->enforced();
     if (auto usage = cgroup->usage(); usage) {
       outcome.oom_killed = usage->oom_killed;
+      outcome.pids_limit_hit = usage->pids_max_hits > 0;
       outcome.usage.cpu_user_ms = static_cast<int64_t>(usage->cpu_user_usec / 1000);
       outcome.usage.cpu_system_ms = static_cast<int64_t>(usage->cpu_system_usec / 1000);
       if (usage->memory_peak_bytes > 0) outcome.usage.peak_memory_bytes = usage->memory_peak_bytes;

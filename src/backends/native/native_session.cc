@@ -293,6 +293,7 @@ Result<RunOutcome> NativeSession::run(const RunSpec& spec, OutputSink& sink,
           static_cast<int64_t>((after->cpu_system_usec - before.cpu_system_usec) / 1000);
       outcome.oom_killed =
           after->oom_kills > before.oom_kills || (after->oom_killed && !before.oom_killed);
+      outcome.pids_limit_hit = after->pids_max_hits > before.pids_max_hits;
     }
   }
   if (!result.wait_status && !result.timed_out && !result.cancelled && !outcome.oom_killed &&

@@ -1,8 +1,12 @@
 // The audit log with real executions, on every backend: one record per execution with upstream's
 // fields, the user from the request's metadata, the code and output included (masked) when
-// asked, the time limit recorded as a security event, and the file made 0600.
+// asked, the time limit and the sandbox's kills recorded as security events, and the file made
+// 0600.
 
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
 
 #include "common/sha256.h"
 #include "support/test_support.h"
@@ -72,6 +76,62 @@ TEST_P(Audit, OneRecordPerExecutionWithItsFields) {
   struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// The sandbox's limits striking are security events: the memory limit (OOM kill) and, on the
+// native backend, which reads the cgroup's pids.events, a fork refused at the pids limit (Docker's
+// API has no such counter). A seccomp kill (SIGSYS) is mapped in tests/unit/audit_log_test.cc.
+TEST_P(Audit, TheMemoryAndProcessLimitsAreSecurityEvents) {
+  TempDir logs("isol8-audit-events");
+  Options o = options();
+  o.audit.enabled = true;
+  o.audit.log_dir = logs.path();
+  o.memory_limit_bytes = 64ull << 20;
+  o.pids_limit = 16;
+  auto engine = Engine::create(o);
+  ASSERT_TRUE(engine) << engine.error().message;
+
+  auto oom = (*engine)->execute(python_request("b = bytearray(512 * 1024 * 1024)\nprint(len(b))"));
+  ASSERT_TRUE(oom) << oom.error().message;
+  const auto& enforced = oom->limits.enforced;
+  if (std::find(enforced.begin(), enforced.end(), "pids") == enforced.end()) {
+    GTEST_SKIP() << "no cgroup limits here (an unprivileged run without a delegated cgroup); the "
+                    "root tiers run this";
+  }
+  auto forks =
+      (*engine)->execute(python_request("import os, signal, time\n"
+                                        "kids = []\n"
+                                        "try:\n"
+                                        "    for _ in range(40):\n"
+                                        "        pid = os.fork()\n"
+                                        "        if pid == 0:\n"
+                                        "            time.sleep(30)\n"
+                                        "            os._exit(0)\n"
+                                        "        kids.append(pid)\n"
+                                        "except OSError as e:\n"
+                                        "    print('refused after', len(kids))\n"
+                                        "for pid in kids:\n"
+                                        "    os.kill(pid, signal.SIGKILL)\n"));
+  ASSERT_TRUE(forks) << forks.error().message;
+  EXPECT_TRUE(contains(forks->stdout_data, "refused after")) << forks->stdout_data;
+
+  const std::string file = logs.file("executions.log");
+  const auto records = records_in(file);
+  ASSERT_EQ(records.size(), 2u) << slurp(file);
+  auto types_of = [](const json& record) {
+    std::set<std::string> types;
+    for (const auto& e : record.value("securityEvents", json::array())) {
+      types.insert(e["type"].get<std::string>());
+      EXPECT_TRUE(e["timestamp"].is_string()) << e.dump();
+    }
+    return types;
+  };
+  EXPECT_TRUE(types_of(records[0]).count("oom_kill")) << records[0].dump();
+  if (is_docker()) {
+    EXPECT_FALSE(types_of(records[1]).count("pids_limit")) << records[1].dump();
+  } else {
+    EXPECT_TRUE(types_of(records[1]).count("pids_limit")) << records[1].dump();
+  }
 }
 
 ISOL8_BACKEND_SUITE(Audit);
