@@ -2,15 +2,23 @@
 // CLI, against the test internet (network_fixture.h) serving code over HTTPS with the test CA:
 // a good fetch runs; hash match and mismatch; http refused without the flag; redirects to
 // 127.0.0.1, 169.254.169.254, [::ffff:127.0.0.1] and a blocked host refused (and a listener on
-// the loopback never reached); a name resolving to a private address refused; too big with and
-// without Content-Length; too slow; binary content; remoteCode disabled.
-// The CLI runs in a private mount namespace whose /etc/hosts names the test hosts and whose CA
-// bundle (/etc/ssl/certs/ca-certificates.crt, libcurl's default) is the test CA. The test's
+// the loopback never reached); a name resolving to a private address refused; DNS rebinding (the
+// checked address is the one connected to); too big with and without Content-Length; too slow;
+// binary content; remoteCode disabled.
+// The CLI runs in a private mount namespace whose /etc/hosts names the test hosts, whose
+// resolv.conf names only the test's DNS server on the loopback, and whose CA bundle
+// (/etc/ssl/certs/ca-certificates.crt, libcurl's default) is the test CA. The test's
 // config replaces the default blockedHosts with only ^blocked\.test$, so that every address
 // refusal below comes from the address check, not from a host pattern.
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/sha256.h"
 #include "network_fixture.h"
@@ -54,6 +62,62 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 )PY";
 
+// A DNS server on 127.0.0.77:53 for the CLI's mount namespace (its resolv.conf names only this
+// server, so no name leaves the machine). rebind.test is DNS rebinding: its first A answer is the
+// test server, every later one 127.0.0.1, all with TTL 0. Every A query for it is logged to
+// argv[1]. Other names: NXDOMAIN.
+constexpr const char* kDnsServer = R"PY(
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.77', 53))
+log = open(sys.argv[1], 'a', buffering=1)
+asked = 0
+while True:
+    d, peer = s.recvfrom(512)
+    i, labels = 12, []
+    while d[i] != 0:
+        labels.append(d[i + 1:i + 1 + d[i]].decode().lower()); i += 1 + d[i]
+    qtype = struct.unpack('>H', d[i + 1:i + 3])[0]
+    question = d[12:i + 5]
+    name, answer = '.'.join(labels), b''
+    if name == 'rebind.test' and qtype == 1:
+        asked += 1
+        log.write('A\n')
+        ip = '203.0.113.2' if asked == 1 else '127.0.0.1'
+        answer = b'\xc0\x0c' + struct.pack('>HHIH', 1, 1, 0, 4) + socket.inet_aton(ip)
+    rcode = 0 if name == 'rebind.test' else 3
+    header = d[:2] + struct.pack('>HHHHH', 0x8180 | rcode, 1, 1 if answer else 0, 0, 0)
+    s.sendto(header + question + answer, peer)
+)PY";
+
+// kDnsServer while it lives.
+class DnsServer {
+ public:
+  explicit DnsServer(const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/usr/bin/python3", "python3", "-c", kDnsServer, log.c_str(), nullptr);
+      ::_exit(127);
+    }
+    // The log is opened once the socket is bound.
+    for (int i = 0; i < 500 && pid_ > 0 && ::access(log.c_str(), F_OK) != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~DnsServer() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  DnsServer(const DnsServer&) = delete;
+  DnsServer& operator=(const DnsServer&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+constexpr const char* kResolvConf = "nameserver 127.0.0.77\noptions timeout:1 attempts:1\n";
+
 constexpr const char* kHosts =
     "127.0.0.1 localhost\n"
     "203.0.113.2 allowed.test blocked.test\n"
@@ -64,11 +128,18 @@ class RemoteCode : public ::testing::Test {
   static void SetUpTestSuite() {
     if (::geteuid() != 0 || !sandbox_unavailable_reason().empty()) return;
     internet_ = new TestInternet(kHandler);
+    dns_dir_ = new TempDir("isol8-test-dns");
+    dns_ = new DnsServer(dns_log());
   }
   static void TearDownTestSuite() {
     delete internet_;
     internet_ = nullptr;
+    delete dns_;
+    dns_ = nullptr;
+    delete dns_dir_;
+    dns_dir_ = nullptr;
   }
+  static std::string dns_log() { return dns_dir_->file("queries.log"); }
 
   void SetUp() override {
     if (::geteuid() != 0) {
@@ -79,6 +150,7 @@ class RemoteCode : public ::testing::Test {
     ASSERT_TRUE(internet_ != nullptr && internet_->ok()) << "could not build the test internet";
     spit(dir_.file("hosts"), kHosts);
     spit(dir_.file("ca.pem"), internet_->ca_pem());
+    spit(dir_.file("resolv.conf"), kResolvConf);
     write_config(true);
   }
 
@@ -103,10 +175,12 @@ class RemoteCode : public ::testing::Test {
                   "/bin/sh",
                   "-c",
                   "mount --bind \"$0\" /etc/hosts && "
-                  "mount --bind \"$1\" /etc/ssl/certs/ca-certificates.crt && shift && "
+                  "mount --bind \"$1\" /etc/ssl/certs/ca-certificates.crt && "
+                  "mount --bind \"$2\" /etc/resolv.conf && shift 2 && "
                   "exec \"$@\"",
                   dir_.file("hosts"),
-                  dir_.file("ca.pem")};
+                  dir_.file("ca.pem"),
+                  dir_.file("resolv.conf")};
     return o;
   }
 
@@ -129,10 +203,14 @@ class RemoteCode : public ::testing::Test {
   }
 
   static TestInternet* internet_;
+  static TempDir* dns_dir_;
+  static DnsServer* dns_;
   TempDir dir_;
 };
 
 TestInternet* RemoteCode::internet_ = nullptr;
+TempDir* RemoteCode::dns_dir_ = nullptr;
+DnsServer* RemoteCode::dns_ = nullptr;
 
 TEST_F(RemoteCode, AGoodFetchRunsWithTheRuntimeFromThePath) {
   const CliRun r = run({"--url", https("/hello.py")});
@@ -192,6 +270,19 @@ TEST_F(RemoteCode, ANameResolvingToAPrivateAddressIsRefused) {
                  "Blocked code URL host: private.test (10.1.2.3 is a private address)");
   expect_refused({"--url", "https://nowhere.test/hello.py"},
                  "Failed to resolve code URL host: nowhere.test");
+}
+
+// DNS rebinding: the name's first answer is a public address, every later one the loopback. The
+// address checked is the address connected to (pinned with CURLOPT_RESOLVE), so the name is
+// resolved once and the code comes from the checked server.
+TEST_F(RemoteCode, TheCheckedAddressIsTheOneConnectedTo) {
+  const CliRun r = run({"--url", "http://rebind.test/hello.py", "--allow-insecure-code-url"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(rtrim(r.out), "remote hello") << describe(r);
+  EXPECT_EQ(slurp(dns_log()), "A\n") << "rebind.test must be resolved exactly once";
+  // Asked again, the name is the loopback now, and refused as such.
+  expect_refused({"--url", "http://rebind.test/hello.py", "--allow-insecure-code-url"},
+                 "Blocked code URL host: rebind.test (127.0.0.1 is a loopback address)");
 }
 
 TEST_F(RemoteCode, TooBigWithAndWithoutContentLength) {
