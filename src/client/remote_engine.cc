@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/wire_codec.h"
+#include "common/text.h"
 #include "core/base64.h"
 
 namespace isol8::client {
@@ -66,13 +67,13 @@ class StreamAssembler {
 
   Result<ExecutionResult> finish() {
     if (error_ && !exit_code_) return make_error(*error_);
-    if (error_ && result_.status != RunStatus::kTimeout) {
-      // A failed setup sends its error, then its exit with phase setup: no code phase ran.
-    }
     if (!exit_code_) {
       return make_error("The server ended the stream before the execution's exit event");
     }
     result_.exit_code = *exit_code_;
+    // As a local result: the streamed text, trimmed at the end.
+    result_.stdout_data = trim_end(std::move(result_.stdout_data));
+    result_.stderr_data = trim_end(std::move(result_.stderr_data));
     if (result_.status != RunStatus::kTimeout) {
       result_.status = result_.exit_code == 0 ? RunStatus::kOk : RunStatus::kError;
     }

@@ -11,6 +11,7 @@
 #include "audit/audit_log.h"
 #include "backends/backend.h"
 #include "backends/factory.h"
+#include "common/text.h"
 #include "common/trace.h"
 #include "core/audit_hook.h"
 #include "core/base64.h"
@@ -23,11 +24,6 @@
 
 namespace isol8 {
 namespace {
-
-std::string trim_end(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
 
 // Masks, caps and delivers output: to the stream callback as it arrives, and into the buffers
 // of the final result.

@@ -30,12 +30,43 @@ std::string backend_unavailable_reason(BackendKind kind, uint32_t id_map_base) {
   return "";
 }
 
-std::vector<std::string> BackendCli::args(std::vector<std::string> a) const {
-  if (!a.empty() && a[0] == "run") {
-    const std::vector<std::string> flags = backend_cli_flags(kind_);
-    a.insert(a.begin() + 1, flags.begin(), flags.end());
+std::vector<CliBackend> cli_backends_under_test() {
+  std::vector<CliBackend> out;
+  bool native = false;
+  for (BackendKind kind : backends_under_test()) {
+    out.push_back({kind, false});
+    native = native || kind == BackendKind::kNative;
   }
+  if (native) out.push_back({BackendKind::kNative, true});
+  return out;
+}
+
+std::string to_string(const CliBackend& backend) {
+  return backend.remote ? "remote" : std::string(isol8::to_string(backend.kind));
+}
+
+std::vector<std::string> BackendCli::args(std::vector<std::string> a) const {
+  if (!a.empty() && a[0] == "run") a.insert(a.begin() + 1, flags_.begin(), flags_.end());
   return a;
+}
+
+std::vector<std::string> CliBackendBase::run_flags() const {
+  return server_ ? server_->run_flags() : BackendTestBase::run_flags();
+}
+
+void CliBackendBase::SetUp() {
+  BackendTestBase::SetUp();
+  if (IsSkipped() || !is_remote()) return;
+  server_ = std::make_unique<RemoteServer>(LeakCheckedTest::cli().dir().path());
+  ASSERT_EQ(server_->failure(), "");
+}
+
+void CliBackendBase::TearDown() {
+  if (server_) {
+    const CliRun run = server_->stop();
+    EXPECT_EQ(run.exit_code, 0) << "isol8 serve: " << describe(run);
+  }
+  BackendTestBase::TearDown();
 }
 
 void BackendTestBase::SetUp() {

@@ -18,6 +18,8 @@
 // next to a per-backend expectation (is_docker()).
 
 #include <cstdint>
+#include <memory>
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -27,6 +29,7 @@
 #include "isol8/engine.h"
 #include "support/cli.h"
 #include "support/docker_ready.h"
+#include "support/remote_server.h"
 #include "support/sandbox_fixtures.h"
 
 namespace isol8::test {
@@ -52,10 +55,27 @@ std::vector<std::string> backend_cli_flags(BackendKind kind);
 // engine can be created), else why not.
 std::string backend_unavailable_reason(BackendKind kind, uint32_t id_map_base);
 
+// How the CLI suites reach a backend: directly (`run --backend <kind>`), or through `isol8 serve`
+// on that backend (`run --host <url> --key <key>`, the server started by the test), so that local
+// and remote runs cannot drift apart.
+struct CliBackend {
+  BackendKind kind = BackendKind::kNative;
+  bool remote = false;
+};
+
+// backends_under_test(), each directly, plus native through a server where native is one of them.
+std::vector<CliBackend> cli_backends_under_test();
+
+// Test-name suffix: "native", "docker", "remote".
+std::string to_string(const CliBackend& backend);
+// gtest prints the parameter by name, not as bytes.
+inline void PrintTo(const CliBackend& backend, std::ostream* os) { *os << to_string(backend); }
+
 // The CLI of a LeakCheckedTest with the backend's flags inserted after "run".
 class BackendCli {
  public:
-  BackendCli(const IsolatedCli& cli, BackendKind kind) : cli_(cli), kind_(kind) {}
+  BackendCli(const IsolatedCli& cli, std::vector<std::string> run_flags)
+      : cli_(cli), flags_(std::move(run_flags)) {}
   const TempDir& dir() const { return cli_.dir(); }
   CliOptions options(std::string input = "") const { return cli_.options(std::move(input)); }
   std::vector<std::string> args(std::vector<std::string> a) const;
@@ -65,7 +85,7 @@ class BackendCli {
 
  private:
   const IsolatedCli& cli_;
-  BackendKind kind_;
+  std::vector<std::string> flags_;
 };
 
 // LeakCheckedTest for one backend; the backend comes from kind() of the concrete fixture.
@@ -82,7 +102,9 @@ class BackendTestBase : public LeakCheckedTest {
   size_t counted_mounts() const override;
 
   bool is_docker() const { return kind() == BackendKind::kDocker; }
-  BackendCli cli() const { return BackendCli(LeakCheckedTest::cli(), kind()); }
+  BackendCli cli() const { return BackendCli(LeakCheckedTest::cli(), run_flags()); }
+  // The flags `run` gets (after "run").
+  virtual std::vector<std::string> run_flags() const { return backend_cli_flags(kind()); }
   Options options() const { return backend_options(kind(), base()); }
 
  private:
@@ -104,7 +126,54 @@ class BackendCaseTest : public BackendTestBase,
   const Case& param() const { return std::get<1>(this->GetParam()); }
 };
 
+// BackendTestBase for the CLI suites, whose tests only drive the CLI: on a remote CliBackend,
+// SetUp starts the server (in the test's directory, with its config) and `run` goes through it.
+class CliBackendBase : public BackendTestBase {
+ protected:
+  virtual const CliBackend& backend() const = 0;
+  BackendKind kind() const override { return backend().kind; }
+  bool is_remote() const { return backend().remote; }
+  std::vector<std::string> run_flags() const override;
+  void SetUp() override;
+  // Stops the server first: its sandboxes must be gone before the leak check.
+  void TearDown() override;
+
+ private:
+  std::unique_ptr<RemoteServer> server_;
+};
+
+// A CLI behaviour test over cli_backends_under_test().
+class CliBackendTest : public CliBackendBase, public ::testing::WithParamInterface<CliBackend> {
+ protected:
+  const CliBackend& backend() const override { return GetParam(); }
+};
+
+// A CLI behaviour test over CLI backends x cases; names end in _<backend>.
+template <class Case>
+class CliBackendCaseTest : public CliBackendBase,
+                           public ::testing::WithParamInterface<std::tuple<CliBackend, Case>> {
+ protected:
+  const CliBackend& backend() const override { return std::get<0>(this->GetParam()); }
+  const Case& param() const { return std::get<1>(this->GetParam()); }
+};
+
 }  // namespace isol8::test
+
+// Instantiates a CliBackendTest suite once per CLI backend (the backends, and remote).
+#define ISOL8_CLI_SUITE(fixture)                                                          \
+  INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                             \
+                           ::testing::ValuesIn(::isol8::test::cli_backends_under_test()), \
+                           [](const auto& info) { return ::isol8::test::to_string(info.param); })
+
+// Instantiates a CliBackendCaseTest with `cases` and `name_of(case)`.
+#define ISOL8_CLI_CASES(prefix, fixture, cases, name_of)                                        \
+  INSTANTIATE_TEST_SUITE_P(                                                                     \
+      prefix, fixture,                                                                          \
+      ::testing::Combine(::testing::ValuesIn(::isol8::test::cli_backends_under_test()), cases), \
+      [](const auto& info) {                                                                    \
+        return std::string(name_of(std::get<1>(info.param))) + "_" +                            \
+               ::isol8::test::to_string(std::get<0>(info.param));                               \
+      })
 
 // Instantiates a TEST_P suite over BackendKind once per backend of backends_under_test().
 #define ISOL8_BACKEND_SUITE(fixture)                                                  \

@@ -22,7 +22,9 @@
 //                      isol8_container_count, ISOL8_REQUIRE_DOCKER
 //   backend_params.h   the one backend parametrisation: backends_under_test, BackendTest,
 //                      BackendCaseTest, ISOL8_BACKEND_SUITE / ISOL8_BACKEND_CASES,
-//                      backend_options, backend_cli_flags, backend_unavailable_reason
+//                      backend_options, backend_cli_flags, backend_unavailable_reason;
+//                      CliBackendTest / ISOL8_CLI_SUITE: the CLI suites, also through a server
+//   remote_server.h    RemoteServer: `isol8 serve` in a test's directory (the remote kind)
 //   fake_backend.h     FakeBackend: a Backend that knows executables and runs nothing (unit tests)
 //   test_pki.h         (library isol8_test_pki) a CA and server certificate made in memory
 
@@ -33,6 +35,7 @@
 #include "support/files.h"
 #include "support/host_state.h"
 #include "support/net.h"
+#include "support/remote_server.h"
 #include "support/requests.h"
 #include "support/runs.h"
 #include "support/sandbox_fixtures.h"

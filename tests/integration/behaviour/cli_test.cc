@@ -20,7 +20,7 @@ class ScriptWriting : public Base {
     return path;
   }
 };
-class Cli : public ScriptWriting<BackendTest> {};
+class Cli : public ScriptWriting<CliBackendTest> {};
 
 // ---- code from files, detected by extension
 
@@ -35,7 +35,7 @@ struct FileCase {
 // Test names in ctest show the case name instead of the struct's bytes.
 void PrintTo(const FileCase& c, std::ostream* os) { *os << c.name; }
 
-class CliFiles : public ScriptWriting<BackendCaseTest<FileCase>> {};
+class CliFiles : public ScriptWriting<CliBackendCaseTest<FileCase>> {};
 
 TEST_P(CliFiles, RuntimeFollowsTheExtension) {
   const FileCase& c = this->param();
@@ -50,7 +50,7 @@ TEST_P(CliFiles, RuntimeFollowsTheExtension) {
 
 const char* case_name(const FileCase& c) { return c.name; }
 
-ISOL8_BACKEND_CASES(
+ISOL8_CLI_CASES(
     Extensions, CliFiles,
     ::testing::Values(
         FileCase{"Py", "script.py", "import sys\nprint('py', sys.argv[0].endswith('.py'))\n",
@@ -214,7 +214,7 @@ TEST_P(Cli, NoStreamPrintsOutputAfterTheRun) {
   EXPECT_EQ(without_warnings(r.err), "b\n");
 }
 
-ISOL8_BACKEND_SUITE(Cli);
+ISOL8_CLI_SUITE(Cli);
 
 }  // namespace
 }  // namespace isol8::test
