@@ -117,6 +117,17 @@ Result<ExecutionResult> result_from_json(const json& j) {
       r.network_logs.push_back(std::move(entry));
     }
   }
+  if (j.contains("limits") && j["limits"].is_object()) {
+    const json& l = j["limits"];
+    for (const auto& [key, into] :
+         {std::pair<const char*, std::vector<std::string>*>{"enforced", &r.limits.enforced},
+          {"notEnforced", &r.limits.not_enforced}}) {
+      if (!l.contains(key) || !l[key].is_array()) continue;
+      for (const auto& name : l[key]) {
+        if (name.is_string()) into->push_back(name.get<std::string>());
+      }
+    }
+  }
   // Ours says; upstream's does not, so the status follows from what it does say.
   const std::string status = j.value("status", "");
   if (status == "ok") {

@@ -117,6 +117,8 @@ nlohmann::json to_json(const ExecutionRequest& r) {
   if (r.workdir) j["workdir"] = *r.workdir;
   if (!r.setup_script.empty()) j["setupScript"] = r.setup_script;
   if (!r.files.empty()) j["files"] = r.files;
+  // Ours: upstream's wire has no modes; its servers ignore the key.
+  if (!r.file_modes.empty()) j["fileModes"] = r.file_modes;
   if (!r.install_packages.empty()) j["installPackages"] = r.install_packages;
   if (!r.output_paths.empty()) j["outputPaths"] = r.output_paths;
   if (!r.metadata.empty()) j["metadata"] = r.metadata;

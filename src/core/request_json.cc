@@ -38,6 +38,22 @@ Result<std::map<std::string, std::string>> string_map(const json& j, std::string
   return out;
 }
 
+// `fileModes` (ours; upstream's wire has none): permission bits of entries of `files`.
+Result<std::map<std::string, uint32_t>> mode_map(const json& j, std::string_view where,
+                                                 const char* key) {
+  std::map<std::string, uint32_t> out;
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return out;
+  if (!it->is_object()) return field_error(where, key, "an object of file modes");
+  for (const auto& [name, value] : it->items()) {
+    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 07777) {
+      return field_error(where, std::string(key) + "." + name, "a file mode from 0 to 4095");
+    }
+    out.emplace(name, value.get<uint32_t>());
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> string_list(const json& j, std::string_view where,
                                              const char* key) {
   std::vector<std::string> out;
@@ -110,6 +126,9 @@ Result<ExecutionRequest> request_from_json(const json& j, std::string_view where
   auto files = string_map(j, where, "files");
   if (!files) return std::move(files).error();
   r.files = std::move(*files);
+  auto modes = mode_map(j, where, "fileModes");
+  if (!modes) return std::move(modes).error();
+  r.file_modes = std::move(*modes);
   auto packages = string_list(j, where, "installPackages");
   if (!packages) return std::move(packages).error();
   r.install_packages = std::move(*packages);

@@ -108,6 +108,14 @@ TEST(WireCodec, ReadsAnUpstreamResult) {
   EXPECT_FALSE(r->resource_usage.cpu_and_memory_measured);
 }
 
+TEST(WireCodec, ReadsOurResultsLimits) {
+  auto r = result_from_json(json::parse(
+      R"({"exitCode":0,"limits":{"enforced":["memory","pids"],"notEnforced":["cpu"]}})"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->limits.enforced, (std::vector<std::string>{"memory", "pids"}));
+  EXPECT_EQ(r->limits.not_enforced, (std::vector<std::string>{"cpu"}));
+}
+
 TEST(WireCodec, WrongTypesNameTheField) {
   auto r = result_from_json(json::parse(R"({"exitCode":"0"})"));
   ASSERT_FALSE(r);

@@ -174,5 +174,20 @@ TEST(Json, RequestRoundTripsWithUpstreamNames) {
   EXPECT_EQ(bad.error().message, "request.metadata.userId must be a string");
 }
 
+TEST(RequestJson, FileModesTravelWithTheFiles) {
+  const nlohmann::json in = {{"runtime", "bash"},
+                             {"files", {{"/sandbox/run.sh", "echo hi"}}},
+                             {"fileModes", {{"/sandbox/run.sh", 0755}}}};
+  auto r = request_from_json(in);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->file_modes.at("/sandbox/run.sh"), 0755u);
+  EXPECT_EQ(to_json(*r), in);
+  auto bad = request_from_json({{"runtime", "bash"}, {"fileModes", {{"/sandbox/x", 070000}}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "request.fileModes./sandbox/x must be a file mode from 0 to 4095");
+  bad = request_from_json({{"runtime", "bash"}, {"fileModes", {{"/sandbox/x", "755"}}}});
+  ASSERT_FALSE(bad);
+}
+
 }  // namespace
 }  // namespace isol8

@@ -233,7 +233,7 @@ ISOL8_BACKEND_SUITE(OutputMemory);
 
 // ---- --files keeps the permission bits
 
-class FilesModes : public BackendTest {
+class FilesModes : public CliBackendTest {
  protected:
   std::string make_file(const std::string& dir, const std::string& name, const std::string& content,
                         mode_t mode) const {
@@ -280,7 +280,7 @@ TEST_P(FilesModes, PermissionBitsAreKeptSpecialBitsDropped) {
       << describe(r);
 }
 
-ISOL8_BACKEND_SUITE(FilesModes);
+ISOL8_CLI_SUITE(FilesModes);
 
 }  // namespace
 }  // namespace isol8::test

@@ -18,6 +18,8 @@ namespace {
 using nlohmann::json;
 
 class Lifecycle : public BackendTest {};
+// Its cases that only drive the CLI: also through a server (the remote kind).
+class LifecycleCli : public CliBackendTest {};
 
 // ---- exit codes
 
@@ -30,7 +32,7 @@ struct ExitCase {
 // Test names in ctest show the case name instead of the struct's bytes.
 void PrintTo(const ExitCase& c, std::ostream* os) { *os << c.name; }
 
-class ExitCodes : public BackendCaseTest<ExitCase> {};
+class ExitCodes : public CliBackendCaseTest<ExitCase> {};
 
 TEST_P(ExitCodes, ArePropagated) {
   const ExitCase& c = param();
@@ -44,7 +46,7 @@ TEST_P(ExitCodes, ArePropagated) {
 
 const char* case_name(const ExitCase& c) { return c.name; }
 
-ISOL8_BACKEND_CASES(
+ISOL8_CLI_CASES(
     Cases, ExitCodes,
     ::testing::Values(ExitCase{"PythonOk", {"-e", "print('fine')"}, 0},
                       ExitCase{"PythonRaise", {"-e", "raise ValueError('boom')"}, 1},
@@ -59,14 +61,14 @@ ISOL8_BACKEND_CASES(
                                139}),
     case_name);
 
-TEST_P(Lifecycle, PythonExceptionGoesToStderr) {
+TEST_P(LifecycleCli, PythonExceptionGoesToStderr) {
   const CliRun r = cli().run({"run", "-e", "raise ValueError('boom')"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_TRUE(contains(r.err, "ValueError: boom")) << describe(r);
   EXPECT_TRUE(r.out.empty()) << describe(r);
 }
 
-TEST_P(Lifecycle, JsonReportsTheKillingSignal) {
+TEST_P(LifecycleCli, JsonReportsTheKillingSignal) {
   const CliRun r = cli().run({"run", "--json", "--cmd", "kill -9 $$"});
   EXPECT_EQ(r.exit_code, 137) << describe(r);
   const json j = json::parse(r.out, nullptr, false);
@@ -84,7 +86,7 @@ TEST_P(Lifecycle, JsonReportsTheKillingSignal) {
 
 // ---- the time limit
 
-TEST_P(Lifecycle, TimeoutKillsTheRunWith137) {
+TEST_P(LifecycleCli, TimeoutKillsTheRunWith137) {
   const CliRun r = cli().run({"run", "--timeout", "1000", "-e", "import time; time.sleep(30)"});
   std::cout << "[ measured ] --timeout 1000 on time.sleep(30): CLI wall time " << r.wall_ms
             << " ms\n";
@@ -95,7 +97,7 @@ TEST_P(Lifecycle, TimeoutKillsTheRunWith137) {
   EXPECT_TRUE(err.ends_with("--- EXECUTION TIMED OUT ---")) << describe(r);
 }
 
-TEST_P(Lifecycle, TimeoutInJsonMode) {
+TEST_P(LifecycleCli, TimeoutInJsonMode) {
   const CliRun r =
       cli().run({"run", "--json", "--timeout", "500", "-e", "import time; time.sleep(30)"});
   EXPECT_EQ(r.exit_code, 137) << describe(r);
@@ -124,7 +126,7 @@ TEST_P(Lifecycle, TimeoutStreamEventsEndWithErrorThenExit137) {
   EXPECT_EQ(events.back().data, "137");
 }
 
-TEST_P(Lifecycle, TimeoutAlsoKillsBackgroundProcesses) {
+TEST_P(LifecycleCli, TimeoutAlsoKillsBackgroundProcesses) {
   const CliRun r = cli().run({"run", "--timeout", "1000", "--cmd",
                               "sleep 1000 & (setsid sleep 1001 >/dev/null 2>&1 &); sleep 1002"});
   EXPECT_EQ(r.exit_code, 137) << describe(r);
@@ -134,7 +136,7 @@ TEST_P(Lifecycle, TimeoutAlsoKillsBackgroundProcesses) {
 
 // ---- processes left running
 
-TEST_P(Lifecycle, BackgroundProcessIsGoneAfterTheRun) {
+TEST_P(LifecycleCli, BackgroundProcessIsGoneAfterTheRun) {
   const CliRun r = cli().run({"run", "--cmd", "sleep 1000 & echo started"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "started\n");
@@ -144,7 +146,7 @@ TEST_P(Lifecycle, BackgroundProcessIsGoneAfterTheRun) {
   }
 }
 
-TEST_P(Lifecycle, DoubleForkedSetsidDaemonIsGoneAfterTheRun) {
+TEST_P(LifecycleCli, DoubleForkedSetsidDaemonIsGoneAfterTheRun) {
   const CliRun r = cli().run({"run", "-e",
                               "import os, time\n"
                               "if os.fork() == 0:\n"
@@ -164,7 +166,7 @@ TEST_P(Lifecycle, DoubleForkedSetsidDaemonIsGoneAfterTheRun) {
   }
 }
 
-TEST_P(Lifecycle, ProgramClosingStdoutThenWritingStderr) {
+TEST_P(LifecycleCli, ProgramClosingStdoutThenWritingStderr) {
   const CliRun r =
       cli().run({"run", "--cmd", "exec 1>&-; echo err-after-close >&2; echo lost; exit 3"});
   EXPECT_EQ(r.exit_code, 3) << describe(r);
@@ -173,7 +175,7 @@ TEST_P(Lifecycle, ProgramClosingStdoutThenWritingStderr) {
   EXPECT_FALSE(r.hung);
 }
 
-TEST_P(Lifecycle, ProgramClosingAllOutputStillEnds) {
+TEST_P(LifecycleCli, ProgramClosingAllOutputStillEnds) {
   const CliRun r = cli().run({"run", "--cmd", "exec 1>&- 2>&-; sleep 0.2; exit 5"});
   EXPECT_EQ(r.exit_code, 5) << describe(r);
   EXPECT_FALSE(r.hung);
@@ -255,6 +257,7 @@ TEST_P(Lifecycle, EngineIsReusableAcrossRuns) {
 }
 
 ISOL8_BACKEND_SUITE(Lifecycle);
+ISOL8_CLI_SUITE(LifecycleCli);
 
 }  // namespace
 }  // namespace isol8::test

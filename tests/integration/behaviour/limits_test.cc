@@ -8,7 +8,7 @@ namespace {
 
 using nlohmann::json;
 
-class Limits : public BackendTest {
+class Limits : public CliBackendTest {
  protected:
   // Whether this caller's runs get cgroup limits (a user without a delegated cgroup runs with
   // none, and says so); the root run of the suite covers the limit cases then.
@@ -98,7 +98,7 @@ TEST_P(Limits, JsonRecordsTheEnforcedLimitsAndWallTime) {
   }
 }
 
-ISOL8_BACKEND_SUITE(Limits);
+ISOL8_CLI_SUITE(Limits);
 
 }  // namespace
 }  // namespace isol8::test

@@ -9,6 +9,8 @@ namespace {
 using nlohmann::json;
 
 class Output : public BackendTest {};
+// Its cases that only drive the CLI: also through a server (the remote kind).
+class OutputCli : public CliBackendTest {};
 
 const char* kSecretArg = "K=sk-1234";
 
@@ -22,7 +24,7 @@ void expect_no_secret(const CliRun& r) {
 
 // ---- secret masking through the CLI
 
-class SecretMasking : public BackendCaseTest<bool /*no_stream*/> {
+class SecretMasking : public CliBackendCaseTest<bool /*no_stream*/> {
  protected:
   std::vector<std::string> args(const std::string& code) const {
     std::vector<std::string> a = {"run", "--secret", kSecretArg, "-e", code};
@@ -59,7 +61,7 @@ TEST_P(SecretMasking, SecretSplitAcrossReadsIsMasked) {
   expect_no_secret(r);
 }
 
-TEST_P(Output, SecretIsMaskedInJson) {
+TEST_P(OutputCli, SecretIsMaskedInJson) {
   std::vector<std::string> a = {"run",    "--secret", kSecretArg,
                                 "--json", "-e",       "import os; print(os.environ['K'] * 3)"};
   const CliRun r = cli().run(a);
@@ -72,7 +74,7 @@ TEST_P(Output, SecretIsMaskedInJson) {
 
 const char* mode_name(bool no_stream) { return no_stream ? "NoStream" : "Stream"; }
 
-ISOL8_BACKEND_CASES(Modes, SecretMasking, ::testing::Values(false, true), mode_name);
+ISOL8_CLI_CASES(Modes, SecretMasking, ::testing::Values(false, true), mode_name);
 
 TEST_P(Output, SplitSecretArrivesInSeveralStreamEventsAllMasked) {
   Options o = options();
@@ -106,7 +108,7 @@ TEST_P(Output, SplitSecretArrivesInSeveralStreamEventsAllMasked) {
 
 // ---- output cap
 
-class Truncation : public BackendCaseTest<bool /*no_stream*/> {};
+class Truncation : public CliBackendCaseTest<bool /*no_stream*/> {};
 
 TEST_P(Truncation, TenKilobytesWithA1KiBCapIsTruncated) {
   std::vector<std::string> a = {"run", "--max-output", "1024", "-e", "print('x' * 10000)"};
@@ -120,9 +122,9 @@ TEST_P(Truncation, TenKilobytesWithA1KiBCapIsTruncated) {
   EXPECT_FALSE(contains(r.out, std::string(1025, 'x')));
 }
 
-ISOL8_BACKEND_CASES(Modes, Truncation, ::testing::Values(false, true), mode_name);
+ISOL8_CLI_CASES(Modes, Truncation, ::testing::Values(false, true), mode_name);
 
-TEST_P(Output, JsonReportsTruncated) {
+TEST_P(OutputCli, JsonReportsTruncated) {
   const CliRun r = cli().run({"run", "--json", "--max-output", "1024", "-e", "print('x' * 10000)"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json j = json::parse(r.out, nullptr, false);
@@ -132,7 +134,7 @@ TEST_P(Output, JsonReportsTruncated) {
   EXPECT_LT(j["stdout"].get<std::string>().size(), 2048u);
 }
 
-TEST_P(Output, JsonSmallOutputIsNotTruncated) {
+TEST_P(OutputCli, JsonSmallOutputIsNotTruncated) {
   const CliRun r = cli().run({"run", "--json", "--max-output", "1024", "-e", "print('x' * 100)"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json j = json::parse(r.out, nullptr, false);
@@ -141,7 +143,7 @@ TEST_P(Output, JsonSmallOutputIsNotTruncated) {
   EXPECT_EQ(j["stdout"], std::string(100, 'x'));
 }
 
-TEST_P(Output, StderrIsCappedToo) {
+TEST_P(OutputCli, StderrIsCappedToo) {
   const CliRun r = cli().run(
       {"run", "--json", "--max-output", "1024", "-e", "import sys; sys.stderr.write('e' * 10000)"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -154,7 +156,7 @@ TEST_P(Output, StderrIsCappedToo) {
 
 // ---- odd bytes
 
-TEST_P(Output, NulBytesSurviveJson) {
+TEST_P(OutputCli, NulBytesSurviveJson) {
   const CliRun r =
       cli().run({"run", "--json", "-e", "import sys; sys.stdout.buffer.write(b'a\\0b')"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -163,7 +165,7 @@ TEST_P(Output, NulBytesSurviveJson) {
   EXPECT_EQ(j["stdout"].get<std::string>(), std::string("a\0b", 3));
 }
 
-TEST_P(Output, NulBytesPassThroughRawOutput) {
+TEST_P(OutputCli, NulBytesPassThroughRawOutput) {
   for (bool no_stream : {false, true}) {
     std::vector<std::string> a = {"run", "-e", "import sys; sys.stdout.buffer.write(b'a\\0b')"};
     if (no_stream) a.push_back("--no-stream");
@@ -173,7 +175,7 @@ TEST_P(Output, NulBytesPassThroughRawOutput) {
   }
 }
 
-TEST_P(Output, InvalidUtf8StillGivesValidJson) {
+TEST_P(OutputCli, InvalidUtf8StillGivesValidJson) {
   const CliRun r = cli().run(
       {"run", "--json", "-e", "import sys; sys.stdout.buffer.write(b'ok\\xff\\xfe\\xc3end')"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -247,7 +249,7 @@ TEST_P(Output, InterleavedStdoutAndStderrKeepTheirOrderPerStream) {
   EXPECT_EQ(res->stderr_data, rtrim(expected_err));
 }
 
-TEST_P(Output, CliSeparatesStdoutAndStderr) {
+TEST_P(OutputCli, CliSeparatesStdoutAndStderr) {
   const CliRun r =
       cli().run({"run", "-e", "import sys\nprint('to-out')\nprint('to-err', file=sys.stderr)\n"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -256,6 +258,7 @@ TEST_P(Output, CliSeparatesStdoutAndStderr) {
 }
 
 ISOL8_BACKEND_SUITE(Output);
+ISOL8_CLI_SUITE(OutputCli);
 
 }  // namespace
 }  // namespace isol8::test

@@ -12,15 +12,17 @@ namespace isol8::test {
 namespace {
 
 class Setup : public BackendTest {};
+// Its cases that only drive the CLI: also through a server (the remote kind).
+class SetupCli : public CliBackendTest {};
 
-TEST_P(Setup, SetupRunsBeforeTheCodeInTheSameSandbox) {
+TEST_P(SetupCli, SetupRunsBeforeTheCodeInTheSameSandbox) {
   const CliRun r = cli().run({"run", "--no-stream", "--setup", "echo prepared > /sandbox/state",
                               "--cmd", "cat /sandbox/state"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "prepared\n");
 }
 
-TEST_P(Setup, RepeatedSetupValuesAndFilesAreJoinedInOrder) {
+TEST_P(SetupCli, RepeatedSetupValuesAndFilesAreJoinedInOrder) {
   TempDir dir;
   ASSERT_TRUE(spit(dir.file("setup.sh"), "echo from-file >> /sandbox/log\n"));
   const CliRun r = cli().run({"run", "--no-stream", "--setup", "echo first >> /sandbox/log",
@@ -30,7 +32,7 @@ TEST_P(Setup, RepeatedSetupValuesAndFilesAreJoinedInOrder) {
   EXPECT_EQ(r.out, "first\nfrom-file\nlast\n");
 }
 
-TEST_P(Setup, SetupOutputIsNotPartOfTheResult) {
+TEST_P(SetupCli, SetupOutputIsNotPartOfTheResult) {
   const CliRun r = cli().run(
       {"run", "--json", "--setup", "echo noise; echo noise2 >&2", "--cmd", "echo result"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -39,7 +41,7 @@ TEST_P(Setup, SetupOutputIsNotPartOfTheResult) {
   EXPECT_EQ(j["stderr"], "");
 }
 
-TEST_P(Setup, FailedSetupStopsTheRunWithItsExitCodeAndStderr) {
+TEST_P(SetupCli, FailedSetupStopsTheRunWithItsExitCodeAndStderr) {
   for (const char* mode : std::initializer_list<const char*>{"--no-stream", "--json", nullptr}) {
     std::vector<std::string> args = {"run", "--setup",
                                      "echo broken dependency >&2; touch /sandbox/x; exit 3",
@@ -53,7 +55,7 @@ TEST_P(Setup, FailedSetupStopsTheRunWithItsExitCodeAndStderr) {
   }
 }
 
-TEST_P(Setup, SetupDoesNotReadTheCodesStdin) {
+TEST_P(SetupCli, SetupDoesNotReadTheCodesStdin) {
   const CliRun r =
       cli().run({"run", "--no-stream", "--stdin", "for-the-code", "--setup",
                  "cat > /sandbox/setup-saw", "--cmd", "echo \"[$(cat /sandbox/setup-saw)]\"; cat"});
@@ -61,7 +63,7 @@ TEST_P(Setup, SetupDoesNotReadTheCodesStdin) {
   EXPECT_EQ(r.out, "[]\nfor-the-code\n");
 }
 
-TEST_P(Setup, TheTimeLimitAppliesToEachPhase) {
+TEST_P(SetupCli, TheTimeLimitAppliesToEachPhase) {
   // Each phase takes 60% of the limit: together they exceed it, each alone does not.
   const CliRun ok = cli().run({"run", "--no-stream", "--timeout", "2000", "--setup", "sleep 1.2",
                                "--cmd", "sleep 1.2; echo done"});
@@ -74,7 +76,7 @@ TEST_P(Setup, TheTimeLimitAppliesToEachPhase) {
   EXPECT_FALSE(contains(slow.out, "code-ran")) << describe(slow);
 }
 
-TEST_P(Setup, SecretsAreMaskedInSetupErrors) {
+TEST_P(SetupCli, SecretsAreMaskedInSetupErrors) {
   const CliRun r = cli().run({"run", "--secret", "TOKEN=hunter2-secret", "--setup",
                               "echo \"bad $TOKEN\" >&2; exit 4", "--cmd", "true"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
@@ -116,10 +118,13 @@ TEST_P(Setup, StreamEventsCarryTheSetupPhase) {
 }
 
 ISOL8_BACKEND_SUITE(Setup);
+ISOL8_CLI_SUITE(SetupCli);
 
 class Files : public BackendTest {};
+// Its cases that only drive the CLI: also through a server (the remote kind).
+class FilesCli : public CliBackendTest {};
 
-TEST_P(Files, DirectoryIsCopiedWithNestedPathsAndSkippedDirectories) {
+TEST_P(FilesCli, DirectoryIsCopiedWithNestedPathsAndSkippedDirectories) {
   TempDir dir;
   namespace fs = std::filesystem;
   fs::create_directories(dir.file("src/pkg/deep"));
@@ -137,7 +142,7 @@ TEST_P(Files, DirectoryIsCopiedWithNestedPathsAndSkippedDirectories) {
   EXPECT_EQ(r.out, "./main.py\n./src/pkg/deep/data.txt\ndeep data\n");
 }
 
-TEST_P(Files, SymlinksOutOfTheDirectoryAreNotFollowed) {
+TEST_P(FilesCli, SymlinksOutOfTheDirectoryAreNotFollowed) {
   TempDir dir, outside;
   ASSERT_TRUE(spit(outside.file("host-secret"), "HOST SECRET\n"));
   ASSERT_TRUE(spit(dir.file("inside.txt"), "inside\n"));
@@ -155,7 +160,7 @@ TEST_P(Files, SymlinksOutOfTheDirectoryAreNotFollowed) {
   EXPECT_TRUE(contains(r.err, "not following symlink escape")) << describe(r);
 }
 
-TEST_P(Files, NotADirectoryIsAClearError) {
+TEST_P(FilesCli, NotADirectoryIsAClearError) {
   TempDir dir;
   ASSERT_TRUE(spit(dir.file("f"), "x"));
   for (const std::string& path : {dir.file("f"), dir.file("missing")}) {
@@ -182,7 +187,7 @@ TEST_P(Files, LibraryFilesAreWrittenAndPathsMayNotEscapeSandbox) {
   }
 }
 
-TEST_P(Files, FilesLargerThanTheSandboxAreRefused) {
+TEST_P(FilesCli, FilesLargerThanTheSandboxAreRefused) {
   TempDir dir;
   ASSERT_TRUE(spit(dir.file("big"), std::string(3 << 20, 'x')));
   const CliRun r =
@@ -192,6 +197,7 @@ TEST_P(Files, FilesLargerThanTheSandboxAreRefused) {
 }
 
 ISOL8_BACKEND_SUITE(Files);
+ISOL8_CLI_SUITE(FilesCli);
 
 }  // namespace
 }  // namespace isol8::test
