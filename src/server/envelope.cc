@@ -10,7 +10,8 @@ namespace isol8::server {
 Result<nlohmann::json> parse_json_body(std::string_view body) {
   try {
     return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // Not only parse_error: a number too large for a double (1e600) is out_of_range.
     return http_error(400, fmt::format("Invalid JSON body: {}", e.what()));
   }
 }

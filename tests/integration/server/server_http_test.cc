@@ -103,6 +103,12 @@ TEST_F(ServerTest, MalformedRequestsAre400NamingTheField) {
   auto bad_json = http_request(port(), "POST", "/execute", "{not json");
   EXPECT_EQ(bad_json.status, 400);
   EXPECT_TRUE(contains(bad_json.json()["error"].get<std::string>(), "Invalid JSON body"));
+  // A number beyond a double (found by the request_json fuzzer): a 400, and the server lives on.
+  auto overflow = http_request(port(), "POST", "/execute",
+                               R"({"request":{"runtime":"bash","code":"x","timeoutMs":1e600}})");
+  EXPECT_EQ(overflow.status, 400) << overflow.body;
+  EXPECT_TRUE(contains(overflow.json()["error"].get<std::string>(), "number overflow"));
+  EXPECT_EQ(http_request(port(), "GET", "/health").status, 200);
   auto no_request = post_json(port(), "/execute", json::object());
   EXPECT_EQ(no_request.status, 400);
   EXPECT_EQ(no_request.json()["error"], "request is required");
