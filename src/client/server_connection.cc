@@ -136,6 +136,13 @@ Awaitable watch_cancel(asio::posix::stream_descriptor& fd, Lowest& lowest, CallS
 
 // ---- plain request/reply ----
 
+// Throws body_limit when a reply's header announces more than `max_body` bytes.
+template <class Parser>
+void refuse_oversized(const Parser& parser, size_t max_body) {
+  const auto length = parser.content_length();
+  if (length && *length > max_body) throw boost::system::system_error(http::error::body_limit);
+}
+
 template <class Stream>
 Awaitable exchange(Stream& stream, http::request<http::string_body>& req, const CallLimits& limits,
                    HttpReply& reply) {
@@ -146,6 +153,11 @@ Awaitable exchange(Stream& stream, http::request<http::string_body>& req, const 
   http::response_parser<http::string_body> parser;
   parser.header_limit(kMaxHeaderBytes);
   parser.body_limit(limits.max_body);
+  lowest.expires_after(limits.idle);
+  // The header first, and its Content-Length checked here: Beast 1.74's one-call async_read
+  // sometimes read a body far over the parser's limit (a 3 GB reply read whole).
+  co_await http::async_read_header(stream, buffer, parser, use_awaitable);
+  refuse_oversized(parser, limits.max_body);
   lowest.expires_after(limits.idle);
   co_await http::async_read(stream, buffer, parser, use_awaitable);
   reply.status = static_cast<int>(parser.get().result_int());
@@ -199,6 +211,7 @@ Awaitable read_event_stream(Stream& stream, http::request<http::string_body>& re
   reply.status = static_cast<int>(parser.get().result_int());
   reply.reason = std::string(parser.get().reason());
   if (reply.status < 200 || reply.status > 299) {
+    refuse_oversized(parser, limits.max_body);
     http::response_parser<http::string_body> rest(std::move(parser));
     rest.body_limit(limits.max_body);
     lowest.expires_after(limits.idle);
