@@ -79,6 +79,8 @@ struct RunSpec {
   NetworkFilter network_filter;
   bool log_network = false;
   ResourceLimits limits;
+  // Options::persist: the sandbox is left running after the run for inspection (Session::keep).
+  bool persist = false;
 };
 
 struct RunOutcome {
@@ -132,6 +134,11 @@ class Session {
   // Reads a regular file the sandbox user can read, under the same path rules; refused when it
   // is larger than `max_bytes`.
   virtual Result<std::string> get_file(const std::string& path, uint64_t max_bytes) = 0;
+  // Leaves the sandbox running when this object goes (Options::persist), for the user to
+  // inspect and remove; only sandboxes that can outlive their runner can.
+  virtual Result<void> keep() {
+    return make_error("this backend's sandboxes cannot outlive their runner");
+  }
 };
 
 class Backend {

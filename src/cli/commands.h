@@ -47,6 +47,7 @@ struct RunArgs {
   bool allow_insecure_code_url = false;
   bool log_network = false;
   bool persistent = false;  // one sandbox for this run's phases, removed after it (as upstream)
+  bool persist = false;     // keep the sandbox after the run for inspection (docker backend)
   // A remote run: the server's URL, its key, and a server session to use (kept after the run).
   std::optional<std::string> host;
   std::optional<std::string> key;

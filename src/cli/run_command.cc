@@ -196,6 +196,7 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   if (!opts) return opts;
   Options& o = *opts;
   if (args.persistent) o.mode = EngineMode::kPersistent;
+  o.persist = o.persist || args.persist;
   if (args.net) {
     auto net = parse_network_mode(*args.net, "--net");
     if (!net) return std::move(net).error();
@@ -361,15 +362,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_flag("--persistent", a.persistent,
                 "Run in a persistent sandbox (removed when the run ends; sessions that outlive "
                 "a run need a server)");
-  for (const char* name : {"--persist"}) {
-    a.unsupported.emplace_back(name, false);
-    run->add_flag_callback(
-        name,
-        [&a, n = std::string(name)] {
-          for (auto& [flag, used] : a.unsupported) used = used || flag == n;
-        },
-        "Not supported yet by this version");
-  }
+  run->add_flag("--persist", a.persist,
+                "Keep the sandbox after the run for inspection (docker backend; prints how to "
+                "reach and remove it)");
   return run;
 }
 

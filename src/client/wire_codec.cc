@@ -70,6 +70,8 @@ json options_to_json(const Options& o) {
   if (!o.secrets.empty()) j["secrets"] = o.secrets;
   if (!o.image.empty()) j["image"] = o.image;
   if (o.log_network) j["logNetwork"] = true;
+  // The server decides (server.allow.persist); upstream's CLI sends it too.
+  if (o.persist) j["persist"] = true;
   return j;
 }
 

@@ -212,6 +212,12 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
   // Library callers get the CLI's start-up refusal too, before any backend or sandbox exists.
   ISOL8_TRY(check_host_patterns(options.network_filter.whitelist, "networkFilter.whitelist"));
   ISOL8_TRY(check_host_patterns(options.network_filter.blacklist, "networkFilter.blacklist"));
+  if (options.persist && options.backend != BackendKind::kDocker) {
+    return make_error(
+        "persist (keep the sandbox after the run) needs the docker backend: a native sandbox "
+        "lives in its runner's namespaces and cgroup and ends with the run. Use --backend docker, "
+        "or a session on a server (isol8 serve, run --session-id)");
+  }
   auto backend = make_backend(options);
   if (!backend) return std::move(backend).error();
   std::unique_ptr<Engine> engine(new Engine(std::move(options), std::move(backend).value()));
@@ -336,13 +342,22 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
     container_id = session_->id();
     if (outcome)
       files = read_output_files(*session_, request.output_paths, output_paths, output_cap);
-  } else if (!output_paths.empty()) {
-    // The files are read before the sandbox goes: a sandbox of its own, for this execution only.
+  } else if (!output_paths.empty() || options_.persist) {
+    // The files are read before the sandbox goes, and a persisted sandbox stays after the run:
+    // a sandbox of its own, for this execution only.
     auto opened = backend_->open_session(prepared->spec);
     if (!opened) return std::move(opened).error();
     outcome = (*opened)->run(prepared->spec, sink, control);
     if (outcome)
       files = read_output_files(**opened, request.output_paths, output_paths, output_cap);
+    if (options_.persist) {
+      ISOL8_TRY((*opened)->keep());
+      container_id = (*opened)->id();
+      spdlog::info(
+          "Sandbox kept for inspection: container {}. Open a shell: docker exec -it {} bash. "
+          "Remove it: docker rm -f {} (or isol8 cleanup).",
+          container_id.substr(0, 12), container_id.substr(0, 12), container_id.substr(0, 12));
+    }
   } else {
     outcome = backend_->run(prepared->spec, sink, control);
   }

@@ -207,6 +207,7 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   spec.network = options.network;
   spec.network_filter = options.network_filter;
   spec.log_network = options.log_network;
+  spec.persist = options.persist;
   spec.sandbox_size_bytes = options.sandbox_size_bytes;
   spec.tmp_size_bytes = options.tmp_size_bytes;
   spec.timeout = std::chrono::milliseconds(timeout_ms);

@@ -148,7 +148,11 @@ Result<json> make_create_request(const RunSpec& spec, const CreateParams& params
   };
   if (params.pooled) config["Labels"]["isol8.pool"] = "true";
   if (params.session) config["Labels"][kSessionLabel] = "true";
-  if (!params.owner.empty()) config["Labels"][kOwnerLabel] = params.owner;
+  if (params.persist) {
+    config["Labels"]["isol8.persist"] = "true";
+  } else if (!params.owner.empty()) {
+    config["Labels"][kOwnerLabel] = params.owner;
+  }
   config["AttachStdin"] = params.open_stdin;
   config["OpenStdin"] = params.open_stdin;
   config["StdinOnce"] = params.open_stdin;

@@ -67,6 +67,9 @@ struct CreateParams {
   // capability at all, execs as kSandboxUser), may be filtered (the proxy lives as long as the
   // session), and carries kSessionLabel.
   bool session = false;
+  // Kept after the run (RunSpec::persist): label kPersistLabel, and no owner, so that no later
+  // runner reclaims it as a killed run's; `isol8 cleanup` removes it.
+  bool persist = false;
   std::optional<FilteredMounts> filtered;  // required for NetworkMode::kFiltered
 };
 

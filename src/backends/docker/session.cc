@@ -39,6 +39,7 @@ class DockerSession final : public Session {
         log_network_(log_network) {}
 
   ~DockerSession() override {
+    if (kept_) return;
     if (auto r = client_->remove_container(id_, /*force=*/true); !r && r.error().code != 404) {
       spdlog::warn("docker: could not remove the session's container {}: {}", id_.substr(0, 12),
                    r.error().message);
@@ -47,6 +48,11 @@ class DockerSession final : public Session {
   }
 
   const std::string& id() const override { return id_; }
+
+  Result<void> keep() override {
+    kept_ = true;
+    return ok();
+  }
 
   // Starts the relay of a filtered session (once, for every execution).
   Result<void> start_relay() {
@@ -216,6 +222,7 @@ class DockerSession final : public Session {
   std::unique_ptr<FilteredSide> filtered_;
   std::string image_setup_;  // until the first execution has run it
   const bool log_network_;
+  bool kept_ = false;  // keep(): the container stays when this object goes
   uint64_t oom_seen_ = 0;
 };
 
@@ -234,6 +241,7 @@ Result<std::unique_ptr<Session>> open_session(std::shared_ptr<DockerClient> clie
   RunSpec sandbox = spec;
   sandbox.env.clear();  // each execution's environment is its exec's, never the container's
   params.cmd = {"sleep", "infinity"};
+  params.persist = spec.persist;
   params.session = true;
   params.pooled = false;
   params.open_stdin = false;

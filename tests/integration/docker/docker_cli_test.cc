@@ -36,5 +36,23 @@ TEST_F(DockerCli, MissingImageSaysHowToImport) {
   EXPECT_TRUE(contains(r.err, "isol8 setup --backend docker")) << r.err;
 }
 
+// --persist leaves the container running after the run, says how to reach and remove it, and no
+// later runner reclaims it (it has no owner); the user removes it.
+TEST_F(DockerCli, PersistKeepsTheContainerAndSaysHowToReachIt) {
+  auto r = docker_run({"--persist", "-r", "bash", "-e", "echo kept > /sandbox/mark; echo ran"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ran\n");
+  const std::string marker = "[INFO] Sandbox kept for inspection: container ";
+  const auto at = r.err.find(marker);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const std::string id = r.err.substr(at + marker.size(), 12);
+  EXPECT_TRUE(contains(r.err, "docker exec -it " + id + " bash")) << r.err;
+  EXPECT_TRUE(contains(r.err, "docker rm -f " + id)) << r.err;
+  // Another run (whose reclaim of killed runs' containers runs first) leaves it alone.
+  EXPECT_EQ(docker_run({"-r", "bash", "-e", "true"}).exit_code, 0);
+  EXPECT_EQ(sh_out("docker exec " + id + " cat /sandbox/mark"), "kept\n");
+  EXPECT_EQ(sh("docker rm -f " + id + " >/dev/null"), 0);
+}
+
 }  // namespace
 }  // namespace isol8::test

@@ -112,9 +112,20 @@ TEST_F(NativeCli, Version) {
 }
 
 TEST_F(NativeCli, UnsupportedUpstreamFlagIsAClearError) {
+  const CliRun r = cli().run({"run", "--agent-flags", "x", "-e", "print(1)"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "--agent-flags is not supported yet")) << describe(r);
+}
+
+// A native sandbox cannot outlive its runner: --persist says so and what to use instead.
+TEST_F(NativeCli, PersistNeedsTheDockerBackend) {
   const CliRun r = cli().run({"run", "--persist", "-e", "print(1)"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_TRUE(contains(r.err, "--persist is not supported yet")) << describe(r);
+  EXPECT_TRUE(contains(r.err,
+                       "[ERR] persist (keep the sandbox after the run) needs the docker "
+                       "backend"))
+      << describe(r);
+  EXPECT_TRUE(r.out.empty());
 }
 
 // ---- config
