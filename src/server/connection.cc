@@ -156,7 +156,10 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
       if (!answered) {
         // Executions take as long as they take; the write below has its own deadline.
         stream.expires_never();
-        response = co_await route_request(state, request, who);
+        auto gone = std::make_shared<ClientGone>();
+        auto stop_watching = watch_client(beast::get_lowest_layer(stream).socket(), gone);
+        response = co_await route_request(state, request, who, gone);
+        stop_watching();
       }
       status = response.result_int();
       response.version(request.version());

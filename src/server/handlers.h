@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "server/auth.h"
+#include "server/client_gone.h"
 #include "server/http_types.h"
 #include "server/server_state.h"
 
@@ -14,11 +15,13 @@ namespace isol8::server {
 
 using boost::asio::awaitable;
 
-// Dispatches by method and exact path (404 text for anything else, as Hono).
-awaitable<Response> route_request(ServerState& state, const Request& request, const Principal& who);
+// Dispatches by method and exact path (404 text for anything else, as Hono). `gone`, when given,
+// tells when the client hangs up before the reply.
+awaitable<Response> route_request(ServerState& state, const Request& request, const Principal& who,
+                                  std::shared_ptr<ClientGone> gone = nullptr);
 
-awaitable<Response> handle_execute(ServerState& state, const Request& request,
-                                   const Principal& who);
+awaitable<Response> handle_execute(ServerState& state, const Request& request, const Principal& who,
+                                   std::shared_ptr<ClientGone> gone);
 awaitable<Response> handle_put_file(ServerState& state, const Request& request,
                                     const Principal& who);
 awaitable<Response> handle_get_file(ServerState& state, const Request& request,

@@ -11,8 +11,8 @@
 
 namespace isol8::server {
 
-awaitable<Response> handle_execute(ServerState& state, const Request& request,
-                                   const Principal& who) {
+awaitable<Response> handle_execute(ServerState& state, const Request& request, const Principal& who,
+                                   std::shared_ptr<ClientGone> gone) {
   auto body = parse_json_body(request.body());
   if (!body) co_return error_response(body.error());
   auto envelope = parse_envelope(*body);
@@ -22,6 +22,12 @@ awaitable<Response> handle_execute(ServerState& state, const Request& request,
     Response r = error_response(running.error());
     if (running.error().code == 503) r.set(boost::beast::http::field::retry_after, "1");
     co_return r;
+  }
+  if (gone) {
+    // Nobody will read the result: the program stops now, not at its time limit.
+    gone->on_gone([weak = std::weak_ptr<RunningExecution>(*running)] {
+      if (auto r = weak.lock()) r->cancel();
+    });
   }
   co_await (*running)->wait();
   auto& result = (*running)->result();

@@ -14,15 +14,15 @@ Response health_response() { return json_response(200, {{"status", "ok"}, {"vers
 
 }  // namespace
 
-awaitable<Response> route_request(ServerState& state, const Request& request,
-                                  const Principal& who) {
+awaitable<Response> route_request(ServerState& state, const Request& request, const Principal& who,
+                                  std::shared_ptr<ClientGone> gone) {
   const std::string path = request_path(request);
   const http::verb method = request.method();
   if (method == http::verb::get && path == "/health") {
     co_return health_response();
   }
   if (method == http::verb::post && path == "/execute") {
-    co_return co_await handle_execute(state, request, who);
+    co_return co_await handle_execute(state, request, who, std::move(gone));
   }
   if (path == "/file") {
     if (method == http::verb::post) co_return co_await handle_put_file(state, request, who);
