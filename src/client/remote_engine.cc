@@ -21,6 +21,9 @@ constexpr std::chrono::milliseconds kQuickCall{30'000};
 // A WebSocket pings after half of this without traffic and gives up after all of it.
 constexpr std::chrono::milliseconds kWebSocketIdle{30'000};
 
+// The start of the output limiter's marker (core/output_limiter.cc).
+constexpr std::string_view kTruncationMarkerStart = "\n\n--- OUTPUT TRUNCATED (";
+
 Error unreachable(const ServerUrl& url, const Error& error) {
   return Error{error.code, fmt::format("Cannot reach the isol8 server at {}: {}", url.canonical(),
                                        error.message)};
@@ -42,6 +45,12 @@ class StreamAssembler {
     if (!event) return std::move(event).error();
     StreamEvent& e = *event;
     const bool setup = e.phase == "setup";
+    // A stream carries no truncated flag: the engine's marker ends a capped stream's text.
+    const bool output =
+        e.type == StreamEvent::Type::kStdout || e.type == StreamEvent::Type::kStderr;
+    if (output && !setup && e.data.find(kTruncationMarkerStart) != std::string::npos) {
+      result_.truncated = true;
+    }
     switch (e.type) {
       case StreamEvent::Type::kStdout:
         if (keep_ && !setup) result_.stdout_data += e.data;
@@ -175,9 +184,12 @@ Result<ExecutionResult> RemoteEngine::execute(const ExecutionRequest& request,
   if (reply->status < 200 || reply->status > 299) {
     return make_error("Execution failed: " + server_error(*reply));
   }
-  const json j = json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  json j = json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  // The body's text goes before the result is built: at most two copies of a capped output
+  // (the text while it is parsed, then the parsed strings, moved into the result).
+  std::string().swap(reply->body);
   if (j.is_discarded()) return make_error("Execution failed: the server's reply is not JSON");
-  auto result = result_from_json(j);
+  auto result = result_from_json(std::move(j));
   if (!result) return std::move(result).error().context("Execution failed");
   return result;
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +19,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -118,19 +120,33 @@ Result<void> run_call(asio::io_context& io, Awaitable op, CallState& state) {
   }
 }
 
-// Closes the connection when `cancel_fd` becomes readable (and the call is still going).
+// Stops the call when `cancel_fd` becomes readable (and the call is still going): `on_cancel`
+// once, or else the connection's operations are cancelled, again every 50 ms, since the fd may
+// be readable before the connect or the request's write has begun (a reader of stdout lost
+// before the run) and a cancel finds nothing pending then. The call's end stops the io_context,
+// and with it this loop. The fd is checked level-triggered: it is the CLI's epoll fd.
 template <class Lowest>
 Awaitable watch_cancel(asio::posix::stream_descriptor& fd, Lowest& lowest, CallState& state,
                        std::function<Awaitable()> on_cancel) {
-  beast::error_code ec;
-  co_await fd.async_wait(asio::posix::stream_descriptor::wait_read,
-                         asio::redirect_error(use_awaitable, ec));
-  if (ec) co_return;  // the call ended first
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  auto pause = [&tick]() -> Awaitable {
+    beast::error_code ignored;
+    tick.expires_after(std::chrono::milliseconds(50));
+    co_await tick.async_wait(asio::redirect_error(use_awaitable, ignored));
+  };
+  for (;;) {
+    pollfd ready{fd.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, 0) > 0) break;
+    co_await pause();
+  }
   if (on_cancel) {
     co_await on_cancel();
-  } else {
-    state.cancelled = true;
+    co_return;
+  }
+  state.cancelled = true;
+  for (;;) {
     lowest.cancel();
+    co_await pause();
   }
 }
 

@@ -75,7 +75,9 @@ json options_to_json(const Options& o) {
   return j;
 }
 
-Result<ExecutionResult> result_from_json(const json& j) {
+Result<ExecutionResult> result_from_json(const json& j) { return result_from_json(json(j)); }
+
+Result<ExecutionResult> result_from_json(json&& j) {
   if (!j.is_object()) return make_error("The server's reply is not a JSON object");
   using vt = json::value_t;
   ISOL8_TRY(check_type(j, "stdout", vt::string, "expected a string"));
@@ -87,8 +89,8 @@ Result<ExecutionResult> result_from_json(const json& j) {
   ISOL8_TRY(check_type(j, "networkLogs", vt::array, "expected an array"));
   if (!j.contains("exitCode")) return make_error("The server's reply has no \"exitCode\"");
   ExecutionResult r;
-  r.stdout_data = j.value("stdout", "");
-  r.stderr_data = j.value("stderr", "");
+  if (j.contains("stdout")) r.stdout_data = std::move(j["stdout"].get_ref<std::string&>());
+  if (j.contains("stderr")) r.stderr_data = std::move(j["stderr"].get_ref<std::string&>());
   r.exit_code = j["exitCode"].get<int>();
   r.duration_ms = j.value("durationMs", int64_t{0});
   r.truncated = j.value("truncated", false);

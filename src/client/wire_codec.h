@@ -19,6 +19,8 @@ Result<nlohmann::json> request_to_json(const ExecutionRequest& request);
 nlohmann::json options_to_json(const Options& options);
 
 Result<ExecutionResult> result_from_json(const nlohmann::json& j);
+// The same, moving the output out of `j` (no second copy of a large result).
+Result<ExecutionResult> result_from_json(nlohmann::json&& j);
 Result<StreamEvent> event_from_json(const nlohmann::json& j);
 
 }  // namespace isol8::client
