@@ -183,7 +183,7 @@ TEST_P(LifecycleCli, ProgramClosingAllOutputStillEnds) {
 
 // ---- cancellation
 
-class CliSignals : public BackendCaseTest<int /*signal*/> {};
+class CliSignals : public CliBackendCaseTest<int /*signal*/> {};
 
 TEST_P(CliSignals, SignalToTheCliKillsTheSandbox) {
   const int sig = param();
@@ -203,7 +203,7 @@ TEST_P(CliSignals, SignalToTheCliKillsTheSandbox) {
 
 const char* signal_name(int sig) { return sig == SIGINT ? "Sigint" : "Sigterm"; }
 
-ISOL8_BACKEND_CASES(Signals, CliSignals, ::testing::Values(SIGINT, SIGTERM), signal_name);
+ISOL8_CLI_CASES(Signals, CliSignals, ::testing::Values(SIGINT, SIGTERM), signal_name);
 
 TEST_P(CliSignals, SignalInJsonModeToo) {
   const int sig = param();

@@ -1,7 +1,8 @@
 // The audit log through the CLI (audit.* in isol8.config.json): 4 runners x 100 runs at once give
 // 400 whole, valid lines; a full disk or an unwritable directory is warned about once and never
-// fails the run.
+// fails the run; a seccomp kill is recorded as a security event.
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <set>
@@ -29,6 +30,34 @@ class AuditCli : public NativeTest {
   }
   TempDir dir_{"isol8-native-audit"};
 };
+
+// A process the seccomp filter kills (SIGSYS) is a security event. The default profile answers
+// EPERM, so a custom profile kills getppid(2).
+TEST_F(AuditCli, ASeccompKillIsASecurityEvent) {
+  const std::string logs = dir_.file("logs");
+  const std::string profile = dir_.file("kill-getppid.json");
+  spit(profile, R"({"defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_KILL_PROCESS"}]})");
+  Options o;
+  o.native.id_map_base = unique_id_map_base();
+  o.audit.enabled = true;
+  o.audit.log_dir = logs;
+  o.security.seccomp = SeccompMode::kCustom;
+  o.security.custom_profile_path = profile;
+  auto engine = Engine::create(o);
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto r = (*engine)->execute(
+      python_request("import os\nprint('before', flush=True)\nos.getppid()\nprint('after')"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->stdout_data, "before");
+  EXPECT_EQ(r->term_signal, SIGSYS);
+  const auto lines = lines_of(slurp(logs + "/executions.log"));
+  ASSERT_EQ(lines.size(), 1u);
+  const json record = json::parse(lines[0], nullptr, false);
+  ASSERT_TRUE(record.contains("securityEvents")) << lines[0];
+  EXPECT_EQ(record["securityEvents"][0]["type"], "seccomp_kill") << lines[0];
+  EXPECT_EQ(record["securityEvents"][0]["signal"], "SIGSYS") << lines[0];
+}
 
 TEST_F(AuditCli, ConcurrentRunnersWriteWholeLines) {
   const std::string logs = dir_.file("logs");

@@ -152,8 +152,7 @@ class NetworkModes : public ::testing::TestWithParam<Sandbox> {
     internet_ = std::make_unique<TestInternet>();
     ASSERT_TRUE(internet_->ok()) << "could not build the test internet";
     spit(dir_.file("hosts"), kHosts);
-    const char* mode = GetParam() == Sandbox::kNativeRelay ? "relay" : "veth";
-    spit(dir_.file("isol8.config.json"), json{{"native", {{"filteredMode", mode}}}}.dump());
+    write_config(json::object());
     ::mkdir(tmp_dir().c_str(), 0700);
   }
 
@@ -168,6 +167,12 @@ class NetworkModes : public ::testing::TestWithParam<Sandbox> {
     }
   }
 
+  // This test's isol8.config.json: the sandbox's filtered mode, and `extra` keys.
+  void write_config(json extra) const {
+    extra["native"]["filteredMode"] = GetParam() == Sandbox::kNativeRelay ? "relay" : "veth";
+    spit(dir_.file("isol8.config.json"), extra.dump());
+  }
+  std::string audit_dir() const { return dir_.file("audit"); }
   bool docker() const { return GetParam() == Sandbox::kDocker; }
   std::string tmp_dir() const { return dir_.file("tmp"); }
 
@@ -296,6 +301,25 @@ TEST_P(NetworkModes, FilteredReachesOnlyAllowedHostsOverHttpAndConnect) {
                       "CONNECT blocked.test:443 - BLOCK",
                   }))
       << r.dump();
+}
+
+// The audit records the filter's denials as security events, also without --log-network (the
+// result then carries no network log).
+TEST_P(NetworkModes, FilteredDenialsAreAuditSecurityEvents) {
+  write_config({{"audit", {{"enabled", true}, {"logDir", audit_dir()}}}});
+  const json r = cli_json({"--net", "filtered", "--allow", "^allowed\\.test$", "-e",
+                           fetch_code(internet().ca_pem(), {"http://blocked.test/"})});
+  EXPECT_FALSE(r.contains("networkLogs")) << r.dump();
+  const auto lines = lines_of(slurp(audit_dir() + "/executions.log"));
+  ASSERT_EQ(lines.size(), 1u);
+  const json record = json::parse(lines[0], nullptr, false);
+  ASSERT_TRUE(record.contains("securityEvents")) << lines[0];
+  const json& event = record["securityEvents"][0];
+  EXPECT_EQ(event["type"], "network_blocked") << lines[0];
+  EXPECT_EQ(event["host"], "blocked.test") << lines[0];
+  EXPECT_EQ(event["port"], 80) << lines[0];
+  EXPECT_EQ(event["method"], "GET") << lines[0];
+  EXPECT_TRUE(event["timestamp"].is_string()) << lines[0];
 }
 
 TEST_P(NetworkModes, FilteredLogNetworkPrintsTheLogAfterTheOutput) {
