@@ -10,6 +10,7 @@
 #include <exception>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
@@ -63,7 +64,16 @@ Awaitable connect_tls(beast::ssl_stream<beast::tcp_stream>& stream, const Server
   }
   stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
   beast::get_lowest_layer(stream).expires_after(limits.connect);
-  co_await stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+  beast::error_code ec;
+  co_await stream.async_handshake(asio::ssl::stream_base::client,
+                                  asio::redirect_error(use_awaitable, ec));
+  if (!ec) co_return;
+  // The verification's own reason: OpenSSL's error queue may only say "EVP lib".
+  if (const long verify = SSL_get_verify_result(stream.native_handle()); verify != X509_V_OK) {
+    throw std::runtime_error(std::string("certificate verify failed: ") +
+                             X509_verify_cert_error_string(verify));
+  }
+  throw boost::system::system_error(ec);
 }
 
 asio::ssl::context make_tls_context() {

@@ -1,7 +1,9 @@
 # A misbehaving "isol8 server" for the remote client's fault tests: /health answers 200, and every
 # other request gets the fault named on the command line. Loopback only.
 #   fake_server.py <port> not-json | huge | dies-mid-stream | slow
+#   fake_server.py <port> tls <cert-chain.pem> <key.pem>: HTTPS, and /execute answers a result
 import socket
+import ssl
 import sys
 import time
 
@@ -10,6 +12,10 @@ listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", port))
 listener.listen(16)
+if mode == "tls":
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    listener = context.wrap_socket(listener, server_side=True)
 print("ready", flush=True)
 
 
@@ -33,7 +39,11 @@ def read_request(conn):
 
 
 while True:
-    conn, _ = listener.accept()
+    try:
+        conn, _ = listener.accept()
+    except (ssl.SSLError, OSError):
+        continue  # a client that refused the certificate
+
     head = read_request(conn)
     first = head.split(b"\r\n")[0]
     try:
@@ -59,6 +69,11 @@ while True:
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                          b"Connection: close\r\n\r\n"
                          b'data: {"type":"stdout","data":"partial\\n","phase":"code"}\n\n')
+        elif mode == "tls":
+            body = (b'{"stdout":"over tls","stderr":"","exitCode":0,"durationMs":1,'
+                    b'"truncated":false}')
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
         elif mode == "slow":
             time.sleep(3600)
     except OSError:

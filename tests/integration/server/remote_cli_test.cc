@@ -17,6 +17,8 @@
 #include "server_client.h"
 #include "support/cli.h"
 #include "support/files.h"
+#include "support/net.h"
+#include "support/test_pki.h"
 
 namespace isol8::test {
 namespace {
@@ -199,16 +201,22 @@ TEST_F(RemoteCliTest, LoginStoresATokenThatRunsUseAndLogoutRemovesIt) {
 // A fake server (fake_server.py) with one fault.
 class FakeServer {
  public:
-  explicit FakeServer(const std::string& mode) : port_(free_port()) {
+  explicit FakeServer(const std::string& mode, const std::vector<std::string>& extra = {})
+      : port_(free_port()) {
     CliOptions opts;
     opts.hang_limit = std::chrono::minutes(5);
     // The script runs as the "launcher" and ignores the CLI arguments it is given after its own.
     opts.launcher = {"/usr/bin/python3",
                      std::string(kSourceDir) + "/tests/integration/server/fake_server.py",
                      std::to_string(port_), mode};
+    opts.launcher.insert(opts.launcher.end(), extra.begin(), extra.end());
     process_.emplace(std::vector<std::string>{"--version"}, opts);
     for (int i = 0; i < 200; ++i) {
-      if (http_request(port_, "GET", "/health", "", "").status == 200) break;
+      // A TLS server is ready once it accepts (a plain request cannot ask it).
+      const bool ready = mode == "tls"
+                             ? tcp_connects("127.0.0.1", static_cast<uint16_t>(port_))
+                             : http_request(port_, "GET", "/health", "", "").status == 200;
+      if (ready) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
   }
@@ -222,6 +230,48 @@ class FakeServer {
   int port_;
   std::optional<CliProcess> process_;
 };
+
+// https: the server's certificate is verified (against the system's CAs; SSL_CERT_FILE points
+// elsewhere) with its host name. A server whose CA is trusted answers; the same server is refused
+// when its CA is not trusted, with one [ERR] line.
+TEST_F(RemoteCliTest, HttpsVerifiesTheServersCertificate) {
+  const TestPki pki = make_test_pki({"localhost"});
+  const TestPki stranger = make_test_pki({"localhost"});
+  TempDir certs("isol8-remote-tls");
+  spit(certs.file("chain.pem"), pki.server_chain_pem);
+  spit(certs.file("key.pem"), pki.server_key_pem);
+  spit(certs.file("ca.pem"), pki.ca_pem);
+  spit(certs.file("other-ca.pem"), stranger.ca_pem);
+  FakeServer fake("tls", {certs.file("chain.pem"), certs.file("key.pem")});
+  const std::string host = "https://localhost:" + std::to_string(fake.port());
+  auto run_trusting = [&](const std::string& ca_file) {
+    CliOptions opts;
+    opts.cwd = home_.path();
+    opts.env["HOME"] = home_.path();
+    opts.env["ISOL8_API_KEY"] = std::nullopt;
+    opts.env["SSL_CERT_FILE"] = ca_file;
+    return run_cli_with({"run", "--host", host, "--key", "k", "--no-stream", "-e", "print(1)"},
+                        opts);
+  };
+  CliRun r = run_trusting(certs.file("ca.pem"));
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "over tls\n") << describe(r);
+  r = run_trusting(certs.file("other-ca.pem"));
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "[ERR] Cannot reach the isol8 server at " + host)) << describe(r);
+  EXPECT_TRUE(contains(r.err, "certificate verify failed")) << describe(r);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  // A trusted certificate for another name: refused too.
+  CliOptions opts;
+  opts.cwd = home_.path();
+  opts.env["HOME"] = home_.path();
+  opts.env["SSL_CERT_FILE"] = certs.file("ca.pem");
+  r = run_cli_with({"run", "--host", "https://127.0.0.1:" + std::to_string(fake.port()), "--key",
+                    "k", "--no-stream", "-e", "print(1)"},
+                   opts);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "certificate verify failed")) << describe(r);
+}
 
 TEST_F(RemoteCliTest, FaultsEndInOneErrorLine) {
   struct Case {
