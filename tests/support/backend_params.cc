@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "support/files.h"
+#include "support/requests.h"
+#include "support/runs.h"
 
 namespace isol8::test {
 
@@ -84,6 +86,11 @@ void BackendTestBase::TearDown() {
     EXPECT_EQ(isol8_container_count(), containers_before_) << "isol8 containers left on the daemon";
   }
   LeakCheckedTest::TearDown();
+}
+
+bool BackendTestBase::limits_enforced() const {
+  auto r = execute_once(options(), bash_request("true"));
+  return r && r->limits.not_enforced.empty();
 }
 
 size_t BackendTestBase::counted_mounts() const {

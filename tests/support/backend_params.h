@@ -102,6 +102,10 @@ class BackendTestBase : public LeakCheckedTest {
   size_t counted_mounts() const override;
 
   bool is_docker() const { return kind() == BackendKind::kDocker; }
+  // Whether this caller's runs get every cgroup limit (memory, pids, cpu): an unprivileged user
+  // without a delegated cgroup runs without them, and is told so. Cases about the limits (OOM,
+  // a fork bomb) skip then with ISOL8_REQUIRE_LIMITS(); the root tiers run them.
+  bool limits_enforced() const;
   BackendCli cli() const { return BackendCli(LeakCheckedTest::cli(), run_flags()); }
   // The flags `run` gets (after "run").
   virtual std::vector<std::string> run_flags() const { return backend_cli_flags(kind()); }
@@ -174,6 +178,14 @@ class CliBackendCaseTest : public CliBackendBase,
         return std::string(name_of(std::get<1>(info.param))) + "_" +                            \
                ::isol8::test::to_string(std::get<0>(info.param));                               \
       })
+
+// In a BackendTestBase case: skips (saying why) where runs get no cgroup limits.
+#define ISOL8_REQUIRE_LIMITS()                                                              \
+  do {                                                                                      \
+    if (!limits_enforced())                                                                 \
+      GTEST_SKIP() << "no cgroup limits for this user (no delegated cgroup); the root run " \
+                      "of the suite covers this case";                                      \
+  } while (0)
 
 // Instantiates a TEST_P suite over BackendKind once per backend of backends_under_test().
 #define ISOL8_BACKEND_SUITE(fixture)                                                  \

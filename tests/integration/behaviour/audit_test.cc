@@ -82,6 +82,7 @@ TEST_P(Audit, OneRecordPerExecutionWithItsFields) {
 // native backend, which reads the cgroup's pids.events, a fork refused at the pids limit (Docker's
 // API has no such counter). A seccomp kill (SIGSYS) is mapped in tests/unit/audit_log_test.cc.
 TEST_P(Audit, TheMemoryAndProcessLimitsAreSecurityEvents) {
+  ISOL8_REQUIRE_LIMITS();
   TempDir logs("isol8-audit-events");
   Options o = options();
   o.audit.enabled = true;
@@ -93,11 +94,6 @@ TEST_P(Audit, TheMemoryAndProcessLimitsAreSecurityEvents) {
 
   auto oom = (*engine)->execute(python_request("b = bytearray(512 * 1024 * 1024)\nprint(len(b))"));
   ASSERT_TRUE(oom) << oom.error().message;
-  const auto& enforced = oom->limits.enforced;
-  if (std::find(enforced.begin(), enforced.end(), "pids") == enforced.end()) {
-    GTEST_SKIP() << "no cgroup limits here (an unprivileged run without a delegated cgroup); the "
-                    "root tiers run this";
-  }
   auto forks =
       (*engine)->execute(python_request("import os, signal, time\n"
                                         "kids = []\n"

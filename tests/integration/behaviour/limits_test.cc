@@ -8,22 +8,7 @@ namespace {
 
 using nlohmann::json;
 
-class Limits : public CliBackendTest {
- protected:
-  // Whether this caller's runs get cgroup limits (a user without a delegated cgroup runs with
-  // none, and says so); the root run of the suite covers the limit cases then.
-  bool limits_enforced() const {
-    auto r = execute_once(options(), bash_request("true"));
-    return r && r->limits.not_enforced.empty();
-  }
-};
-
-#define ISOL8_REQUIRE_LIMITS()                                        \
-  do {                                                                \
-    if (!limits_enforced())                                           \
-      GTEST_SKIP() << "no cgroup limits for this user; the root run " \
-                      "of the suite covers this case";                \
-  } while (0)
+class Limits : public CliBackendTest {};
 
 TEST_P(Limits, MemoryBeyondTheLimitIsAnOomKill) {
   ISOL8_REQUIRE_LIMITS();

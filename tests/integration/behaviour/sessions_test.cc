@@ -79,6 +79,7 @@ TEST_P(Sessions, ATimeoutEndsTheExecutionNotTheSession) {
 }
 
 TEST_P(Sessions, AnOomKilledExecutionLeavesAWorkingSession) {
+  ISOL8_REQUIRE_LIMITS();
   Options o = persistent();
   o.memory_limit_bytes = 128ull << 20;
   START_SESSION(engine, o);
@@ -94,6 +95,7 @@ TEST_P(Sessions, AnOomKilledExecutionLeavesAWorkingSession) {
 // The session's pids limit holds a fork bomb, and its time limit ends it: the next execution
 // runs (all the bomb's processes were the execution's).
 TEST_P(Sessions, AForkBombEndsWithItsExecution) {
+  ISOL8_REQUIRE_LIMITS();  // never a fork bomb without a pids limit
   Options o = persistent();
   o.pids_limit = 32;
   START_SESSION(engine, o);
