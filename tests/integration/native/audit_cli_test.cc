@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -57,6 +58,23 @@ TEST_F(AuditCli, ASeccompKillIsASecurityEvent) {
   ASSERT_TRUE(record.contains("securityEvents")) << lines[0];
   EXPECT_EQ(record["securityEvents"][0]["type"], "seccomp_kill") << lines[0];
   EXPECT_EQ(record["securityEvents"][0]["signal"], "SIGSYS") << lines[0];
+}
+
+// destination "stdout": the record is one line on the runner's stdout, after the program's output.
+TEST_F(AuditCli, StdoutDestinationWritesOneLine) {
+  spit(dir_.file("isol8.config.json"),
+       json{{"audit", {{"enabled", true}, {"destination", "stdout"}}}}.dump());
+  const CliRun r = run_cli_with({"run", "-r", "bash", "-e", "echo program"}, options());
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0], "program");
+  ASSERT_EQ(lines[1].rfind("AUDIT_LOG: ", 0), 0u) << lines[1];
+  const json record = json::parse(lines[1].substr(11), nullptr, false);
+  ASSERT_FALSE(record.is_discarded()) << lines[1];
+  EXPECT_EQ(record["runtime"], "bash");
+  EXPECT_EQ(record["exitCode"], 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_.file(".isol8_audit"))) << "no log file as well";
 }
 
 TEST_F(AuditCli, ConcurrentRunnersWriteWholeLines) {
