@@ -135,8 +135,9 @@ class Session {
   // is larger than `max_bytes`.
   virtual Result<std::string> get_file(const std::string& path, uint64_t max_bytes) = 0;
   // Leaves the sandbox running when this object goes (Options::persist), for the user to
-  // inspect and remove; only sandboxes that can outlive their runner can.
-  virtual Result<void> keep() {
+  // inspect and remove; only sandboxes that can outlive their runner can. Returns how to reach
+  // and remove it, in the backend's own terms.
+  virtual Result<std::string> keep() {
     return make_error("this backend's sandboxes cannot outlive their runner");
   }
 };

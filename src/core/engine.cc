@@ -351,12 +351,10 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
     if (outcome)
       files = read_output_files(**opened, request.output_paths, output_paths, output_cap);
     if (options_.persist) {
-      ISOL8_TRY((*opened)->keep());
+      auto how = (*opened)->keep();
+      if (!how) return std::move(how).error();
       container_id = (*opened)->id();
-      spdlog::info(
-          "Sandbox kept for inspection: container {}. Open a shell: docker exec -it {} bash. "
-          "Remove it: docker rm -f {} (or isol8 cleanup).",
-          container_id.substr(0, 12), container_id.substr(0, 12), container_id.substr(0, 12));
+      spdlog::info("Sandbox kept for inspection: {}", *how);
     }
   } else {
     outcome = backend_->run(prepared->spec, sink, control);

@@ -49,9 +49,13 @@ class DockerSession final : public Session {
 
   const std::string& id() const override { return id_; }
 
-  Result<void> keep() override {
+  Result<std::string> keep() override {
     kept_ = true;
-    return ok();
+    const std::string shown = id_.substr(0, 12);
+    return fmt::format(
+        "container {}. Open a shell: docker exec -it {} bash. Remove it: docker rm -f {} (or "
+        "isol8 cleanup).",
+        shown, shown, shown);
   }
 
   // Starts the relay of a filtered session (once, for every execution).
