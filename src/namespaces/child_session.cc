@@ -121,10 +121,17 @@ bool relocate_array(char* base, uint64_t size, uint64_t offset, char*** out) {
   return false;
 }
 
+// A setup step made pointers: argv (argv[0] is the path) and environment.
+struct SetupCommandView {
+  char** argv = nullptr;
+  char** envp = nullptr;
+};
+
 struct Execution {
   char** argv = nullptr;
   char** envp = nullptr;
-  char** setup_argv = nullptr;  // null: no setup phase
+  SetupCommandView* setup = nullptr;  // in the block itself (ExecBlockStep has the same layout)
+  uint64_t setup_count = 0;           // 0: no setup phase
   const char* workdir = nullptr;
   const ExecBlockFile* files = nullptr;
   uint64_t file_count = 0;
@@ -147,9 +154,22 @@ void map_execution(int memfd, Execution& ex) {
             relocate_array(ex.base, ex.size, block->argv, &ex.argv) && ex.argv[0] != nullptr &&
             relocate_array(ex.base, ex.size, block->envp, &ex.envp) &&
             relocate_string(ex.base, ex.size, block->workdir, &ex.workdir);
-  if (ok && block->setup_argv != 0) {
-    ok = relocate_array(ex.base, ex.size, block->setup_argv, &ex.setup_argv) &&
-         ex.setup_argv[0] != nullptr;
+  if (ok && block->setup_step_count > 0) {
+    ok = block->setup_steps % alignof(ExecBlockStep) == 0 && block->setup_steps < ex.size &&
+         block->setup_step_count <= (ex.size - block->setup_steps) / sizeof(ExecBlockStep);
+    if (ok) {
+      // Each step's two offsets become its two pointers, in place.
+      auto* steps = reinterpret_cast<ExecBlockStep*>(ex.base + block->setup_steps);
+      ex.setup = reinterpret_cast<SetupCommandView*>(steps);
+      ex.setup_count = block->setup_step_count;
+      for (uint64_t i = 0; ok && i < ex.setup_count; ++i) {
+        const uint64_t argv = steps[i].argv;
+        const uint64_t envp = steps[i].envp;
+        ok = relocate_array(ex.base, ex.size, argv, &ex.setup[i].argv) &&
+             ex.setup[i].argv[0] != nullptr &&
+             relocate_array(ex.base, ex.size, envp, &ex.setup[i].envp);
+      }
+    }
   }
   if (ok && block->file_count > 0) {
     ok = block->files % alignof(ExecBlockFile) == 0 && block->files < ex.size &&
@@ -308,13 +328,13 @@ int wait_killable(pid_t child, bool& killed) {
   }
 }
 
-[[noreturn]] void exec_setup(const Execution& ex, const ChildSpec& spec) {
+[[noreturn]] void exec_setup(const SetupCommandView& step, const ChildSpec& spec) {
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(kSetupStdoutFd, 1) < 0 ||
       ::dup2(kSetupStderrFd, 2) < 0) {
     fail(ChildStep::kFork);
   }
-  exec_program(spec.seccomp, ex.setup_argv[0], ex.setup_argv, ex.envp);
+  exec_program(spec.seccomp, step.argv[0], step.argv, step.envp);
 }
 
 // One execution: files, working directory, setup phase, program; reports on fd 3.
@@ -335,21 +355,25 @@ int wait_killable(pid_t child, bool& killed) {
   check(::chdir(ex.workdir) == 0, ChildStep::kWorkdir);
 
   bool killed = false;
-  if (ex.setup_argv != nullptr) {
+  // The setup steps in order, each reported; the first that fails (or a kill) ends the execution.
+  for (uint64_t i = 0; i < ex.setup_count; ++i) {
     const pid_t setup = raw_fork();
     if (setup < 0) fail(ChildStep::kFork);
     if (setup == 0) {
       ::setpgid(0, 0);
-      exec_setup(ex, spec);
+      exec_setup(ex.setup[i], spec);
     }
     ::setpgid(setup, setup);  // both sides, so that it holds before either goes on
-    ::close(kSetupStdoutFd);
-    ::close(kSetupStderrFd);
     ChildMessage done;
     done.kind = ChildMessage::kSetupExited;
+    done.step = static_cast<uint32_t>(i);
     done.wait_status = wait_killable(setup, killed);
     send_message(done);
     if (done.wait_status != 0 || killed) _exit(0);
+  }
+  if (ex.setup_count > 0) {
+    ::close(kSetupStdoutFd);
+    ::close(kSetupStderrFd);
   }
   const pid_t program = raw_fork();
   if (program < 0) fail(ChildStep::kFork);

@@ -5,9 +5,11 @@
 //
 // runner -> init (SessionCommand):
 //   kExec   + SCM_RIGHTS {exec block memfd, stdin, stdout, stderr[, setup stdout, setup stderr]}:
-//           start one execution. Init forks a keeper for it, which reports kSetupExited (with a
-//           setup script) and kExited (the program's status) or kFailure {step, errno}; init then
-//           reports kExecutionEnded once the keeper is gone. Nothing else runs meanwhile.
+//           start one execution. Init forks a keeper for it, which runs the setup steps in order
+//           (package installs, then the setup script), reporting kSetupExited {step index, status}
+//           for each until one fails, then kExited (the program's status) or kFailure {step,
+//           errno}; init then reports kExecutionEnded once the keeper is gone. Nothing else runs
+//           meanwhile.
 //   kKill   end the running execution's processes (timeout, cancel); never the session.
 //   kOpen   open a file under /sandbox or /tmp as the sandbox user: init answers kOpened with the
 //           descriptor (SCM_RIGHTS) or with the errno that refused it.
@@ -44,15 +46,22 @@ struct ExecBlockFile {
   uint64_t mode = 0;  // permission bits
 };
 
+// One setup step: its argv (argv[0] is the path) and its environment.
+struct ExecBlockStep {
+  uint64_t argv = 0;  // offset of uint64_t offsets, 0-terminated
+  uint64_t envp = 0;  // likewise
+};
+
 struct ExecBlock {
   static constexpr uint64_t kMagic = 0x6973306c38657865ull;  // "isol8exe"
   uint64_t magic = kMagic;
-  uint64_t size = 0;        // of the whole block
-  uint64_t argv = 0;        // offset of uint64_t offsets, 0-terminated; argv[0] is the path
-  uint64_t envp = 0;        // likewise
-  uint64_t setup_argv = 0;  // likewise; 0: no setup phase
-  uint64_t workdir = 0;     // offset of the working directory (created with its parents)
-  uint64_t files = 0;       // offset of ExecBlockFile[file_count], written before any phase
+  uint64_t size = 0;              // of the whole block
+  uint64_t argv = 0;              // offset of uint64_t offsets, 0-terminated; argv[0] is the path
+  uint64_t envp = 0;              // likewise
+  uint64_t setup_steps = 0;       // offset of ExecBlockStep[setup_step_count], run in order
+  uint64_t setup_step_count = 0;  // 0: no setup phase
+  uint64_t workdir = 0;           // offset of the working directory (created with its parents)
+  uint64_t files = 0;             // offset of ExecBlockFile[file_count], written before any phase
   uint64_t file_count = 0;
 };
 

@@ -21,6 +21,7 @@
 
 #include "backends/native/sandbox_process.h"
 #include "backends/native/sandbox_spawn.h"
+#include "backends/native/setup_steps.h"
 #include "backends/native/supervisor.h"
 #include "common/fs_util.h"
 #include "common/trace.h"
@@ -130,13 +131,8 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), cgroup_fd >= 0, **plan));
 
   // Step 12.
-  std::vector<std::chrono::milliseconds> setup_timeouts;
-  for (const SetupCommand& command : spec.setup_commands) {
-    setup_timeouts.push_back(command.timeout.count() > 0 ? command.timeout : spec.timeout);
-  }
-  if (!spec.setup_script.empty()) setup_timeouts.push_back(spec.timeout);
   SupervisionResult supervised =
-      supervise(*sandbox, spec.stdin_data, setup_timeouts, spec.timeout, sink, control);
+      supervise(*sandbox, spec.stdin_data, setup_step_timeouts(spec), spec.timeout, sink, control);
   trace::mark("native: sandbox exited, output drained");
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 

@@ -14,6 +14,7 @@
 #include "backends/native/native_backend.h"
 #include "backends/native/sandbox_spawn.h"
 #include "backends/native/session_exec.h"
+#include "backends/native/setup_steps.h"
 #include "common/trace.h"
 #include "namespaces/child_report.h"
 #include "namespaces/session_protocol.h"
@@ -200,12 +201,6 @@ void NativeSession::fill_usage(RunOutcome& outcome, int64_t max_rss_kb) {
 
 Result<RunOutcome> NativeSession::run(const RunSpec& spec, OutputSink& sink,
                                       const RunControl& control) {
-  if (!spec.setup_commands.empty()) {
-    // The session's exec protocol runs one setup script; install commands are not in it yet.
-    return make_error(
-        "Package installs in a persistent or outputPaths run are not supported yet on the native "
-        "backend");
-  }
   std::lock_guard lock(mutex_);
   ISOL8_TRY(check_usable());
   auto block = write_exec_block(spec, extra_env_);
@@ -229,7 +224,7 @@ Result<RunOutcome> NativeSession::run(const RunSpec& spec, OutputSink& sink,
   ::fcntl(pipes.stdout_read.get(), F_SETPIPE_SZ, 1 << 20);
   std::vector<int> passed = {block->get(), in->read.get(), out->write.get(), err->write.get()};
   std::optional<PipePair> setup_out, setup_err;
-  if (!spec.setup_script.empty()) {
+  if (has_setup_phase(spec)) {
     auto o = make_pipe();
     auto e = make_pipe();
     if (!o) return std::move(o).error();
@@ -264,8 +259,9 @@ Result<RunOutcome> NativeSession::run(const RunSpec& spec, OutputSink& sink,
     setup_err->write.reset();
   }
 
-  ExecSupervision supervised = supervise_execution(control_fd, process.pidfd(), pipes,
-                                                   spec.stdin_data, spec.timeout, sink, control);
+  ExecSupervision supervised =
+      supervise_execution(control_fd, process.pidfd(), pipes, spec.stdin_data,
+                          setup_step_timeouts(spec), spec.timeout, sink, control);
   if (!supervised.lost.empty()) {
     give_up(supervised.lost);
     return make_error("the session's sandbox ended: " + supervised.lost);

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstring>
 
+#include "backends/native/setup_steps.h"
 #include "namespaces/child_report.h"
 #include "namespaces/session_protocol.h"
 
@@ -99,8 +100,16 @@ Result<UniqueFd> write_exec_block(const RunSpec& spec, const std::vector<std::st
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   header.argv = add_strings(w, spec.argv);
   header.envp = add_strings(w, env);
-  if (!spec.setup_script.empty()) {
-    header.setup_argv = add_strings(w, {kSetupShell, "-c", spec.setup_script});
+  std::vector<ExecBlockStep> steps;
+  for (const SetupStepPlan& step : setup_step_plans(spec, env)) {
+    steps.push_back(ExecBlockStep{add_strings(w, step.argv), add_strings(w, step.env)});
+  }
+  if (!steps.empty()) {
+    w.align();
+    header.setup_steps = w.data().size();
+    header.setup_step_count = steps.size();
+    w.data().append(reinterpret_cast<const char*>(steps.data()),
+                    steps.size() * sizeof(ExecBlockStep));
   }
   header.workdir = w.add_string(spec.workdir);
   // The request's files first, then the code file, as a one-shot run writes them.
@@ -145,13 +154,17 @@ bool send_kill_command(int control_fd) {
 }
 
 ExecSupervision supervise_execution(int control_fd, int init_pidfd, ExecPipes& pipes,
-                                    std::string_view stdin_data, std::chrono::milliseconds timeout,
-                                    OutputSink& sink, const RunControl& control) {
+                                    std::string_view stdin_data,
+                                    const std::vector<std::chrono::milliseconds>& setup_timeouts,
+                                    std::chrono::milliseconds timeout, OutputSink& sink,
+                                    const RunControl& control) {
   ExecSupervision s;
   SupervisionResult& result = s.result;
   SigpipeGuard sigpipe_guard;
   const auto start = Clock::now();
-  auto deadline = start + timeout;  // restarts with the code phase, as in a one-shot run
+  // Each setup step has its own limit, and the code phase's starts when the setup phase ends,
+  // as in a one-shot run.
+  auto deadline = start + (setup_timeouts.empty() ? timeout : setup_timeouts.front());
   std::optional<Clock::time_point> kill_deadline;
   bool out_open = true, err_open = true;
   bool setup_out_open = static_cast<bool>(pipes.setup_stdout_read);
@@ -186,7 +199,15 @@ ExecSupervision supervise_execution(int control_fd, int init_pidfd, ExecPipes& p
         pipes.setup_stderr_read.reset();
         setup_out_open = setup_err_open = false;
       } else if (msg.kind == ChildMessage::kSetupExited && !result.setup_status) {
+        result.setup_steps_reported = static_cast<size_t>(msg.step) + 1;
+        const bool last = result.setup_steps_reported >= setup_timeouts.size();
+        if (msg.wait_status == 0 && !last) {
+          // The next step's limit starts now; its output follows in the same pipes.
+          deadline = Clock::now() + setup_timeouts[result.setup_steps_reported];
+          continue;
+        }
         result.setup_status = msg.wait_status;
+        result.setup_step = msg.step;
         if (!result.timed_out && !result.cancelled) deadline = Clock::now() + timeout;
         setup_out_open = drain_now(pipes.setup_stdout_read, OutputStream::kStdout, sink, true);
         setup_err_open = drain_now(pipes.setup_stderr_read, OutputStream::kStderr, sink, true);

@@ -15,7 +15,7 @@
 namespace isol8 {
 
 // The execution's argv, environment (`spec.env` then `extra_env`), working directory, request
-// files, code file and setup script as one relocatable block in a memfd.
+// files, code file and setup steps (setup_steps.h) as one relocatable block in a memfd.
 Result<UniqueFd> write_exec_block(const RunSpec& spec, const std::vector<std::string>& extra_env);
 
 // The runner's ends of one execution's pipes (output ends non-blocking).
@@ -23,7 +23,7 @@ struct ExecPipes {
   UniqueFd stdin_write;
   UniqueFd stdout_read;
   UniqueFd stderr_read;
-  UniqueFd setup_stdout_read;  // with a setup script only
+  UniqueFd setup_stdout_read;  // with a setup phase only
   UniqueFd setup_stderr_read;
 };
 
@@ -40,9 +40,13 @@ struct ExecSupervision {
 // cancel asks init to end the execution. Returns once init reports the execution's end; output
 // already in the pipes then is delivered, but it does not wait for EOF (a background process
 // the execution started may keep the pipes open).
+// `setup_timeouts`: each setup step's limit, in order (empty: no setup phase); `timeout`: the
+// program's.
 ExecSupervision supervise_execution(int control_fd, int init_pidfd, ExecPipes& pipes,
-                                    std::string_view stdin_data, std::chrono::milliseconds timeout,
-                                    OutputSink& sink, const RunControl& control);
+                                    std::string_view stdin_data,
+                                    const std::vector<std::chrono::milliseconds>& setup_timeouts,
+                                    std::chrono::milliseconds timeout, OutputSink& sink,
+                                    const RunControl& control);
 
 // Sends init the kill command for the running execution.
 bool send_kill_command(int control_fd);

@@ -3,6 +3,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 
+#include "backends/native/setup_steps.h"
 #include "common/fs_util.h"
 
 namespace isol8 {
@@ -80,18 +81,8 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   }
   child.files = plan->files_.data();
   child.file_count = plan->files_.size();
-  for (const SetupCommand& command : spec.setup_commands) {
-    SetupStorage storage{command.argv, plan->env_storage_, {}, {}};
-    for (const std::string& entry : command.env) {
-      const std::string key = entry.substr(0, entry.find('=') + 1);
-      std::erase_if(storage.env, [&](const std::string& e) { return e.starts_with(key); });
-      storage.env.push_back(entry);
-    }
-    plan->setup_storage_.push_back(std::move(storage));
-  }
-  if (!spec.setup_script.empty()) {
-    plan->setup_storage_.push_back(
-        SetupStorage{{kSetupShell, "-c", spec.setup_script}, plan->env_storage_, {}, {}});
+  for (SetupStepPlan& step : setup_step_plans(spec, plan->env_storage_)) {
+    plan->setup_storage_.push_back(SetupStorage{std::move(step.argv), std::move(step.env), {}, {}});
   }
   for (SetupStorage& storage : plan->setup_storage_) {
     storage.argv_pointers = pointers_to(storage.argv);

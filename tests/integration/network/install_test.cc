@@ -398,6 +398,50 @@ TEST_P(Installs, StreamedInstallOutputHasPhaseSetup) {
   EXPECT_EQ(result->exit_code, 0);
 }
 
+// A persistent session: packages installed by one execution are there in the next, which
+// installs nothing; a failed install in the session is reported and leaves the session usable.
+TEST_P(Installs, PackagesPersistInASession) {
+  Options options = backend_options(GetParam(), Options{}.native.id_map_base);
+  options.mode = EngineMode::kPersistent;
+  options.network = NetworkMode::kHost;
+  options.timeout_ms = 60000;
+  auto engine = Engine::create(options);
+  ASSERT_TRUE(engine) << engine.error().message;
+  ::setenv("PIP_INDEX_URL", "http://203.0.113.2/simple/", 1);
+  ::setenv("PIP_TRUSTED_HOST", "203.0.113.2", 1);
+  ExecutionRequest install;
+  install.runtime = "python";
+  install.code = "import isol8_test_pkg; print(isol8_test_pkg.greet('step one'))";
+  install.install_packages = {kWheelPackage};
+  auto first = (*engine)->execute(install);
+  ExecutionRequest missing = install;
+  missing.install_packages = {"isol8-no-such-package"};
+  missing.code = "print('never')";
+  auto failed = (*engine)->execute(missing);
+  ::unsetenv("PIP_INDEX_URL");
+  ::unsetenv("PIP_TRUSTED_HOST");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->exit_code, 0) << first->stderr_data;
+  EXPECT_TRUE(contains(requests(), "/packages/isol8_test_pkg-1.0.0-py3-none-any.whl"))
+      << requests();
+  EXPECT_TRUE(contains(first->stdout_data, "hello step one from the wheel")) << first->stdout_data;
+  ASSERT_FALSE(failed) << "an install of a missing package succeeded: " << failed->stdout_data;
+  EXPECT_TRUE(failed.error().message.starts_with("Package install failed (exit code 1)"))
+      << failed.error().message;
+
+  const size_t asked = requests().size();
+  ExecutionRequest again;
+  again.runtime = "python";
+  again.code = "import isol8_test_pkg; print(isol8_test_pkg.greet('step three'))";
+  auto third = (*engine)->execute(again);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(third->exit_code, 0) << third->stderr_data;
+  EXPECT_TRUE(contains(third->stdout_data, "hello step three from the wheel"))
+      << third->stdout_data;
+  EXPECT_EQ(requests().size(), asked) << "the third execution installed again: " << requests();
+  (*engine)->stop();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Installs, ::testing::ValuesIn(backends_under_test()),
                          BackendParamName());
 
