@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "core/package_install.h"
+
 namespace isol8 {
 namespace {
 
@@ -43,6 +45,28 @@ std::vector<std::string> npm_registry() {
   auto mirrors = mirror_hosts({"npm_config_registry", "NPM_CONFIG_REGISTRY"});
   if (!mirrors.empty()) return mirrors;
   return {"^registry\\.npmjs\\.org$"};
+}
+
+// bash: the hosts of ISOL8_APT_SOURCES's URLs, else of ISOL8_DEBIAN_MIRROR (the mirror the
+// roots were built from, whose sources.list names it), else Debian's archive.
+std::vector<std::string> debian_archive_hosts() {
+  std::vector<std::string> out;
+  const std::string sources = configured_apt_sources();
+  size_t i = 0;
+  while ((i = sources.find("://", i)) != std::string::npos) {
+    const size_t start = sources.find_last_of(" \t\n]", i);
+    const size_t begin = start == std::string::npos ? 0 : start + 1;
+    const std::string host = url_host(std::string_view(sources).substr(begin));
+    if (!host.empty()) {
+      const std::string pattern = exact_host_pattern(host);
+      if (std::find(out.begin(), out.end(), pattern) == out.end()) out.push_back(pattern);
+    }
+    i += 3;
+  }
+  if (!out.empty()) return out;
+  auto mirror = mirror_hosts({"ISOL8_DEBIAN_MIRROR"});
+  if (!mirror.empty()) return mirror;
+  return {"^deb\\.debian\\.org$"};
 }
 
 }  // namespace
@@ -97,7 +121,7 @@ std::vector<std::string> registry_host_patterns(std::string_view runtime) {
     out.insert(out.end(), {"^jsr\\.io$", "^npm\\.jsr\\.io$"});
     return out;
   }
-  return {"^deb\\.debian\\.org$"};
+  return debian_archive_hosts();
 }
 
 void apply_install_network(Options& options, const ExecutionRequest& request,

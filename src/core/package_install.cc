@@ -1,5 +1,6 @@
 #include "core/package_install.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <regex>
 
@@ -91,6 +92,59 @@ constexpr const char* kMirrorVariables[] = {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_UR
                                             "PIP_TRUSTED_HOST", "npm_config_registry",
                                             "NPM_CONFIG_REGISTRY"};
 
+// A bash install's layout: apt's lists and downloads, and the tree the packages are unpacked to.
+constexpr const char* kAptDir = "/sandbox/.apt";
+constexpr const char* kDebRoot = "/sandbox/.deb";
+
+#if defined(__x86_64__)
+constexpr const char* kMultiarch = "x86_64-linux-gnu";
+#elif defined(__aarch64__)
+constexpr const char* kMultiarch = "aarch64-linux-gnu";
+#else
+#error "the Debian multiarch triplet of this architecture is not known"
+#endif
+
+// apt-get as the sandbox user: its state and cache in the sandbox, no lock (nothing else uses
+// them; the root's /var/lib/dpkg is read-only and only read, to leave out what the root has),
+// indexes kept compressed, no binary cache (both would only fill the tmpfs).
+std::vector<std::string> apt_options(const std::string& apt) {
+  std::vector<std::string> argv = {apt,  "-q",
+                                   "-o", fmt::format("Dir::State::Lists={}/lists", kAptDir),
+                                   "-o", fmt::format("Dir::Cache={}/cache", kAptDir),
+                                   "-o", "Dir::Cache::pkgcache=",
+                                   "-o", "Dir::Cache::srcpkgcache=",
+                                   "-o", "Debug::NoLocking=true",
+                                   "-o", "Acquire::Retries=0",
+                                   "-o", "Acquire::http::Timeout=15",
+                                   "-o", "Acquire::https::Timeout=15",
+                                   "-o", "Acquire::GzipIndexes=true"};
+  if (!configured_apt_sources().empty()) {
+    argv.insert(argv.end(), {"-o", fmt::format("Dir::Etc::SourceList={}", kAptSourcesPath), "-o",
+                             fmt::format("Dir::Etc::SourceParts={}/sources.list.d", kAptDir)});
+  }
+  return argv;
+}
+
+// Unpacks what apt downloaded into /sandbox/.deb, except packages the root has installed (a
+// newer libc6 beside the root's dynamic loader would break every program): those keep the
+// root's version. A fixed script: package names reach it only as file names and fields of the
+// downloaded archives, always quoted, never as code.
+constexpr const char* kUnpackScript = R"SH(set -eu
+cd /sandbox/.apt/cache/archives
+for deb in *.deb; do
+  [ -e "$deb" ] || continue
+  package=$(dpkg-deb --field "$deb" Package)
+  if [ "$(dpkg-query --show --showformat='${db:Status-Status}' "$package" 2>/dev/null)" = installed ]; then
+    echo "isol8: $package is installed in the root; the root's version is kept"
+  else
+    dpkg-deb --extract "$deb" /sandbox/.deb
+    echo "isol8: unpacked $package into /sandbox/.deb"
+  fi
+  rm -f "$deb"
+done
+rm -rf /sandbox/.apt/lists
+)SH";
+
 SetupCommand command(std::vector<std::string> argv, std::vector<std::string> env,
                      std::chrono::milliseconds timeout) {
   SetupCommand c;
@@ -133,7 +187,37 @@ std::string_view install_tool(std::string_view runtime) {
   if (runtime == "node") return "npm";
   if (runtime == "bun") return "bun";
   if (runtime == "deno") return "deno";
+  if (runtime == "bash") return "apt-get";
   return "";
+}
+
+std::string configured_apt_sources() {
+  const char* value = std::getenv("ISOL8_APT_SOURCES");
+  if (value == nullptr) return "";
+  std::string out;
+  std::string_view rest(value);
+  while (!rest.empty()) {
+    const size_t end = rest.find_first_of(";\n");
+    std::string_view entry = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.front()))) {
+      entry.remove_prefix(1);
+    }
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.back()))) {
+      entry.remove_suffix(1);
+    }
+    if (!entry.empty()) out += std::string(entry) + "\n";
+  }
+  return out;
+}
+
+std::string debian_package_path(std::string_view system_path) {
+  return fmt::format("{0}/usr/local/bin:{0}/usr/bin:{0}/bin:{1}", kDebRoot, system_path);
+}
+
+std::string debian_package_library_path() {
+  return fmt::format("{0}/usr/local/lib:{0}/usr/lib/{1}:{0}/lib/{1}:{0}/usr/lib:{0}/lib", kDebRoot,
+                     kMultiarch);
 }
 
 std::vector<SetupCommand> install_commands(std::string_view runtime, const std::string& tool,
@@ -182,6 +266,22 @@ std::vector<SetupCommand> install_commands(std::string_view runtime, const std::
     for (const auto& spec : packages) {
       out.push_back(command({tool, "cache", "--", spec}, {"DENO_DIR=/sandbox/.deno"}, timeout));
     }
+  } else if (runtime == "bash") {
+    // The directories apt expects, the index, the packages with the dependencies the root
+    // lacks (names after "--"), then the unpacking.
+    out.push_back(command({kSetupShell, "-c",
+                           fmt::format("mkdir -p {0}/lists/partial {0}/cache/archives/partial {1}",
+                                       kAptDir, kDebRoot)},
+                          {}, timeout));
+    argv = apt_options(tool);
+    argv.push_back("update");
+    out.push_back(command(std::move(argv), {"DEBIAN_FRONTEND=noninteractive"}, timeout));
+    argv = apt_options(tool);
+    argv.insert(argv.end(),
+                {"install", "--download-only", "--yes", "--no-install-recommends", "--"});
+    argv.insert(argv.end(), packages.begin(), packages.end());
+    out.push_back(command(std::move(argv), {"DEBIAN_FRONTEND=noninteractive"}, timeout));
+    out.push_back(command({kSetupShell, "-c", kUnpackScript}, {}, timeout));
   }
   return out;
 }

@@ -7,7 +7,10 @@
 //   node    npm install --prefix /sandbox          -> /sandbox/node_modules
 //   bun     bun install -g --global-dir=/sandbox/.bun-global
 //   deno    deno cache <specifier>, one command per specifier, into DENO_DIR=/sandbox/.deno
-//   bash    not in the sandbox: the runner fetches .debs on the host (see deb_install.h)
+//   bash    apt-get without root (state and cache under /sandbox/.apt) downloads the packages
+//           and the dependencies the root lacks; each is unpacked with dpkg-deb into
+//           /sandbox/.deb, whose bin and lib directories are on the bash runtime's PATH and
+//           LD_LIBRARY_PATH. No maintainer scripts run.
 
 #include <chrono>
 #include <string>
@@ -34,14 +37,27 @@ std::vector<std::string> mirror_environment();
 
 // The commands that install `packages` for `runtime` (validated already), each with the time
 // limit `timeout`. `tool` is the absolute path of the runtime's tool inside the root (pip's
-// python3, npm, bun, deno; see install_tool()). Empty for bash (installed on the host side).
+// python3, npm, bun, deno, apt-get; see install_tool()).
 std::vector<SetupCommand> install_commands(std::string_view runtime, const std::string& tool,
                                            const std::vector<std::string>& packages,
                                            std::chrono::milliseconds timeout);
 
 // The executable an install for `runtime` runs, looked up like interpreters (kInterpreterDirs):
-// python3 (for `-m pip`), npm, bun, deno; "" for bash.
+// python3 (for `-m pip`), npm, bun, deno, apt-get.
 std::string_view install_tool(std::string_view runtime);
+
+// The APT sources a bash install uses instead of the root's own (/etc/apt/sources.list and
+// sources.list.d): ISOL8_APT_SOURCES from isol8's environment, one-line-style entries separated
+// by newlines or ';' (e.g. `deb http://mirror.example/debian bookworm main`), as the content of
+// a sources.list; "" when unset (the root's sources are used).
+std::string configured_apt_sources();
+
+// Where a bash install's sources.list goes inside the sandbox (written before the setup phase).
+inline constexpr const char* kAptSourcesPath = "/sandbox/.apt/sources.list";
+
+// The bash runtime's PATH and LD_LIBRARY_PATH entries for packages unpacked by an install.
+std::string debian_package_path(std::string_view system_path);
+std::string debian_package_library_path();
 
 // The label of install failures: `Package install failed (exit code N): <stderr>`.
 inline constexpr const char* kPackageInstallLabel = "Package install";

@@ -73,6 +73,25 @@ Result<void> add_install_commands(RunSpec& spec, const std::string& runtime,
                                   const std::vector<std::string>& packages,
                                   const Backend& backend) {
   const std::string_view tool = install_tool(runtime);
+  if (runtime == "bash") {
+    // apt needs the root's package database (/var/lib/dpkg) and sources, which the host's
+    // system directories mounted into a sandbox do not carry.
+    if (spec.root_dir.empty() && spec.image.empty()) {
+      return make_error(
+          "Package installs for bash need a runtime root with a Debian package database; the "
+          "host's system directories have none inside the sandbox (build the roots with `isol8 "
+          "setup`, or use --image)");
+    }
+    if (!backend.has_executable(spec.root_dir, kSetupShell)) {
+      return make_error(
+          fmt::format("Package installs for bash need {}, which the root {} does "
+                      "not have",
+                      kSetupShell, spec.root_dir));
+    }
+    if (const std::string sources = configured_apt_sources(); !sources.empty()) {
+      spec.files.push_back(CodeFile{kAptSourcesPath, sources, 0644});
+    }
+  }
   if (tool.empty()) {
     return make_error(fmt::format(
         "Package installs for runtime \"{}\" are not supported by this version of isol8 (build a "
@@ -274,6 +293,14 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
   }
 
   spec.env = base_environment();
+  if (runtime_name == "bash") {
+    // Debian packages a bash install unpacked (package_install.h), in this execution or an
+    // earlier one of the session.
+    for (std::string& entry : spec.env) {
+      if (entry.starts_with("PATH=")) entry = "PATH=" + debian_package_path(entry.substr(5));
+    }
+    spec.env.push_back("LD_LIBRARY_PATH=" + debian_package_library_path());
+  }
   for (const auto& [key, value] : options.secrets) {
     ISOL8_TRY(add_env(spec.env, key, value, "secret"));
     if (!value.empty()) run.secret_values.push_back(value);

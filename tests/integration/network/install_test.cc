@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -36,7 +37,32 @@ constexpr const char* kRegistryAddress = "203.0.113.2";
 
 constexpr const char* kHosts =
     "127.0.0.1 localhost\n"
-    "203.0.113.2 pypi.test registry.test other.test\n";
+    "203.0.113.2 pypi.test registry.test other.test debian.test\n";
+constexpr const char* kAptSources = "deb [trusted=yes] http://debian.test/debian ./";
+
+// A flat Debian repository under $1/debian, indexed with dpkg-scanpackages: libisol8greet1 (a
+// shared library in the multiarch directory), isol8-greet (a program linked against it, which
+// depends on it and on a "bash" newer than any root's) and that bash (which an install must not
+// unpack over the root's: it would shadow the real one).
+constexpr const char* kMakeDebianRepo = R"SH(set -e
+out=$1/debian; work=$2
+arch=$(dpkg --print-architecture); ma=$(gcc -print-multiarch)
+mkdir -p "$out" "$work/lib/DEBIAN" "$work/lib/usr/lib/$ma" "$work/greet/DEBIAN" \
+  "$work/greet/usr/bin" "$work/bash/DEBIAN" "$work/bash/usr/bin"
+printf 'const char *isol8_greet(void) { return "hello from the library of a deb"; }\n' > "$work/greet.c"
+printf '#include <stdio.h>\nconst char *isol8_greet(void);\nint main(void) { puts(isol8_greet()); return 0; }\n' > "$work/main.c"
+cc -shared -fPIC -Wl,-soname,libisol8greet.so.1 -o "$work/lib/usr/lib/$ma/libisol8greet.so.1" "$work/greet.c"
+cc -o "$work/greet/usr/bin/isol8-greet" "$work/main.c" "$work/lib/usr/lib/$ma/libisol8greet.so.1"
+printf '#!/bin/sh\necho fake bash\n' > "$work/bash/usr/bin/bash"; chmod 755 "$work/bash/usr/bin/bash"
+control() { printf 'Package: %s\nVersion: %s\nArchitecture: %s\nMaintainer: isol8 tests <tests@isol8.invalid>\nDescription: isol8 test package\n%s' "$1" "$2" "$arch" "$3"; }
+control libisol8greet1 1.0 "" > "$work/lib/DEBIAN/control"
+control isol8-greet 1.0 'Depends: libisol8greet1, bash (>= 99)
+' > "$work/greet/DEBIAN/control"
+control bash 99.0 "" > "$work/bash/DEBIAN/control"
+for p in lib greet bash; do dpkg-deb --build --root-owner-group "$work/$p" "$out" >/dev/null; done
+cd "$out" && dpkg-scanpackages -m . 2>/dev/null > Packages
+echo ok
+)SH";
 
 // Builds a pure-Python wheel of isol8_test_pkg (a zip with dist-info; no pip, no network).
 constexpr const char* kMakeWheel = R"PY(
@@ -170,6 +196,11 @@ class Installs : public ::testing::TestWithParam<BackendKind> {
     ASSERT_EQ(sh_out("/usr/bin/python3 '" + dir_.file("make_wheel.py") + "' '" + root_ + "'"),
               "ok\n");
     if (has_npm_) make_npm_package();
+    spit(dir_.file("make_debian_repo.sh"), kMakeDebianRepo);
+    ASSERT_EQ(sh_out("/bin/sh '" + dir_.file("make_debian_repo.sh") + "' '" + root_ + "' '" +
+                     dir_.file("debian-src") + "'"),
+              "ok\n")
+        << "building the Debian repository (dpkg-deb, dpkg-scanpackages from dpkg-dev, cc)";
     spit(dir_.file("hosts"), kHosts);
     ::mkdir(dir_.file("tmp").c_str(), 0700);
     internet_ = std::make_unique<RegistryInternet>(root_, log_);
@@ -254,6 +285,13 @@ class Installs : public ::testing::TestWithParam<BackendKind> {
   bool has_npm_ = false;
   long containers_before_ = 0;
 };
+
+// Bash installs need a runtime root with a package database: the native backend's store (built
+// by `isol8 setup` before this tier), or the docker image made from it.
+#define ISOL8_REQUIRE_BASH_ROOT()                                                            \
+  if (!docker() && std::getenv("ISOL8_TEST_ROOTFS_STORE") == nullptr)                        \
+  GTEST_SKIP() << "ISOL8_TEST_ROOTFS_STORE is not set: bash installs need the roots `isol8 " \
+                  "setup` builds (scripts/test builds them before this tier)"
 
 #define ISOL8_REQUIRE_NPM() \
   if (!has_npm_) GTEST_SKIP() << "npm is not installed on the host (/usr/bin/npm, with node)"
@@ -396,6 +434,67 @@ TEST_P(Installs, StreamedInstallOutputHasPhaseSetup) {
   EXPECT_TRUE(contains(code_out, "hello stream from the wheel")) << code_out;
   EXPECT_FALSE(contains(code_out, "Successfully installed")) << code_out;
   EXPECT_EQ(result->exit_code, 0);
+}
+
+// Options for a bash install against the test's Debian repository, in the store's roots.
+CliOptions debian_options(CliOptions o) {
+  o.env["ISOL8_APT_SOURCES"] = kAptSources;
+  if (const char* store = std::getenv("ISOL8_TEST_ROOTFS_STORE")) {
+    o.env["ISOL8_ROOTFS_STORE"] = store;
+  }
+  return o;
+}
+
+TEST_P(Installs, DebianPackagesForBashComeWithTheirLibraries) {
+  ISOL8_REQUIRE_BASH_ROOT();
+  const CliRun r = cli({"-r", "bash", "--install", "isol8-greet", "-e",
+                        "isol8-greet; echo \"bash ${BASH_VERSINFO[0]} at $(command -v bash)\""},
+                       debian_options(options()));
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "hello from the library of a deb")) << describe(r);
+  // The dependency the root has (bash) keeps the root's version, never the downloaded one.
+  EXPECT_TRUE(contains(r.out, "isol8: bash is installed in the root; the root's version is kept"))
+      << describe(r);
+  EXPECT_TRUE(contains(r.out, "bash 5 at /usr/bin/bash")) << describe(r);
+  EXPECT_FALSE(contains(r.out, "fake bash")) << describe(r);
+  // The install's output is the setup phase's, before the program's.
+  EXPECT_LT(r.out.find("unpacked isol8-greet"), r.out.find("hello from the library"))
+      << describe(r);
+  EXPECT_TRUE(contains(requests(), "isol8-greet_1.0_")) << requests();
+  EXPECT_TRUE(contains(requests(), "libisol8greet1_1.0_")) << requests();
+}
+
+TEST_P(Installs, DebianInstallFailuresAndBadNames) {
+  ISOL8_REQUIRE_BASH_ROOT();
+  const CliRun missing = cli({"-r", "bash", "--install", "isol8-no-such-deb", "-e", "echo never"},
+                             debian_options(options()));
+  EXPECT_EQ(missing.exit_code, 1) << describe(missing);
+  EXPECT_TRUE(contains(missing.err, "[ERR] Package install failed (exit code 100): "))
+      << describe(missing);
+  EXPECT_TRUE(contains(missing.err, "Unable to locate package isol8-no-such-deb"))
+      << describe(missing);
+  EXPECT_FALSE(contains(missing.out, "never")) << describe(missing);
+
+  const size_t asked = requests().size();
+  for (const std::string& bad :
+       std::vector<std::string>{"jq;id", "-o=Dir::Etc=/tmp", "Jq", "a b"}) {
+    const CliRun r =
+        cli({"-r", "bash", "--install", bad, "-e", "echo never"}, debian_options(options()));
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    EXPECT_TRUE(contains(r.err, "[ERR] Invalid package name for bash: \"" + bad + "\""))
+        << describe(r);
+  }
+  EXPECT_EQ(requests().size(), asked) << "a refused install reached the repository";
+
+  // Without a runtime root (the host's system directories) there is no package database.
+  if (!docker()) {
+    CliOptions o = debian_options(options());
+    o.env["ISOL8_ROOTFS_STORE"] = dir_.file("no-store");
+    const CliRun host = cli({"-r", "bash", "--install", "isol8-greet", "-e", "echo never"}, o);
+    EXPECT_EQ(host.exit_code, 1) << describe(host);
+    EXPECT_TRUE(contains(host.err, "Package installs for bash need a runtime root"))
+        << describe(host);
+  }
 }
 
 // A persistent session: packages installed by one execution are there in the next, which
