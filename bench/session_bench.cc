@@ -1,8 +1,10 @@
-// isol8_session_bench: a native persistent session against one-shot runs, through the library.
-// Reports the time to open a session (the first execute of a persistent engine minus a later
-// one), and p50/p95 of `bash -c true` and `python3 -c pass` executed in a session, in a fresh
-// sandbox per run (an ephemeral engine), and bare on the host, measured alternately so that
-// drift on the machine affects every row alike. A measurement, never a pass/fail test.
+// isol8_session_bench: a native persistent session and the warm pool against one-shot runs,
+// through the library. Reports the time to open a session (the first execute of a persistent
+// engine minus a later one), and p50/p95 of `bash -c true` and `python3 -c pass` executed in a
+// session, in a fresh sandbox per run (an ephemeral engine without a pool: poolSize 0), in a
+// pooled fresh sandbox per run (poolSize 2: prepared ahead, used once), and bare on the host,
+// measured alternately so that drift on the machine affects every row alike. A measurement,
+// never a pass/fail test.
 //
 //   isol8_session_bench [--runs N] [--opens N]
 
@@ -86,6 +88,9 @@ int main(int argc, char** argv) {
   char store[] = "/tmp/isol8-session-bench-XXXXXX";
   if (mkdtemp(store) == nullptr) return 1;
   base.rootfs_store = store;
+  base.pool_size = isol8::PoolSize{0, 0};
+  isol8::Options pooled_options = base;
+  pooled_options.pool_size = isol8::PoolSize{2, 2};
   isol8::Options persistent = base;
   persistent.mode = isol8::EngineMode::kPersistent;
 
@@ -105,12 +110,15 @@ int main(int argc, char** argv) {
   for (const std::string runtime : {"bash", "python"}) {
     auto session = isol8::Engine::create(persistent);
     auto oneshot = isol8::Engine::create(base);
-    if (!session || !oneshot) return 1;
+    auto pooled = isol8::Engine::create(pooled_options);
+    if (!session || !oneshot || !pooled) return 1;
     const auto req = request(runtime);
     timed_execute(**session, req);
     timed_execute(**oneshot, req);
+    timed_execute(**pooled, req);  // the first run of a shape: the pool starts filling
     Row in_session{runtime + " in a session", {}};
-    Row one{runtime + " one-shot (ephemeral engine)", {}};
+    Row one{runtime + " one-shot (poolSize 0)", {}};
+    Row pool{runtime + " pooled (poolSize 2)", {}};
     Row host{runtime + " bare", {}};
     const std::vector<const char*> bare_argv =
         runtime == "bash" ? std::vector<const char*>{"/bin/bash", "-c", "true"}
@@ -118,10 +126,12 @@ int main(int argc, char** argv) {
     for (int i = 0; i < runs; ++i) {
       in_session.samples.push_back(timed_execute(**session, req));
       one.samples.push_back(timed_execute(**oneshot, req));
+      pool.samples.push_back(timed_execute(**pooled, req));
       host.samples.push_back(bare(bare_argv));
     }
     in_session.report();
     one.report();
+    pool.report();
     host.report();
   }
   ::rmdir(store);

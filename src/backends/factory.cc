@@ -26,6 +26,12 @@ Result<NativeBackendConfig> native_config(const Options& options) {
   config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
   config.network_pool = options.native.network_pool;
   config.filtered_mode = options.native.filtered_mode;
+  // Upstream's poolSize: `clean` sandboxes kept ready per shape for an ephemeral engine (a
+  // native sandbox is used once, so there is nothing "dirty" to keep; both strategies are the
+  // same here). A persistent engine has its one sandbox.
+  if (options.mode == EngineMode::kEphemeral && options.pool_size.clean > 0) {
+    config.pool_size = static_cast<size_t>(options.pool_size.clean);
+  }
   return config;
 }
 

@@ -93,6 +93,15 @@ bool NativeBackend::has_executable(const std::string& root_dir, const std::strin
 
 Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
                                       const RunControl& control) {
+  // A prepared sandbox of this shape, when the pool has one: the run only hands it the program.
+  if (pool_) {
+    if (std::unique_ptr<Session> pooled = pool_->take(spec)) {
+      trace::mark("native: pooled sandbox taken");
+      auto outcome = pooled->run(spec, sink, control);
+      pool_->retire(std::move(pooled));  // used once, never again
+      return outcome;
+    }
+  }
   // Step 1b (filtered mode): the sandbox's network and proxy on the host. Declared before the
   // sandbox, so that they outlive it.
   SpawnExtras extras;
@@ -205,6 +214,12 @@ Result<std::unique_ptr<Session>> NativeBackend::open_session(const RunSpec& spec
   return NativeSession::open(*this, spec);
 }
 
+void NativeBackend::enable_pool(size_t per_shape) {
+  if (per_shape == 0) return;
+  pool_ = std::make_unique<SandboxPool>(
+      per_shape, [this](const RunSpec& shape) { return NativeSession::open(*this, shape); });
+}
+
 std::string NativeBackend::next_sandbox_name() { return fmt::format("{}-{}", instance_, ++runs_); }
 
 Result<std::unique_ptr<Cgroup>> NativeBackend::make_cgroup(const std::string& name,
@@ -291,6 +306,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   auto backend = std::make_unique<NativeBackend>(std::move(settings), std::move(cgroups),
                                                  std::move(seccomp).value(), std::move(network));
   if (first_network.valid()) backend->adopt_spare(std::move(first_network));
+  backend->enable_pool(config.pool_size);
   return std::unique_ptr<Backend>(std::move(backend));
 }
 

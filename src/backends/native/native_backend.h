@@ -13,6 +13,7 @@
 #include "backends/native/filtered_network.h"
 #include "backends/native/native_session.h"
 #include "backends/native/proxy_starter.h"
+#include "backends/native/sandbox_pool.h"
 #include "backends/native/sandbox_process.h"
 #include "backends/native/spawn_plan.h"
 #include "cgroups/cgroup_manager.h"
@@ -37,6 +38,8 @@ struct NativeBackendConfig {
   // Start preparing a filtered network at once (the engine's default mode is filtered), so that
   // the first run finds it ready.
   bool prepare_filtered_network = false;
+  // Sandboxes kept ready per sandbox shape for ephemeral runs (sandbox_pool.h); 0: no pool.
+  size_t pool_size = 0;
 };
 
 // The filtered mode's settings, checked once per backend.
@@ -62,6 +65,10 @@ class NativeBackend final : public Backend {
   Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink, const RunControl& control) override;
   // A sandbox whose init serves executions and file transfers (native_session.h).
   Result<std::unique_ptr<Session>> open_session(const RunSpec& spec) override;
+  // Keeps `per_shape` sandboxes ready for ephemeral runs from now on (sandbox_pool.h).
+  void enable_pool(size_t per_shape);
+  // Prepared sandboxes in the pool (0 without one).
+  size_t pooled_sandboxes() const { return pool_ ? pool_->ready() : 0; }
 
  private:
   friend class NativeSession;  // a session's sandbox is made from the same pieces as a run's
@@ -85,6 +92,8 @@ class NativeBackend final : public Backend {
   std::string instance_;
   std::atomic<uint64_t> runs_{0};
   std::atomic<bool> warned_limits_{false};  // the "limits not enforced" warning is given once
+  // Last, so that it goes first: its sandboxes use everything above.
+  std::unique_ptr<SandboxPool> pool_;
 };
 
 // Decides the id mapping for the calling user (root, subordinate ids or a single id), detects
