@@ -12,6 +12,7 @@
 #include "backends/native/relay_endpoint.h"
 #include "cgroups/cgroup_manager.h"
 #include "common/pid_dirs.h"
+#include "network/slot_lock.h"
 
 namespace isol8 {
 namespace {
@@ -70,6 +71,9 @@ Result<void> reclaim_leftovers(Leftovers& removed) {
   // and the docker backend's, named after the runner's pid.
   removed.proxy_dirs =
       RelayEndpoint::reclaim_stale() + remove_dead_pid_dirs(docker::kProxyDirPrefix);
+  // The slot locks of killed runners' filtered networks (their tables and namespaces died with
+  // them; the lock files stay until a runner removes them).
+  removed.network_slots = SlotLock::reclaim_stale(SlotLock::kDefaultDir);
   // Cgroups of runners that died without removing them.
   auto cgroups = detect_cgroup_manager()->reclaim_stale();
   if (!cgroups) return std::move(cgroups).error();

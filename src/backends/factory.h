@@ -29,11 +29,12 @@ Check check_docker_daemon();
 
 // What dead runners of either backend left behind on this host.
 struct Leftovers {
-  size_t cgroups = 0;     // stale cgroups of native runs
-  size_t proxy_dirs = 0;  // proxy directories of killed runners (native relay and docker)
+  size_t cgroups = 0;        // stale cgroups of native runs
+  size_t proxy_dirs = 0;     // proxy directories of killed runners (native relay and docker)
+  size_t network_slots = 0;  // slot lock files of killed native runners' filtered networks
 };
-// Removes them. Fails only when the stale cgroups cannot be listed or removed (the count of
-// proxy directories is still reported through `removed`).
+// Removes them. Fails only when the stale cgroups cannot be listed or removed (the counts of
+// proxy directories and network slots are still reported through `removed`).
 Result<void> reclaim_leftovers(Leftovers& removed);
 
 }  // namespace isol8

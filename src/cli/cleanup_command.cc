@@ -1,7 +1,8 @@
 // `isol8 cleanup [--force] [--images]` (reference §1.5, fixed): selects by label, not by image
 // name, so containers of custom images and pooled containers are found too; lists what it will
 // remove and asks first. Also removes what dead runs left behind: stale cgroups of native runs,
-// and the proxy directories of killed runners of either backend.
+// the network slot locks of killed native runners, and the proxy directories of killed runners of
+// either backend.
 
 #include <unistd.h>
 
@@ -34,6 +35,8 @@ int cleanup_command(const CleanupArgs& args) {
   }
   if (const size_t dirs = leftovers.proxy_dirs; dirs > 0)
     fmt::print("[OK] removed {} proxy director{} of dead runs\n", dirs, dirs == 1 ? "y" : "ies");
+  if (const size_t slots = leftovers.network_slots; slots > 0)
+    fmt::print("[OK] removed {} network slot lock(s) of dead runs\n", slots);
 
   auto docker = DockerAdmin::from_environment();
   if (!docker) return report_error(docker.error().message);

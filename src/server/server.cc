@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/maintenance.h"
 #include "isol8/version.h"
 #include "server/awaitable.h"
 #include "server/connection.h"
@@ -107,6 +108,24 @@ asio::awaitable<void> shut_down(ServerState& state, tcp::acceptor& acceptor,
   state.ioc.stop();
 }
 
+// What dead runners left on this host, above all a server that was killed (SIGKILL, OOM, a
+// crash): its sandboxes died with it, but their cgroups, its filtered networks' slot locks and its
+// proxy directories stay. A backend reclaims them too, but only once an execution makes one:
+// a restarted server that runs nothing would otherwise leave them for good.
+void reclaim_dead_runs_leftovers() {
+  Leftovers removed;
+  if (auto reclaimed = remove_dead_runs_leftovers(removed); !reclaimed) {
+    spdlog::warn("could not remove what dead isol8 runs left: {}", reclaimed.error().message);
+  }
+  if (removed.cgroups + removed.network_slots + removed.proxy_dirs > 0) {
+    spdlog::info(
+        "removed what dead isol8 runs left: {} cgroup(s), {} network slot(s), {} proxy "
+        "director{}",
+        removed.cgroups, removed.network_slots, removed.proxy_dirs,
+        removed.proxy_dirs == 1 ? "y" : "ies");
+  }
+}
+
 // Binds the port, or (upstream, non-TTY) an OS-assigned one when it is in use.
 Result<tcp::acceptor> bind(asio::io_context& ioc, const ServerSettings& settings) {
   error_code ec;
@@ -149,6 +168,8 @@ std::string redact_connection(const std::string& connection) {
 }
 
 int run_server(ServerSettings settings, std::unique_ptr<KeyStore> store) {
+  // Before listening, so that no execution of this server runs next to the reclaim.
+  reclaim_dead_runs_leftovers();
   asio::io_context ioc(1);
   auto acceptor = bind(ioc, settings);
   if (!acceptor) {

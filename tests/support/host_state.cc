@@ -76,6 +76,35 @@ std::vector<std::string> cmdline_of(pid_t pid) {
   return argv;
 }
 
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  const std::string wanted = std::to_string(parent);
+  for (pid_t pid : all_pids()) {
+    if (status_field(pid, "PPid") == wanted) out.push_back(pid);
+  }
+  return out;
+}
+
+namespace {
+
+size_t entries_in(const std::string& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) ++n;
+  return n;
+}
+
+}  // namespace
+
+ProcessFootprint footprint_of(pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  ProcessFootprint f;
+  f.fds = entries_in(proc + "/fd");
+  f.threads = entries_in(proc + "/task");
+  f.rss_kb = std::atol(status_field(pid, "VmRSS").c_str());  // "16732 kB"
+  return f;
+}
+
 std::vector<pid_t> pids_with_host_uid(long uid) {
   std::vector<pid_t> out;
   for (pid_t pid : all_pids()) {

@@ -27,6 +27,17 @@ std::string status_field(pid_t pid, const std::string& key);
 // argv of a process, from /proc/<pid>/cmdline.
 std::vector<std::string> cmdline_of(pid_t pid);
 
+// The direct children of a process (their PPid is `parent`).
+std::vector<pid_t> children_of(pid_t parent);
+
+// What a process holds, from /proc/<pid>: open descriptors, threads, resident memory.
+struct ProcessFootprint {
+  size_t fds = 0;
+  size_t threads = 0;
+  long rss_kb = 0;  // VmRSS
+};
+ProcessFootprint footprint_of(pid_t pid);
+
 // Host processes whose real uid is `uid` (sandbox processes run as id_map_base + 100).
 std::vector<pid_t> pids_with_host_uid(long uid);
 

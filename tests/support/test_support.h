@@ -13,7 +13,8 @@
 //                      python_spec (RunSpec for a backend)
 //   runs.h             CollectingSink; run_spec(backend, spec) -> BackendRun; execute_once;
 //                      run_probe (the probe's JSON report from inside a sandbox); describe(result)
-//   host_state.h       processes and host uids, cmdlines, mounts (without the Docker daemon's),
+//   host_state.h       processes and host uids, cmdlines, children, a process's footprint
+//                      (fds, threads, RSS), mounts (without the Docker daemon's),
 //                      isol8 cgroups of a runner; sh/sh_out
 //   net.h              tcp_connects, LoopbackListener (loopback only)
 //   sandbox_fixtures.h sandbox_unavailable_reason; NativeTest (skips without root/userns);

@@ -1,6 +1,9 @@
 #include "server_client.h"
 
 #include <signal.h>
+#include <sys/wait.h>
+
+#include <cerrno>
 
 #include <thread>
 #include <utility>
@@ -37,19 +40,45 @@ int free_port() {
   return a.local_endpoint().port();
 }
 
+std::string base64(const std::string& s) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    const unsigned n = (static_cast<unsigned char>(s[i]) << 16) |
+                       (static_cast<unsigned char>(s[i + 1]) << 8) |
+                       static_cast<unsigned char>(s[i + 2]);
+    out += {k[n >> 18 & 63], k[n >> 12 & 63], k[n >> 6 & 63], k[n & 63]};
+  }
+  if (i < s.size()) {
+    unsigned n = static_cast<unsigned char>(s[i]) << 16;
+    if (i + 1 < s.size()) n |= static_cast<unsigned char>(s[i + 1]) << 8;
+    out += {k[n >> 18 & 63], k[n >> 12 & 63], i + 1 < s.size() ? k[n >> 6 & 63] : '=', '='};
+  }
+  return out;
+}
+
 nlohmann::json HttpReply::json() const { return nlohmann::json::parse(body, nullptr, false); }
 
 TestServer::TestServer(nlohmann::json config, std::vector<std::string> extra_args)
-    : dir_("isol8-server") {
-  // Fast pruning and a short grace for the tier, unless the test says otherwise.
-  spit(dir_.path() + "/isol8.config.json", config.dump());
+    : own_dir_(std::in_place, "isol8-server"), dir_(own_dir_->path()) {
+  start(config, extra_args);
+}
+
+TestServer::TestServer(ServerDir dir, nlohmann::json config, std::vector<std::string> extra_args)
+    : dir_(std::move(dir.path)) {
+  start(config, extra_args);
+}
+
+void TestServer::start(const nlohmann::json& config, const std::vector<std::string>& extra_args) {
+  spit(dir_ + "/isol8.config.json", config.dump());
   port_ = free_port();
   std::vector<std::string> args = {"serve",  "--port",   std::to_string(port_), "--key", kMasterKey,
                                    "--bind", "127.0.0.1"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   CliOptions opts;
-  opts.cwd = dir_.path();
-  opts.env["HOME"] = dir_.path();
+  opts.cwd = dir_;
+  opts.env["HOME"] = dir_;
   opts.env["ISOL8_API_KEY"] = std::nullopt;
   opts.hang_limit = std::chrono::minutes(10);
   process_.emplace(args, opts);
@@ -64,9 +93,18 @@ TestServer::~TestServer() {
 }
 
 CliRun TestServer::stop() {
+  if (!killed_) process_->signal(SIGTERM);
   stopped_ = true;
-  process_->signal(SIGTERM);
   return process_->wait();
+}
+
+void TestServer::kill() {
+  killed_ = true;
+  process_->signal(SIGKILL);
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(process_->pid()), &info, WEXITED | WNOWAIT) != 0 &&
+         errno == EINTR) {
+  }
 }
 
 HttpReply http_request(int port, const std::string& method, const std::string& target,

@@ -17,6 +17,9 @@ namespace isol8::test {
 
 inline constexpr const char* kMasterKey = "test-master-key-0123456789";
 
+// Standard base64 with padding (the /file endpoints' content encoding).
+std::string base64(const std::string& bytes);
+
 // A loopback port nothing listens on right now.
 int free_port();
 
@@ -28,6 +31,12 @@ struct HttpReply {
   nlohmann::json json() const;
 };
 
+// A directory the caller owns, for a server that must start where an earlier one ran (a restart
+// after a crash finds what the dead server left).
+struct ServerDir {
+  std::string path;
+};
+
 // `isol8 serve` started in a temp directory of its own (cwd and HOME) with the given
 // isol8.config.json content, on a free loopback port; stopped with SIGTERM by stop() or the
 // destructor.
@@ -35,19 +44,31 @@ class TestServer {
  public:
   explicit TestServer(nlohmann::json config = nlohmann::json::object(),
                       std::vector<std::string> extra_args = {});
+  // The same in `dir` (kept when the server is gone), writing the config there.
+  TestServer(ServerDir dir, nlohmann::json config, std::vector<std::string> extra_args = {});
   ~TestServer();
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
   bool ready() const { return ready_; }
   int port() const { return port_; }
-  const TempDir& dir() const { return dir_; }
-  // SIGTERM, then the CLI's output.
+  pid_t pid() const { return process_->pid(); }
+  const std::string& dir() const { return dir_; }
+  // SIGTERM (unless kill() ended it), then the CLI's output once it has exited.
   CliRun stop();
+  // SIGKILL (a crash: no shutdown runs); returns once the server has died, unreaped: its pid
+  // stays taken until stop(), so that no runner's reclaim takes it for a dead runner's before then.
+  void kill();
 
  private:
-  TempDir dir_;
+  void start(const nlohmann::json& config, const std::vector<std::string>& extra_args);
+
+  std::optional<TempDir> own_dir_;
+  std::string dir_;
   int port_ = 0;
   std::optional<CliProcess> process_;
   bool ready_ = false;
   bool stopped_ = false;
+  bool killed_ = false;
 };
 
 // One HTTP/1.1 request; `key` empty sends no Authorization header.

@@ -20,24 +20,6 @@ using nlohmann::json;
 
 json bash(const std::string& cmd) { return {{"runtime", "bash"}, {"code", cmd}}; }
 
-std::string b64(const std::string& s) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(s[i]) << 16) |
-                       (static_cast<unsigned char>(s[i + 1]) << 8) |
-                       static_cast<unsigned char>(s[i + 2]);
-    out += {k[n >> 18 & 63], k[n >> 12 & 63], k[n >> 6 & 63], k[n & 63]};
-  }
-  if (i < s.size()) {
-    unsigned n = static_cast<unsigned char>(s[i]) << 16;
-    if (i + 1 < s.size()) n |= static_cast<unsigned char>(s[i + 1]) << 8;
-    out += {k[n >> 18 & 63], k[n >> 12 & 63], i + 1 < s.size() ? k[n >> 6 & 63] : '=', '='};
-  }
-  return out;
-}
-
 class SessionServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -59,13 +41,14 @@ TEST_F(SessionServerTest, SessionKeepsStateAndFilesRoundTrip) {
   EXPECT_EQ(second.json()["stdout"], "42");
 
   const std::string bytes("\x00\x01\xfe\xff binary\n", 12);
-  auto put = post_json(port, "/file",
-                       {{"sessionId", "s1"}, {"path", "/sandbox/in.bin"}, {"content", b64(bytes)}});
+  auto put =
+      post_json(port, "/file",
+                {{"sessionId", "s1"}, {"path", "/sandbox/in.bin"}, {"content", base64(bytes)}});
   EXPECT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put.body, R"({"ok":true})");
   auto get = http_request(port, "GET", "/file?sessionId=s1&path=%2Fsandbox%2Fin.bin");
   ASSERT_EQ(get.status, 200) << get.body;
-  EXPECT_EQ(get.json()["content"], b64(bytes));
+  EXPECT_EQ(get.json()["content"], base64(bytes));
   auto seen = post_json(port, "/execute",
                         {{"request", bash("wc -c < /sandbox/in.bin")}, {"sessionId", "s1"}});
   EXPECT_EQ(seen.json()["stdout"], "12");
