@@ -3,6 +3,7 @@
 // (HTTP, SSE, WebSocket), plus curl.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +20,11 @@ inline constexpr const char* kMasterKey = "test-master-key-0123456789";
 
 // A loopback port nothing listens on right now.
 int free_port();
+
+// Polls `done` until it holds (true) or `limit` passes (false): for what the server does after
+// its reply (pruning, a background process starting), never a timing assertion.
+bool wait_until(const std::function<bool()>& done,
+                std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 struct HttpReply {
   int status = 0;  // 0: no reply (connection failed or closed)
@@ -38,8 +44,10 @@ class TestServer {
   ~TestServer();
   bool ready() const { return ready_; }
   int port() const { return port_; }
+  // The server's process (the owner its Docker containers are labelled with).
+  pid_t pid() const { return process_->pid(); }
   const TempDir& dir() const { return dir_; }
-  // SIGTERM, then the CLI's output.
+  // SIGTERM, then the CLI's output; a second call returns the first one's.
   CliRun stop();
 
  private:
@@ -47,7 +55,7 @@ class TestServer {
   int port_ = 0;
   std::optional<CliProcess> process_;
   bool ready_ = false;
-  bool stopped_ = false;
+  std::optional<CliRun> stopped_;
 };
 
 // One HTTP/1.1 request; `key` empty sends no Authorization header.
@@ -67,8 +75,9 @@ struct SseReply {
 };
 SseReply sse_execute(int port, const nlohmann::json& body, const std::string& key = kMasterKey);
 
-// A WebSocket conversation with /execute/ws: sends `messages` (one after another, the rest after
-// `delay` each), collects the text frames until the server closes.
+// A WebSocket conversation with /execute/ws: sends messages[0], then each further message once
+// the server's next frame has arrived (a signal goes to a program that has started: its first
+// output is that frame), and collects the text frames until the server closes.
 struct WsReply {
   bool upgraded = false;
   std::string refused;  // why the handshake failed (Beast keeps no refusal's status: see below)
@@ -82,7 +91,6 @@ struct WsReply {
 HttpReply ws_upgrade(int port, const std::string& key = kMasterKey);
 
 WsReply ws_session(int port, const std::vector<std::string>& messages,
-                   std::chrono::milliseconds delay = std::chrono::milliseconds(0),
                    const std::string& key = kMasterKey);
 
 }  // namespace isol8::test
