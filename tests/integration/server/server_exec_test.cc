@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "server_backends.h"
@@ -51,6 +53,26 @@ TEST_P(ServerExecTest, ExecuteWithStdinAndEnv) {
                         {"env", {{"GREETING", "hi"}}}}}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["stdout"], "abc-hi");
+}
+
+TEST_P(ServerExecTest, AnExecutionIsOneContainer) {
+  if (!is_docker()) GTEST_SKIP() << "about docker's containers";
+  std::atomic<bool> replied = false;
+  HttpReply reply;
+  std::thread client([&] {
+    reply = post_json(port(), "/execute", {{"request", bash("sleep 2; echo done")}});
+    replied = true;
+  });
+  // Sampled while it runs: its own container, and no warm one beside it that nobody would use.
+  long most = 0;
+  while (!replied) {
+    most = std::max(most, containers_of(*server_));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  client.join();
+  EXPECT_EQ(reply.json()["stdout"], "done") << reply.body;
+  EXPECT_EQ(most, 1);
+  EXPECT_TRUE(wait_until([&] { return containers_of(*server_) == 0; }));
 }
 
 TEST_P(ServerExecTest, TimeoutResultAndSseEvents) {
