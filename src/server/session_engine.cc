@@ -4,9 +4,9 @@ namespace isol8::server {
 
 Result<std::unique_ptr<Engine>> make_engine(Options options, bool persistent) {
   options.mode = persistent ? EngineMode::kPersistent : EngineMode::kEphemeral;
-  // An ephemeral request's engine runs once (as upstream's): a native pool would only prepare a
-  // sandbox that nobody uses.
-  if (!persistent && options.backend == BackendKind::kNative) options.pool_size = PoolSize{0, 0};
+  // An engine here runs one execution, or keeps a session's sandbox of its own: a warm pool would
+  // only start containers nobody uses (docker: a second container per request, removed unused).
+  options.pool_size = PoolSize{0, 0};
   auto engine = Engine::create(std::move(options));
   if (!engine) return std::move(engine).error();
   ISOL8_TRY((*engine)->start());

@@ -2,6 +2,8 @@
 // The one "is docker ready" check of every tier, and the count of isol8's containers on the
 // daemon (tests check it is the same after a test as before).
 
+#include <sys/types.h>
+
 #include <string>
 
 #include <gtest/gtest.h>
@@ -17,6 +19,10 @@ std::string docker_unavailable_reason();
 
 // The isol8-managed containers on the daemon (running or not), or -1 when it cannot be asked.
 long isol8_container_count();
+
+// Those of them whose owner label (docs/docker.md, crash safety) names the process `owner`: what
+// one runner (an `isol8 serve`, a CLI) holds, whatever other tests run on the daemon meanwhile.
+long isol8_container_count_of(pid_t owner);
 
 }  // namespace isol8::test
 

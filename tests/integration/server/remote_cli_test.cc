@@ -4,6 +4,10 @@
 // the credentials file, and the faults a remote run must turn into one [ERR] line: an unreachable
 // server, wrong and expired keys, a reply that is not JSON, a huge reply, a server that dies
 // mid-stream.
+//
+// Native backend only: the subject is the CLI's remote client, not the backend behind the server
+// (executions and sessions through the server run on both backends in server_exec_test.cc and
+// server_sessions_test.cc).
 
 #include <sys/stat.h>
 #include <unistd.h>

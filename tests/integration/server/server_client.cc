@@ -58,6 +58,15 @@ std::string base64(const std::string& s) {
   return out;
 }
 
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 nlohmann::json HttpReply::json() const { return nlohmann::json::parse(body, nullptr, false); }
 
 TestServer::TestServer(nlohmann::json config, std::vector<std::string> extra_args)
@@ -88,14 +97,14 @@ void TestServer::start(const nlohmann::json& config, const std::vector<std::stri
   }
 }
 
-TestServer::~TestServer() {
-  if (!stopped_) stop();
-}
+TestServer::~TestServer() { stop(); }
 
 CliRun TestServer::stop() {
-  if (!killed_) process_->signal(SIGTERM);
-  stopped_ = true;
-  return process_->wait();
+  if (!stopped_) {
+    if (!killed_) process_->signal(SIGTERM);
+    stopped_ = process_->wait();
+  }
+  return *stopped_;
 }
 
 void TestServer::kill() {
@@ -187,8 +196,7 @@ HttpReply ws_upgrade(int port, const std::string& key) {
                        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
 }
 
-WsReply ws_session(int port, const std::vector<std::string>& messages,
-                   std::chrono::milliseconds delay, const std::string& key) {
+WsReply ws_session(int port, const std::vector<std::string>& messages, const std::string& key) {
   WsReply reply;
   asio::io_context ioc;
   websocket::stream<beast::tcp_stream> ws(ioc);
@@ -207,18 +215,20 @@ WsReply ws_session(int port, const std::vector<std::string>& messages,
     }
     reply.upgraded = true;
     ws.text(true);
-    std::thread writer;
-    if (!messages.empty()) ws.write(asio::buffer(messages[0]));
-    for (size_t i = 1; i < messages.size(); ++i) {
-      std::this_thread::sleep_for(delay);
-      ws.write(asio::buffer(messages[i]));
-    }
-    for (;;) {
+    const auto read_frame = [&] {
       beast::flat_buffer buffer;
       ws.read(buffer, ec);
-      if (ec) break;
+      if (ec) return false;
       reply.frames.push_back(
           nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false));
+      return true;
+    };
+    bool open = true;
+    for (size_t i = 0; i < messages.size() && open; ++i) {
+      if (i > 0) open = read_frame();
+      if (open) ws.write(asio::buffer(messages[i]));
+    }
+    while (open && read_frame()) {
     }
     reply.close_code = ws.reason().code;
     reply.close_reason = std::string(ws.reason().reason.c_str());

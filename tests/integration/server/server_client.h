@@ -3,6 +3,7 @@
 // (HTTP, SSE, WebSocket), plus curl.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,11 @@ std::string base64(const std::string& bytes);
 
 // A loopback port nothing listens on right now.
 int free_port();
+
+// Polls `done` until it holds (true) or `limit` passes (false): for what the server does after
+// its reply (pruning, a background process starting), never a timing assertion.
+bool wait_until(const std::function<bool()>& done,
+                std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 struct HttpReply {
   int status = 0;  // 0: no reply (connection failed or closed)
@@ -53,7 +59,8 @@ class TestServer {
   int port() const { return port_; }
   pid_t pid() const { return process_->pid(); }
   const std::string& dir() const { return dir_; }
-  // SIGTERM (unless kill() ended it), then the CLI's output once it has exited.
+  // SIGTERM (unless kill() ended it), then the CLI's output once it has exited; a second call
+  // returns the first one's.
   CliRun stop();
   // SIGKILL (a crash: no shutdown runs); returns once the server has died, unreaped: its pid
   // stays taken until stop(), so that no runner's reclaim takes it for a dead runner's before then.
@@ -67,7 +74,7 @@ class TestServer {
   int port_ = 0;
   std::optional<CliProcess> process_;
   bool ready_ = false;
-  bool stopped_ = false;
+  std::optional<CliRun> stopped_;
   bool killed_ = false;
 };
 
@@ -88,8 +95,9 @@ struct SseReply {
 };
 SseReply sse_execute(int port, const nlohmann::json& body, const std::string& key = kMasterKey);
 
-// A WebSocket conversation with /execute/ws: sends `messages` (one after another, the rest after
-// `delay` each), collects the text frames until the server closes.
+// A WebSocket conversation with /execute/ws: sends messages[0], then each further message once
+// the server's next frame has arrived (a signal goes to a program that has started: its first
+// output is that frame), and collects the text frames until the server closes.
 struct WsReply {
   bool upgraded = false;
   std::string refused;  // why the handshake failed (Beast keeps no refusal's status: see below)
@@ -103,7 +111,6 @@ struct WsReply {
 HttpReply ws_upgrade(int port, const std::string& key = kMasterKey);
 
 WsReply ws_session(int port, const std::vector<std::string>& messages,
-                   std::chrono::milliseconds delay = std::chrono::milliseconds(0),
                    const std::string& key = kMasterKey);
 
 }  // namespace isol8::test

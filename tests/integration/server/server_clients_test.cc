@@ -1,5 +1,9 @@
 // Clients other than our own: a Node.js script that behaves like upstream's RemoteIsol8 (fetch,
 // SSE fallback without a WebSocket, the WebSocket path with --experimental-websocket), and curl.
+//
+// curl runs on both backends (server_backends.h). The Node.js client stays on native: what it
+// checks is the wire as upstream's client sees it, and its sessions and files are the ones
+// server_sessions_test.cc runs on both backends.
 
 #include <gtest/gtest.h>
 
@@ -7,7 +11,7 @@
 
 #include <cstdlib>
 
-#include "server_client.h"
+#include "server_backends.h"
 
 namespace isol8::test {
 namespace {
@@ -79,9 +83,11 @@ TEST_F(ClientsTest, RemoteIsol8LikeClientOverWebSocket) {
   EXPECT_EQ(out["stream"]["close"], (json{{"code", 1000}, {"reason", "Execution complete"}}));
 }
 
-TEST_F(ClientsTest, Curl) {
+class CurlTest : public ServerBackendTest {};
+
+TEST_P(CurlTest, ExecuteStreamAndAuth) {
   if (!have("curl")) GTEST_SKIP() << "curl is not installed";
-  TestServer server;
+  TestServer& server = start();
   ASSERT_TRUE(server.ready());
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   const std::string auth = std::string("Authorization: Bearer ") + kMasterKey;
@@ -108,6 +114,8 @@ TEST_F(ClientsTest, Curl) {
       run_tool({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", base + "/sessions"});
   EXPECT_EQ(unauthorized.out, "401");
 }
+
+ISOL8_BACKEND_SUITE(CurlTest);
 
 }  // namespace
 }  // namespace isol8::test

@@ -1,6 +1,11 @@
 // The server tier: the real `isol8 serve` on a loopback port, driven over HTTP, SSE and
-// WebSocket by Beast clients (server_client.h): results, error bodies and statuses as upstream,
-// wire limits, malformed requests, auth, policy refusals, sessions.
+// WebSocket by Beast clients (server_client.h): error bodies and statuses as upstream, wire
+// limits, malformed requests, auth, policy refusals, the busy queue, metrics.
+//
+// Native backend only: none of these depends on the backend (they are decided before an engine
+// runs, or by the server's own queue), and one backend keeps the tier's time down. What does
+// depend on it, executions and sessions, runs on both (server_exec_test.cc,
+// server_sessions_test.cc).
 
 #include <gtest/gtest.h>
 
@@ -61,30 +66,6 @@ TEST_F(ServerTest, MissingAndInvalidKeys) {
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(unknown.body, "404 Not Found");
   EXPECT_EQ(http_request(port(), "GET", "/sessions/").status, 404);
-}
-
-TEST_F(ServerTest, ExecuteReturnsTheResult) {
-  auto r = post_json(port(), "/execute", {{"request", bash("echo hello; echo err >&2; exit 3")}});
-  ASSERT_EQ(r.status, 200) << r.body;
-  const json j = r.json();
-  EXPECT_EQ(j["stdout"], "hello");
-  EXPECT_EQ(j["stderr"], "err");
-  EXPECT_EQ(j["exitCode"], 3);
-  EXPECT_EQ(j["runtime"], "bash");
-  EXPECT_TRUE(j["executionId"].is_string());
-  EXPECT_TRUE(j["durationMs"].is_number_integer());
-  EXPECT_EQ(j["truncated"], false);
-}
-
-TEST_F(ServerTest, ExecuteWithStdinAndEnv) {
-  auto r = post_json(port(), "/execute",
-                     {{"request",
-                       {{"runtime", "bash"},
-                        {"code", "read line; echo \"$line-$GREETING\""},
-                        {"stdin", "abc\n"},
-                        {"env", {{"GREETING", "hi"}}}}}});
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.json()["stdout"], "abc-hi");
 }
 
 TEST_F(ServerTest, EngineErrorsAre500Json) {
@@ -192,52 +173,6 @@ TEST_F(ServerTest, PolicyRefusesLooserOptions) {
   EXPECT_EQ(tighter.json()["stdout"], "ok");
 }
 
-TEST_F(ServerTest, TimeoutResultAndSseEvents) {
-  auto r = post_json(
-      port(), "/execute",
-      {{"request", {{"runtime", "bash"}, {"code", "echo start; sleep 5"}, {"timeoutMs", 500}}}});
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.json()["exitCode"], 137);
-  EXPECT_TRUE(contains(r.json()["stderr"].get<std::string>(), "--- EXECUTION TIMED OUT ---"));
-
-  auto sse = sse_execute(
-      port(),
-      {{"request", {{"runtime", "bash"}, {"code", "echo start; sleep 5"}, {"timeoutMs", 500}}}});
-  ASSERT_EQ(sse.http.status, 200);
-  ASSERT_GE(sse.events.size(), 3u) << sse.http.body;
-  EXPECT_EQ(sse.events[sse.events.size() - 2],
-            (json{{"type", "error"}, {"data", "EXECUTION TIMED OUT"}, {"phase", "code"}}));
-  EXPECT_EQ(sse.events.back(), (json{{"type", "exit"}, {"data", "137"}, {"phase", "code"}}));
-}
-
-TEST_F(ServerTest, SseFramingAndOrder) {
-  auto sse = sse_execute(port(), {{"request", bash("echo one; echo two >&2; exit 4")}});
-  ASSERT_EQ(sse.http.status, 200);
-  EXPECT_EQ(sse.http.headers["content-type"], "text/event-stream");
-  EXPECT_EQ(sse.http.headers["cache-control"], "no-cache");
-  // Every event is exactly "data: <one-line JSON>\n\n", keys in upstream's order.
-  std::string_view body = sse.http.body;
-  size_t blocks = 0;
-  while (!body.empty()) {
-    const size_t end = body.find("\n\n");
-    ASSERT_NE(end, std::string_view::npos) << sse.http.body;
-    const std::string_view block = body.substr(0, end);
-    EXPECT_EQ(block.rfind("data: {\"type\":", 0), 0u) << block;
-    EXPECT_EQ(block.find('\n'), std::string_view::npos);
-    body.remove_prefix(end + 2);
-    ++blocks;
-  }
-  EXPECT_EQ(blocks, sse.events.size());
-  std::string out, err;
-  for (size_t i = 0; i + 1 < sse.events.size(); ++i) {
-    if (sse.events[i]["type"] == "stdout") out += sse.events[i]["data"].get<std::string>();
-    if (sse.events[i]["type"] == "stderr") err += sse.events[i]["data"].get<std::string>();
-  }
-  EXPECT_EQ(out, "one\n");
-  EXPECT_EQ(err, "two\n");
-  EXPECT_EQ(sse.events.back(), (json{{"type", "exit"}, {"data", "4"}, {"phase", "code"}}));
-}
-
 TEST_F(ServerTest, SseEngineErrorIsOneErrorEventWithoutPhase) {
   auto sse = sse_execute(port(), {{"request", {{"runtime", "cobol"}, {"code", "x"}}}});
   ASSERT_EQ(sse.http.status, 200);
@@ -248,29 +183,6 @@ TEST_F(ServerTest, SseEngineErrorIsOneErrorEventWithoutPhase) {
   auto refused =
       sse_execute(port(), {{"request", bash("true")}, {"options", {{"network", "host"}}}});
   EXPECT_EQ(refused.http.status, 403);
-}
-
-TEST_F(ServerTest, SseSetupScriptPhases) {
-  auto sse = sse_execute(
-      port(), {{"request",
-                {{"runtime", "bash"}, {"code", "echo code"}, {"setupScript", "echo setting-up"}}}});
-  ASSERT_EQ(sse.http.status, 200);
-  std::vector<std::string> exits;
-  for (const auto& e : sse.events) {
-    if (e["type"] == "exit")
-      exits.push_back(e["phase"].get<std::string>() + ":" + e["data"].get<std::string>());
-  }
-  EXPECT_EQ(exits, (std::vector<std::string>{"setup:0", "code:0"})) << sse.http.body;
-}
-
-TEST_F(ServerTest, WebSocketExecuteAndClose) {
-  auto ws = ws_session(port(), {json{{"type", "execute"}, {"request", bash("echo hi")}}.dump()});
-  ASSERT_TRUE(ws.upgraded);
-  ASSERT_FALSE(ws.frames.empty());
-  EXPECT_EQ(ws.frames.front(), (json{{"type", "stdout"}, {"data", "hi\n"}, {"phase", "code"}}));
-  EXPECT_EQ(ws.frames.back(), (json{{"type", "exit"}, {"data", "0"}, {"phase", "code"}}));
-  EXPECT_EQ(ws.close_code, 1000);
-  EXPECT_EQ(ws.close_reason, "Execution complete");
 }
 
 TEST_F(ServerTest, WebSocketInvalidJsonAndUnknownType) {
@@ -284,8 +196,8 @@ TEST_F(ServerTest, WebSocketInvalidJsonAndUnknownType) {
 }
 
 TEST_F(ServerTest, WebSocketAuthOnUpgrade) {
-  EXPECT_FALSE(ws_session(port(), {}, {}, "").upgraded);
-  EXPECT_FALSE(ws_session(port(), {}, {}, "wrong").upgraded);
+  EXPECT_FALSE(ws_session(port(), {}, "").upgraded);
+  EXPECT_FALSE(ws_session(port(), {}, "wrong").upgraded);
   HttpReply none = ws_upgrade(port(), "");
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(none.json()["error"], "Missing Authorization header");
@@ -294,20 +206,6 @@ TEST_F(ServerTest, WebSocketAuthOnUpgrade) {
   EXPECT_EQ(wrong.json()["error"], "Invalid API key");
   // The right key upgrades.
   EXPECT_EQ(ws_upgrade(port()).status, 101);
-}
-
-TEST_F(ServerTest, WebSocketSignalStopsTheProgram) {
-  auto ws = ws_session(
-      port(),
-      {json{{"type", "execute"}, {"request", bash("echo started; sleep 20; echo never")}}.dump(),
-       json{{"type", "signal"}, {"signal", "SIGINT"}}.dump()},
-      std::chrono::milliseconds(700));
-  ASSERT_TRUE(ws.upgraded);
-  ASSERT_FALSE(ws.frames.empty());
-  EXPECT_EQ(ws.frames.back()["type"], "exit");
-  EXPECT_NE(ws.frames.back()["data"], "0");
-  for (const auto& f : ws.frames) EXPECT_NE(f["data"], "never\n");
-  EXPECT_EQ(ws.close_code, 1000);
 }
 
 TEST_F(ServerTest, BusyBeyondTheQueueIs503WithRetryAfter) {
@@ -345,14 +243,6 @@ TEST_F(ServerTest, MetricsAreMasterOnlyPrometheusText) {
   EXPECT_TRUE(contains(r.body, "isol8_auth_failures_total"));
 }
 
-TEST_F(ServerTest, CleanupNeedsTheMasterKeyAndReportsSessions) {
-  auto r = post_json(port(), "/cleanup", json::object());
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.json()["ok"], true);
-  EXPECT_TRUE(r.json()["sessions"].contains("removed"));
-  EXPECT_FALSE(r.json().contains("images"));
-}
-
 TEST(ServerStartup, KeyRequiredAndPortChecked) {
   IsolatedCli cli;
   auto opts = cli.options();
@@ -371,30 +261,6 @@ TEST(ServerStartup, KeyRequiredAndPortChecked) {
   for (const char* flag : {"--port", "--key", "--auth-db", "--bind", "--debug"}) {
     EXPECT_TRUE(contains(help.out, flag)) << flag;
   }
-}
-
-TEST(ServerShutdown, SigtermFinishesRunningExecutionsThenExits) {
-  if (geteuid() != 0) GTEST_SKIP() << "the server tier runs the native backend as root";
-  TestServer server;
-  ASSERT_TRUE(server.ready());
-  HttpReply reply;
-  std::thread client([&] {
-    reply = post_json(server.port(), "/execute", {{"request", bash("sleep 1; echo finished")}});
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  auto run = server.stop();
-  client.join();
-  EXPECT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.json()["stdout"], "finished");
-  EXPECT_EQ(run.exit_code, 0) << describe(run);
-  EXPECT_TRUE(contains(run.out, "listening on http://localhost:" + std::to_string(server.port())));
-  EXPECT_TRUE(contains(run.out, "       Auth: Bearer token required"));
-  EXPECT_TRUE(contains(run.out, "[INFO] Shutting down isol8 server..."));
-  EXPECT_TRUE(contains(run.out, "[INFO] Server cleanup complete"));
-  // The access log: one JSON line per request, never the key.
-  EXPECT_TRUE(contains(run.err, "\"path\":\"/execute\"")) << run.err;
-  EXPECT_FALSE(contains(run.err, kMasterKey));
-  EXPECT_FALSE(contains(run.err, "echo finished"));
 }
 
 }  // namespace
