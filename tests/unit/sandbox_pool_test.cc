@@ -110,9 +110,8 @@ TEST(SandboxPool, TheLeastRecentlyUsedShapeGoesBeyondTheLimit) {
   ASSERT_TRUE(eventually([&] { return pool.ready() == SandboxPool::kMaxShapes; }));
   pool.take(shape("/new"));
   // Shape /0 was evicted: its sandbox destroyed, and /new filled in its place.
-  EXPECT_TRUE(eventually([&] {
-    return counters.destroyed == 1 && pool.ready() == SandboxPool::kMaxShapes;
-  }));
+  EXPECT_TRUE(eventually(
+      [&] { return counters.destroyed == 1 && pool.ready() == SandboxPool::kMaxShapes; }));
   EXPECT_EQ(pool.take(shape("/0")), nullptr);
 }
 

@@ -118,8 +118,7 @@ void SandboxPool::evict_least_recent() {
 void SandboxPool::work() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock,
-               [&] { return stopping_ || !retired_.empty() || !next_to_fill().empty(); });
+    wake_.wait(lock, [&] { return stopping_ || !retired_.empty() || !next_to_fill().empty(); });
     if (stopping_) break;
     if (!retired_.empty()) {
       // Used sandboxes first: they hold processes, a cgroup and maybe a network.

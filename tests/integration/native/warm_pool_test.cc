@@ -26,10 +26,10 @@ using namespace std::chrono_literals;
 constexpr const char* kProbe =
     "init=$(cut -d' ' -f22 /proc/1/stat); self=$(cut -d' ' -f22 /proc/self/stat); "
     "echo \"age $((self - init))\"; "
-    "ls /sandbox/left-by-earlier-run 2>&1 | head -c 0 && test -e /sandbox/left-by-earlier-run "
-    "&& echo 'file seen'; "
-    "for p in /proc/[0-9]*; do grep -qa isol8-pool-sleeper $p/cmdline 2>/dev/null && echo "
-    "'process seen'; done; "
+    "test -e /sandbox/left-by-earlier-run && echo 'file seen'; "
+    "for p in /proc/[0-9]*; do "
+    "[ \"$(tr '\\0' '\\n' < $p/cmdline 2>/dev/null | head -n1)\" = isol8-pool-sleeper ] && "
+    "echo 'process seen'; done; "
     "touch /sandbox/left-by-earlier-run; "
     "(exec -a isol8-pool-sleeper sleep 30 &); true";
 
@@ -69,6 +69,18 @@ TEST_F(WarmPool, APooledSandboxServesOneRunAndShowsNothingOfTheRunBefore) {
   // The first run of the shape cannot be pooled; with 300 ms between runs the rest should be.
   EXPECT_GE(pooled_runs, 6) << "the pool served too few runs to have been tested";
   engine->reset();
+
+  // The probe does see what a run leaves when the sandbox is the same (a persistent session).
+  Options persistent = options();
+  persistent.mode = EngineMode::kPersistent;
+  auto session = Engine::create(persistent);
+  ASSERT_TRUE(session) << session.error().message;
+  ASSERT_TRUE((*session)->execute(bash_request(kProbe)));
+  auto again = (*session)->execute(bash_request(kProbe));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(contains(again->stdout_data, "file seen")) << again->stdout_data;
+  EXPECT_TRUE(contains(again->stdout_data, "process seen")) << again->stdout_data;
+  (*session)->stop();
 }
 
 TEST_F(WarmPool, TimeoutsAndExitCodesAreAsWithoutAPool) {
