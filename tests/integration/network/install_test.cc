@@ -94,11 +94,12 @@ class Installs : public ::testing::TestWithParam<BackendKind> {
   long containers_before_ = 0;
 };
 
-// Bash installs need a runtime root with a package database: the native backend's store (built
-// by `isol8 setup` before this tier), or the docker image made from it.
-#define ISOL8_REQUIRE_BASH_ROOT()                                                            \
+// Bash installs need a runtime root with a package database, and bun and deno are not on the
+// host: the native backend's store (built by `isol8 setup` before this tier), or the docker
+// images made from it.
+#define ISOL8_REQUIRE_RUNTIME_ROOTS()                                                        \
   if (!docker() && std::getenv("ISOL8_TEST_ROOTFS_STORE") == nullptr)                        \
-  GTEST_SKIP() << "ISOL8_TEST_ROOTFS_STORE is not set: bash installs need the roots `isol8 " \
+  GTEST_SKIP() << "ISOL8_TEST_ROOTFS_STORE is not set: this install needs the roots `isol8 " \
                   "setup` builds (scripts/test builds them before this tier)"
 
 #define ISOL8_REQUIRE_NPM() \
@@ -244,20 +245,52 @@ TEST_P(Installs, StreamedInstallOutputHasPhaseSetup) {
   EXPECT_EQ(result->exit_code, 0);
 }
 
-// Options for a bash install (against the test's Debian repository: the mirror variables name
-// it), in the store's roots.
-CliOptions debian_options(CliOptions o) {
+// Options for a run in the store's runtime roots (a bash install goes to the test's Debian
+// repository: the mirror variables name it).
+CliOptions rootfs_options(CliOptions o) {
   if (const char* store = std::getenv("ISOL8_TEST_ROOTFS_STORE")) {
     o.env["ISOL8_ROOTFS_STORE"] = store;
   }
   return o;
 }
 
+// Bun installs into its global directory, which the code finds through NODE_PATH; both read
+// the mirror as npm_config_registry.
+TEST_P(Installs, BunPackageFromTheRegistryRequires) {
+  ISOL8_REQUIRE_NPM();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
+  const CliRun r = cli({"-r", "bun", "--install", kNpmPackage, "-e",
+                        "import { greet } from 'isol8-test-dep'; console.log(greet('bun'))"},
+                       rootfs_options(options()));
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "hello bun from the tarball")) << describe(r);
+  EXPECT_LT(r.out.find("installed isol8-test-dep@1.0.0"), r.out.find("hello bun")) << describe(r);
+  EXPECT_TRUE(contains(requests(), "/tarballs/isol8-test-dep-1.0.0.tgz")) << requests();
+}
+
+// `deno cache` fetches an npm: specifier from the mirror given as npm_config_registry (Deno
+// itself reads only NPM_CONFIG_REGISTRY), and the code finds it in the cache: one download.
+TEST_P(Installs, DenoNpmSpecifierFromTheRegistryImports) {
+  ISOL8_REQUIRE_NPM();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
+  const CliRun r = cli({"-r", "deno", "--install", std::string("npm:") + kNpmPackage, "-e",
+                        "import m from 'npm:isol8-test-dep'; console.log(m.greet('deno'))"},
+                       rootfs_options(options()));
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "hello deno from the tarball")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "http://registry.test/tarballs/isol8-test-dep-1.0.0.tgz"))
+      << describe(r);
+  const std::string asked = requests();
+  const std::string tarball = "/tarballs/isol8-test-dep-1.0.0.tgz";
+  ASSERT_TRUE(contains(asked, tarball)) << asked;
+  EXPECT_EQ(asked.find(tarball), asked.rfind(tarball)) << "fetched twice: " << asked;
+}
+
 TEST_P(Installs, DebianPackagesForBashComeWithTheirLibraries) {
-  ISOL8_REQUIRE_BASH_ROOT();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
   const CliRun r = cli({"-r", "bash", "--install", "isol8-greet", "-e",
                         "isol8-greet; echo \"bash ${BASH_VERSINFO[0]} at $(command -v bash)\""},
-                       debian_options(options()));
+                       rootfs_options(options()));
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "hello from the library of a deb")) << describe(r);
   // The dependency the root has (bash) keeps the root's version, never the downloaded one.
@@ -273,9 +306,9 @@ TEST_P(Installs, DebianPackagesForBashComeWithTheirLibraries) {
 }
 
 TEST_P(Installs, DebianInstallFailuresAndBadNames) {
-  ISOL8_REQUIRE_BASH_ROOT();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
   const CliRun missing = cli({"-r", "bash", "--install", "isol8-no-such-deb", "-e", "echo never"},
-                             debian_options(options()));
+                             rootfs_options(options()));
   EXPECT_EQ(missing.exit_code, 1) << describe(missing);
   EXPECT_TRUE(contains(missing.err, "[ERR] Package install failed (exit code 100): "))
       << describe(missing);
@@ -287,7 +320,7 @@ TEST_P(Installs, DebianInstallFailuresAndBadNames) {
   for (const std::string& bad :
        std::vector<std::string>{"jq;id", "-o=Dir::Etc=/tmp", "Jq", "a b"}) {
     const CliRun r =
-        cli({"-r", "bash", "--install", bad, "-e", "echo never"}, debian_options(options()));
+        cli({"-r", "bash", "--install", bad, "-e", "echo never"}, rootfs_options(options()));
     EXPECT_EQ(r.exit_code, 1) << describe(r);
     EXPECT_TRUE(contains(r.err, "[ERR] Invalid package name for bash: \"" + bad + "\""))
         << describe(r);
@@ -296,7 +329,7 @@ TEST_P(Installs, DebianInstallFailuresAndBadNames) {
 
   // Without a runtime root (the host's system directories) there is no package database.
   if (!docker()) {
-    CliOptions o = debian_options(options());
+    CliOptions o = rootfs_options(options());
     o.env["ISOL8_ROOTFS_STORE"] = dir_.file("no-store");
     const CliRun host = cli({"-r", "bash", "--install", "isol8-greet", "-e", "echo never"}, o);
     EXPECT_EQ(host.exit_code, 1) << describe(host);
