@@ -1,5 +1,6 @@
 #include "core/package_install.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <regex>
@@ -150,7 +151,13 @@ SetupCommand command(std::vector<std::string> argv, std::vector<std::string> env
   SetupCommand c;
   c.argv = std::move(argv);
   c.env = std::move(env);
-  for (auto& e : mirror_environment()) c.env.push_back(std::move(e));
+  // The mirror variables, unless the runtime's own entries already name one.
+  for (auto& e : mirror_environment()) {
+    const std::string prefix = e.substr(0, e.find('=') + 1);
+    const bool given = std::any_of(c.env.begin(), c.env.end(),
+                                   [&](const std::string& v) { return v.starts_with(prefix); });
+    if (!given) c.env.push_back(std::move(e));
+  }
   c.timeout = timeout;
   c.label = kPackageInstallLabel;
   return c;
@@ -180,6 +187,14 @@ std::vector<std::string> mirror_environment() {
     if (value != nullptr && *value != '\0') env.push_back(std::string(name) + "=" + value);
   }
   return env;
+}
+
+std::vector<std::string> deno_registry_environment() {
+  const char* upper = std::getenv("NPM_CONFIG_REGISTRY");
+  if (upper != nullptr && *upper != '\0') return {std::string("NPM_CONFIG_REGISTRY=") + upper};
+  const char* lower = std::getenv("npm_config_registry");
+  if (lower != nullptr && *lower != '\0') return {std::string("NPM_CONFIG_REGISTRY=") + lower};
+  return {};
 }
 
 std::string_view install_tool(std::string_view runtime) {
@@ -254,7 +269,9 @@ std::vector<SetupCommand> install_commands(std::string_view runtime, const std::
                  "npm_config_fetch_retry_maxtimeout=2000", "npm_config_update_notifier=false"},
                 timeout));
   } else if (runtime == "bun") {
-    argv = {tool, "install", "-g", "--global-dir=/sandbox/.bun-global"};
+    // BUN_INSTALL_GLOBAL_DIR says where: Bun 1.4 refuses upstream's `--global-dir=` flag ("bun
+    // add has no --global-dir flag"), and reads what follows "--" as package names.
+    argv = {tool, "install", "-g", "--"};
     argv.insert(argv.end(), packages.begin(), packages.end());
     out.push_back(command(
         std::move(argv),
@@ -262,9 +279,13 @@ std::vector<SetupCommand> install_commands(std::string_view runtime, const std::
          "BUN_INSTALL_BIN=/sandbox/.bun-global/bin"},
         timeout));
   } else if (runtime == "deno") {
-    // One `deno cache` per specifier, as upstream's chain, each an argv of its own.
+    // One `deno cache` per specifier, as upstream's chain, each an argv of its own. No "--":
+    // Deno 2 passes what follows it to the script as arguments and caches nothing; a specifier
+    // starts with npm:, jsr: or https:// (validate_packages), so none reads as an option.
+    std::vector<std::string> env = {"DENO_DIR=/sandbox/.deno"};
+    for (auto& e : deno_registry_environment()) env.push_back(std::move(e));
     for (const auto& spec : packages) {
-      out.push_back(command({tool, "cache", "--", spec}, {"DENO_DIR=/sandbox/.deno"}, timeout));
+      out.push_back(command({tool, "cache", spec}, env, timeout));
     }
   } else if (runtime == "bash") {
     // The directories apt expects, the index, the packages with the dependencies the root

@@ -5,7 +5,8 @@
 //
 //   python  pip install --user into /sandbox/.local (PYTHONUSERBASE)
 //   node    npm install --prefix /sandbox          -> /sandbox/node_modules
-//   bun     bun install -g --global-dir=/sandbox/.bun-global
+//   bun     bun install -g into BUN_INSTALL_GLOBAL_DIR=/sandbox/.bun-global (its node_modules on
+//           the bun runtime's NODE_PATH)
 //   deno    deno cache <specifier>, one command per specifier, into DENO_DIR=/sandbox/.deno
 //   bash    apt-get without root (state and cache under /sandbox/.apt) downloads the packages
 //           and the dependencies the root lacks; each is unpacked with dpkg-deb into
@@ -34,6 +35,13 @@ Result<void> validate_packages(std::string_view runtime, const std::vector<std::
 // The mirror variables of isol8's own environment an install passes on (PIP_INDEX_URL,
 // PIP_EXTRA_INDEX_URL, PIP_TRUSTED_HOST, npm_config_registry, NPM_CONFIG_REGISTRY), KEY=VALUE.
 std::vector<std::string> mirror_environment();
+
+// The npm registry for Deno, which reads only NPM_CONFIG_REGISTRY (npm and bun read either
+// spelling): {"NPM_CONFIG_REGISTRY=<url>"} from isol8's NPM_CONFIG_REGISTRY or else
+// npm_config_registry, {} when neither is set. Deno keeps its npm cache per registry, so the
+// code of a deno run needs it as much as `deno cache` does (it would otherwise look for the
+// packages under registry.npmjs.org and fetch them again).
+std::vector<std::string> deno_registry_environment();
 
 // The commands that install `packages` for `runtime` (validated already), each with the time
 // limit `timeout`. `tool` is the absolute path of the runtime's tool inside the root (pip's

@@ -300,6 +300,15 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
       if (entry.starts_with("PATH=")) entry = "PATH=" + debian_package_path(entry.substr(5));
     }
     spec.env.push_back("LD_LIBRARY_PATH=" + debian_package_library_path());
+  } else if (runtime_name == "bun") {
+    // Packages a bun install put in its global directory: Bun resolves them through NODE_PATH
+    // only (else it would fetch them again at run time, from the default registry).
+    for (std::string& entry : spec.env) {
+      if (entry.starts_with("NODE_PATH=")) entry += ":/sandbox/.bun-global/node_modules";
+    }
+  } else if (runtime_name == "deno") {
+    // The registry the installs cached from (deno_registry_environment).
+    for (auto& e : deno_registry_environment()) spec.env.push_back(std::move(e));
   }
   for (const auto& [key, value] : options.secrets) {
     ISOL8_TRY(add_env(spec.env, key, value, "secret"));

@@ -266,6 +266,9 @@ asio::awaitable<bool> Session::open_upstream(const Target& target, bool is_conne
     touch(policy_->limits.connect_timeout);
     co_await asio::async_connect(upstream_, endpoints, with(ec));
     if (done_) co_return false;
+    // The request goes out as a header write and body writes (see the listener's no_delay).
+    error_code ignored;
+    if (!ec) upstream_.set_option(tcp::no_delay(true), ignored);
   }
   if (ec || endpoints.empty()) {
     spdlog::debug("proxy: connection to {} failed: {}", target.authority(),

@@ -17,6 +17,8 @@
 //                      (fds, threads, RSS), mounts (without the Docker daemon's),
 //                      isol8 cgroups of a runner; sh/sh_out
 //   net.h              tcp_connects, LoopbackListener (loopback only)
+//   package_registries.h  PackageRegistries: PyPI, npm and Debian registries served in a network
+//                      namespace of their own (root), for --install (tests and bench/)
 //   sandbox_fixtures.h sandbox_unavailable_reason; NativeTest (skips without root/userns);
 //                      LeakCheckedTest (no sandbox process or host mount left behind)
 //   docker_ready.h     docker_unavailable_reason (the one "is docker ready" check),
@@ -36,6 +38,7 @@
 #include "support/files.h"
 #include "support/host_state.h"
 #include "support/net.h"
+#include "support/package_registries.h"
 #include "support/remote_server.h"
 #include "support/requests.h"
 #include "support/runs.h"

@@ -736,17 +736,61 @@ TEST_F(RunPreparationTest, EachRuntimeInstallsWithItsTool) {
   p = ok(r);
   ASSERT_EQ(p.spec.setup_commands.size(), 1u);
   EXPECT_EQ(p.spec.setup_commands[0].argv,
-            (Argv{"/usr/local/bin/bun", "install", "-g", "--global-dir=/sandbox/.bun-global",
-                  "is-number"}));
+            (Argv{"/usr/local/bin/bun", "install", "-g", "--", "is-number"}));
+  EXPECT_TRUE(
+      contains(p.spec.setup_commands[0].env, "BUN_INSTALL_GLOBAL_DIR=/sandbox/.bun-global"));
   r = code_request("deno", "1");
   r.install_packages = {"npm:is-number@7", "jsr:@std/fmt"};
   p = ok(r);
   ASSERT_EQ(p.spec.setup_commands.size(), 2u);
   EXPECT_EQ(p.spec.setup_commands[0].argv,
-            (Argv{"/usr/local/bin/deno", "cache", "--", "npm:is-number@7"}));
-  EXPECT_EQ(p.spec.setup_commands[1].argv,
-            (Argv{"/usr/local/bin/deno", "cache", "--", "jsr:@std/fmt"}));
+            (Argv{"/usr/local/bin/deno", "cache", "npm:is-number@7"}));
+  EXPECT_EQ(p.spec.setup_commands[1].argv, (Argv{"/usr/local/bin/deno", "cache", "jsr:@std/fmt"}));
   EXPECT_TRUE(contains(p.spec.setup_commands[1].env, "DENO_DIR=/sandbox/.deno"));
+}
+
+// Bun finds what `bun install -g` put in its global directory through NODE_PATH only.
+TEST_F(RunPreparationTest, BunCodeFindsItsGlobalPackages) {
+  const PreparedRun p = ok(code_request("bun", "1"));
+  EXPECT_TRUE(contains(p.spec.env,
+                       "NODE_PATH=/usr/local/lib/node_modules:/sandbox/.npm-global/lib/"
+                       "node_modules:/sandbox/node_modules:/sandbox/.bun-global/node_modules"));
+  const PreparedRun node = ok(code_request("node", "1"));
+  EXPECT_TRUE(contains(node.spec.env,
+                       "NODE_PATH=/usr/local/lib/node_modules:/sandbox/.npm-global/lib/"
+                       "node_modules:/sandbox/node_modules"));
+}
+
+// Deno reads only NPM_CONFIG_REGISTRY, and looks for cached npm packages under the registry it
+// was given: a mirror named as npm_config_registry reaches deno's installs and its code under
+// that name, once.
+TEST_F(RunPreparationTest, DenoGetsTheNpmMirrorInInstallsAndCode) {
+  options_.network = NetworkMode::kHost;
+  ScopedEnv npm("npm_config_registry", "http://npm.corp.example/");
+  ExecutionRequest r = code_request("deno", "1");
+  r.install_packages = {"npm:is-number@7"};
+  PreparedRun p = ok(r);
+  ASSERT_EQ(p.spec.setup_commands.size(), 1u);
+  const Argv& install_env = p.spec.setup_commands[0].env;
+  EXPECT_EQ(std::count(install_env.begin(), install_env.end(),
+                       "NPM_CONFIG_REGISTRY=http://npm.corp.example/"),
+            1);
+  EXPECT_TRUE(contains(p.spec.env, "NPM_CONFIG_REGISTRY=http://npm.corp.example/"));
+
+  ScopedEnv upper("NPM_CONFIG_REGISTRY", "http://upper.corp.example/");
+  p = ok(r);
+  ASSERT_EQ(p.spec.setup_commands.size(), 1u);
+  const Argv& env = p.spec.setup_commands[0].env;
+  EXPECT_EQ(
+      std::count_if(env.begin(), env.end(),
+                    [](const std::string& e) { return e.starts_with("NPM_CONFIG_REGISTRY="); }),
+      1);
+  EXPECT_TRUE(contains(env, "NPM_CONFIG_REGISTRY=http://upper.corp.example/"));
+  EXPECT_TRUE(contains(p.spec.env, "NPM_CONFIG_REGISTRY=http://upper.corp.example/"));
+
+  // Other runtimes' code does not get it.
+  EXPECT_FALSE(contains(ok(code_request("node", "1")).spec.env,
+                        "NPM_CONFIG_REGISTRY=http://upper.corp.example/"));
 }
 
 TEST_F(RunPreparationTest, BadPackageNamesAreRefusedByName) {

@@ -1,22 +1,18 @@
 // Run-time package installs (--install) end to end on every backend under test (the native one
-// in the network tier, docker in the docker tier), against real package
-// registries served inside a test "internet" (a network namespace of this test's own at
-// 203.0.113.2, reached through a veth): a PyPI "simple" index holding a wheel the test builds,
-// and an npm registry holding a packument and a tarball made with `npm pack`. pip and npm reach
-// them through the filtered network's proxy (the CLI resolves the test names through a hosts
-// file bind-mounted in a mount namespace), pointed there by PIP_INDEX_URL / npm_config_registry.
-// Nothing leaves the machine.
+// in the network tier, docker in the docker tier), against real package registries served
+// inside a test "internet" (support/package_registries.h: a network namespace of this test's own
+// at 203.0.113.2, reached through a veth): a PyPI "simple" index holding a wheel the test builds,
+// an npm registry holding a packument and a tarball made with `npm pack`, and a flat Debian
+// repository. pip, npm and apt reach them through the filtered network's proxy (the CLI resolves
+// the test names through a hosts file bind-mounted in a mount namespace), pointed there by
+// PIP_INDEX_URL / npm_config_registry / ISOL8_APT_SOURCES. Nothing leaves the machine.
 
-#include <signal.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -24,150 +20,14 @@
 
 #include "isol8/engine.h"
 #include "network_fixture.h"
+#include "support/package_registries.h"
 #include "support/test_support.h"
 
 namespace isol8::test {
 namespace {
 
-namespace fs = std::filesystem;
-
-constexpr const char* kWheelPackage = "isol8-test-pkg";
-constexpr const char* kNpmPackage = "isol8-test-dep";
-constexpr const char* kRegistryAddress = "203.0.113.2";
-
-constexpr const char* kHosts =
-    "127.0.0.1 localhost\n"
-    "203.0.113.2 pypi.test registry.test other.test debian.test\n";
-constexpr const char* kAptSources = "deb [trusted=yes] http://debian.test/debian ./";
-
-// A flat Debian repository under $1/debian, indexed with dpkg-scanpackages: libisol8greet1 (a
-// shared library in the multiarch directory), isol8-greet (a program linked against it, which
-// depends on it and on a "bash" newer than any root's) and that bash (which an install must not
-// unpack over the root's: it would shadow the real one).
-constexpr const char* kMakeDebianRepo = R"SH(set -e
-out=$1/debian; work=$2
-arch=$(dpkg --print-architecture); ma=$(gcc -print-multiarch)
-mkdir -p "$out" "$work/lib/DEBIAN" "$work/lib/usr/lib/$ma" "$work/greet/DEBIAN" \
-  "$work/greet/usr/bin" "$work/bash/DEBIAN" "$work/bash/usr/bin"
-printf 'const char *isol8_greet(void) { return "hello from the library of a deb"; }\n' > "$work/greet.c"
-printf '#include <stdio.h>\nconst char *isol8_greet(void);\nint main(void) { puts(isol8_greet()); return 0; }\n' > "$work/main.c"
-cc -shared -fPIC -Wl,-soname,libisol8greet.so.1 -o "$work/lib/usr/lib/$ma/libisol8greet.so.1" "$work/greet.c"
-cc -o "$work/greet/usr/bin/isol8-greet" "$work/main.c" "$work/lib/usr/lib/$ma/libisol8greet.so.1"
-printf '#!/bin/sh\necho fake bash\n' > "$work/bash/usr/bin/bash"; chmod 755 "$work/bash/usr/bin/bash"
-control() { printf 'Package: %s\nVersion: %s\nArchitecture: %s\nMaintainer: isol8 tests <tests@isol8.invalid>\nDescription: isol8 test package\n%s' "$1" "$2" "$arch" "$3"; }
-control libisol8greet1 1.0 "" > "$work/lib/DEBIAN/control"
-control isol8-greet 1.0 'Depends: libisol8greet1, bash (>= 99)
-' > "$work/greet/DEBIAN/control"
-control bash 99.0 "" > "$work/bash/DEBIAN/control"
-for p in lib greet bash; do dpkg-deb --build --root-owner-group "$work/$p" "$out" >/dev/null; done
-cd "$out" && dpkg-scanpackages -m . 2>/dev/null > Packages
-echo ok
-)SH";
-
-// Builds a pure-Python wheel of isol8_test_pkg (a zip with dist-info; no pip, no network).
-constexpr const char* kMakeWheel = R"PY(
-import base64, hashlib, os, sys, zipfile
-root = sys.argv[1]
-name, ver = 'isol8_test_pkg', '1.0.0'
-files = {
-    name + '/__init__.py': b"def greet(who):\n    return 'hello ' + who + ' from the wheel'\n",
-    name + '-' + ver + '.dist-info/METADATA':
-        ('Metadata-Version: 2.1\nName: isol8-test-pkg\nVersion: ' + ver + '\n').encode(),
-    name + '-' + ver + '.dist-info/WHEEL':
-        b'Wheel-Version: 1.0\nGenerator: isol8-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
-}
-record = []
-for path, data in files.items():
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
-    record.append('%s,sha256=%s,%d' % (path, digest, len(data)))
-record.append(name + '-' + ver + '.dist-info/RECORD,,')
-files[name + '-' + ver + '.dist-info/RECORD'] = ('\n'.join(record) + '\n').encode()
-wheel = name + '-' + ver + '-py3-none-any.whl'
-os.makedirs(os.path.join(root, 'packages'), exist_ok=True)
-os.makedirs(os.path.join(root, 'simple', 'isol8-test-pkg'), exist_ok=True)
-with zipfile.ZipFile(os.path.join(root, 'packages', wheel), 'w') as z:
-    for path, data in files.items():
-        z.writestr(path, data)
-with open(os.path.join(root, 'simple', 'isol8-test-pkg', 'index.html'), 'w') as f:
-    f.write('<html><body><a href="../../packages/%s">%s</a></body></html>\n' % (wheel, wheel))
-print('ok')
-)PY";
-
-// Serves the directory argv[1] on 203.0.113.2:80 (once the address exists), logging each path
-// asked for to argv[2]; any path with "slow" in it hangs (for the install time limit).
-constexpr const char* kServer = R"PY(
-import http.server, os, socket, sys, time
-root, log = sys.argv[1], sys.argv[2]
-class H(http.server.SimpleHTTPRequestHandler):
-    def __init__(self, *a, **k):
-        super().__init__(*a, directory=root, **k)
-    def do_GET(self):
-        with open(log, 'a') as f:
-            f.write(self.path + '\n')
-        if 'slow' in self.path:
-            time.sleep(60)
-        super().do_GET()
-    def log_message(self, *a): pass
-while True:
-    try:
-        s = http.server.ThreadingHTTPServer(('203.0.113.2', 80), H); break
-    except OSError: time.sleep(0.02)
-s.serve_forever()
-)PY";
-
-// The registries' namespace: a python HTTP server in a network namespace of its own, joined to
-// the host by a veth (203.0.113.1 on the host side), as TestInternet does.
-class RegistryInternet {
- public:
-  RegistryInternet(const std::string& root, const std::string& log) {
-    host_if_ = "i8r" + std::to_string(::getpid());
-    server_ = ::fork();
-    if (server_ == 0) {
-      ::execl("/usr/bin/unshare", "unshare", "--net", "--", "/usr/bin/python3", "-c", kServer,
-              root.c_str(), log.c_str(), nullptr);
-      ::_exit(127);
-    }
-    if (server_ < 0) return;
-    const std::string own = fs::read_symlink("/proc/self/ns/net").string();
-    const std::string theirs = "/proc/" + std::to_string(server_) + "/ns/net";
-    bool unshared = false;
-    for (int i = 0; i < 400 && !unshared; ++i) {
-      std::error_code ec;
-      const auto ns = fs::read_symlink(theirs, ec);
-      unshared = !ec && ns.string() != own &&
-                 contains(slurp("/proc/" + std::to_string(server_) + "/cmdline"), "python3");
-      if (!unshared) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (!unshared) return;
-    const std::string pid = std::to_string(server_);
-    const std::string in = "nsenter -t " + pid + " -n ip ";
-    const std::string script = "set -e; ip link add " + host_if_ +
-                               " type veth peer name inet0 netns " + pid +
-                               "; ip addr add 203.0.113.1/24 dev " + host_if_ + "; ip link set " +
-                               host_if_ + " up; " + in + "addr add 203.0.113.2/24 dev inet0; " +
-                               in + "link set inet0 up; " + in + "link set lo up";
-    if (sh(script) != 0) return;
-    for (int i = 0; i < 400 && !tcp_connects(kRegistryAddress, 80); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    ok_ = tcp_connects(kRegistryAddress, 80);
-  }
-  ~RegistryInternet() {
-    if (server_ > 0) {
-      ::kill(server_, SIGKILL);
-      ::waitpid(server_, nullptr, 0);
-    }
-    sh("ip link del " + host_if_ + " 2>/dev/null");
-  }
-  RegistryInternet(const RegistryInternet&) = delete;
-  RegistryInternet& operator=(const RegistryInternet&) = delete;
-  bool ok() const { return ok_; }
-
- private:
-  std::string host_if_;
-  pid_t server_ = -1;
-  bool ok_ = false;
-};
+// The registries' /24 (a documentation range): the host end .1, the registries .2.
+constexpr const char* kRegistrySubnet = "203.0.113";
 
 class Installs : public ::testing::TestWithParam<BackendKind> {
  protected:
@@ -187,29 +47,16 @@ class Installs : public ::testing::TestWithParam<BackendKind> {
     if (sh("/usr/bin/python3 -m pip --version >/dev/null 2>&1") != 0) {
       GTEST_SKIP() << "pip is not installed on the host (scripts/deps installs python3-pip)";
     }
-    has_npm_ = ::access("/usr/bin/npm", X_OK) == 0;
-    root_ = dir_.file("registry");
-    fs::create_directories(root_ + "/tarballs");
-    log_ = dir_.file("requests.log");
-    spit(log_, "");
-    spit(dir_.file("make_wheel.py"), kMakeWheel);
-    ASSERT_EQ(sh_out("/usr/bin/python3 '" + dir_.file("make_wheel.py") + "' '" + root_ + "'"),
-              "ok\n");
-    if (has_npm_) make_npm_package();
-    spit(dir_.file("make_debian_repo.sh"), kMakeDebianRepo);
-    ASSERT_EQ(sh_out("/bin/sh '" + dir_.file("make_debian_repo.sh") + "' '" + root_ + "' '" +
-                     dir_.file("debian-src") + "'"),
-              "ok\n")
-        << "building the Debian repository (dpkg-deb, dpkg-scanpackages from dpkg-dev, cc)";
-    spit(dir_.file("hosts"), kHosts);
     ::mkdir(dir_.file("tmp").c_str(), 0700);
-    internet_ = std::make_unique<RegistryInternet>(root_, log_);
-    ASSERT_TRUE(internet_->ok()) << "could not build the registries' namespace";
+    auto registries = PackageRegistries::start(dir_.path(), kRegistrySubnet);
+    ASSERT_TRUE(registries) << "could not serve the registries: " << registries.error().message;
+    registries_ = std::move(registries).value();
+    has_npm_ = registries_->has_npm();
   }
 
   void TearDown() override {
     if (IsSkipped()) return;
-    internet_.reset();
+    registries_.reset();
     const auto left = network_leftovers_settled();
     EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
     if (docker()) {
@@ -219,31 +66,6 @@ class Installs : public ::testing::TestWithParam<BackendKind> {
 
   bool docker() const { return GetParam() == BackendKind::kDocker; }
 
-  // A package made with `npm pack`, its packument at /<name> and its tarball under /tarballs.
-  void make_npm_package() {
-    const std::string pkg = dir_.file("npm-src");
-    fs::create_directories(pkg);
-    spit(pkg + "/package.json", std::string("{\"name\": \"") + kNpmPackage +
-                                    "\", \"version\": \"1.0.0\", \"main\": \"index.js\"}\n");
-    spit(pkg + "/index.js", "exports.greet = (who) => 'hello ' + who + ' from the tarball';\n");
-    const std::string packed = sh_out("cd '" + pkg + "' && npm pack --json --pack-destination '" +
-                                      root_ + "/tarballs' 2>/dev/null");
-    const auto info = nlohmann::json::parse(packed, nullptr, false);
-    ASSERT_TRUE(info.is_array() && info.size() == 1) << "npm pack printed: " << packed;
-    const std::string tgz = info[0]["filename"].get<std::string>();
-    nlohmann::json version = {{"name", kNpmPackage},
-                              {"version", "1.0.0"},
-                              {"main", "index.js"},
-                              {"dist",
-                               {{"tarball", "http://registry.test/tarballs/" + tgz},
-                                {"shasum", info[0]["shasum"]},
-                                {"integrity", info[0]["integrity"]}}}};
-    nlohmann::json packument = {{"name", kNpmPackage},
-                                {"dist-tags", {{"latest", "1.0.0"}}},
-                                {"versions", {{"1.0.0", version}}}};
-    spit(root_ + "/" + kNpmPackage, packument.dump());
-  }
-
   // The CLI in a mount namespace whose /etc/hosts names the registries, with the mirrors set.
   CliOptions options() const {
     CliOptions o;
@@ -251,20 +73,8 @@ class Installs : public ::testing::TestWithParam<BackendKind> {
     o.env["HOME"] = dir_.path();
     o.env["TMPDIR"] = dir_.file("tmp");
     o.env["ISOL8_RELAY"] = kRelayBinary;
-    o.env["PIP_INDEX_URL"] = "http://pypi.test/simple/";
-    o.env["PIP_TRUSTED_HOST"] = "pypi.test";
-    o.env["PIP_EXTRA_INDEX_URL"] = std::nullopt;
-    o.env["npm_config_registry"] = "http://registry.test/";
-    o.env["NPM_CONFIG_REGISTRY"] = std::nullopt;
-    o.env["ISOL8_INSTALL_HOSTS"] = std::nullopt;
-    o.launcher = {"/usr/bin/unshare",
-                  "-m",
-                  "--propagation",
-                  "private",
-                  "/bin/sh",
-                  "-c",
-                  "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
-                  dir_.file("hosts")};
+    o.env.merge(registries_->mirror_env());
+    o.launcher = registries_->hosts_launcher();
     return o;
   }
 
@@ -276,21 +86,20 @@ class Installs : public ::testing::TestWithParam<BackendKind> {
   }
   CliRun cli(std::vector<std::string> args) const { return cli(std::move(args), options()); }
 
-  std::string requests() const { return slurp(log_); }
+  std::string requests() const { return registries_->requests(); }
 
   TempDir dir_;
-  std::string root_;
-  std::string log_;
-  std::unique_ptr<RegistryInternet> internet_;
+  std::unique_ptr<PackageRegistries> registries_;
   bool has_npm_ = false;
   long containers_before_ = 0;
 };
 
-// Bash installs need a runtime root with a package database: the native backend's store (built
-// by `isol8 setup` before this tier), or the docker image made from it.
-#define ISOL8_REQUIRE_BASH_ROOT()                                                            \
+// Bash installs need a runtime root with a package database, and bun and deno are not on the
+// host: the native backend's store (built by `isol8 setup` before this tier), or the docker
+// images made from it.
+#define ISOL8_REQUIRE_RUNTIME_ROOTS()                                                        \
   if (!docker() && std::getenv("ISOL8_TEST_ROOTFS_STORE") == nullptr)                        \
-  GTEST_SKIP() << "ISOL8_TEST_ROOTFS_STORE is not set: bash installs need the roots `isol8 " \
+  GTEST_SKIP() << "ISOL8_TEST_ROOTFS_STORE is not set: this install needs the roots `isol8 " \
                   "setup` builds (scripts/test builds them before this tier)"
 
 #define ISOL8_REQUIRE_NPM() \
@@ -416,8 +225,8 @@ TEST_P(Installs, StreamedInstallOutputHasPhaseSetup) {
   request.code = "import isol8_test_pkg; print(isol8_test_pkg.greet('stream'))";
   request.install_packages = {kWheelPackage};
   // The mirror variables are read from the caller's environment when the run is prepared.
-  ::setenv("PIP_INDEX_URL", "http://203.0.113.2/simple/", 1);
-  ::setenv("PIP_TRUSTED_HOST", "203.0.113.2", 1);
+  ::setenv("PIP_INDEX_URL", ("http://" + registries_->address() + "/simple/").c_str(), 1);
+  ::setenv("PIP_TRUSTED_HOST", registries_->address().c_str(), 1);
   std::vector<StreamEvent> events;
   auto result = (*engine)->execute_stream(
       request, [&](const StreamEvent& e) { events.push_back(e); }, RunControl{});
@@ -436,20 +245,52 @@ TEST_P(Installs, StreamedInstallOutputHasPhaseSetup) {
   EXPECT_EQ(result->exit_code, 0);
 }
 
-// Options for a bash install against the test's Debian repository, in the store's roots.
-CliOptions debian_options(CliOptions o) {
-  o.env["ISOL8_APT_SOURCES"] = kAptSources;
+// Options for a run in the store's runtime roots (a bash install goes to the test's Debian
+// repository: the mirror variables name it).
+CliOptions rootfs_options(CliOptions o) {
   if (const char* store = std::getenv("ISOL8_TEST_ROOTFS_STORE")) {
     o.env["ISOL8_ROOTFS_STORE"] = store;
   }
   return o;
 }
 
+// Bun installs into its global directory, which the code finds through NODE_PATH; both read
+// the mirror as npm_config_registry.
+TEST_P(Installs, BunPackageFromTheRegistryRequires) {
+  ISOL8_REQUIRE_NPM();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
+  const CliRun r = cli({"-r", "bun", "--install", kNpmPackage, "-e",
+                        "import { greet } from 'isol8-test-dep'; console.log(greet('bun'))"},
+                       rootfs_options(options()));
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "hello bun from the tarball")) << describe(r);
+  EXPECT_LT(r.out.find("installed isol8-test-dep@1.0.0"), r.out.find("hello bun")) << describe(r);
+  EXPECT_TRUE(contains(requests(), "/tarballs/isol8-test-dep-1.0.0.tgz")) << requests();
+}
+
+// `deno cache` fetches an npm: specifier from the mirror given as npm_config_registry (Deno
+// itself reads only NPM_CONFIG_REGISTRY), and the code finds it in the cache: one download.
+TEST_P(Installs, DenoNpmSpecifierFromTheRegistryImports) {
+  ISOL8_REQUIRE_NPM();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
+  const CliRun r = cli({"-r", "deno", "--install", std::string("npm:") + kNpmPackage, "-e",
+                        "import m from 'npm:isol8-test-dep'; console.log(m.greet('deno'))"},
+                       rootfs_options(options()));
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "hello deno from the tarball")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "http://registry.test/tarballs/isol8-test-dep-1.0.0.tgz"))
+      << describe(r);
+  const std::string asked = requests();
+  const std::string tarball = "/tarballs/isol8-test-dep-1.0.0.tgz";
+  ASSERT_TRUE(contains(asked, tarball)) << asked;
+  EXPECT_EQ(asked.find(tarball), asked.rfind(tarball)) << "fetched twice: " << asked;
+}
+
 TEST_P(Installs, DebianPackagesForBashComeWithTheirLibraries) {
-  ISOL8_REQUIRE_BASH_ROOT();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
   const CliRun r = cli({"-r", "bash", "--install", "isol8-greet", "-e",
                         "isol8-greet; echo \"bash ${BASH_VERSINFO[0]} at $(command -v bash)\""},
-                       debian_options(options()));
+                       rootfs_options(options()));
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "hello from the library of a deb")) << describe(r);
   // The dependency the root has (bash) keeps the root's version, never the downloaded one.
@@ -465,9 +306,9 @@ TEST_P(Installs, DebianPackagesForBashComeWithTheirLibraries) {
 }
 
 TEST_P(Installs, DebianInstallFailuresAndBadNames) {
-  ISOL8_REQUIRE_BASH_ROOT();
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
   const CliRun missing = cli({"-r", "bash", "--install", "isol8-no-such-deb", "-e", "echo never"},
-                             debian_options(options()));
+                             rootfs_options(options()));
   EXPECT_EQ(missing.exit_code, 1) << describe(missing);
   EXPECT_TRUE(contains(missing.err, "[ERR] Package install failed (exit code 100): "))
       << describe(missing);
@@ -479,7 +320,7 @@ TEST_P(Installs, DebianInstallFailuresAndBadNames) {
   for (const std::string& bad :
        std::vector<std::string>{"jq;id", "-o=Dir::Etc=/tmp", "Jq", "a b"}) {
     const CliRun r =
-        cli({"-r", "bash", "--install", bad, "-e", "echo never"}, debian_options(options()));
+        cli({"-r", "bash", "--install", bad, "-e", "echo never"}, rootfs_options(options()));
     EXPECT_EQ(r.exit_code, 1) << describe(r);
     EXPECT_TRUE(contains(r.err, "[ERR] Invalid package name for bash: \"" + bad + "\""))
         << describe(r);
@@ -488,7 +329,7 @@ TEST_P(Installs, DebianInstallFailuresAndBadNames) {
 
   // Without a runtime root (the host's system directories) there is no package database.
   if (!docker()) {
-    CliOptions o = debian_options(options());
+    CliOptions o = rootfs_options(options());
     o.env["ISOL8_ROOTFS_STORE"] = dir_.file("no-store");
     const CliRun host = cli({"-r", "bash", "--install", "isol8-greet", "-e", "echo never"}, o);
     EXPECT_EQ(host.exit_code, 1) << describe(host);
@@ -506,8 +347,8 @@ TEST_P(Installs, PackagesPersistInASession) {
   options.timeout_ms = 60000;
   auto engine = Engine::create(options);
   ASSERT_TRUE(engine) << engine.error().message;
-  ::setenv("PIP_INDEX_URL", "http://203.0.113.2/simple/", 1);
-  ::setenv("PIP_TRUSTED_HOST", "203.0.113.2", 1);
+  ::setenv("PIP_INDEX_URL", ("http://" + registries_->address() + "/simple/").c_str(), 1);
+  ::setenv("PIP_TRUSTED_HOST", registries_->address().c_str(), 1);
   ExecutionRequest install;
   install.runtime = "python";
   install.code = "import isol8_test_pkg; print(isol8_test_pkg.greet('step one'))";
