@@ -78,6 +78,7 @@ class Engine final : public Executor {
   mutable std::mutex session_mutex_;
   std::unique_ptr<Session> session_;
   std::string session_runtime_;
+  bool session_has_debs_ = false;  // a bash install in the session unpacked Debian packages
   std::unique_ptr<audit::AuditLog> audit_;  // when options.audit.enabled
 };
 

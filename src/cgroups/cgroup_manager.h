@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "isol8/result.h"
 
 namespace isol8 {
@@ -35,8 +36,8 @@ struct CgroupUsage {
   uint64_t memory_peak_bytes = 0;
   uint64_t cpu_user_usec = 0;
   uint64_t cpu_system_usec = 0;
-  bool oom_killed = false;  // the kernel's OOM killer killed a process of this cgroup
-  uint64_t oom_kills = 0;   // how many times (0 where the kernel does not count them)
+  bool oom_killed = false;     // the kernel's OOM killer killed a process of this cgroup
+  uint64_t oom_kills = 0;      // how many times (0 where the kernel does not count them)
   uint64_t pids_max_hits = 0;  // forks refused at pids.max (pids.events "max")
 };
 
@@ -58,6 +59,14 @@ class Cgroup {
   // v2: an O_DIRECTORY fd of the cgroup for clone3's CLONE_INTO_CGROUP (owned by this object).
   // -1 when the child must be moved with add_process instead (v1, none).
   virtual int clone_into_fd() const = 0;
+  // v1: the `tasks` file of each hierarchy's cgroup, open for writing, for a new single-threaded
+  // child to move itself with by writing "0" (the kernel takes its global threadgroup lock,
+  // whose write side waits for an RCU grace period, only when a task moves another one or a
+  // whole thread group: 10-70 ms under load, on every run). Permission is checked against the
+  // opener's credentials, so the child needs no privilege. Empty on v2 and "none".
+  virtual Result<std::vector<UniqueFd>> open_self_join_files() const {
+    return std::vector<UniqueFd>{};
+  }
   // SIGKILLs every process in the cgroup and waits until it is empty. v2: cgroup.kill; v1: freeze,
   // SIGKILL each pid, thaw. "none": nothing to do (the caller kills the pid namespace's init).
   virtual Result<void> kill_all() = 0;

@@ -1,6 +1,7 @@
 // cgroup v1: one directory <mount>/isol8/isol8-<pid>-<name> per hierarchy among memory, pids, cpu,
 // cpuacct and freezer. Co-mounted controllers (cpu,cpuacct) share one directory.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -57,6 +58,16 @@ class V1Cgroup final : public Cgroup {
     return ok();
   }
   int clone_into_fd() const override { return -1; }
+  Result<std::vector<UniqueFd>> open_self_join_files() const override {
+    std::vector<UniqueFd> files;
+    for (const fs::path& dir : unique_) {
+      const fs::path tasks = dir / "tasks";
+      UniqueFd fd(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd) return errno_error("open " + tasks.string());
+      files.push_back(std::move(fd));
+    }
+    return files;
+  }
   std::vector<std::string> enforced() const override { return enforced_; }
 
   // Freezing first stops forks and exits, so the pids read from cgroup.procs cannot be reused

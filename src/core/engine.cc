@@ -17,6 +17,7 @@
 #include "core/base64.h"
 #include "core/ids.h"
 #include "core/output_limiter.h"
+#include "core/package_install.h"
 #include "core/remote_code_source.h"
 #include "core/run_preparation.h"
 #include "core/secret_masker.h"
@@ -240,6 +241,7 @@ void Engine::stop() {
     std::lock_guard lock(session_mutex_);
     session = std::move(session_);
     session_runtime_.clear();
+    session_has_debs_ = false;
   }
   // Removed outside the lock: a sandbox's teardown may take a while.
   session.reset();
@@ -338,6 +340,9 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
       session_runtime_ = runtime;
       spdlog::debug("{}: session {} started for {}", backend_->name(), session_->id(), runtime);
     }
+    // Debian packages an earlier execution of the session installed stay reachable.
+    if (runtime == "bash" && !request.install_packages.empty()) session_has_debs_ = true;
+    if (session_has_debs_) add_debian_package_environment(prepared->spec.env);
     outcome = session_->run(prepared->spec, sink, control);
     container_id = session_->id();
     if (outcome)

@@ -226,13 +226,22 @@ std::string configured_apt_sources() {
   return out;
 }
 
-std::string debian_package_path(std::string_view system_path) {
-  return fmt::format("{0}/usr/local/bin:{0}/usr/bin:{0}/bin:{1}", kDebRoot, system_path);
-}
-
-std::string debian_package_library_path() {
-  return fmt::format("{0}/usr/local/lib:{0}/usr/lib/{1}:{0}/lib/{1}:{0}/usr/lib:{0}/lib", kDebRoot,
-                     kMultiarch);
+void add_debian_package_environment(std::vector<std::string>& env) {
+  const std::string bins = fmt::format("{0}/usr/local/bin:{0}/usr/bin:{0}/bin", kDebRoot);
+  const std::string libs = fmt::format(
+      "{0}/usr/local/lib:{0}/usr/lib/{1}:{0}/lib/{1}:{0}/usr/lib:{0}/lib", kDebRoot, kMultiarch);
+  auto prepend = [&env](const std::string& name, const std::string& dirs) {
+    const std::string prefix = name + "=";
+    for (std::string& entry : env) {
+      if (!entry.starts_with(prefix)) continue;
+      const std::string value = entry.substr(prefix.size());
+      if (!value.starts_with(dirs)) entry = prefix + dirs + (value.empty() ? "" : ":" + value);
+      return;
+    }
+    env.push_back(prefix + dirs);
+  };
+  prepend("PATH", bins);
+  prepend("LD_LIBRARY_PATH", libs);
 }
 
 std::vector<SetupCommand> install_commands(std::string_view runtime, const std::string& tool,

@@ -63,9 +63,11 @@ std::string configured_apt_sources();
 // Where a bash install's sources.list goes inside the sandbox (written before the setup phase).
 inline constexpr const char* kAptSourcesPath = "/sandbox/.apt/sources.list";
 
-// The bash runtime's PATH and LD_LIBRARY_PATH entries for packages unpacked by an install.
-std::string debian_package_path(std::string_view system_path);
-std::string debian_package_library_path();
+// Puts the directories of packages a bash install unpacks (/sandbox/.deb) in front of `env`'s
+// PATH and LD_LIBRARY_PATH (added when missing); idempotent. Only runs that installed Debian
+// packages, or follow such a run in a session, get them: every dynamic executable would otherwise
+// probe these directories' glibc-hwcaps subdirectories at start.
+void add_debian_package_environment(std::vector<std::string>& env);
 
 // The label of install failures: `Package install failed (exit code N): <stderr>`.
 inline constexpr const char* kPackageInstallLabel = "Package install";

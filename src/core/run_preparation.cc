@@ -294,12 +294,8 @@ Result<PreparedRun> prepare_run(const ExecutionRequest& request, const Options& 
 
   spec.env = base_environment();
   if (runtime_name == "bash") {
-    // Debian packages a bash install unpacked (package_install.h), in this execution or an
-    // earlier one of the session.
-    for (std::string& entry : spec.env) {
-      if (entry.starts_with("PATH=")) entry = "PATH=" + debian_package_path(entry.substr(5));
-    }
-    spec.env.push_back("LD_LIBRARY_PATH=" + debian_package_library_path());
+    // The Debian packages this run's install unpacks (a session's later runs: the engine).
+    if (!request.install_packages.empty()) add_debian_package_environment(spec.env);
   } else if (runtime_name == "bun") {
     // Packages a bun install put in its global directory: Bun resolves them through NODE_PATH
     // only (else it would fetch them again at run time, from the default registry).

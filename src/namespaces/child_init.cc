@@ -305,7 +305,15 @@ void start_relay(const ChildSpec& spec) {
 void run_sandbox_init(const ChildSpec& spec) {
   // Step 6: die with the runner; then wait for "go" (the parent writes our id maps meanwhile).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Into the sandbox's cgroup (v1) before anything else, by moving ourselves: see
+  // ChildSpec::cgroup_join_fds. The failure is reported once the sync socket is in place.
+  int join_error = 0;
+  for (size_t i = 0; i < spec.cgroup_join_count; ++i) {
+    if (join_error == 0 && ::write(spec.cgroup_join_fds[i], "0", 1) != 1) join_error = errno;
+    ::close(spec.cgroup_join_fds[i]);
+  }
   arrange_fds(spec);
+  if (join_error != 0) fail(ChildStep::kJoinCgroup, join_error);
   // Init is a copy of the runner: drop the runner's signal handlers (a signal the program sends
   // to pid 1 must not run runner code in here) and an inherited SIG_IGN for SIGCHLD (which would
   // make the kernel reap the program before init can collect its status).

@@ -4,6 +4,8 @@ namespace isol8 {
 
 const char* child_step_name(ChildStep step) {
   switch (step) {
+    case ChildStep::kJoinCgroup:
+      return "moving into the sandbox's cgroup";
     case ChildStep::kWaitForParent:
       return "waiting for the parent";
     case ChildStep::kUnshareCgroup:

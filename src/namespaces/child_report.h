@@ -8,6 +8,7 @@ namespace isol8 {
 
 // Every step of the child's setup that can fail, in the order the child runs them.
 enum class ChildStep : uint32_t {
+  kJoinCgroup,
   kWaitForParent,
   kUnshareCgroup,
   kMountPrivate,
@@ -46,10 +47,10 @@ enum class ChildStep : uint32_t {
 const char* child_step_name(ChildStep step);
 
 struct ChildMessage {
-  // kSetupExited carries the wait status of one setup step (its index in `step`); kExited the program's. The session
-  // kinds (session_protocol.h): kReady, kExecutionEnded (wait_status: the keeper's; max_rss_kb:
-  // the largest resident size among the execution's reaped processes), kOpened (error: 0 and a
-  // descriptor, or the errno that refused the file).
+  // kSetupExited carries the wait status of one setup step (its index in `step`); kExited the
+  // program's. The session kinds (session_protocol.h): kReady, kExecutionEnded (wait_status: the
+  // keeper's; max_rss_kb: the largest resident size among the execution's reaped processes),
+  // kOpened (error: 0 and a descriptor, or the errno that refused the file).
   enum Kind : uint32_t {
     kFailure = 1,
     kExited = 2,

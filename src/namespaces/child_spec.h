@@ -87,6 +87,12 @@ struct ChildSpec {
   // serves the runner's commands on the control socket (child_session.h) until it closes.
   bool session = false;
 
+  // cgroup v1: the `tasks` files of the sandbox's cgroup (Cgroup::open_self_join_files), to
+  // which init writes "0" first thing, moving itself in without the kernel's global lock; init
+  // closes them. None: the parent moved it (or clone3 put it there, on v2).
+  const int* cgroup_join_fds = nullptr;
+  size_t cgroup_join_count = 0;
+
   // Descriptors the child inherits; init moves them to 0, 1, 2 and 3.
   int stdin_fd = -1;
   int stdout_fd = -1;

@@ -131,13 +131,15 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   warn_unenforced_limits(cgroup.get());
 
   // Steps 5, 7 and 8: the child, its cgroup, its id maps, and "go".
-  const int cgroup_fd = cgroup ? cgroup->clone_into_fd() : -1;
+  auto entry = CgroupEntry::prepare(cgroup.get(), **plan);
+  if (!entry) return std::move(entry).error();
   spdlog::debug("native: clone3 flags={:#x} cgroup={} argv0={} root={}", (*plan)->clone_flags(),
                 cgroup ? cgroup->name() : "none", spec.argv.at(0),
                 spec.root_dir.empty() ? "host" : spec.root_dir);
-  auto sandbox = clone_sandbox(**plan, *pipes, cgroup_fd, filtered ? filtered->netns_fd() : -1);
+  auto sandbox =
+      clone_sandbox(**plan, *pipes, entry->clone_into_fd(), filtered ? filtered->netns_fd() : -1);
   if (!sandbox) return std::move(sandbox).error();
-  ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), cgroup_fd >= 0, **plan));
+  ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), entry->placed(), **plan));
 
   // Step 12.
   SupervisionResult supervised =

@@ -142,13 +142,14 @@ Result<std::unique_ptr<Session>> NativeSession::open(NativeBackend& backend, con
   backend.warn_unenforced_limits(session->cgroup_.get());
   session->id_ = "isol8-native-" + name;
 
-  const int cgroup_fd = session->cgroup_ ? session->cgroup_->clone_into_fd() : -1;
-  auto sandbox = clone_sandbox(**plan, *pipes, cgroup_fd,
+  auto entry = CgroupEntry::prepare(session->cgroup_.get(), **plan);
+  if (!entry) return std::move(entry).error();
+  auto sandbox = clone_sandbox(**plan, *pipes, entry->clone_into_fd(),
                                session->filtered_ ? session->filtered_->netns_fd() : -1);
   if (!sandbox) return std::move(sandbox).error();
   session->sandbox_.emplace(std::move(sandbox).value());
   SandboxProcess& process = *session->sandbox_;
-  ISOL8_TRY(release_sandbox(process, session->cgroup_.get(), cgroup_fd >= 0, **plan));
+  ISOL8_TRY(release_sandbox(process, session->cgroup_.get(), entry->placed(), **plan));
   // Init's stdio is /dev/null from here; each execution brings its own pipes.
   process.pipes().stdin_write.reset();
   process.pipes().stdout_read.reset();

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "namespaces/clone.h"
 
 namespace isol8 {
@@ -61,9 +63,28 @@ Result<SandboxProcess> clone_sandbox(SpawnPlan& plan, RunPipes& pipes, int cgrou
 
 // Step 5 on cgroup v1 (the waiting child moves into its cgroup before it runs anything), step 7
 // (the id maps) and step 8 ("go").
-Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool cloned_into_cgroup,
+Result<CgroupEntry> CgroupEntry::prepare(Cgroup* cgroup, SpawnPlan& plan) {
+  CgroupEntry entry;
+  if (cgroup == nullptr) return entry;
+  entry.clone_into_fd_ = cgroup->clone_into_fd();
+  if (entry.clone_into_fd_ >= 0) return entry;
+  auto files = cgroup->open_self_join_files();
+  if (!files) {
+    // Still correct, only slower: release_sandbox moves the child.
+    spdlog::debug("native: the child cannot move itself into its cgroup: {}",
+                  files.error().message);
+    return entry;
+  }
+  entry.join_files_ = std::move(files).value();
+  for (const UniqueFd& fd : entry.join_files_) entry.join_fds_.push_back(fd.get());
+  plan.child().cgroup_join_fds = entry.join_fds_.data();
+  plan.child().cgroup_join_count = entry.join_fds_.size();
+  return entry;
+}
+
+Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool placed,
                              const SpawnPlan& plan) {
-  if (cgroup && !cloned_into_cgroup) {
+  if (cgroup && !placed) {
     if (auto added = cgroup->add_process(sandbox.pid()); !added) {
       return std::move(added).error().context("while moving the sandbox into its cgroup");
     }

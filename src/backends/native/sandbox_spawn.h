@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "backends/backend.h"
 #include "backends/native/sandbox_process.h"
@@ -95,12 +96,30 @@ class RunPipes {
   std::optional<PipePair> setup_out_, setup_err_;
 };
 
+// How the child gets into its cgroup: cloned into it (v2), moving itself in (v1: the `tasks`
+// files handed to it in the plan, see ChildSpec::cgroup_join_fds), or moved by release_sandbox
+// (a v1 cgroup whose files could not be opened). Keep it until the clone has happened.
+class CgroupEntry {
+ public:
+  // Fills the plan's child spec; `cgroup` may be null (no cgroup).
+  static Result<CgroupEntry> prepare(Cgroup* cgroup, SpawnPlan& plan);
+  int clone_into_fd() const { return clone_into_fd_; }
+  // Whether the child ends up in the cgroup without release_sandbox moving it.
+  bool placed() const { return clone_into_fd_ >= 0 || !join_fds_.empty(); }
+
+ private:
+  int clone_into_fd_ = -1;
+  std::vector<UniqueFd> join_files_;
+  std::vector<int> join_fds_;
+};
+
 // Step 5: the child starts in its new namespaces (and, on v2, in its cgroup) and waits.
 // With a veth network (`netns_fd`) the child is cloned into that prepared namespace.
 Result<SandboxProcess> clone_sandbox(SpawnPlan& plan, RunPipes& pipes, int cgroup_fd, int netns_fd);
 
-// Step 5 on cgroup v1, step 7 (the id maps) and step 8 ("go").
-Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool cloned_into_cgroup,
+// Step 5 on cgroup v1 when the child was not placed (CgroupEntry), step 7 (the id maps) and
+// step 8 ("go").
+Result<void> release_sandbox(SandboxProcess& sandbox, Cgroup* cgroup, bool placed,
                              const SpawnPlan& plan);
 
 // How the run ended: the setup script's failure, the program's exit or signal, or a kill from

@@ -382,6 +382,49 @@ TEST_P(Installs, PackagesPersistInASession) {
   (*engine)->stop();
 }
 
+// Debian packages a session's execution installed are on PATH and LD_LIBRARY_PATH for the
+// session's later executions; a bash run without installs has neither.
+TEST_P(Installs, DebianPackagesPersistInASession) {
+  ISOL8_REQUIRE_RUNTIME_ROOTS();
+  Options options = backend_options(GetParam(), Options{}.native.id_map_base);
+  options.mode = EngineMode::kPersistent;
+  options.network = NetworkMode::kHost;
+  options.timeout_ms = 60000;
+  if (const char* store = std::getenv("ISOL8_TEST_ROOTFS_STORE")) options.rootfs_store = store;
+  auto engine = Engine::create(options);
+  ASSERT_TRUE(engine) << engine.error().message;
+  const std::string sources = "deb [trusted=yes] http://" + registries_->address() + "/debian ./";
+  ::setenv("ISOL8_APT_SOURCES", sources.c_str(), 1);
+  ExecutionRequest install;
+  install.runtime = "bash";
+  install.code = "isol8-greet";
+  install.install_packages = {"isol8-greet"};
+  auto first = (*engine)->execute(install);
+  ::unsetenv("ISOL8_APT_SOURCES");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->stdout_data, "hello from the library of a deb") << first->stderr_data;
+  ExecutionRequest later;
+  later.runtime = "bash";
+  later.code = "isol8-greet; echo \"$LD_LIBRARY_PATH\" | grep -c /sandbox/.deb";
+  auto second = (*engine)->execute(later);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->exit_code, 0) << second->stderr_data;
+  EXPECT_EQ(second->stdout_data, "hello from the library of a deb\n1") << second->stderr_data;
+  (*engine)->stop();
+
+  Options plain = backend_options(GetParam(), Options{}.native.id_map_base);
+  if (const char* store = std::getenv("ISOL8_TEST_ROOTFS_STORE")) plain.rootfs_store = store;
+  auto one_shot = Engine::create(plain);
+  ASSERT_TRUE(one_shot) << one_shot.error().message;
+  ExecutionRequest env;
+  env.runtime = "bash";
+  env.code = "echo \"path=$PATH ld=${LD_LIBRARY_PATH:-unset}\"";
+  auto shown = (*one_shot)->execute(env);
+  ASSERT_TRUE(shown) << shown.error().message;
+  EXPECT_FALSE(contains(shown->stdout_data, "/sandbox/.deb")) << shown->stdout_data;
+  EXPECT_TRUE(contains(shown->stdout_data, "ld=unset")) << shown->stdout_data;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Installs, ::testing::ValuesIn(backends_under_test()),
                          BackendParamName());
 
