@@ -1,8 +1,9 @@
 // A live stdin (RunControl::stdin_fd): after the request's stdin, the program reads what the
 // caller writes into the fd while it runs, and sees EOF when the caller closes it; on every
-// backend, in a one-shot run (docker: a container of its own, and an exec in a pooled one) and in
-// a persistent session. The caller writes its next line only after the program answered the
-// last, from the stream callback, so the cases assert liveness, not timing.
+// backend, in a one-shot run (with the warm pool: docker's exec in a pooled container; without it:
+// a sandbox or container of its own) and in a persistent session (native's pooled sandboxes run
+// through the session's path too). The caller writes its next line only after the program answered
+// the last, from the stream callback, so the cases assert liveness, not timing.
 
 #include <fcntl.h>
 #include <unistd.h>
