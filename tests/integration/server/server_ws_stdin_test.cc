@@ -2,16 +2,14 @@
 // client's stdin messages reach the running program as they arrive, and `"eof": true` ends its
 // input; without it, stdin messages are ignored and the program sees the request's `stdin` then
 // EOF, as upstream's clients expect. Each conversation waits for the program's output before it
-// sends more, so that what is asserted is liveness, not timing.
+// sends more, so that what is asserted is liveness, not timing. On both backends.
 
 #include <gtest/gtest.h>
-
-#include <unistd.h>
 
 #include <string>
 #include <vector>
 
-#include "server_client.h"
+#include "server_backends.h"
 
 namespace isol8::test {
 namespace {
@@ -80,26 +78,20 @@ class Script {
   size_t next_ = 0;
 };
 
-class WebSocketStdinTest : public ::testing::Test {
+// One server per case, on the case's backend (server_backends.h).
+class WebSocketStdinTest : public ServerBackendTest {
  protected:
-  static void SetUpTestSuite() {
-    if (geteuid() != 0) GTEST_SKIP() << "the server tier runs the native backend as root";
-    server_ = new TestServer();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    if (server_ == nullptr) GTEST_SKIP() << "not root";
+    ServerBackendTest::SetUp();
+    if (IsSkipped()) return;
+    server_ = &start();
     ASSERT_TRUE(server_->ready()) << "the server did not answer /health";
   }
   int port() const { return server_->port(); }
-  static TestServer* server_;
+  TestServer* server_ = nullptr;
 };
-TestServer* WebSocketStdinTest::server_ = nullptr;
 
-TEST_F(WebSocketStdinTest, ReadsALineAnswersThenReadsTheNext) {
+TEST_P(WebSocketStdinTest, ReadsALineAnswersThenReadsTheNext) {
   // The second line is sent only once the answer to the first has arrived: a program that got
   // its stdin up front could not have answered the first before the second existed.
   Script script;
@@ -118,7 +110,7 @@ TEST_F(WebSocketStdinTest, ReadsALineAnswersThenReadsTheNext) {
   EXPECT_EQ(ws.close_reason, "Execution complete");
 }
 
-TEST_F(WebSocketStdinTest, PythonReadingAllOfStdinSeesEofAfterTheEofMessage) {
+TEST_P(WebSocketStdinTest, PythonReadingAllOfStdinSeesEofAfterTheEofMessage) {
   // The request's stdin comes first, then the messages; the eof message's own data before EOF.
   json request = python(
       "import sys\n"
@@ -135,7 +127,7 @@ TEST_F(WebSocketStdinTest, PythonReadingAllOfStdinSeesEofAfterTheEofMessage) {
   EXPECT_EQ(ws.frames.back()["data"], "0") << describe(ws);
 }
 
-TEST_F(WebSocketStdinTest, WithoutEofTheTimeLimitStillEndsTheRun) {
+TEST_P(WebSocketStdinTest, WithoutEofTheTimeLimitStillEndsTheRun) {
   json request = bash("echo waiting; cat; echo never");
   request["timeoutMs"] = 1000;
   auto ws = ws_conversation(port(), {live(request), stdin_message("some\n")}, {});
@@ -146,7 +138,7 @@ TEST_F(WebSocketStdinTest, WithoutEofTheTimeLimitStillEndsTheRun) {
   EXPECT_EQ(ws.frames.back()["data"], "137") << describe(ws);
 }
 
-TEST_F(WebSocketStdinTest, UpstreamClientsStdinEndsAfterTheRequestsStdin) {
+TEST_P(WebSocketStdinTest, UpstreamClientsStdinEndsAfterTheRequestsStdin) {
   // No stdinStream: the program sees the request's stdin then EOF at once, and stdin messages
   // are ignored without a reply, as upstream.
   json request = bash("cat; echo \"<end>\"");
@@ -163,7 +155,7 @@ TEST_F(WebSocketStdinTest, UpstreamClientsStdinEndsAfterTheRequestsStdin) {
   EXPECT_EQ(stdout_of(off), "done\n") << describe(off);
 }
 
-TEST_F(WebSocketStdinTest, StdinMessagesBeforeTheExecuteMessageAreIgnored) {
+TEST_P(WebSocketStdinTest, StdinMessagesBeforeTheExecuteMessageAreIgnored) {
   Script script;
   script.when("go\n", {stdin_message("after\n"), stdin_eof()});
   auto ws = ws_conversation(port(), {stdin_message("before\n"), live(bash("echo go; cat"))},
@@ -171,7 +163,7 @@ TEST_F(WebSocketStdinTest, StdinMessagesBeforeTheExecuteMessageAreIgnored) {
   EXPECT_EQ(stdout_of(ws), "go\nafter\n") << describe(ws);
 }
 
-TEST_F(WebSocketStdinTest, BadStdinMessagesAreRefusedWithAnError) {
+TEST_P(WebSocketStdinTest, BadStdinMessagesAreRefusedWithAnError) {
   // After its EOF the program stays, so that the message sent too late meets a running program.
   Script script;
   script.when("ready\n", {json{{"type", "stdin"}, {"data", 42}}.dump(),
@@ -205,7 +197,7 @@ TEST_F(WebSocketStdinTest, BadStdinMessagesAreRefusedWithAnError) {
   EXPECT_EQ(bad_flag.close_code, 1000);
 }
 
-TEST_F(WebSocketStdinTest, AProgramThatDoesNotReadCannotMakeTheServerBufferWithoutBound) {
+TEST_P(WebSocketStdinTest, AProgramThatDoesNotReadCannotMakeTheServerBufferWithoutBound) {
   // 6 MiB for a program that never reads: the server keeps at most 1 MiB of it (beyond the
   // socket's and the runner's buffers) and refuses the rest, saying so; the client then stops it.
   const std::string chunk(512 * 1024, 'x');
@@ -234,7 +226,7 @@ TEST_F(WebSocketStdinTest, AProgramThatDoesNotReadCannotMakeTheServerBufferWitho
   EXPECT_EQ(ws.close_code, 1000);
 }
 
-TEST_F(WebSocketStdinTest, LiveStdinInASession) {
+TEST_P(WebSocketStdinTest, LiveStdinInASession) {
   // The session's sandbox keeps what the live run wrote; a later execution there reads it.
   Script script;
   script.when("name?\n", {stdin_message("kept-name\n")});
@@ -263,6 +255,8 @@ TEST_F(WebSocketStdinTest, LiveStdinInASession) {
   EXPECT_EQ(plain.json()["stdout"], "kept-name") << plain.body;
   http_request(port(), "DELETE", "/session/ws-stdin");
 }
+
+ISOL8_BACKEND_SUITE(WebSocketStdinTest);
 
 }  // namespace
 }  // namespace isol8::test
