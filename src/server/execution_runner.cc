@@ -43,13 +43,14 @@ RunningExecution::~RunningExecution() = default;
 
 Result<std::shared_ptr<RunningExecution>> RunningExecution::start(ServerState& state,
                                                                   Envelope envelope,
-                                                                  const Principal& who,
-                                                                  bool stream) {
+                                                                  const Principal& who, bool stream,
+                                                                  UniqueFd stdin_source) {
   auto options = apply_client_options(envelope.options, state.settings);
   if (!options) return std::move(options).error();
   ISOL8_TRY(check_request_limits(envelope.request, state.settings));
   auto self = std::make_shared<RunningExecution>(state, state.ioc);
   if (!self->cancel_fd_) return errno_error("eventfd");
+  self->stdin_source_ = std::move(stdin_source);
   state.cancels.add(self->cancel_fd_.get());
   const bool queued = state.executor.submit(
       [self, envelope = std::move(envelope), options = std::move(options).value(), who,
@@ -86,6 +87,7 @@ void RunningExecution::run(Envelope envelope, Options options, Principal who, bo
   }
   RunControl control;
   control.cancel_fd = cancel_fd_.get();
+  control.stdin_fd = stdin_source_ ? stdin_source_.get() : -1;
   Result<ExecutionResult> result = make_error("not run");
   if (stream) {
     // The events are the stream's only copy of the output.
@@ -109,6 +111,8 @@ void RunningExecution::run(Envelope envelope, Options options, Principal who, bo
   } else {
     result = engine->execute(envelope.request, control);
   }
+  // The live stdin's writer sees its end close: nothing it still holds can reach the program.
+  stdin_source_.reset();
   if (in_session) {
     state_.sessions.release(*envelope.session_id);
   }
@@ -156,6 +160,12 @@ asio::awaitable<void> RunningExecution::wait() {
     co_await wakeup_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   events_.clear();
+}
+
+void RunningExecution::reply(std::string event) {
+  if (done_) return;
+  events_.push_back(std::move(event));
+  wakeup_.cancel();
 }
 
 void RunningExecution::cancel() {

@@ -26,9 +26,11 @@ namespace isol8::server {
 class RunningExecution : public std::enable_shared_from_this<RunningExecution> {
  public:
   // Starts the execution (streaming when `stream`): policy, session, engine, run. Errors before
-  // the run starts (policy 400/403, queue full 503) come back at once.
+  // the run starts (policy 400/403, queue full 503) come back at once. `stdin_source`: the live
+  // stdin (RunControl::stdin_fd), held until the run returns; none by default.
   static Result<std::shared_ptr<RunningExecution>> start(ServerState& state, Envelope envelope,
-                                                         const Principal& who, bool stream);
+                                                         const Principal& who, bool stream,
+                                                         UniqueFd stdin_source = {});
 
   // The next stream event as JSON text, or nullopt once the run is over (then result()).
   boost::asio::awaitable<std::optional<std::string>> next();
@@ -41,6 +43,9 @@ class RunningExecution : public std::enable_shared_from_this<RunningExecution> {
 
   // Kills the sandbox (idempotent).
   void cancel();
+  // A frame of the server's own (an error about a client message) for the stream's reader, in
+  // order with the run's events. Network thread; dropped once the run is over.
+  void reply(std::string event);
 
   RunningExecution(ServerState& state, boost::asio::io_context& ioc);
   ~RunningExecution();
@@ -57,6 +62,7 @@ class RunningExecution : public std::enable_shared_from_this<RunningExecution> {
   bool done_ = false;
   bool sent_error_event_ = false;
   UniqueFd cancel_fd_;
+  UniqueFd stdin_source_;  // worker thread, during the run
 };
 
 }  // namespace isol8::server

@@ -1,15 +1,27 @@
 // GET /execute/ws: one execution per connection. Client text frames are JSON:
-//   {"type":"execute","request":...,"options"?:...,"sessionId"?:...}  starts the run
-//   {"type":"signal","signal":"SIGINT"|"SIGTERM"}                        kills the running program
-//   {"type":"stdin","data":"..."}                                       (accepted, see
-//   docs/server.md)
+//   {"type":"execute","request":...,"options"?:...,"sessionId"?:...,"stdinStream"?:bool}
+//                                                    starts the run
+//   {"type":"signal","signal":"SIGINT"|"SIGTERM"}    kills the running program
+//   {"type":"stdin","data"?:"...","eof"?:bool}       the program's stdin, with stdinStream (below)
 // Server frames are StreamEvent JSON; after the run the server closes 1000 "Execution complete".
 // Invalid JSON: {"type":"error","data":"Invalid JSON message"} and close 1003 "Invalid JSON";
 // another type: {"type":"error","data":"Unknown message type: <type>"}, the connection stays.
+//
+// Live stdin (ours; docs/server.md). Upstream reserves stdin messages and ignores them, and its
+// clients expect a program to see the request's `stdin` field and then EOF; so that stays the
+// rule unless the execute message says `"stdinStream": true`. Then the program's stdin stays
+// open after the request's `stdin`: each stdin message's `data` is written to it as it arrives
+// (the program can read a line, answer, read the next...), and `"eof": true` (after the message's
+// data, if any) closes it, so the program sees EOF. A client that never sends eof leaves stdin
+// open until the run ends (its time limit still holds) or the client goes (which stops the run).
+// Stdin messages before the execute message are ignored in either case, as upstream. Data the
+// program has not taken yet waits in the server up to kMaxWaitingStdin; a message beyond it is
+// refused with an error frame (the connection stays), and so is one after eof.
 
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +37,7 @@
 #include "server/connection.h"
 #include "server/envelope.h"
 #include "server/execution_runner.h"
+#include "server/live_stdin.h"
 
 namespace isol8::server {
 namespace {
@@ -35,6 +48,10 @@ namespace websocket = beast::websocket;
 using boost::system::error_code;
 using nlohmann::json;
 using WebSocket = websocket::stream<beast::tcp_stream>;
+
+// The most stdin bytes that may wait in the server for a program that has not read them yet
+// (beyond the socket's own buffer and the runner's 64 KiB).
+constexpr size_t kMaxWaitingStdin = 1 << 20;
 
 // A client message: the parsed object, or nullopt for anything that is not a JSON object
 // (binary frames included, as upstream).
@@ -51,12 +68,42 @@ std::string type_of(const json& message) {
                                               : (t == message.end() ? "undefined" : t->dump());
 }
 
-// Reads the messages that arrive while the program runs: signal messages kill it; stdin is
-// accepted; anything else gets an error frame. Ends when the connection closes.
+// A stdin message for a live stdin: its data written, then its eof; an error frame when it cannot
+// be taken.
+std::optional<std::string> feed_stdin_message(LiveStdin& stdin_pipe, const json& message) {
+  const auto data = message.find("data");
+  const auto eof = message.find("eof");
+  if (data != message.end() && !data->is_string()) {
+    return event_text("error", "stdin data must be a string");
+  }
+  if (eof != message.end() && !eof->is_boolean()) {
+    return event_text("error", "stdin eof must be a boolean");
+  }
+  if (data != message.end()) {
+    const auto& bytes = data->get_ref<const std::string&>();
+    switch (stdin_pipe.write(bytes)) {
+      case LiveStdin::Accepted::kQueued:
+        break;
+      case LiveStdin::Accepted::kClosed:
+        return event_text("error", "Stdin is closed");
+      case LiveStdin::Accepted::kOverCap:
+        return event_text(
+            "error", fmt::format("Stdin message dropped: the program has not read the {} bytes "
+                                 "before it (at most {} may wait)",
+                                 stdin_pipe.waiting(), stdin_pipe.cap()));
+    }
+  }
+  if (eof != message.end() && eof->get<bool>()) stdin_pipe.finish();
+  return std::nullopt;
+}
+
+// Reads the messages that arrive while the program runs: signal messages kill it; stdin goes to
+// the live stdin when there is one (else it is ignored, as upstream); anything else gets an error
+// frame. Ends when the connection closes.
 struct Reader {
   WebSocket& ws;
   std::shared_ptr<RunningExecution> running;
-  std::deque<std::string>& replies;
+  std::shared_ptr<LiveStdin> stdin_pipe;  // null without stdinStream
   asio::steady_timer& wake;
   bool& done;
   bool& invalid_json;
@@ -81,17 +128,17 @@ struct Reader {
         if (name == "SIGINT" || name == "SIGTERM" || name == "SIGKILL") {
           running->cancel();
         } else {
-          replies.push_back(event_text("error", "Unknown signal: " + name));
+          running->reply(event_text("error", "Unknown signal: " + name));
         }
       } else if (type == "stdin") {
-        // Stdin is the request's `stdin` field, written before the program starts; a live stream
-        // needs the engine to take one (not yet), so later data is acknowledged by nothing.
+        if (stdin_pipe) {
+          if (auto error = feed_stdin_message(*stdin_pipe, *message)) running->reply(*error);
+        }
       } else if (type == "execute") {
-        replies.push_back(event_text("error", "An execution is already running"));
+        running->reply(event_text("error", "An execution is already running"));
       } else {
-        replies.push_back(event_text("error", "Unknown message type: " + type));
+        running->reply(event_text("error", "Unknown message type: " + type));
       }
-      wake.cancel();
     }
     // The connection is over (closed by us after the run, or by the client during it): a run
     // nobody reads is stopped.
@@ -149,7 +196,30 @@ asio::awaitable<void> serve_websocket(ServerState& state, beast::tcp_stream stre
     }
     co_return;
   }
-  auto started = RunningExecution::start(state, std::move(envelope).value(), who, true);
+  // stdinStream (ours): the program's stdin stays open for the client's stdin messages.
+  std::shared_ptr<LiveStdin> stdin_pipe;
+  UniqueFd stdin_source;
+  if (const auto flag = execute->find("stdinStream"); flag != execute->end() && !flag->is_null()) {
+    if (!flag->is_boolean()) {
+      if (co_await send(event_text("error", "stdinStream must be a boolean"))) {
+        co_await close(websocket::close_code::normal, "Execution complete");
+      }
+      co_return;
+    }
+    if (flag->get<bool>()) {
+      auto opened = LiveStdin::open(state.ioc, kMaxWaitingStdin);
+      if (!opened) {
+        if (co_await send(event_text("error", opened.error().message))) {
+          co_await close(websocket::close_code::normal, "Execution complete");
+        }
+        co_return;
+      }
+      stdin_pipe = std::move(opened->writer);
+      stdin_source = std::move(opened->engine_end);
+    }
+  }
+  auto started = RunningExecution::start(state, std::move(envelope).value(), who, true,
+                                         std::move(stdin_source));
   if (!started) {
     const bool busy = started.error().code == 503;
     if (co_await send(event_text("error", started.error().message))) {
@@ -160,27 +230,24 @@ asio::awaitable<void> serve_websocket(ServerState& state, beast::tcp_stream stre
   }
   std::shared_ptr<RunningExecution> running = std::move(started).value();
 
-  std::deque<std::string> replies;
   asio::steady_timer reader_wake(state.ioc);
   reader_wake.expires_at(asio::steady_timer::time_point::max());
   bool reader_done = false;
   bool invalid_json = false;
   // A named object in this frame, not a temporary: the coroutine keeps a pointer to it (a
   // temporary's member coroutine resumed into freed memory once the client closed).
-  Reader reader{ws, running, replies, reader_wake, reader_done, invalid_json};
+  Reader reader{ws, running, stdin_pipe, reader_wake, reader_done, invalid_json};
   asio::co_spawn(state.ioc, reader(), asio::detached);
 
   bool client_gone = false;
   while (auto event = co_await running->next()) {
-    while (!replies.empty() && !client_gone) {
-      client_gone = !co_await send(replies.front());
-      replies.pop_front();
-    }
     if (!client_gone && !co_await send(*event)) client_gone = true;
     if (client_gone || reader_done) {
       running->cancel();  // nobody reads the output: stop the program
     }
   }
+  // Whatever the client still sends can no longer reach the program.
+  if (stdin_pipe) stdin_pipe->abort();
   const auto& result = running->result();
   if (!client_gone && !result && !running->sent_error_event() && !invalid_json) {
     client_gone = !co_await send(event_text("error", result.error().message));

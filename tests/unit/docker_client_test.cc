@@ -3,6 +3,7 @@
 
 #include "backends/docker/client.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "backends/docker/demux.h"
 #include "backends/docker/stream_pump.h"
+#include "common/unique_fd.h"
 #include "fake_docker_daemon.h"
 
 namespace isol8::docker {
@@ -146,6 +148,51 @@ TEST(DockerClient, HijackedAttachIsBidirectional) {
   EXPECT_EQ(err, "err");
   EXPECT_EQ(d.requests[1].target,
             "/v1.41/containers/abc/attach?stream=1&stdout=1&stderr=1&stdin=1");
+}
+
+TEST(DockerClient, PumpWritesThePayloadThenTheLiveSourceUntilItsEof) {
+  // The daemon sees the payload, then what the source yields, and the half-close only after the
+  // source's EOF: the source is written and closed while the pump runs.
+  std::string stdin_seen;
+  FakeDaemon* self = nullptr;
+  int source[2];
+  ASSERT_EQ(::pipe2(source, O_CLOEXEC), 0);
+  UniqueFd source_read(source[0]), source_write(source[1]);
+  FakeDaemon d(2, [&](const Recorded& r, local::socket& s) {
+    if (r.target == "/_ping") return send(s, ping("1.41"));
+    send(s,
+         "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+         "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+    stdin_seen = self->leftover;
+    char buf[4096];
+    boost::system::error_code ec;
+    bool wrote_more = false;
+    for (;;) {
+      const size_t n = s.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      stdin_seen.append(buf, n);
+      if (!wrote_more && stdin_seen == "payload|") {
+        wrote_more = true;
+        ASSERT_EQ(::write(source_write.get(), "live", 4), 4);
+        source_write.reset();  // its EOF
+      }
+    }
+    send(s, std::string("\x01\0\0\0\0\0\0\x02ok", 10));
+  });
+  self = &d;
+  DockerClient c(endpoint_of(d));
+  auto stream = c.attach_container("abc", true);
+  ASSERT_TRUE(stream) << stream.error().message;
+  std::string out;
+  FrameDemuxer demux([&](FrameStream, std::string_view p) { out.append(p); });
+  auto pumped =
+      pump_stream(*stream, "payload|", std::chrono::steady_clock::now() + std::chrono::seconds(10),
+                  -1, demux, source_read.get());
+  ASSERT_TRUE(pumped) << pumped.error().message;
+  EXPECT_FALSE(pumped->timed_out);
+  d.join();
+  EXPECT_EQ(stdin_seen, "payload|live");
+  EXPECT_EQ(out, "ok");
 }
 
 TEST(DockerClient, ImportStreamsAChunkedBody) {

@@ -155,7 +155,7 @@ class DockerBackend final : public Backend {
     if (!inv) return std::move(inv).error();
     auto p = params(spec);
     p.cmd = inv->cmd;
-    p.open_stdin = !inv->stdin_payload.empty();
+    p.open_stdin = !inv->stdin_payload.empty() || control.stdin_fd >= 0;
     if (filtered) p.filtered = *filtered;
     auto config = docker::make_create_request(spec, p);
     if (!config) return std::move(config).error();

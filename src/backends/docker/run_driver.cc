@@ -173,7 +173,8 @@ Result<RunOutcome> drive_run(const RunSpec& spec, OutputSink& sink, const RunCon
     if (s == FrameStream::kStdout && pid_line.pending()) d = pid_line.feed(d);
     if (!d.empty()) output.on_frame(s, d);
   });
-  auto pumped = pump_stream(stream, inv.stdin_payload, deadline, control.cancel_fd, demux);
+  auto pumped =
+      pump_stream(stream, inv.stdin_payload, deadline, control.cancel_fd, demux, control.stdin_fd);
   if (!pumped) return std::move(pumped).error();
   RunOutcome outcome;
   fill_limits(outcome);

@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+
+#include "common/stdin_feed.h"
 
 namespace isol8::docker {
 namespace {
@@ -22,51 +25,66 @@ int remaining_ms(Clock::time_point deadline) {
 
 Result<PumpOutcome> pump_stream(HijackedStream& stream, std::string_view payload,
                                 const Clock::time_point& deadline, int cancel_fd,
-                                FrameDemuxer& demux) {
+                                FrameDemuxer& demux, int stdin_source) {
   ISOL8_TRY(demux.feed(stream.pending));
   stream.pending.clear();
   const int fd = stream.fd.get();
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 
-  size_t written = 0;
+  StdinFeed feed(payload, stdin_source);
   bool write_open = true;
   auto close_write = [&] {
     if (write_open) ::shutdown(fd, SHUT_WR);
     write_open = false;
   };
-  if (payload.empty()) close_write();
+  if (feed.done()) close_write();
 
   char buf[64 * 1024];
   PumpOutcome outcome;
   for (;;) {
-    pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (write_open ? POLLOUT : 0)), 0},
-                     {cancel_fd, POLLIN, 0}};
+    const bool writing = write_open && !feed.pending().empty();
+    const int source = write_open ? feed.source_to_poll() : -1;
+    std::array<pollfd, 3> fds{};
+    size_t n = 0;
+    auto add = [&](int f, short events) -> int {
+      if (f < 0) return -1;
+      fds[n] = {f, events, 0};
+      return static_cast<int>(n++);
+    };
+    const int i_stream = add(fd, static_cast<short>(POLLIN | (writing ? POLLOUT : 0)));
+    const int i_cancel = add(cancel_fd, POLLIN);
+    const int i_source = add(source, POLLIN);
     const int timeout = remaining_ms(deadline);
     if (timeout == 0) {
       outcome.timed_out = true;
       return outcome;
     }
-    const int n = ::poll(fds, cancel_fd >= 0 ? 2 : 1, timeout);
-    if (n < 0) {
+    const int ready = ::poll(fds.data(), n, timeout);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return errno_error("poll on the Docker attach stream");
     }
-    if (n == 0) continue;  // re-checks the deadline
-    if (cancel_fd >= 0 && (fds[1].revents & POLLIN) != 0) {
+    if (ready == 0) continue;  // re-checks the deadline
+    auto fired = [&](int i, short events) { return i >= 0 && (fds[i].revents & events) != 0; };
+    if (fired(i_cancel, POLLIN)) {
       outcome.cancelled = true;
       return outcome;
     }
-    if (write_open && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      const ssize_t w = ::send(fd, payload.data() + written, payload.size() - written,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (writing && fired(i_stream, POLLOUT | POLLERR | POLLHUP)) {
+      const std::string_view bytes = feed.pending();
+      const ssize_t w = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w > 0) {
-        written += static_cast<size_t>(w);
-        if (written == payload.size()) close_write();
+        feed.consumed(static_cast<size_t>(w));
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-        close_write();  // the process no longer reads its stdin
+        feed.abandon();  // the process no longer reads its stdin
       }
+      if (feed.done()) close_write();
     }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    if (fired(i_source, POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
+      feed.refill();
+      if (feed.done()) close_write();
+    }
+    if (fired(i_stream, POLLIN | POLLHUP | POLLERR)) {
       const ssize_t r = ::read(fd, buf, sizeof buf);
       if (r == 0) return outcome;
       if (r < 0) {

@@ -169,8 +169,8 @@ ExecSupervision supervise_execution(int control_fd, int init_pidfd, ExecPipes& p
   bool out_open = true, err_open = true;
   bool setup_out_open = static_cast<bool>(pipes.setup_stdout_read);
   bool setup_err_open = static_cast<bool>(pipes.setup_stderr_read);
-  size_t stdin_offset = 0;
-  if (stdin_data.empty()) pipes.stdin_write.reset();
+  StdinFeed stdin_feed(stdin_data, control.stdin_fd);
+  if (stdin_feed.done()) pipes.stdin_write.reset();
 
   auto request_kill = [&] {
     if (kill_deadline) return;
@@ -239,7 +239,8 @@ ExecSupervision supervise_execution(int control_fd, int init_pidfd, ExecPipes& p
     const int i_err = err_open ? add(pipes.stderr_read.get(), POLLIN) : -1;
     const int i_sout = setup_out_open ? add(pipes.setup_stdout_read.get(), POLLIN) : -1;
     const int i_serr = setup_err_open ? add(pipes.setup_stderr_read.get(), POLLIN) : -1;
-    const int i_in = pipes.stdin_write ? add(pipes.stdin_write.get(), POLLOUT) : -1;
+    const pollfd in = stdin_poll_entry(stdin_feed, pipes.stdin_write);
+    const int i_in = add(in.fd, in.events);
     const bool can_cancel = control.cancel_fd >= 0 && !kill_deadline;
     const int i_cancel = can_cancel ? add(control.cancel_fd, POLLIN) : -1;
     const int wait_ms = kill_deadline ? millis_until(*kill_deadline) : millis_until(deadline);
@@ -270,14 +271,7 @@ ExecSupervision supervise_execution(int control_fd, int init_pidfd, ExecPipes& p
     }
     if (fired(i_out)) out_open = pump(pipes.stdout_read.get(), OutputStream::kStdout, sink);
     if (fired(i_err)) err_open = pump(pipes.stderr_read.get(), OutputStream::kStderr, sink);
-    if (fired(i_in)) {
-      const ssize_t w = ::write(pipes.stdin_write.get(), stdin_data.data() + stdin_offset,
-                                stdin_data.size() - stdin_offset);
-      if (w > 0) stdin_offset += static_cast<size_t>(w);
-      if ((w < 0 && errno != EAGAIN && errno != EINTR) || stdin_offset == stdin_data.size()) {
-        pipes.stdin_write.reset();  // EOF for the program
-      }
-    }
+    if (fired(i_in)) feed_stdin(stdin_feed, pipes.stdin_write);
     if (fired(i_cancel)) {
       result.cancelled = true;
       request_kill();

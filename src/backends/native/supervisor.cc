@@ -80,6 +80,24 @@ bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase) {
   return true;
 }
 
+pollfd stdin_poll_entry(const StdinFeed& feed, const UniqueFd& program_stdin) {
+  if (!program_stdin) return {-1, 0, 0};
+  if (!feed.pending().empty()) return {program_stdin.get(), POLLOUT, 0};
+  return {feed.source_to_poll(), POLLIN, 0};
+}
+
+void feed_stdin(StdinFeed& feed, UniqueFd& program_stdin) {
+  if (!program_stdin) return;
+  if (const std::string_view bytes = feed.pending(); !bytes.empty()) {
+    const ssize_t w = ::write(program_stdin.get(), bytes.data(), bytes.size());
+    if (w > 0) feed.consumed(static_cast<size_t>(w));
+    if (w < 0 && errno != EAGAIN && errno != EINTR) feed.abandon();  // it no longer reads
+  } else {
+    feed.refill();
+  }
+  if (feed.done()) program_stdin.reset();  // EOF for the program
+}
+
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
                             const std::vector<std::chrono::milliseconds>& setup_timeouts,
                             std::chrono::milliseconds timeout, OutputSink& sink,
@@ -97,8 +115,8 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
   bool setup_err_open = static_cast<bool>(pipes.setup_stderr_read);
   bool setup_reported = false;
   const bool has_setup = setup_out_open;
-  size_t stdin_offset = 0;
-  if (stdin_data.empty()) pipes.stdin_write.reset();
+  StdinFeed stdin_feed(stdin_data, control.stdin_fd);
+  if (stdin_feed.done()) pipes.stdin_write.reset();
 
   for (;;) {
     if (sandbox.reaped() && !out_open && !err_open && !setup_out_open && !setup_err_open) break;
@@ -115,7 +133,8 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
     const int i_sync = sync_open ? add(pipes.sync.get(), POLLIN) : -1;
     const int i_sout = setup_out_open ? add(pipes.setup_stdout_read.get(), POLLIN) : -1;
     const int i_serr = setup_err_open ? add(pipes.setup_stderr_read.get(), POLLIN) : -1;
-    const int i_in = pipes.stdin_write ? add(pipes.stdin_write.get(), POLLOUT) : -1;
+    const pollfd in = stdin_poll_entry(stdin_feed, pipes.stdin_write);
+    const int i_in = add(in.fd, in.events);
     const bool can_cancel = control.cancel_fd >= 0 && !result.cancelled && !result.timed_out;
     const int i_cancel = can_cancel ? add(control.cancel_fd, POLLIN) : -1;
 
@@ -173,14 +192,7 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
     }
     if (fired(i_out)) out_open = pump(pipes.stdout_read.get(), OutputStream::kStdout, sink);
     if (fired(i_err)) err_open = pump(pipes.stderr_read.get(), OutputStream::kStderr, sink);
-    if (fired(i_in)) {
-      const ssize_t w = ::write(pipes.stdin_write.get(), stdin_data.data() + stdin_offset,
-                                stdin_data.size() - stdin_offset);
-      if (w > 0) stdin_offset += static_cast<size_t>(w);
-      if ((w < 0 && errno != EAGAIN && errno != EINTR) || stdin_offset == stdin_data.size()) {
-        pipes.stdin_write.reset();  // EOF for the program
-      }
-    }
+    if (fired(i_in)) feed_stdin(stdin_feed, pipes.stdin_write);
     if (fired(i_cancel)) {
       result.cancelled = true;
       sandbox.kill();

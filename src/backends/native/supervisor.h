@@ -2,6 +2,7 @@
 // Step 12: watch a running sandbox until it is gone: feed stdin, pump stdout/stderr to the sink,
 // read the child's reports, enforce the deadline and honour cancellation.
 
+#include <poll.h>
 #include <signal.h>
 
 #include <chrono>
@@ -11,6 +12,8 @@
 
 #include "backends/backend.h"
 #include "backends/native/sandbox_process.h"
+#include "common/stdin_feed.h"
+#include "common/unique_fd.h"
 #include "namespaces/child_report.h"
 
 namespace isol8 {
@@ -46,7 +49,15 @@ class SigpipeGuard {
 // Reads what is available from `fd` into the sink; returns false at EOF or on error.
 bool pump(int fd, OutputStream stream, OutputSink& sink, bool setup_phase = false);
 
-// `setup_timeouts`: the time limit of each setup step, in order (empty: no setup phase);
+// The poll entry of a program's stdin: its pipe (for writing) while bytes are pending, the
+// feed's source (for reading) while none are; fd -1 once the pipe is closed.
+pollfd stdin_poll_entry(const StdinFeed& feed, const UniqueFd& program_stdin);
+// After poll reported that entry: writes what the pipe takes, or refills from the source; closes
+// the pipe (the program's EOF) once the feed is done or the program no longer reads.
+void feed_stdin(StdinFeed& feed, UniqueFd& program_stdin);
+
+// `stdin_data` then, when `control.stdin_fd` is set, what that fd yields go to the program's
+// stdin. `setup_timeouts`: the time limit of each setup step, in order (empty: no setup phase);
 // `timeout`: the program's. Each limit starts when the step before ends.
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
                             const std::vector<std::chrono::milliseconds>& setup_timeouts,

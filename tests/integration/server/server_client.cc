@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include <functional>
 #include <thread>
 #include <utility>
 
@@ -196,7 +197,12 @@ HttpReply ws_upgrade(int port, const std::string& key) {
                        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
 }
 
-WsReply ws_session(int port, const std::vector<std::string>& messages, const std::string& key) {
+namespace {
+
+// A WebSocket conversation with /execute/ws: `opening` is sent, then every text frame is kept, and
+// `after_frame` may answer it, until the server closes.
+WsReply ws_converse(int port, const std::string& key, const std::vector<std::string>& opening,
+                    const WsResponder& after_frame) {
   WsReply reply;
   asio::io_context ioc;
   websocket::stream<beast::tcp_stream> ws(ioc);
@@ -215,26 +221,39 @@ WsReply ws_session(int port, const std::vector<std::string>& messages, const std
     }
     reply.upgraded = true;
     ws.text(true);
-    const auto read_frame = [&] {
+    for (const std::string& m : opening) ws.write(asio::buffer(m));
+    for (;;) {
       beast::flat_buffer buffer;
       ws.read(buffer, ec);
-      if (ec) return false;
+      if (ec) break;
       reply.frames.push_back(
           nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false));
-      return true;
-    };
-    bool open = true;
-    for (size_t i = 0; i < messages.size() && open; ++i) {
-      if (i > 0) open = read_frame();
-      if (open) ws.write(asio::buffer(messages[i]));
-    }
-    while (open && read_frame()) {
+      if (after_frame) {
+        for (const std::string& m : after_frame(reply.frames.back())) ws.write(asio::buffer(m));
+      }
     }
     reply.close_code = ws.reason().code;
     reply.close_reason = std::string(ws.reason().reason.c_str());
   } catch (const std::exception&) {
   }
   return reply;
+}
+
+}  // namespace
+
+WsReply ws_session(int port, const std::vector<std::string>& messages, const std::string& key) {
+  if (messages.empty()) return ws_converse(port, key, {}, {});
+  size_t next = 1;
+  return ws_converse(port, key, {messages[0]}, [&](const nlohmann::json&) {
+    std::vector<std::string> out;
+    if (next < messages.size()) out.push_back(messages[next++]);
+    return out;
+  });
+}
+
+WsReply ws_conversation(int port, const std::vector<std::string>& opening,
+                        const WsResponder& after_frame, const std::string& key) {
+  return ws_converse(port, key, opening, after_frame);
 }
 
 }  // namespace isol8::test

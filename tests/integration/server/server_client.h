@@ -113,4 +113,11 @@ HttpReply ws_upgrade(int port, const std::string& key = kMasterKey);
 WsReply ws_session(int port, const std::vector<std::string>& messages,
                    const std::string& key = kMasterKey);
 
+// A conversation that answers what the server sends: `opening` is sent first, then after each
+// text frame `after_frame(frame)` gives the messages to send next (often none), until the server
+// closes. A client can so wait for the program's answer before it sends more.
+using WsResponder = std::function<std::vector<std::string>(const nlohmann::json& frame)>;
+WsReply ws_conversation(int port, const std::vector<std::string>& opening,
+                        const WsResponder& after_frame, const std::string& key = kMasterKey);
+
 }  // namespace isol8::test
