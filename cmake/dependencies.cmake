@@ -42,6 +42,8 @@ isol8_static_dependency(isol8_dep_hash ARCHIVES nettle)
 isol8_static_dependency(isol8_dep_re2 ARCHIVES re2 SHARED Threads::Threads)
 # TLS to an isol8 server (the remote client): OpenSSL, statically like the rest.
 isol8_static_dependency(isol8_dep_ssl ARCHIVES ssl crypto SHARED ${CMAKE_DL_LIBS} Threads::Threads)
+# The server's auth keys (--auth-db <path>).
+isol8_static_dependency(isol8_dep_sqlite ARCHIVES sqlite3 SHARED ${CMAKE_DL_LIBS} Threads::Threads m)
 
 # Only its header at build time: src/netfilter loads libnftables.so.1 when a filtered network
 # first needs it (nftables_library.h), so that the other runs start without its six libraries.

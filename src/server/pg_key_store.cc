@@ -3,8 +3,6 @@
 
 #include "server/pg_key_store.h"
 
-#include <libpq-fe.h>
-
 #include <mutex>
 #include <vector>
 
@@ -12,15 +10,16 @@
 
 #include "common/iso_time.h"
 #include "server/key_crypto.h"
+#include "server/pq_library.h"
 
 namespace isol8::server {
 namespace {
 
 struct ConnCloser {
-  void operator()(PGconn* c) const { PQfinish(c); }
+  void operator()(PGconn* c) const { loaded_pq().finish(c); }
 };
 struct ResultClear {
-  void operator()(PGresult* r) const { PQclear(r); }
+  void operator()(PGresult* r) const { loaded_pq().clear(r); }
 };
 using Conn = std::unique_ptr<PGconn, ConnCloser>;
 using PgResult = std::unique_ptr<PGresult, ResultClear>;
@@ -45,14 +44,14 @@ constexpr const char* kColumns =
 
 ApiKeyRecord read_record(PGresult* r, int row) {
   ApiKeyRecord k;
-  k.id = PQgetvalue(r, row, 0);
-  k.name = PQgetvalue(r, row, 1);
-  k.key_prefix = PQgetvalue(r, row, 2);
-  k.tenant_id = PQgetvalue(r, row, 3);
-  k.created_at = PQgetvalue(r, row, 4);
-  k.expires_at = PQgetvalue(r, row, 5);
-  if (!PQgetisnull(r, row, 6)) k.last_used_at = PQgetvalue(r, row, 6);
-  k.revoked = std::string_view(PQgetvalue(r, row, 7)) == "t";
+  k.id = loaded_pq().getvalue(r, row, 0);
+  k.name = loaded_pq().getvalue(r, row, 1);
+  k.key_prefix = loaded_pq().getvalue(r, row, 2);
+  k.tenant_id = loaded_pq().getvalue(r, row, 3);
+  k.created_at = loaded_pq().getvalue(r, row, 4);
+  k.expires_at = loaded_pq().getvalue(r, row, 5);
+  if (!loaded_pq().getisnull(r, row, 6)) k.last_used_at = loaded_pq().getvalue(r, row, 6);
+  k.revoked = std::string_view(loaded_pq().getvalue(r, row, 7)) == "t";
   return k;
 }
 
@@ -81,7 +80,7 @@ class PgKeyStore final : public KeyStore {
                                   kColumns),
                       {key_hash, now});
     if (!found) return std::move(found).error();
-    if (PQntuples(found->get()) == 0) return std::optional<ApiKeyRecord>{};
+    if (loaded_pq().ntuples(found->get()) == 0) return std::optional<ApiKeyRecord>{};
     return std::optional<ApiKeyRecord>(read_record(found->get(), 0));
   }
 
@@ -94,21 +93,22 @@ class PgKeyStore final : public KeyStore {
                   : exec(fmt::format("SELECT {} FROM api_keys ORDER BY created_at", kColumns), {});
     if (!rows) return std::move(rows).error();
     std::vector<ApiKeyRecord> out;
-    for (int i = 0; i < PQntuples(rows->get()); ++i) out.push_back(read_record(rows->get(), i));
+    for (int i = 0; i < loaded_pq().ntuples(rows->get()); ++i)
+      out.push_back(read_record(rows->get(), i));
     return out;
   }
 
   Result<bool> revoke(const std::string& id) override {
     auto done = exec("UPDATE api_keys SET revoked = TRUE WHERE id = $1", {id});
     if (!done) return std::move(done).error();
-    return std::string_view(PQcmdTuples(done->get())) != "0";
+    return std::string_view(loaded_pq().cmd_tuples(done->get())) != "0";
   }
 
   Result<int64_t> remove_stale() override {
     auto done =
         exec("DELETE FROM api_keys WHERE revoked OR expires_at <= $1", {iso_timestamp_now()});
     if (!done) return std::move(done).error();
-    return static_cast<int64_t>(std::stoll(PQcmdTuples(done->get())));
+    return static_cast<int64_t>(std::stoll(loaded_pq().cmd_tuples(done->get())));
   }
 
  private:
@@ -116,14 +116,14 @@ class PgKeyStore final : public KeyStore {
 
   Result<PgResult> exec(const std::string& sql, const std::vector<std::string>& params) {
     std::lock_guard lock(mutex_);
-    if (PQstatus(conn_.get()) != CONNECTION_OK) PQreset(conn_.get());
+    if (loaded_pq().status(conn_.get()) != CONNECTION_OK) loaded_pq().reset(conn_.get());
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
-    PgResult r(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-                            values.data(), nullptr, nullptr, 0));
-    const auto status = PQresultStatus(r.get());
+    PgResult r(loaded_pq().exec_params(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
+                                       nullptr, values.data(), nullptr, nullptr, 0));
+    const auto status = loaded_pq().result_status(r.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      return make_error(fmt::format("auth DB: {}", PQerrorMessage(conn_.get())));
+      return make_error(fmt::format("auth DB: {}", loaded_pq().error_message(conn_.get())));
     }
     return r;
   }
@@ -136,13 +136,16 @@ class PgKeyStore final : public KeyStore {
 }  // namespace
 
 Result<std::unique_ptr<KeyStore>> open_pg_key_store(const std::string& connection) {
-  Conn conn(PQconnectdb(connection.c_str()));
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return make_error(fmt::format("cannot connect to the auth DB: {}", PQerrorMessage(conn.get())));
+  if (auto loaded = pq_library(); !loaded) return std::move(loaded).error();
+  Conn conn(loaded_pq().connectdb(connection.c_str()));
+  if (loaded_pq().status(conn.get()) != CONNECTION_OK) {
+    return make_error(
+        fmt::format("cannot connect to the auth DB: {}", loaded_pq().error_message(conn.get())));
   }
-  PgResult r(PQexec(conn.get(), kSchema));
-  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-    return make_error(fmt::format("cannot set up the auth DB: {}", PQerrorMessage(conn.get())));
+  PgResult r(loaded_pq().exec(conn.get(), kSchema));
+  if (loaded_pq().result_status(r.get()) != PGRES_COMMAND_OK) {
+    return make_error(
+        fmt::format("cannot set up the auth DB: {}", loaded_pq().error_message(conn.get())));
   }
   return std::unique_ptr<KeyStore>(new PgKeyStore(connection, std::move(conn)));
 }
