@@ -46,10 +46,10 @@ enum class ChildStep : uint32_t {
 const char* child_step_name(ChildStep step);
 
 struct ChildMessage {
-  // kSetupExited carries the wait status of one setup step (its index in `step`); kExited the program's. The session
-  // kinds (session_protocol.h): kReady, kExecutionEnded (wait_status: the keeper's; max_rss_kb:
-  // the largest resident size among the execution's reaped processes), kOpened (error: 0 and a
-  // descriptor, or the errno that refused the file).
+  // kSetupExited carries the wait status of one setup step (its index in `step`); kExited the
+  // program's. The session kinds (session_protocol.h): kReady, kExecutionEnded (wait_status: the
+  // keeper's; max_rss_kb: the largest resident size among the execution's reaped processes),
+  // kOpened (error: 0 and a descriptor, or the errno that refused the file).
   enum Kind : uint32_t {
     kFailure = 1,
     kExited = 2,
@@ -57,6 +57,7 @@ struct ChildMessage {
     kReady = 4,
     kExecutionEnded = 5,
     kOpened = 6,
+    kDetached = 7,  // error: 0, or the errno that refused kDetach
   };
   uint32_t kind = 0;
   uint32_t step = 0;        // ChildStep, for kFailure; the setup step's index for kSetupExited
