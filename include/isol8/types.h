@@ -130,6 +130,9 @@ struct Options {
   // Leave the sandbox of an ephemeral run in place after it ends, for inspection (upstream
   // persist); the CLI says how to reach and remove it.
   bool persist = false;
+  // How long a persisted native sandbox stays once its runner is gone (then it ends by itself;
+  // `isol8 cleanup` or killing its init ends it sooner). A docker container stays until removed.
+  std::chrono::seconds persist_lifetime{3600};
   NetworkMode network = NetworkMode::kNone;
   double cpu_limit = 1.0;                      // cores
   uint64_t memory_limit_bytes = 512ull << 20;  // upstream memoryLimit "512m"

@@ -136,8 +136,10 @@ class Session {
   virtual Result<std::string> get_file(const std::string& path, uint64_t max_bytes) = 0;
   // Leaves the sandbox running when this object goes (Options::persist), for the user to
   // inspect and remove; only sandboxes that can outlive their runner can. Returns how to reach
-  // and remove it, in the backend's own terms.
-  virtual Result<std::string> keep() {
+  // and remove it, in the backend's own terms. `lifetime` bounds a sandbox that nobody owns
+  // once its runner is gone (native); a container stays until it is removed (docker).
+  virtual Result<std::string> keep(std::chrono::seconds lifetime) {
+    (void)lifetime;
     return make_error("this backend's sandboxes cannot outlive their runner");
   }
 };

@@ -10,6 +10,7 @@
 #include "backends/native/host_checks.h"
 #include "backends/native/native_backend.h"
 #include "backends/native/relay_endpoint.h"
+#include "cgroups/cgroup_fs.h"
 #include "cgroups/cgroup_manager.h"
 #include "common/pid_dirs.h"
 #include "network/slot_lock.h"
@@ -79,6 +80,21 @@ Result<void> reclaim_leftovers(Leftovers& removed) {
   if (!cgroups) return std::move(cgroups).error();
   removed.cgroups = *cgroups;
   return {};
+}
+
+Result<std::vector<KeptNativeSandbox>> list_kept_native_sandboxes() {
+  auto names = detect_cgroup_manager()->list_kept();
+  if (!names) return std::move(names).error();
+  std::vector<KeptNativeSandbox> kept;
+  for (std::string& name : *names) {
+    const auto pid = cgroups::owner_pid(name);
+    if (pid) kept.push_back({std::move(name), *pid});
+  }
+  return kept;
+}
+
+Result<void> remove_kept_native_sandbox(const KeptNativeSandbox& kept) {
+  return detect_cgroup_manager()->remove_kept(kept.cgroup);
 }
 
 }  // namespace isol8

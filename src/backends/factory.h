@@ -3,8 +3,11 @@
 // the layers above ask the backends: what the host offers them (`isol8 doctor`) and what dead
 // runs left behind (`isol8 cleanup`).
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backends/backend.h"
@@ -36,5 +39,16 @@ struct Leftovers {
 // Removes them. Fails only when the stale cgroups cannot be listed or removed (the counts of
 // proxy directories and network slots are still reported through `removed`).
 Result<void> reclaim_leftovers(Leftovers& removed);
+
+// A native sandbox kept by --persist (NativeSession::keep) whose init still runs, found by its
+// cgroup (named after the init).
+struct KeptNativeSandbox {
+  std::string cgroup;  // the cgroup's directory name
+  pid_t init_pid = 0;
+};
+Result<std::vector<KeptNativeSandbox>> list_kept_native_sandboxes();
+// Kills it (everything in its cgroup, init first among them, which ends its namespaces) and
+// removes its cgroup.
+Result<void> remove_kept_native_sandbox(const KeptNativeSandbox& kept);
 
 }  // namespace isol8

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
 #include "cgroups/cgroup_parse.h"
@@ -57,12 +58,48 @@ std::optional<pid_t> owner_pid(std::string_view dir_name) {
   return static_cast<pid_t>(*pid);
 }
 
+namespace {
+constexpr std::string_view kKeptMark = "kept-";
+
+// The part of isol8-<pid>-<rest> after the owner's dash; empty for any other name.
+std::string_view after_owner(std::string_view dir_name) {
+  if (!owner_pid(dir_name)) return {};
+  dir_name.remove_prefix(std::string_view("isol8-").size());
+  return dir_name.substr(dir_name.find('-') + 1);
+}
+}  // namespace
+
+std::string kept_dir_name(pid_t owner, std::string_view dir_name) {
+  std::string_view rest = after_owner(dir_name);
+  if (rest.starts_with(kKeptMark)) rest.remove_prefix(kKeptMark.size());
+  return "isol8-" + std::to_string(owner) + "-" + std::string(kKeptMark) + std::string(rest);
+}
+
+bool is_kept_dir_name(std::string_view dir_name) {
+  return after_owner(dir_name).starts_with(kKeptMark);
+}
+
+Result<void> rename_dir(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return errno_error("cannot rename " + from.string() + " to " + to.filename().string());
+  }
+  return ok();
+}
+
 uint64_t cpu_quota_usec(double cpus) {
   double quota = std::round(cpus * static_cast<double>(kCpuPeriodUsec));
   return quota < 1000 ? 1000 : static_cast<uint64_t>(quota);
 }
 
-bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+bool pid_alive(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno != EPERM) return false;
+  // A zombie is dead too: its parent may be slow to reap it (a kept sandbox's init is reaped by
+  // whatever adopted it once its runner was gone).
+  auto stat = read_control("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  const size_t paren = stat->rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat->size() || (*stat)[paren + 2] != 'Z';
+}
 
 bool file_exists(const std::filesystem::path& path) {
   struct stat st {};

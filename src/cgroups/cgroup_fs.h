@@ -31,7 +31,12 @@ Result<void> validate_name(std::string_view name);
 std::string dir_name(pid_t owner, std::string_view name);
 // The owner pid of a directory named isol8-<pid>-<something>; nullopt for any other name.
 std::optional<pid_t> owner_pid(std::string_view dir_name);
-// kill(pid, 0) succeeds or fails with EPERM.
+// The name a kept sandbox's cgroup gets (Cgroup::hand_over): "isol8-<owner>-kept-<the part of
+// `dir_name` after its own owner>", so that the kept init is its owner.
+std::string kept_dir_name(pid_t owner, std::string_view dir_name);
+// Whether a directory named isol8-<pid>-<something> is a kept sandbox's (see kept_dir_name).
+bool is_kept_dir_name(std::string_view dir_name);
+// kill(pid, 0) succeeds or fails with EPERM, and /proc does not show it as a zombie.
 bool pid_alive(pid_t pid);
 
 bool file_exists(const std::filesystem::path& path);
@@ -46,6 +51,8 @@ Result<std::vector<pid_t>> read_procs(const std::filesystem::path& procs_file);
 
 // mkdir through `ops`; EEXIST is success when `may_exist`.
 Result<void> make_dir(const CgroupFsOps& ops, const std::filesystem::path& dir, bool may_exist);
+// rename(2); cgroupfs renames a cgroup within its parent directory.
+Result<void> rename_dir(const std::filesystem::path& from, const std::filesystem::path& to);
 // Removes the directories in reverse order, logging failures: the undo step of create().
 void remove_dirs_logged(const CgroupFsOps& ops, const std::vector<std::filesystem::path>& dirs);
 // rmdir through `ops`, retrying EBUSY (a cgroup whose dying tasks have not left yet) for up to

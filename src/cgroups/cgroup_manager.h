@@ -76,6 +76,11 @@ class Cgroup {
   // kill_all(), then removes the directories. Idempotent; the destructor calls it. Use it to see
   // teardown errors instead of having them logged.
   virtual Result<void> destroy() = 0;
+  // Gives the cgroup to a kept sandbox (Options::persist) whose init is `owner`: renames its
+  // directories isol8-<owner>-kept-<name> and lets them go, so that neither this object's
+  // destructor nor a later runner's reclaim_stale removes them while `owner` lives; once it is
+  // dead, reclaim_stale does. Its processes keep running. Nothing changes on error.
+  virtual Result<void> hand_over(pid_t owner) = 0;
 };
 
 // The file-system steps that differ between cgroupfs and a test's temp-dir imitation of it. On
@@ -111,6 +116,10 @@ class CgroupManager {
   // Kills and removes every isol8-<pid>-* cgroup whose owner pid is no longer alive. Returns how
   // many were removed; an error lists the ones that could not be (the others are still removed).
   virtual Result<std::size_t> reclaim_stale() = 0;
+  // The directory names of the kept sandboxes' cgroups (Cgroup::hand_over) whose owner lives.
+  virtual Result<std::vector<std::string>> list_kept() = 0;
+  // Kills everything in one of them (so its init, and with it the sandbox) and removes it.
+  virtual Result<void> remove_kept(const std::string& name) = 0;
 };
 
 // v2 when the cgroup2 mount has memory, pids and cpu in cgroup.controllers and is writable; else

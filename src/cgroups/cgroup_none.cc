@@ -20,6 +20,7 @@ class NoneCgroup final : public Cgroup {
   Result<CgroupUsage> usage() const override { return CgroupUsage{}; }
   std::vector<std::string> enforced() const override { return {}; }
   Result<void> destroy() override { return ok(); }
+  Result<void> hand_over(pid_t) override { return ok(); }  // nothing to keep or find later
 
  private:
   std::string name_;
@@ -36,6 +37,10 @@ class NoneManager final : public CgroupManager {
         std::make_unique<NoneCgroup>(cgroups::dir_name(::getpid(), name)));
   }
   Result<std::size_t> reclaim_stale() override { return std::size_t{0}; }
+  Result<std::vector<std::string>> list_kept() override { return std::vector<std::string>{}; }
+  Result<void> remove_kept(const std::string& name) override {
+    return make_error("no cgroup named " + name + " (cgroups are not used on this host)");
+  }
 
  private:
   std::vector<std::string> reasons_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "cgroups/cgroup_fs.h"
 #include "cgroups/cgroup_impl.h"
@@ -142,6 +143,25 @@ class V1Cgroup final : public Cgroup {
     return ok();
   }
 
+  // Every hierarchy's directory is renamed, or (on error) none is.
+  Result<void> hand_over(pid_t owner) override {
+    if (destroyed_) return make_error("cgroup " + name_ + " is already removed");
+    const std::string kept = kept_dir_name(owner, name_);
+    std::vector<fs::path> renamed;
+    for (const fs::path& dir : unique_) {
+      if (auto r = rename_dir(dir, dir.parent_path() / kept); !r) {
+        for (const fs::path& done : renamed) (void)rename_dir(done.parent_path() / kept, done);
+        return r;
+      }
+      renamed.push_back(dir);
+    }
+    for (auto& [controller, dir] : dirs_) dir = dir.parent_path() / kept;
+    for (fs::path& dir : unique_) dir = dir.parent_path() / kept;
+    name_ = kept;
+    destroyed_ = true;  // not ours any more: the destructor leaves it
+    return ok();
+  }
+
  private:
   std::string name_;
   DirMap dirs_;
@@ -195,6 +215,31 @@ class V1Manager final : public CgroupManager {
     }
     if (!failures.empty()) return Error{EBUSY, "cannot reclaim stale cgroups: " + failures};
     return reclaimed;
+  }
+
+  Result<std::vector<std::string>> list_kept() override {
+    std::set<std::string> kept;
+    for (const auto& [controller, mount] : mounts_) {
+      auto dirs = list_owned_dirs(mount);
+      if (!dirs) return std::move(dirs).error();
+      for (const fs::path& dir : *dirs) {
+        const std::string name = dir.filename().string();
+        if (is_kept_dir_name(name) && pid_alive(*owner_pid(name))) kept.insert(name);
+      }
+    }
+    return std::vector<std::string>(kept.begin(), kept.end());
+  }
+
+  Result<void> remove_kept(const std::string& name) override {
+    ISOL8_TRY(validate_name(name));
+    if (!is_kept_dir_name(name)) return make_error(name + " is not a kept sandbox's cgroup");
+    DirMap dirs;
+    for (const auto& [controller, mount] : mounts_) {
+      const fs::path dir = mount / kParentDir / name;
+      if (file_exists(dir)) dirs[controller] = dir;
+    }
+    V1Cgroup kept(name, std::move(dirs), {}, roots_);
+    return kept.destroy();
   }
 
  private:

@@ -114,6 +114,17 @@ class V2Cgroup final : public Cgroup {
     return removed;
   }
 
+  Result<void> hand_over(pid_t owner) override {
+    if (destroyed_) return make_error("cgroup " + name_ + " is already removed");
+    const fs::path kept = dir_.parent_path() / kept_dir_name(owner, name_);
+    ISOL8_TRY(rename_dir(dir_, kept));
+    dir_ = kept;
+    name_ = kept.filename().string();
+    dir_fd_.reset();
+    destroyed_ = true;  // not ours any more: the destructor leaves it
+    return ok();
+  }
+
  private:
   std::string name_;
   fs::path dir_;
@@ -156,6 +167,24 @@ class V2Manager final : public CgroupManager {
     }
     if (!failures.empty()) return Error{EBUSY, "cannot reclaim stale cgroups: " + failures};
     return reclaimed;
+  }
+
+  Result<std::vector<std::string>> list_kept() override {
+    auto dirs = list_owned_dirs(root_);
+    if (!dirs) return std::move(dirs).error();
+    std::vector<std::string> kept;
+    for (const fs::path& dir : *dirs) {
+      const std::string name = dir.filename().string();
+      if (is_kept_dir_name(name) && pid_alive(*owner_pid(name))) kept.push_back(name);
+    }
+    return kept;
+  }
+
+  Result<void> remove_kept(const std::string& name) override {
+    ISOL8_TRY(validate_name(name));
+    if (!is_kept_dir_name(name)) return make_error(name + " is not a kept sandbox's cgroup");
+    V2Cgroup kept(root_ / kParentDir / name, UniqueFd(), {}, roots_);
+    return kept.destroy();
   }
 
  private:

@@ -1,6 +1,7 @@
 // `isol8 cleanup [--force] [--images]` (reference §1.5, fixed): selects by label, not by image
 // name, so containers of custom images and pooled containers are found too; lists what it will
-// remove and asks first. Also removes what dead runs left behind: stale cgroups of native runs,
+// remove and asks first, with the native sandboxes kept by --persist (found by their cgroups,
+// named after their init). Also removes what dead runs left behind: stale cgroups of native runs,
 // the network slot locks of killed native runners, and the proxy directories of killed runners of
 // either backend.
 
@@ -18,7 +19,9 @@ namespace isol8::cli {
 
 CLI::App* add_cleanup_command(CLI::App& app, CleanupArgs& args) {
   auto* cmd = app.add_subcommand(
-      "cleanup", "Remove isol8 containers (and images), stale cgroups and proxy directories");
+      "cleanup",
+      "Remove isol8 containers (and images), kept native sandboxes, stale cgroups and proxy "
+      "directories");
   cmd->add_flag("--force", args.force, "Do not ask for confirmation");
   cmd->add_flag("--images", args.images, "Also remove isol8 images");
   return cmd;
@@ -38,26 +41,40 @@ int cleanup_command(const CleanupArgs& args) {
   if (const size_t slots = leftovers.network_slots; slots > 0)
     fmt::print("[OK] removed {} network slot lock(s) of dead runs\n", slots);
 
+  // Native sandboxes kept by --persist: asked about and removed with the containers.
+  std::vector<KeptNativeSandbox> kept;
+  if (auto listed = list_kept_native_sandboxes(); listed) {
+    kept = std::move(listed).value();
+  } else {
+    std::cerr << "[WARN] could not list kept native sandboxes: " << listed.error().message << "\n";
+    status = 1;
+  }
+
+  std::vector<DockerContainerSummary> containers;
+  std::vector<DockerImageSummary> images;
   auto docker = DockerAdmin::from_environment();
   if (!docker) return report_error(docker.error().message);
   if (auto pinged = (*docker)->ping(); !pinged) {
     fmt::print("[INFO] {}; no Docker containers to clean\n", pinged.error().message);
-    return status;
-  }
-  auto containers = (*docker)->list_containers();
-  if (!containers) return report_error(containers.error().message);
-  std::vector<DockerImageSummary> images;
-  if (args.images) {
-    auto listed = (*docker)->list_images();
+    if (kept.empty()) return status;
+  } else {
+    auto listed = (*docker)->list_containers();
     if (!listed) return report_error(listed.error().message);
-    images = std::move(*listed);
+    containers = std::move(listed).value();
+    if (args.images) {
+      auto listed_images = (*docker)->list_images();
+      if (!listed_images) return report_error(listed_images.error().message);
+      images = std::move(listed_images).value();
+    }
   }
-  if (containers->empty() && images.empty()) {
+  if (kept.empty() && containers.empty() && images.empty()) {
     fmt::print("No isol8 containers found{}.\n", args.images ? " and no isol8 images" : "");
     return status;
   }
-  if (!containers->empty()) fmt::print("Found {} isol8 container(s):\n", containers->size());
-  for (const auto& c : *containers) {
+  if (!kept.empty()) fmt::print("Found {} kept native sandbox(es):\n", kept.size());
+  for (const auto& k : kept) fmt::print("  init pid {:<8} {}\n", k.init_pid, k.cgroup);
+  if (!containers.empty()) fmt::print("Found {} isol8 container(s):\n", containers.size());
+  for (const auto& c : containers) {
     fmt::print("  {:<10} {}  {}\n", c.state, c.id.substr(0, 12), c.image);
   }
   if (!images.empty()) fmt::print("Found {} isol8 image(s):\n", images.size());
@@ -68,7 +85,8 @@ int cleanup_command(const CleanupArgs& args) {
           "cleanup needs confirmation, but stdin is not a terminal; pass --force to remove "
           "without asking");
     }
-    fmt::print("Remove all these containers{}? [y/N] ", args.images ? " and images" : "");
+    fmt::print("Remove all these {}{}? [y/N] ", kept.empty() ? "containers" : "sandboxes",
+               args.images ? " and images" : "");
     std::fflush(stdout);
     std::string answer;
     std::getline(std::cin, answer);
@@ -79,7 +97,16 @@ int cleanup_command(const CleanupArgs& args) {
   }
   int removed = 0;
   int failed = 0;
-  for (const auto& c : *containers) {
+  for (const auto& k : kept) {
+    if (auto r = remove_kept_native_sandbox(k); r) {
+      ++removed;
+    } else {
+      ++failed;
+      std::cerr << "[ERR] native sandbox (init pid " << k.init_pid << "): " << r.error().message
+                << "\n";
+    }
+  }
+  for (const auto& c : containers) {
     const std::string& id = c.id;
     if (auto r = (*docker)->remove_container(id); r) {
       ++removed;

@@ -191,12 +191,32 @@ void warn_above_host(const Options& o) {
   }
 }
 
+// ISOL8_PERSIST_LIFETIME: how many seconds a native sandbox kept by --persist stays (default
+// 3600); the tests shorten it.
+Result<std::chrono::seconds> persist_lifetime(std::chrono::seconds fallback) {
+  const char* env = std::getenv("ISOL8_PERSIST_LIFETIME");
+  if (env == nullptr || *env == '\0') return fallback;
+  const std::string text(env);
+  if (text.size() > 9 || !std::all_of(text.begin(), text.end(), ::isdigit) ||
+      std::stol(text) == 0) {
+    return make_error(
+        "ISOL8_PERSIST_LIFETIME must be a number of seconds from 1 to 999999999, not \"" + text +
+        "\"");
+  }
+  return std::chrono::seconds(std::stol(text));
+}
+
 Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   auto opts = options_from_config(config.json);
   if (!opts) return opts;
   Options& o = *opts;
   if (args.persistent) o.mode = EngineMode::kPersistent;
   o.persist = o.persist || args.persist;
+  if (o.persist) {
+    auto lifetime = persist_lifetime(o.persist_lifetime);
+    if (!lifetime) return std::move(lifetime).error();
+    o.persist_lifetime = *lifetime;
+  }
   if (args.net) {
     auto net = parse_network_mode(*args.net, "--net");
     if (!net) return std::move(net).error();
@@ -363,8 +383,8 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
                 "Run in a persistent sandbox (removed when the run ends; sessions that outlive "
                 "a run need a server)");
   run->add_flag("--persist", a.persist,
-                "Keep the sandbox after the run for inspection (docker backend; prints how to "
-                "reach and remove it)");
+                "Keep the sandbox after the run for inspection (prints how to reach and remove "
+                "it; a native one ends by itself after ISOL8_PERSIST_LIFETIME seconds, 3600)");
   return run;
 }
 

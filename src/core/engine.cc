@@ -213,11 +213,12 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
   // Library callers get the CLI's start-up refusal too, before any backend or sandbox exists.
   ISOL8_TRY(check_host_patterns(options.network_filter.whitelist, "networkFilter.whitelist"));
   ISOL8_TRY(check_host_patterns(options.network_filter.blacklist, "networkFilter.blacklist"));
-  if (options.persist && options.backend != BackendKind::kDocker) {
+  if (options.persist && options.backend == BackendKind::kNative &&
+      options.network == NetworkMode::kFiltered) {
     return make_error(
-        "persist (keep the sandbox after the run) needs the docker backend: a native sandbox "
-        "lives in its runner's namespaces and cgroup and ends with the run. Use --backend docker, "
-        "or a session on a server (isol8 serve, run --session-id)");
+        "persist (keep the sandbox after the run) cannot keep a native sandbox with the filtered "
+        "network: its proxy runs in the runner and ends with the run, leaving the sandbox "
+        "without a network. Use --net none or --net host, or --backend docker");
   }
   auto backend = make_backend(options);
   if (!backend) return std::move(backend).error();
@@ -356,7 +357,7 @@ Result<ExecutionResult> Engine::run(const ExecutionRequest& original,
     if (outcome)
       files = read_output_files(**opened, request.output_paths, output_paths, output_cap);
     if (options_.persist) {
-      auto how = (*opened)->keep();
+      auto how = (*opened)->keep(options_.persist_lifetime);
       if (!how) return std::move(how).error();
       container_id = (*opened)->id();
       spdlog::info("Sandbox kept for inspection: {}", *how);

@@ -58,6 +58,7 @@ struct ChildMessage {
     kReady = 4,
     kExecutionEnded = 5,
     kOpened = 6,
+    kDetached = 7,  // error: 0, or the errno that refused kDetach
   };
   uint32_t kind = 0;
   uint32_t step = 0;        // ChildStep, for kFailure; the setup step's index for kSetupExited

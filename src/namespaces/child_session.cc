@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -509,6 +510,23 @@ void refuse_execution(ChildStep step, int err) {
   end_keeper_reports(none, 0, zero);
 }
 
+// kDetach: arms (or re-arms) the timer that ends a kept sandbox after `seconds`; 0 or an errno.
+int start_lifetime(uint32_t seconds, int& timer) {
+  if (seconds == 0) return EINVAL;
+  if (timer < 0) timer = ::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (timer < 0) return errno;
+  struct itimerspec when;
+  std::memset(&when, 0, sizeof when);
+  when.it_value.tv_sec = static_cast<time_t>(seconds);
+  if (::timerfd_settime(timer, 0, &when, nullptr) != 0) {
+    const int err = errno;
+    ::close(timer);
+    timer = -1;
+    return err;
+  }
+  return 0;
+}
+
 }  // namespace
 
 void run_session_loop(const ChildSpec& spec) {
@@ -522,17 +540,20 @@ void run_session_loop(const ChildSpec& spec) {
     ::dup2(null, 2);
     ::close(null);
   }
-  // SIGCHLD through a signalfd; the keeper's kill signal blocked so that keepers start with it
-  // blocked (they wait for it with sigwaitinfo).
+  // SIGCHLD and SIGTERM through a signalfd; the keeper's kill signal blocked so that keepers
+  // start with it blocked (they wait for it with sigwaitinfo). A blocked signal is queued even
+  // for a pid namespace's init, so SIGTERM from the host reaches the loop.
   sigset_t blocked;
   sigemptyset(&blocked);
   sigaddset(&blocked, SIGCHLD);
+  sigaddset(&blocked, SIGTERM);
   sigaddset(&blocked, kKillSignal);
   ::sigprocmask(SIG_BLOCK, &blocked, nullptr);
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  const int sfd = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigset_t watched;
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGCHLD);
+  sigaddset(&watched, SIGTERM);
+  const int sfd = ::signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK);
   check(sfd >= 0, ChildStep::kSessionExec);
 
   ChildMessage ready;
@@ -543,21 +564,33 @@ void run_session_loop(const ChildSpec& spec) {
   SessionCommand cmd;
   int fds[kMaxPassedFds];
   int fd_count = 0;
+  // After kDetach: the lifetime's timer; the control socket's EOF then closes the socket only.
+  int lifetime = -1;
+  bool connected = true;
   for (;;) {
-    struct pollfd watch[2] = {{kSyncFd, POLLIN, 0}, {sfd, POLLIN, 0}};
-    if (::poll(watch, 2, -1) < 0) continue;
+    struct pollfd watch[3] = {
+        {connected ? kSyncFd : -1, POLLIN, 0}, {sfd, POLLIN, 0}, {lifetime, POLLIN, 0}};
+    if (::poll(watch, 3, -1) < 0) continue;
+    if (watch[2].revents != 0) _exit(0);  // a kept sandbox's lifetime is over
     if (watch[1].revents != 0) {
       struct signalfd_siginfo info;
       while (::read(sfd, &info, sizeof info) > 0) {
+        // SIGTERM from outside the sandbox (whose sender has no pid in this namespace) ends it;
+        // the sandbox's own processes cannot end their init that way.
+        if (info.ssi_signo == SIGTERM && info.ssi_pid == 0) _exit(0);
       }
       reap_children(keeper);
     }
     if (watch[0].revents == 0) continue;
     const ssize_t n = receive_command(cmd, fds, fd_count);
-    if (n == 0) _exit(0);  // the runner is gone: the kernel ends the sandbox with us
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      _exit(0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) {
+      // The runner is gone. A kept sandbox stays (its lifetime ends it); any other ends here,
+      // and the kernel ends the sandbox with us.
+      if (lifetime < 0) _exit(0);
+      ::close(kSyncFd);
+      connected = false;
+      continue;
     }
     if (cmd.kind == SessionCommand::kExec) {
       if (keeper != 0 || fd_count < 4) {
@@ -568,6 +601,7 @@ void run_session_loop(const ChildSpec& spec) {
       const pid_t pid = raw_fork();
       if (pid == 0) {
         ::close(sfd);
+        if (lifetime >= 0) ::close(lifetime);
         run_keeper(spec, fds, fd_count);
       }
       const int err = errno;
@@ -591,6 +625,12 @@ void run_session_loop(const ChildSpec& spec) {
       reply.error = open_for_transfer(cmd, fd);
       send_with_fd(reply, fd);
       if (fd >= 0) ::close(fd);
+    } else if (cmd.kind == SessionCommand::kDetach) {
+      close_all(fds, fd_count);
+      ChildMessage reply;
+      reply.kind = ChildMessage::kDetached;
+      reply.error = start_lifetime(cmd.seconds, lifetime);
+      send_message(reply);
     } else {
       close_all(fds, fd_count);
     }

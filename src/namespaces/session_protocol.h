@@ -13,6 +13,10 @@
 //   kKill   end the running execution's processes (timeout, cancel); never the session.
 //   kOpen   open a file under /sandbox or /tmp as the sandbox user: init answers kOpened with the
 //           descriptor (SCM_RIGHTS) or with the errno that refused it.
+//   kDetach (Options::persist) the sandbox outlives the runner: init answers kDetached (error: 0,
+//           or the errno that refused it) and from then on the socket's EOF no longer ends it;
+//           it stays, idle, until `seconds` have passed or it is sent SIGTERM or SIGKILL from
+//           outside the sandbox, then exits, which ends the pid namespace.
 // init -> runner (ChildMessage): kReady once, when the loop starts; then the replies above.
 
 #include <cstddef>
@@ -24,7 +28,7 @@ namespace isol8 {
 inline constexpr int32_t kNotRegularFile = 0x10000;
 
 struct SessionCommand {
-  enum Kind : uint32_t { kExec = 1, kKill = 2, kOpen = 3 };
+  enum Kind : uint32_t { kExec = 1, kKill = 2, kOpen = 3, kDetach = 4 };
   enum OpenFlags : uint32_t { kRead = 0, kWrite = 1 };
   static constexpr size_t kMaxPath = 4096;
 
@@ -32,6 +36,7 @@ struct SessionCommand {
   uint32_t flags = 0;  // kOpen: kRead or kWrite
   uint32_t mode = 0;   // kOpen with kWrite: the permission bits of the file
   uint32_t path_size = 0;
+  uint32_t seconds = 0;      // kDetach: how long the sandbox stays after its runner is gone (> 0)
   char path[kMaxPath] = {};  // kOpen: absolute, normalised, under /sandbox or /tmp; no NUL
 };
 

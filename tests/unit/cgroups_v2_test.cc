@@ -164,5 +164,42 @@ TEST_F(CgroupV2, ReclaimStaleRemovesDeadOwnersOnly) {
   EXPECT_EQ(test::slurp_trimmed(dead.string() + "-never"), "");  // nothing else was created
 }
 
+// A kept sandbox's cgroup (--persist) is renamed after its init, left in place by its object,
+// listed while that init lives, removed by remove_kept, and reclaimed once the init is dead.
+TEST_F(CgroupV2, HandOverRenamesTheCgroupAfterItsNewOwner) {
+  auto cg = manager_->create("sb1", {1 << 20, 0, 0});
+  ASSERT_TRUE(cg) << cg.error().message;
+  const pid_t owner = ::getppid();
+  ASSERT_TRUE((*cg)->hand_over(owner));
+  const std::string kept_name = "isol8-" + std::to_string(owner) + "-kept-sb1";
+  EXPECT_EQ((*cg)->name(), kept_name);
+  cg->reset();
+  const fs::path kept = mount_ / "isol8" / kept_name;
+  EXPECT_TRUE(fs::exists(kept));
+  EXPECT_FALSE(fs::exists(dir_of("sb1")));
+  auto reclaimed = manager_->reclaim_stale();
+  ASSERT_TRUE(reclaimed) << reclaimed.error().message;
+  EXPECT_EQ(*reclaimed, 0u);
+  auto listed = manager_->list_kept();
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_EQ(*listed, std::vector<std::string>{kept_name});
+  ASSERT_TRUE(manager_->remove_kept(kept_name));
+  EXPECT_FALSE(fs::exists(kept));
+  EXPECT_FALSE(manager_->remove_kept(dir_of("sb2").filename().string()));  // not a kept one
+}
+
+TEST_F(CgroupV2, KeptCgroupOfADeadInitIsReclaimedNotListed) {
+  auto cg = manager_->create("sb1", {});
+  ASSERT_TRUE(cg) << cg.error().message;
+  ASSERT_TRUE((*cg)->hand_over(impossible_pid()));
+  cg->reset();
+  auto listed = manager_->list_kept();
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_TRUE(listed->empty());
+  auto reclaimed = manager_->reclaim_stale();
+  ASSERT_TRUE(reclaimed) << reclaimed.error().message;
+  EXPECT_EQ(*reclaimed, 1u);
+}
+
 }  // namespace
 }  // namespace isol8

@@ -49,7 +49,7 @@ class DockerSession final : public Session {
 
   const std::string& id() const override { return id_; }
 
-  Result<std::string> keep() override {
+  Result<std::string> keep(std::chrono::seconds /*lifetime: the container stays*/) override {
     kept_ = true;
     const std::string shown = id_.substr(0, 12);
     return fmt::format(

@@ -15,6 +15,7 @@
 #include "backends/native/sandbox_spawn.h"
 #include "backends/native/session_exec.h"
 #include "backends/native/setup_steps.h"
+#include "common/sandbox_user.h"
 #include "common/trace.h"
 #include "namespaces/child_report.h"
 #include "namespaces/session_protocol.h"
@@ -167,6 +168,7 @@ Result<std::unique_ptr<Session>> NativeSession::open(NativeBackend& backend, con
 }
 
 NativeSession::~NativeSession() {
+  if (kept_) return;
   // Killing init ends the pid namespace; then the cgroup (which kills anything left) and the
   // network go, as after a one-shot run.
   sandbox_.reset();
@@ -178,6 +180,59 @@ NativeSession::~NativeSession() {
   }
   if (filtered_) backend_.filtered_.retire(std::move(filtered_));
   spdlog::debug("native: session {} removed", id_);
+}
+
+Result<std::string> NativeSession::keep(std::chrono::seconds lifetime) {
+  std::lock_guard lock(mutex_);
+  ISOL8_TRY(check_usable());
+  if (filtered_) {
+    return make_error(
+        "a native sandbox with the filtered network cannot be kept: its proxy ends with the run");
+  }
+  if (lifetime.count() <= 0 || lifetime.count() > UINT32_MAX) {
+    return make_error(fmt::format("a kept sandbox's lifetime must be 1 to {} seconds, not {}",
+                                  UINT32_MAX, lifetime.count()));
+  }
+  SandboxProcess& process = *sandbox_;
+  const int control_fd = process.pipes().sync.get();
+  SessionCommand cmd;
+  cmd.kind = SessionCommand::kDetach;
+  cmd.seconds = static_cast<uint32_t>(lifetime.count());
+  if (::send(control_fd, &cmd, offsetof(SessionCommand, path), MSG_NOSIGNAL) < 0) {
+    give_up("the sandbox's init is gone");
+    return make_error("cannot keep the sandbox: its init is gone");
+  }
+  auto reply = receive_report(control_fd, process.pidfd(), kOpenLimitMs, nullptr);
+  if (!reply) return std::move(reply).error().context("cannot keep the sandbox");
+  if (reply->kind != ChildMessage::kDetached) {
+    give_up("the sandbox's init sent an unexpected report");
+    return make_error("cannot keep the sandbox: its init sent an unexpected report");
+  }
+  if (reply->error != 0) {
+    return make_error(std::string("cannot keep the sandbox: its init cannot time its lifetime: ") +
+                      std::strerror(reply->error));
+  }
+  // From here init outlives us; its cgroup becomes its own (named after it), so that no
+  // runner's reclaim removes it while it lives and `isol8 cleanup` can find it.
+  const pid_t init = process.pid();
+  const bool findable = cgroup_ && !cgroup_->directories().empty();
+  if (cgroup_) {
+    if (auto handed = cgroup_->hand_over(init); !handed) {
+      return std::move(handed).error().context("cannot keep the sandbox's cgroup");
+    }
+  }
+  process.release();
+  kept_ = true;
+  spdlog::debug("native: session {} kept (init pid {}, {} s)", id_, init, lifetime.count());
+  const std::string remove = findable ? fmt::format("isol8 cleanup, or kill {}", init)
+                                      : fmt::format(
+                                            "kill {} (no cgroup: isol8 cleanup cannot "
+                                            "find it)",
+                                            init);
+  return fmt::format(
+      "native sandbox {}, init pid {}. Open a shell (as root): nsenter --target {} --all "
+      "--setuid {} --setgid {} /bin/bash. Remove it: {}. It ends by itself in {} s.",
+      id_, init, init, kSandboxUid, kSandboxGid, remove, lifetime.count());
 }
 
 Result<void> NativeSession::check_usable() const {

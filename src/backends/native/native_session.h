@@ -26,13 +26,16 @@ class NativeSession final : public Session {
  public:
   static Result<std::unique_ptr<Session>> open(NativeBackend& backend, const RunSpec& spec);
   // Kills the sandbox (its init, so the whole pid namespace), then removes its cgroup and
-  // retires its network (in the background, as a one-shot run's).
+  // retires its network (in the background, as a one-shot run's); nothing once it is kept.
   ~NativeSession() override;
 
   const std::string& id() const override { return id_; }
   Result<RunOutcome> run(const RunSpec& spec, OutputSink& sink, const RunControl& control) override;
   Result<void> put_file(const std::string& path, std::string_view content, uint32_t mode) override;
   Result<std::string> get_file(const std::string& path, uint64_t max_bytes) override;
+  // Tells init to outlive the runner for `lifetime` (kDetach), gives the cgroup to init
+  // (Cgroup::hand_over) and lets the sandbox go: the destructor then leaves it running.
+  Result<std::string> keep(std::chrono::seconds lifetime) override;
 
  private:
   explicit NativeSession(NativeBackend& backend) : backend_(backend) {}
@@ -52,7 +55,8 @@ class NativeSession final : public Session {
   uint64_t pids_limit_ = 0;
   uint64_t sandbox_size_ = 0;
   uint64_t tmp_size_ = 0;
-  std::string lost_;  // why the sandbox can no longer be used; empty while it can
+  std::string lost_;   // why the sandbox can no longer be used; empty while it can
+  bool kept_ = false;  // keep(): the sandbox is no longer ours to remove
   std::mutex mutex_;
 };
 

@@ -26,6 +26,11 @@ void SandboxProcess::kill() {
   if (!reaped_) (void)pidfd_kill(pidfd_.get(), SIGKILL);
 }
 
+void SandboxProcess::release() {
+  pidfd_.reset();
+  pipes_ = SandboxPipes{};
+}
+
 bool SandboxProcess::try_reap() {
   if (reaped_) return true;
   siginfo_t info{};

@@ -32,6 +32,9 @@ class SandboxProcess {
   SandboxPipes& pipes() { return pipes_; }
 
   void kill();
+  // Lets init go on without us (a kept sandbox, Options::persist): the destructor then neither
+  // kills nor waits for it, and our ends of its pipes and socket are closed.
+  void release();
   // Collects the exit status of init; returns false if it has not exited.
   bool try_reap();
   bool reaped() const { return reaped_; }

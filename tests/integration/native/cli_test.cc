@@ -117,17 +117,6 @@ TEST_F(NativeCli, UnsupportedUpstreamFlagIsAClearError) {
   EXPECT_TRUE(contains(r.err, "--agent-flags is not supported yet")) << describe(r);
 }
 
-// A native sandbox cannot outlive its runner: --persist says so and what to use instead.
-TEST_F(NativeCli, PersistNeedsTheDockerBackend) {
-  const CliRun r = cli().run({"run", "--persist", "-e", "print(1)"});
-  EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_TRUE(contains(r.err,
-                       "[ERR] persist (keep the sandbox after the run) needs the docker "
-                       "backend"))
-      << describe(r);
-  EXPECT_TRUE(r.out.empty());
-}
-
 // ---- config
 
 TEST_F(NativeCli, ConfigWithoutAFileShowsDefaults) {
