@@ -1,7 +1,7 @@
 // server_bench: executions per second and p50/p99 latency of `bash -c true` and `python -c pass`
 // through POST /execute at concurrency 1, 4 and 16, against a server this program starts
 // (`isol8 serve` on a loopback port, maxConcurrent 16), plus the server's peak RSS.
-//   server_bench [seconds per cell, default 5]      (root: the native backend)
+//   server_bench [seconds per cell, default 5] [native|docker, default native]   (root)
 // A measurement only: nothing here is a test.
 
 #include <fcntl.h>
@@ -77,11 +77,18 @@ long rss_kb(pid_t pid) {
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::stod(argv[1]) : 5;
+  const std::string backend = argc > 2 ? argv[2] : "native";
+  if (backend != "native" && backend != "docker") {
+    std::fprintf(stderr, "server_bench: the backend is native or docker, not %s\n",
+                 backend.c_str());
+    return 1;
+  }
   const int port = free_port();
   char dir_template[] = "/tmp/isol8-server-bench-XXXXXX";
   const std::string dir = mkdtemp(dir_template);
   std::ofstream(dir + "/isol8.config.json")
-      << R"({"maxConcurrent": 16, "server": {"queueSize": 64, "accessLog": false}})";
+      << R"({"backend": ")" << backend
+      << R"(", "maxConcurrent": 16, "server": {"queueSize": 64, "accessLog": false}})";
   pid_t pid = 0;
   std::string port_text = std::to_string(port);
   std::vector<std::string> args = {ISOL8_BINARY, "serve", "--port", port_text,
