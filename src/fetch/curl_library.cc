@@ -1,50 +1,34 @@
 #include "fetch/curl_library.h"
 
-#include <dlfcn.h>
-
-#include <string>
+#include "common/shared_library.h"
 
 namespace isol8::fetch {
 namespace {
 
-constexpr const char* kSoname = "libcurl.so.4";
-
-template <class F>
-void bind(void* handle, const char* name, F& out, std::string& missing) {
-  out = reinterpret_cast<F>(::dlsym(handle, name));
-  if (out == nullptr) missing += std::string(missing.empty() ? "" : ", ") + name;
-}
-
 Result<CurlLibrary> load() {
-  // Never unloaded: OpenSSL's and libcurl's global state lives until the process ends.
-  void* handle = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = ::dlerror();
-    return make_error(std::string("cannot load ") + kSoname +
-                      " (package libcurl4): " + (why != nullptr ? why : "unknown error"));
-  }
+  auto library = SharedLibrary::open("libcurl.so.4", "libcurl4");
+  if (!library) return std::move(library).error();
   CurlLibrary lib{};
-  std::string missing;
-  bind(handle, "curl_easy_init", lib.easy_init, missing);
-  bind(handle, "curl_easy_cleanup", lib.easy_cleanup, missing);
-  bind(handle, "curl_easy_setopt", lib.easy_setopt, missing);
-  bind(handle, "curl_easy_perform", lib.easy_perform, missing);
-  bind(handle, "curl_easy_getinfo", lib.easy_getinfo, missing);
-  bind(handle, "curl_easy_strerror", lib.easy_strerror, missing);
-  bind(handle, "curl_slist_append", lib.slist_append, missing);
-  bind(handle, "curl_slist_free_all", lib.slist_free_all, missing);
-  bind(handle, "curl_url", lib.url, missing);
-  bind(handle, "curl_url_cleanup", lib.url_cleanup, missing);
-  bind(handle, "curl_url_set", lib.url_set, missing);
-  bind(handle, "curl_url_get", lib.url_get, missing);
-  bind(handle, "curl_url_strerror", lib.url_strerror, missing);
-  bind(handle, "curl_free", lib.free, missing);
+  library->bind("curl_easy_init", lib.easy_init);
+  library->bind("curl_easy_cleanup", lib.easy_cleanup);
+  library->bind("curl_easy_setopt", lib.easy_setopt);
+  library->bind("curl_easy_perform", lib.easy_perform);
+  library->bind("curl_easy_getinfo", lib.easy_getinfo);
+  library->bind("curl_easy_strerror", lib.easy_strerror);
+  library->bind("curl_slist_append", lib.slist_append);
+  library->bind("curl_slist_free_all", lib.slist_free_all);
+  library->bind("curl_url", lib.url);
+  library->bind("curl_url_cleanup", lib.url_cleanup);
+  library->bind("curl_url_set", lib.url_set);
+  library->bind("curl_url_get", lib.url_get);
+  library->bind("curl_url_strerror", lib.url_strerror);
+  library->bind("curl_free", lib.free);
   CURLcode (*global_init)(long) = nullptr;
-  bind(handle, "curl_global_init", global_init, missing);
-  if (!missing.empty()) return make_error(std::string(kSoname) + " lacks " + missing);
+  library->bind("curl_global_init", global_init);
+  ISOL8_TRY(library->check());
   // Thread-safe since 7.84 (bookworm has 7.88); called once here in any case.
   if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    return make_error(std::string(kSoname) + ": curl_global_init failed");
+    return make_error("libcurl.so.4: curl_global_init failed");
   }
   return lib;
 }

@@ -1,38 +1,21 @@
 #include "netfilter/nftables_library.h"
 
-#include <dlfcn.h>
-
-#include <string>
+#include "common/shared_library.h"
 
 namespace isol8 {
 namespace {
 
-constexpr const char* kSoname = "libnftables.so.1";
-
-template <class F>
-bool bind(void* handle, const char* name, F& out, std::string& missing) {
-  out = reinterpret_cast<F>(::dlsym(handle, name));
-  if (out == nullptr) missing += std::string(missing.empty() ? "" : ", ") + name;
-  return out != nullptr;
-}
-
 Result<NftablesLibrary> load() {
-  // Never unloaded: its functions are called until the process ends.
-  void* handle = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = ::dlerror();
-    return make_error(std::string("cannot load ") + kSoname +
-                      " (package libnftables1): " + (why != nullptr ? why : "unknown error"));
-  }
+  auto library = SharedLibrary::open("libnftables.so.1", "libnftables1");
+  if (!library) return std::move(library).error();
   NftablesLibrary lib{};
-  std::string missing;
-  bind(handle, "nft_ctx_new", lib.ctx_new, missing);
-  bind(handle, "nft_ctx_free", lib.ctx_free, missing);
-  bind(handle, "nft_ctx_buffer_output", lib.ctx_buffer_output, missing);
-  bind(handle, "nft_ctx_buffer_error", lib.ctx_buffer_error, missing);
-  bind(handle, "nft_ctx_get_error_buffer", lib.ctx_get_error_buffer, missing);
-  bind(handle, "nft_run_cmd_from_buffer", lib.run_cmd_from_buffer, missing);
-  if (!missing.empty()) return make_error(std::string(kSoname) + " lacks " + missing);
+  library->bind("nft_ctx_new", lib.ctx_new);
+  library->bind("nft_ctx_free", lib.ctx_free);
+  library->bind("nft_ctx_buffer_output", lib.ctx_buffer_output);
+  library->bind("nft_ctx_buffer_error", lib.ctx_buffer_error);
+  library->bind("nft_ctx_get_error_buffer", lib.ctx_get_error_buffer);
+  library->bind("nft_run_cmd_from_buffer", lib.run_cmd_from_buffer);
+  ISOL8_TRY(library->check());
   return lib;
 }
 

@@ -42,4 +42,17 @@ class ServerBackendTest : public BackendTest {
   std::vector<std::unique_ptr<TestServer>> servers_;
 };
 
+// One server per case, started before the case, on the case's backend with the default config.
+class StartedServerTest : public ServerBackendTest {
+ protected:
+  void SetUp() override {
+    ServerBackendTest::SetUp();
+    if (IsSkipped()) return;
+    server_ = &start();
+    ASSERT_TRUE(server_->ready()) << "the server did not answer /health";
+  }
+  int port() const { return server_->port(); }
+  TestServer* server_ = nullptr;
+};
+
 }  // namespace isol8::test

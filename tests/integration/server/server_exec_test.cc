@@ -18,18 +18,8 @@ using nlohmann::json;
 
 json bash(const std::string& cmd) { return {{"runtime", "bash"}, {"code", cmd}}; }
 
-// One server per case, on the case's backend, with the default config.
-class ServerExecTest : public ServerBackendTest {
- protected:
-  void SetUp() override {
-    ServerBackendTest::SetUp();
-    if (IsSkipped()) return;
-    server_ = &start();
-    ASSERT_TRUE(server_->ready()) << "the server did not answer /health";
-  }
-  int port() const { return server_->port(); }
-  TestServer* server_ = nullptr;
-};
+// One server per case, on the case's backend (server_backends.h).
+class ServerExecTest : public StartedServerTest {};
 
 TEST_P(ServerExecTest, ExecuteReturnsTheResult) {
   auto r = post_json(port(), "/execute", {{"request", bash("echo hello; echo err >&2; exit 3")}});

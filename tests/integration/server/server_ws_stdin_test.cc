@@ -79,17 +79,7 @@ class Script {
 };
 
 // One server per case, on the case's backend (server_backends.h).
-class WebSocketStdinTest : public ServerBackendTest {
- protected:
-  void SetUp() override {
-    ServerBackendTest::SetUp();
-    if (IsSkipped()) return;
-    server_ = &start();
-    ASSERT_TRUE(server_->ready()) << "the server did not answer /health";
-  }
-  int port() const { return server_->port(); }
-  TestServer* server_ = nullptr;
-};
+class WebSocketStdinTest : public StartedServerTest {};
 
 TEST_P(WebSocketStdinTest, ReadsALineAnswersThenReadsTheNext) {
   // The second line is sent only once the answer to the first has arrived: a program that got
