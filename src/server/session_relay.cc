@@ -5,6 +5,8 @@
 #include "server/session_relay.h"
 
 #include <array>
+#include <cstdint>
+#include <limits>
 #include <memory>
 
 #include <boost/beast/http/buffer_body.hpp>
@@ -98,7 +100,9 @@ asio::awaitable<RelayOutcome> relay_http(beast::tcp_stream& client, const Reques
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(limits.max_header_bytes);
-  parser.body_limit(boost::none);  // a stream's body has no length limit on this hop
+  // A stream's body has no length limit on this hop. Not boost::none: Beast 1.74 compares a
+  // Content-Length with the optional limit as `len > none`, which is always true (body_limit).
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   if (request.method() == http::verb::head) parser.skip(true);
   owner.expires_never();
   co_await http::async_read_header(owner, buffer, parser, with(ec));
