@@ -7,7 +7,6 @@
 #include <utility>
 
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <gtest/gtest.h>
 
@@ -51,13 +50,6 @@ std::optional<T> take(const Handoff<T>& h) {
   auto future = h->get_future();
   if (future.wait_for(kHangGuard) != std::future_status::ready) return std::nullopt;
   return future.get();
-}
-
-// Gives blocking reads on `socket` the hang guard: a read that waits longer fails.
-inline void guard_reads(tcp::socket& socket) {
-  timeval tv{};
-  tv.tv_sec = kHangGuard.count();
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 // A one-way signal from the test thread to a coroutine on the io thread.
@@ -110,11 +102,20 @@ class RelayLoopback : public ::testing::Test {
     });
   }
 
-  // A blocking socket of the test thread, connected to the front.
+  // A blocking socket of the test thread, connected to the front, under the hang guard: shut
+  // down if the test still has it after kHangGuard, so that a blocked read fails instead of
+  // hanging (SO_RCVTIMEO would not do: Asio's blocking reads poll again after it).
   tcp::socket connect_to_front() {
     tcp::socket socket(client_ioc_);
     socket.connect({asio::ip::make_address("127.0.0.1"), front_port()});
-    guard_reads(socket);
+    asio::post(ioc_, [this, fd = socket.native_handle()] {
+      auto guard = std::make_shared<asio::steady_timer>(ioc_, kHangGuard);
+      // The test is over long before the guard fires (the fixture stops the loop), so the
+      // descriptor is still the client's then.
+      guard->async_wait([guard, fd](boost::system::error_code ec) {
+        if (!ec) ::shutdown(fd, SHUT_RDWR);
+      });
+    });
     return socket;
   }
 
