@@ -12,8 +12,8 @@
 #include "cli/commands.h"
 #include "client/credentials.h"
 #include "client/remote_engine.h"
-#include "client/server_url.h"
 #include "common/iso_time.h"
+#include "common/server_url.h"
 #include "isol8/options.h"
 
 namespace isol8::cli {
@@ -26,7 +26,7 @@ std::string credentials_display() { return "~/.isol8/credentials.json"; }
 Result<client::RemoteEngine*> connect(const RemoteArgs& args,
                                       std::unique_ptr<client::RemoteEngine>& holder,
                                       std::optional<std::string> key = std::nullopt) {
-  auto url = client::parse_server_url(args.host);
+  auto url = parse_server_url(args.host);
   if (!url) return std::move(url).error();
   if (!key) {
     auto resolved = resolve_api_key(args.key, url->canonical());
@@ -41,7 +41,7 @@ Result<client::RemoteEngine*> connect(const RemoteArgs& args,
 
 int login(const RemoteArgs& args) {
   if (!args.key) return report_error("--key is required (the server's master key)");
-  auto url = client::parse_server_url(args.host);
+  auto url = parse_server_url(args.host);
   if (!url) return report_error(url.error().message);
   json body = {{"name", args.name ? *args.name : "cli-login-" + iso_timestamp_now()}};
   if (args.ttl_ms) {

@@ -16,8 +16,8 @@
 #include "cli/console_output.h"
 #include "cli/run_interrupts.h"
 #include "client/remote_engine.h"
-#include "client/server_url.h"
 #include "common/fs_util.h"
+#include "common/server_url.h"
 #include "common/trace.h"
 #include "core/file_collection.h"
 #include "core/install_network.h"
@@ -288,7 +288,7 @@ Result<std::unique_ptr<Executor>> local_engine(const Options& options) {
 // `--host`: the server's engine, with upstream's session handling: --session-id names a server
 // session that outlives the run; --persistent alone makes one up for this run and deletes it.
 Result<std::unique_ptr<Executor>> connect_remote(const RunArgs& args, const Options& options) {
-  auto url = client::parse_server_url(*args.host);
+  auto url = parse_server_url(*args.host);
   if (!url) return std::move(url).error();
   auto key = resolve_api_key(args.key, url->canonical());
   if (!key) return std::move(key).error();

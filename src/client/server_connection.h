@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "client/server_url.h"
+#include "common/server_url.h"
 #include "isol8/result.h"
 
 namespace isol8::client {

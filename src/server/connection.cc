@@ -152,8 +152,9 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
         answered = true;
       } else if (placed.action == Placement::Action::kRelay) {
         stream.expires_never();
-        const RelayOutcome relayed = co_await relay_http(
-            stream, request, placed.owner_url, state.cluster->node_id(), relay_limits(state));
+        const RelayLimits relay = relay_limits(state);  // named: see ws_session.cc
+        const RelayOutcome relayed =
+            co_await relay_http(stream, request, placed.owner_url, state.cluster->node_id(), relay);
         if (relayed.reached()) {
           log_served(relayed.status);
           if (!relayed.keep_alive || state.shutting_down) break;

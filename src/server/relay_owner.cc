@@ -20,10 +20,10 @@ Error owner_error(std::string_view what, const std::string& owner_base_url, std:
   return make_error(fmt::format("{} session owner {}: {}", what, owner_base_url, why));
 }
 
-asio::awaitable<Result<client::ServerUrl>> connect_owner(boost::beast::tcp_stream& owner,
-                                                         const std::string& owner_base_url,
-                                                         const RelayLimits& limits) {
-  auto url = client::parse_server_url(owner_base_url);
+asio::awaitable<Result<ServerUrl>> connect_owner(boost::beast::tcp_stream& owner,
+                                                 const std::string& owner_base_url,
+                                                 const RelayLimits& limits) {
+  auto url = parse_server_url(owner_base_url);
   if (!url) co_return std::move(url).error().context("Session owner");
   if (url->tls) {
     co_return owner_error("Cannot relay to", owner_base_url, "only http:// owners are supported");

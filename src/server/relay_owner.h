@@ -8,7 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
-#include "client/server_url.h"
+#include "common/server_url.h"
 #include "isol8/result.h"
 #include "server/session_relay.h"
 
@@ -16,9 +16,9 @@ namespace isol8::server {
 
 // Parses `owner_base_url` (http only: nodes talk plain HTTP on their private network) and
 // connects `owner` to it within the connect timeout. The error says which owner and why.
-boost::asio::awaitable<Result<client::ServerUrl>> connect_owner(boost::beast::tcp_stream& owner,
-                                                                const std::string& owner_base_url,
-                                                                const RelayLimits& limits);
+boost::asio::awaitable<Result<ServerUrl>> connect_owner(boost::beast::tcp_stream& owner,
+                                                        const std::string& owner_base_url,
+                                                        const RelayLimits& limits);
 
 // The outcome of a relay that wrote nothing to the client.
 RelayOutcome not_reached(Error error);

@@ -34,7 +34,7 @@ using boost::system::error_code;
 // for the owner (not Host or Connection, which belong to the client's hop), marked as relayed.
 // The body is a view of the client's request, which outlives the write.
 http::request<http::span_body<const char>> owner_request(const Request& request,
-                                                         const client::ServerUrl& url,
+                                                         const ServerUrl& url,
                                                          const std::string& this_node) {
   http::request<http::span_body<const char>> out;
   out.version(11);

@@ -211,10 +211,16 @@ asio::awaitable<void> serve_websocket(ServerState& state, beast::tcp_stream stre
       co_return;
     }
     if (placed.action == Placement::Action::kRelay) {
-      const auto auth = request.find(beast::http::field::authorization);
-      const RelayOutcome relayed = co_await relay_websocket(
-          ws, auth == request.end() ? std::string() : std::string(auth->value()), execute->dump(),
-          placed.owner_url, state.cluster->node_id(), relay_limits(state));
+      // Named, not temporaries in the call: GCC 12 destroys a temporary argument of a co_awaited
+      // coroutine call twice (a conditional's temporary strings here: a double free).
+      const auto auth_field = request.find(beast::http::field::authorization);
+      const std::string authorization =
+          auth_field == request.end() ? std::string() : std::string(auth_field->value());
+      const std::string first_message = execute->dump();
+      const std::string& this_node = state.cluster->node_id();
+      const RelayLimits limits = relay_limits(state);
+      const RelayOutcome relayed = co_await relay_websocket(ws, authorization, first_message,
+                                                            placed.owner_url, this_node, limits);
       if (relayed.reached()) co_return;
       spdlog::warn("relaying to node {}: {}", placed.owner_id, relayed.not_reached->message);
       if (co_await send(

@@ -10,7 +10,7 @@
 
 #include "client/credentials.h"
 #include "client/remote_engine.h"
-#include "client/server_url.h"
+#include "common/server_url.h"
 #include "client/wire_codec.h"
 
 namespace isol8::client {

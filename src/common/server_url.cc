@@ -1,10 +1,10 @@
-#include "client/server_url.h"
+#include "common/server_url.h"
 
 #include <charconv>
 
 #include <fmt/format.h>
 
-namespace isol8::client {
+namespace isol8 {
 namespace {
 
 Error bad_url(std::string_view text, std::string_view why) {
@@ -72,4 +72,4 @@ Result<ServerUrl> parse_server_url(std::string_view text) {
   return url;
 }
 
-}  // namespace isol8::client
+}  // namespace isol8

@@ -7,7 +7,7 @@
 
 #include "isol8/result.h"
 
-namespace isol8::client {
+namespace isol8 {
 
 struct ServerUrl {
   bool tls = false;
@@ -25,4 +25,4 @@ struct ServerUrl {
 // http(s)://host[:port][/path] (user info, query and fragment are refused).
 Result<ServerUrl> parse_server_url(std::string_view text);
 
-}  // namespace isol8::client
+}  // namespace isol8
