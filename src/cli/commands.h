@@ -157,6 +157,8 @@ struct ServeArgs {
   std::optional<std::string> key;
   std::optional<std::string> auth_db;
   std::optional<std::string> bind;
+  std::optional<std::string> node_id;
+  std::optional<std::string> advertise_url;
   bool update = false;
   bool debug = false;
 };

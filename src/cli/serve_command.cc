@@ -1,6 +1,7 @@
 // `isol8 serve [-p port] [-k key] [--auth-db conn] [--bind addr] [--debug]` (reference §1.7):
 // the execution server of src/server. Key from --key or ISOL8_API_KEY; port from --port >
-// ISOL8_PORT > PORT > 3000; DB keys from --auth-db or config auth.enabled.
+// ISOL8_PORT > PORT > 3000; DB keys from --auth-db or config auth.enabled; --node-id and
+// --advertise-url make it one node of several (docs/cluster.md).
 
 #include <cstdlib>
 #include <iostream>
@@ -22,6 +23,11 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& args) {
                   "~/.isol8/auth.db)");
   cmd->add_option("--bind", args.bind,
                   "Address to listen on (default: config server.bind, else 0.0.0.0)");
+  cmd->add_option("--node-id", args.node_id,
+                  "This node's id when several servers share one PostgreSQL auth DB behind a load "
+                  "balancer (config server.cluster.nodeId; docs/cluster.md)");
+  cmd->add_option("--advertise-url", args.advertise_url,
+                  "How the other nodes reach this one (default http://127.0.0.1:<port>)");
   cmd->add_flag("--update", args.update,
                 "Accepted for compatibility (upstream downloads its server binary; this one is "
                 "built in)");
@@ -47,6 +53,10 @@ int serve_command(const ServeArgs& args, const LoadedConfig& config) {
   settings->debug = args.debug;
   if (args.bind) settings->bind_address = *args.bind;
   if (args.auth_db) settings->auth_db = *args.auth_db;
+  if (auto cluster = server::finish_cluster_settings(*settings, args.node_id, args.advertise_url);
+      !cluster) {
+    return report_error(cluster.error().message);
+  }
   std::unique_ptr<server::KeyStore> store;
   if (settings->auth_db) {
     auto opened = server::open_key_store(*settings->auth_db);

@@ -210,8 +210,13 @@ Result<ExecutionResult> RemoteEngine::stream_over_websocket(const std::string& m
   CallLimits limits;
   limits.connect = std::chrono::milliseconds(10'000);
   limits.idle = kWebSocketIdle;
-  auto done = connection_.websocket("/execute/ws", message, on_message, control.cancel_fd,
-                                    on_cancel, limits);
+  // The session id in the URL too: a load balancer cannot read the first message, but it can
+  // route on the query (docs/cluster.md); servers ignore it.
+  const std::string target =
+      settings_.session_id ? "/execute/ws?sessionId=" + encode_query_value(*settings_.session_id)
+                           : std::string("/execute/ws");
+  auto done =
+      connection_.websocket(target, message, on_message, control.cancel_fd, on_cancel, limits);
   if (!done) {
     refused = !websocket_worked_;
     return unreachable(settings_.url, done.error());

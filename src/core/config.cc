@@ -72,7 +72,9 @@ const json& schema() {
       "maxUrlBytes": "count", "requestTimeoutMs": "count", "idleTimeoutMs": "count",
       "writeTimeoutMs": "count", "maxConnections": "count", "queueSize": "count",
       "pruneIntervalMs": "count", "shutdownGraceMs": "count", "maxSessions": "count",
-      "accessLog": "bool",
+      "accessLog": "bool", "drainMs": "count",
+      "cluster": {"nodeId": "string", "advertiseUrl": "string", "heartbeatMs": "positive",
+                  "nodeDownAfterMs": "positive"},
       "limits": {
         "timeoutMs": "timeout", "memoryLimit": "memory", "cpuLimit": "cpu",
         "pidsLimit": "pids", "maxOutputSize": "maxOutput", "sandboxSize": "tmpfs",

@@ -17,6 +17,7 @@
 #include "server/awaitable.h"
 #include "server/handlers.h"
 #include "server/http_error.h"
+#include "server/session_placement.h"
 
 namespace isol8::server {
 namespace {
@@ -79,6 +80,7 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
     std::string target = "-";
     auto reply_and_close = [&](int status, const std::string& key_id) -> asio::awaitable<void> {
       Response r = error_response(status, message_for(status));
+      name_node(state, r);
       r.keep_alive(false);
       r.prepare_payload();
       stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
@@ -134,6 +136,18 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
         who = std::move(principal).value();
       }
     }
+    if (!answered && state.cluster) {
+      // A cluster node: a request for another node's session is relayed there, one for a
+      // session whose node is gone is answered here.
+      Placement placed = place_request(state, request, who);
+      if (placed.action == Placement::Action::kAnswer) {
+        response = std::move(placed.answer);
+        answered = true;
+      } else if (placed.action == Placement::Action::kRelay) {
+        response = error_response(503, "relay: not yet");
+        answered = true;
+      }
+    }
     if (!answered && request.method() == http::verb::get && path == "/execute/ws" &&
         beast::websocket::is_upgrade(request)) {
       state.metrics.http_response(101);
@@ -162,6 +176,7 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
         stop_watching();
       }
       status = response.result_int();
+      name_node(state, response);
       response.version(request.version());
       response.keep_alive(keep);
       response.prepare_payload();

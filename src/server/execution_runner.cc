@@ -63,6 +63,14 @@ Result<std::shared_ptr<RunningExecution>> RunningExecution::start(ServerState& s
   return self;
 }
 
+// Worker thread: what GET /sessions on any node shows of this session.
+void RunningExecution::touch_in_cluster(const std::string& session_id, bool active) {
+  if (!state_.cluster) return;
+  if (auto touched = state_.cluster->touch(session_id, active); !touched) {
+    spdlog::warn("session {}: {}", session_id, touched.error().message);
+  }
+}
+
 // Worker thread.
 void RunningExecution::run(Envelope envelope, Options options, Principal who, bool stream) {
   const auto started = std::chrono::steady_clock::now();
@@ -77,6 +85,7 @@ void RunningExecution::run(Envelope envelope, Options options, Principal who, bo
       return;
     }
     engine = std::move(acquired).value();
+    touch_in_cluster(*envelope.session_id, true);
   } else {
     auto made = make_engine(std::move(options), /*persistent=*/false);
     if (!made) {
@@ -115,6 +124,7 @@ void RunningExecution::run(Envelope envelope, Options options, Principal who, bo
   stdin_source_.reset();
   if (in_session) {
     state_.sessions.release(*envelope.session_id);
+    touch_in_cluster(*envelope.session_id, state_.sessions.is_active(*envelope.session_id));
   }
   engine.reset();  // an ephemeral engine's teardown happens before the reply, as upstream
   const double seconds =

@@ -52,6 +52,7 @@ class RunningExecution : public std::enable_shared_from_this<RunningExecution> {
 
  private:
   void run(Envelope envelope, Options options, Principal who, bool stream);
+  void touch_in_cluster(const std::string& session_id, bool active);
   void deliver(std::string event);              // worker thread
   void finish(Result<ExecutionResult> result);  // worker thread
 

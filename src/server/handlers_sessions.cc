@@ -89,7 +89,42 @@ awaitable<Response> handle_get_file(ServerState& state, const Request& request,
   co_return content_response(*content);
 }
 
+namespace {
+
+// A cluster node lists the sessions of every node, from the shared registry; "node" tells where
+// each is, "available" whether that node can answer for it now.
+Response cluster_session_list(ServerState& state, const Principal& who) {
+  auto views = state.cluster->list(who.tenant_id, who.master);
+  if (!views) {
+    return error_response(503,
+                          fmt::format("Cluster registry unavailable: {}", views.error().message));
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : *views) {
+    list.push_back({{"id", s.id},
+                    {"isActive", s.active},
+                    {"lastAccessedAt", s.last_used},
+                    {"node", s.node_id},
+                    {"available", s.available}});
+  }
+  return json_response(200, {{"sessions", std::move(list)}});
+}
+
+// Drops the registry rows of sessions this node removed; a failure only delays that to the
+// prune loop's tidy-up (the row names no session here then).
+void forget_in_cluster(ServerState& state, const std::vector<std::string>& ids) {
+  if (!state.cluster) return;
+  for (const auto& id : ids) {
+    if (auto forgot = state.cluster->forget(id); !forgot) {
+      spdlog::warn("session {}: {}", id, forgot.error().message);
+    }
+  }
+}
+
+}  // namespace
+
 Response handle_list_sessions(ServerState& state, const Principal& who) {
+  if (state.cluster) return cluster_session_list(state, who);
   nlohmann::json list = nlohmann::json::array();
   for (const auto& s : state.sessions.list(who.tenant_id, who.master)) {
     list.push_back(
@@ -127,12 +162,19 @@ awaitable<Response> handle_delete_session(ServerState& state, const std::string&
     one.emplace_back(id, std::move(engine));
     co_await stop_engines(state, std::move(one));
   }
+  // Also when no sandbox was here: a claim whose session failed to start.
+  const std::vector<std::string> forgotten{id};
+  forget_in_cluster(state, forgotten);
   co_return ok_response();
 }
 
 awaitable<Response> handle_cleanup(ServerState& state, const Principal& who) {
   if (!who.master) co_return master_required();
-  auto [removed, errors] = co_await stop_engines(state, state.sessions.take_all());
+  auto sessions = state.sessions.take_all();
+  std::vector<std::string> ids;
+  for (const auto& s : sessions) ids.push_back(s.first);
+  auto [removed, errors] = co_await stop_engines(state, std::move(sessions));
+  forget_in_cluster(state, ids);
   // The server removes only what it made (its sessions' sandboxes); images are never touched.
   co_return cleanup_response(removed, errors);
 }

@@ -1,28 +1,17 @@
-// The PostgreSQL key store: one connection guarded by a mutex (lookups are one indexed query),
-// reconnected when it breaks. Parameters always go as query parameters, never into the SQL.
+// The PostgreSQL key store: one shared connection (PgConnection); a lookup is one indexed query.
 
 #include "server/pg_key_store.h"
 
-#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "common/iso_time.h"
 #include "server/key_crypto.h"
-#include "server/pq_library.h"
+#include "server/pg_connection.h"
 
 namespace isol8::server {
 namespace {
-
-struct ConnCloser {
-  void operator()(PGconn* c) const { loaded_pq().finish(c); }
-};
-struct ResultClear {
-  void operator()(PGresult* r) const { loaded_pq().clear(r); }
-};
-using Conn = std::unique_ptr<PGconn, ConnCloser>;
-using PgResult = std::unique_ptr<PGresult, ResultClear>;
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -42,23 +31,22 @@ CREATE INDEX IF NOT EXISTS idx_api_keys_tenant ON api_keys(tenant_id);
 constexpr const char* kColumns =
     "id, name, key_prefix, tenant_id, created_at, expires_at, last_used_at, revoked";
 
-ApiKeyRecord read_record(PGresult* r, int row) {
+ApiKeyRecord read_record(const PgResult& r, int row) {
   ApiKeyRecord k;
-  k.id = loaded_pq().getvalue(r, row, 0);
-  k.name = loaded_pq().getvalue(r, row, 1);
-  k.key_prefix = loaded_pq().getvalue(r, row, 2);
-  k.tenant_id = loaded_pq().getvalue(r, row, 3);
-  k.created_at = loaded_pq().getvalue(r, row, 4);
-  k.expires_at = loaded_pq().getvalue(r, row, 5);
-  if (!loaded_pq().getisnull(r, row, 6)) k.last_used_at = loaded_pq().getvalue(r, row, 6);
-  k.revoked = std::string_view(loaded_pq().getvalue(r, row, 7)) == "t";
+  k.id = PgConnection::value(r, row, 0);
+  k.name = PgConnection::value(r, row, 1);
+  k.key_prefix = PgConnection::value(r, row, 2);
+  k.tenant_id = PgConnection::value(r, row, 3);
+  k.created_at = PgConnection::value(r, row, 4);
+  k.expires_at = PgConnection::value(r, row, 5);
+  if (!PgConnection::is_null(r, row, 6)) k.last_used_at = PgConnection::value(r, row, 6);
+  k.revoked = std::string_view(PgConnection::value(r, row, 7)) == "t";
   return k;
 }
 
 class PgKeyStore final : public KeyStore {
  public:
-  PgKeyStore(std::string connection, Conn conn)
-      : connection_(std::move(connection)), conn_(std::move(conn)) {}
+  explicit PgKeyStore(std::unique_ptr<PgConnection> db) : db_(std::move(db)) {}
 
   Result<CreatedKey> create(const std::string& name, const std::string& tenant_id,
                             int64_t ttl_ms) override {
@@ -80,8 +68,8 @@ class PgKeyStore final : public KeyStore {
                                   kColumns),
                       {key_hash, now});
     if (!found) return std::move(found).error();
-    if (loaded_pq().ntuples(found->get()) == 0) return std::optional<ApiKeyRecord>{};
-    return std::optional<ApiKeyRecord>(read_record(found->get(), 0));
+    if (PgConnection::rows(*found) == 0) return std::optional<ApiKeyRecord>{};
+    return std::optional<ApiKeyRecord>(read_record(*found, 0));
   }
 
   Result<std::vector<ApiKeyRecord>> list(const std::optional<std::string>& tenant_id) override {
@@ -93,61 +81,39 @@ class PgKeyStore final : public KeyStore {
                   : exec(fmt::format("SELECT {} FROM api_keys ORDER BY created_at", kColumns), {});
     if (!rows) return std::move(rows).error();
     std::vector<ApiKeyRecord> out;
-    for (int i = 0; i < loaded_pq().ntuples(rows->get()); ++i)
-      out.push_back(read_record(rows->get(), i));
+    for (int i = 0; i < PgConnection::rows(*rows); ++i) out.push_back(read_record(*rows, i));
     return out;
   }
 
   Result<bool> revoke(const std::string& id) override {
     auto done = exec("UPDATE api_keys SET revoked = TRUE WHERE id = $1", {id});
     if (!done) return std::move(done).error();
-    return std::string_view(loaded_pq().cmd_tuples(done->get())) != "0";
+    return PgConnection::affected(*done) != 0;
   }
 
   Result<int64_t> remove_stale() override {
     auto done =
         exec("DELETE FROM api_keys WHERE revoked OR expires_at <= $1", {iso_timestamp_now()});
     if (!done) return std::move(done).error();
-    return static_cast<int64_t>(std::stoll(loaded_pq().cmd_tuples(done->get())));
+    return PgConnection::affected(*done);
   }
 
  private:
   static std::string sha256_hex_of(const std::string& key) { return sha256_hex(key); }
 
   Result<PgResult> exec(const std::string& sql, const std::vector<std::string>& params) {
-    std::lock_guard lock(mutex_);
-    if (loaded_pq().status(conn_.get()) != CONNECTION_OK) loaded_pq().reset(conn_.get());
-    std::vector<const char*> values;
-    for (const auto& p : params) values.push_back(p.c_str());
-    PgResult r(loaded_pq().exec_params(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
-                                       nullptr, values.data(), nullptr, nullptr, 0));
-    const auto status = loaded_pq().result_status(r.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      return make_error(fmt::format("auth DB: {}", loaded_pq().error_message(conn_.get())));
-    }
-    return r;
+    return db_->exec(sql, params);
   }
 
-  std::string connection_;
-  std::mutex mutex_;
-  Conn conn_;
+  std::unique_ptr<PgConnection> db_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<KeyStore>> open_pg_key_store(const std::string& connection) {
-  if (auto loaded = pq_library(); !loaded) return std::move(loaded).error();
-  Conn conn(loaded_pq().connectdb(connection.c_str()));
-  if (loaded_pq().status(conn.get()) != CONNECTION_OK) {
-    return make_error(
-        fmt::format("cannot connect to the auth DB: {}", loaded_pq().error_message(conn.get())));
-  }
-  PgResult r(loaded_pq().exec(conn.get(), kSchema));
-  if (loaded_pq().result_status(r.get()) != PGRES_COMMAND_OK) {
-    return make_error(
-        fmt::format("cannot set up the auth DB: {}", loaded_pq().error_message(conn.get())));
-  }
-  return std::unique_ptr<KeyStore>(new PgKeyStore(connection, std::move(conn)));
+  auto db = PgConnection::open(connection, kSchema, "auth DB");
+  if (!db) return std::move(db).error();
+  return std::unique_ptr<KeyStore>(new PgKeyStore(std::move(db).value()));
 }
 
 }  // namespace isol8::server

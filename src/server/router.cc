@@ -10,7 +10,17 @@ namespace http = boost::beast::http;
 
 namespace {
 
-Response health_response() { return json_response(200, {{"status", "ok"}, {"version", kVersion}}); }
+// A draining server answers 503 so that a load balancer's health check takes it out before it
+// stops listening; a cluster node names itself.
+Response health_response(const ServerState& state) {
+  nlohmann::ordered_json body;
+  body["status"] = state.draining ? "draining" : "ok";
+  body["version"] = kVersion;
+  if (state.cluster) body["node"] = state.cluster->node_id();
+  Response r = json_response(state.draining ? 503 : 200, nlohmann::json::object());
+  r.body() = body.dump();  // upstream's key order: status, version
+  return r;
+}
 
 }  // namespace
 
@@ -19,7 +29,7 @@ awaitable<Response> route_request(ServerState& state, const Request& request, co
   const std::string path = request_path(request);
   const http::verb method = request.method();
   if (method == http::verb::get && path == "/health") {
-    co_return health_response();
+    co_return health_response(state);
   }
   if (method == http::verb::post && path == "/execute") {
     co_return co_await handle_execute(state, request, who, std::move(gone));

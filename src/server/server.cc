@@ -20,6 +20,7 @@
 #include "core/maintenance.h"
 #include "isol8/version.h"
 #include "server/awaitable.h"
+#include "server/blocking_call.h"
 #include "server/connection.h"
 #include "server/handlers.h"
 #include "server/server_state.h"
@@ -53,6 +54,40 @@ asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor) {
   }
 }
 
+// The registry's side of pruning, on a maintenance worker (libpq blocks): the pruned sessions'
+// rows, and rows of sessions that died with their node or never started here.
+asio::awaitable<void> tidy_cluster(ServerState& state, std::vector<std::string> pruned) {
+  const std::function<Result<bool>()> tidy = [&state,
+                                              pruned = std::move(pruned)]() -> Result<bool> {
+    for (const auto& id : pruned) ISOL8_TRY(state.cluster->forget(id));
+    ISOL8_TRY(state.cluster->tidy(state.settings.max_container_age_ms, state.sessions.ids()));
+    return true;
+  };
+  if (auto done = co_await run_blocking<bool>(state.ioc, state.maintenance, tidy); !done) {
+    spdlog::warn("cluster registry: {}", done.error().message);
+  }
+}
+
+// A node's heartbeat: peers read a node that stopped beating as down (its sessions answer 503).
+asio::awaitable<void> heartbeat_loop(ServerState& state, asio::steady_timer& timer) {
+  bool failing = false;
+  for (;;) {
+    error_code ec;
+    timer.expires_after(std::chrono::milliseconds(state.settings.cluster->heartbeat_ms));
+    co_await timer.async_wait(with(ec));
+    if (ec || state.shutting_down) co_return;
+    const std::function<Result<bool>()> beat = [&state]() -> Result<bool> {
+      ISOL8_TRY(state.cluster->beat());
+      return true;
+    };
+    auto done = co_await run_blocking<bool>(state.ioc, state.maintenance, beat);
+    // Said once per failure spell, not every second.
+    if (!done && !failing) spdlog::error("cluster heartbeat: {}", done.error().message);
+    if (done && failing) spdlog::info("cluster heartbeat: back");
+    failing = !done;
+  }
+}
+
 asio::awaitable<void> prune_loop(ServerState& state, asio::steady_timer& timer) {
   for (;;) {
     error_code ec;
@@ -63,7 +98,10 @@ asio::awaitable<void> prune_loop(ServerState& state, asio::steady_timer& timer) 
         state.sessions.take_idle(std::chrono::milliseconds(state.settings.max_container_age_ms));
     if (idle.empty()) continue;
     spdlog::info("pruning {} idle session(s)", idle.size());
+    std::vector<std::string> ids;
+    for (const auto& s : idle) ids.push_back(s.first);
     co_await stop_engines(state, std::move(idle));
+    if (state.cluster) co_await tidy_cluster(state, ids);
   }
 }
 
@@ -90,8 +128,27 @@ asio::awaitable<void> wait_for_executions(ServerState& state, std::chrono::milli
   }
 }
 
+// After SIGTERM, still serving while /health says "draining", so that the load balancer stops
+// sending before the port closes (server.drainMs).
+asio::awaitable<void> drain(ServerState& state) {
+  const int64_t drain_ms = state.settings.drain_ms.value_or(0);
+  if (drain_ms <= 0) co_return;
+  state.draining = true;
+  if (state.cluster) {
+    if (auto marked = state.cluster->set_state("draining"); !marked) {
+      spdlog::warn("cluster registry: {}", marked.error().message);
+    }
+  }
+  std::cout << fmt::format("[INFO] Draining for {} ms before shutting down...", drain_ms)
+            << std::endl;
+  asio::steady_timer wait(state.ioc, std::chrono::milliseconds(drain_ms));
+  error_code ec;
+  co_await wait.async_wait(with(ec));
+}
+
 asio::awaitable<void> shut_down(ServerState& state, tcp::acceptor& acceptor,
                                 std::vector<asio::steady_timer*> timers) {
+  co_await drain(state);
   std::cout << "[INFO] Shutting down isol8 server..." << std::endl;
   state.shutting_down = true;
   error_code ec;
@@ -104,6 +161,12 @@ asio::awaitable<void> shut_down(ServerState& state, tcp::acceptor& acceptor,
   auto [stopped, errors] = co_await stop_engines(state, state.sessions.take_all());
   for (const auto& e : errors) spdlog::warn("stopping session {}", e);
   if (stopped > 0) spdlog::info("stopped {} session(s)", stopped);
+  // Its sessions' records stay: peers answer for them "node down", after a restart "lost".
+  if (state.cluster) {
+    if (auto marked = state.cluster->set_state("stopped"); !marked) {
+      spdlog::warn("cluster registry: {}", marked.error().message);
+    }
+  }
   std::cout << "[INFO] Server cleanup complete" << std::endl;
   state.ioc.stop();
 }
@@ -177,7 +240,16 @@ int run_server(ServerSettings settings, std::unique_ptr<KeyStore> store) {
     return 1;
   }
   const bool has_store = store != nullptr;
-  ServerState state(std::move(settings), ioc, std::move(store));
+  std::unique_ptr<ClusterRegistry> cluster;
+  if (settings.cluster) {
+    auto opened = ClusterRegistry::open(*settings.auth_db, *settings.cluster);
+    if (!opened) {
+      std::cerr << "[ERR] " << opened.error().message << std::endl;
+      return 1;
+    }
+    cluster = std::move(opened).value();
+  }
+  ServerState state(std::move(settings), ioc, std::move(store), std::move(cluster));
   const uint16_t port = acceptor->local_endpoint().port();
   std::cout << fmt::format("[INFO] isol8 server v{} listening on http://localhost:{}", kVersion,
                            port)
@@ -185,9 +257,16 @@ int run_server(ServerSettings settings, std::unique_ptr<KeyStore> store) {
   if (has_store && state.settings.auth_db) {
     std::cout << "       Auth DB: " << redact_connection(*state.settings.auth_db) << std::endl;
   }
+  if (state.cluster) {
+    std::cout << fmt::format("       Cluster node: {} at {}", state.settings.cluster->node_id,
+                             state.settings.cluster->advertise_url)
+              << std::endl;
+  }
 
   asio::steady_timer prune_timer(ioc);
   asio::steady_timer key_timer(ioc);
+  asio::steady_timer heartbeat_timer(ioc);
+  if (state.cluster) asio::co_spawn(ioc, heartbeat_loop(state, heartbeat_timer), asio::detached);
   asio::co_spawn(ioc, accept_loop(state, *acceptor), asio::detached);
   if (state.settings.auto_prune) {
     asio::co_spawn(ioc, prune_loop(state, prune_timer), asio::detached);
@@ -196,7 +275,8 @@ int run_server(ServerSettings settings, std::unique_ptr<KeyStore> store) {
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const error_code& ec, int) {
     if (ec) return;
-    asio::co_spawn(ioc, shut_down(state, *acceptor, {&prune_timer, &key_timer}), asio::detached);
+    asio::co_spawn(ioc, shut_down(state, *acceptor, {&prune_timer, &key_timer, &heartbeat_timer}),
+                   asio::detached);
   });
   ioc.run();
   return 0;

@@ -104,9 +104,63 @@ Result<ServerSettings> settings_from_config(const json& config, Options base) {
   s.shutdown_grace_ms = number(server, "shutdownGraceMs", s.shutdown_grace_ms);
   s.max_sessions = static_cast<int>(number(server, "maxSessions", s.max_sessions));
   s.access_log = server.value("accessLog", true);
+  if (server.contains("drainMs")) s.drain_ms = number(server, "drainMs", 0);
+  if (const auto c = server.find("cluster"); c != server.end()) {
+    ClusterSettings cluster;
+    cluster.node_id = c->value("nodeId", "");
+    cluster.advertise_url = c->value("advertiseUrl", "");
+    cluster.heartbeat_ms = number(*c, "heartbeatMs", cluster.heartbeat_ms);
+    cluster.node_down_after_ms = number(*c, "nodeDownAfterMs", cluster.node_down_after_ms);
+    s.cluster = std::move(cluster);
+  }
   ISOL8_TRY(read_maxima(server.contains("limits") ? server["limits"] : empty, s));
   ISOL8_TRY(read_allowances(server.contains("allow") ? server["allow"] : empty, s));
   return s;
+}
+
+Result<void> finish_cluster_settings(ServerSettings& s, const std::optional<std::string>& node_id,
+                                     const std::optional<std::string>& advertise_url) {
+  if (node_id || advertise_url) {
+    if (!s.cluster) s.cluster = ClusterSettings{};
+    if (node_id) s.cluster->node_id = *node_id;
+    if (advertise_url) s.cluster->advertise_url = *advertise_url;
+  }
+  if (!s.cluster) return ok();
+  ClusterSettings& c = s.cluster.value();
+  if (c.node_id.empty()) {
+    if (c.advertise_url.empty()) {  // a cluster section with only timings: not a node
+      s.cluster.reset();
+      return ok();
+    }
+    return make_error("An advertise URL needs a node id (--node-id or server.cluster.nodeId)");
+  }
+  // The id travels in a header and in log lines: keep it to a safe alphabet.
+  const bool id_ok =
+      c.node_id.size() <= 64 && c.node_id.find_first_not_of(
+                                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+                                    "XYZ0123456789._-") == std::string::npos;
+  if (!id_ok) {
+    return make_error(fmt::format(
+        "Invalid node id: {} (1-64 characters of letters, digits, '.', '_' and '-')", c.node_id));
+  }
+  const bool postgres = s.auth_db && (s.auth_db->rfind("postgres://", 0) == 0 ||
+                                      s.auth_db->rfind("postgresql://", 0) == 0);
+  if (!postgres) {
+    return make_error(
+        "A cluster node needs a PostgreSQL auth DB (--auth-db postgresql://...): the nodes share "
+        "their keys and where their sessions are there");
+  }
+  if (c.advertise_url.empty()) {
+    c.advertise_url = fmt::format("http://127.0.0.1:{}", s.port);
+  } else if (c.advertise_url.rfind("http://", 0) != 0) {
+    return make_error(fmt::format(
+        "Invalid advertise URL: {} (expected http://host:port; nodes talk plain HTTP to each "
+        "other on the cluster's private network)",
+        c.advertise_url));
+  }
+  while (c.advertise_url.size() > 7 && c.advertise_url.back() == '/') c.advertise_url.pop_back();
+  if (!s.drain_ms) s.drain_ms = 3000;
+  return ok();
 }
 
 Result<std::pair<uint16_t, std::string>> resolve_port(const std::optional<std::string>& flag,

@@ -51,6 +51,15 @@ struct WireLimits {
   uint64_t max_ws_message_bytes = 16ull << 20;  // the same cap as a body
 };
 
+// One node of several behind a load balancer (docs/cluster.md): where its sessions are is kept in
+// the PostgreSQL auth DB, so that any node can tell a request for another node's session.
+struct ClusterSettings {
+  std::string node_id;          // --node-id / server.cluster.nodeId
+  std::string advertise_url;    // --advertise-url / server.cluster.advertiseUrl: how peers reach it
+  int64_t heartbeat_ms = 1000;  // server.cluster.heartbeatMs
+  int64_t node_down_after_ms = 5000;  // server.cluster.nodeDownAfterMs: no heartbeat for that long
+};
+
 struct ServerSettings {
   // Command line.
   uint16_t port = 3000;
@@ -69,8 +78,13 @@ struct ServerSettings {
   int64_t default_key_ttl_ms = 86'400'000;
   int64_t key_cleanup_interval_ms = 3'600'000;
   int64_t shutdown_grace_ms = 30'000;  // server.shutdownGraceMs
-  int max_sessions = 256;              // server.maxSessions
-  bool access_log = true;              // server.accessLog
+  // server.drainMs: after SIGTERM, /health answers 503 "draining" for this long while requests are
+  // still served, so that a load balancer stops sending before the port closes. Default 0, and
+  // 3000 for a cluster node.
+  std::optional<int64_t> drain_ms;
+  std::optional<ClusterSettings> cluster;
+  int max_sessions = 256;  // server.maxSessions
+  bool access_log = true;  // server.accessLog
   WireLimits wire;
   Maxima maxima;
   Allowances allow;
@@ -80,6 +94,12 @@ struct ServerSettings {
 // The server settings the config implies (everything but the command-line part). `base` is the
 // config's engine options (isol8::options_from_config).
 Result<ServerSettings> settings_from_config(const nlohmann::json& config, Options base);
+
+// Applies --node-id and --advertise-url over server.cluster and checks a node's settings: a safe
+// node id, a PostgreSQL auth DB, an http:// advertise URL (default http://127.0.0.1:<port>); a
+// node drains for 3 s unless server.drainMs says otherwise. Call after port and auth DB are set.
+Result<void> finish_cluster_settings(ServerSettings& s, const std::optional<std::string>& node_id,
+                                     const std::optional<std::string>& advertise_url);
 
 // The port from --port, ISOL8_PORT, PORT, else 3000; an invalid one is refused with upstream's
 // message: "Invalid port from <src>: <raw>. Expected 1-65535."

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "server/auth.h"
+#include "server/cluster_registry.h"
 #include "server/executor.h"
 #include "server/metrics.h"
 #include "server/server_settings.h"
@@ -35,13 +36,15 @@ inline constexpr int kMaintenanceWorkers = 2;
 inline constexpr int kMaintenanceQueue = 4096;
 
 struct ServerState {
-  ServerState(ServerSettings s, boost::asio::io_context& io, std::unique_ptr<KeyStore> store)
+  ServerState(ServerSettings s, boost::asio::io_context& io, std::unique_ptr<KeyStore> store,
+              std::unique_ptr<ClusterRegistry> registry = nullptr)
       : settings(std::move(s)),
         ioc(io),
         executor(settings.max_concurrent, settings.queue_size),
         maintenance(kMaintenanceWorkers, kMaintenanceQueue),
         sessions(settings.max_sessions),
-        auth(settings.master_key, std::move(store)) {}
+        auth(settings.master_key, std::move(store)),
+        cluster(std::move(registry)) {}
 
   const ServerSettings settings;
   boost::asio::io_context& ioc;
@@ -53,7 +56,10 @@ struct ServerState {
   Authenticator auth;
   Metrics metrics;
   CancelRegistry cancels;
+  // Where sessions are when this server is one node of several (null otherwise); thread-safe.
+  const std::unique_ptr<ClusterRegistry> cluster;
   int connections = 0;         // network thread only
+  bool draining = false;       // network thread only: SIGTERM came, /health says so
   bool shutting_down = false;  // network thread only
 };
 

@@ -105,4 +105,15 @@ size_t SessionRegistry::size() const {
   return sessions_.size();
 }
 
+bool SessionRegistry::is_active(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = sessions_.find(id);
+  return it != sessions_.end() && it->second.active > 0;
+}
+
+std::vector<std::string> SessionRegistry::ids() const {
+  std::lock_guard lock(mutex_);
+  return order_;
+}
+
 }  // namespace isol8::server

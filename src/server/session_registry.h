@@ -57,6 +57,10 @@ class SessionRegistry {
   // Removes every session.
   std::vector<std::pair<std::string, std::shared_ptr<Engine>>> take_all();
   size_t size() const;
+  // Whether a request uses the session now (false for an unknown id).
+  bool is_active(const std::string& id) const;
+  // The ids of every session, for the cluster registry's tidy-up.
+  std::vector<std::string> ids() const;
 
  private:
   const int max_sessions_;

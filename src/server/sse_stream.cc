@@ -19,6 +19,7 @@
 #include "server/connection.h"
 #include "server/envelope.h"
 #include "server/execution_runner.h"
+#include "server/session_placement.h"
 
 namespace isol8::server {
 namespace {
@@ -54,6 +55,7 @@ asio::awaitable<std::pair<int, bool>> serve_sse(ServerState& state, beast::tcp_s
 
   http::response<http::empty_body> header{http::status::ok, request.version()};
   header.set(http::field::content_type, "text/event-stream");
+  name_node(state, header);
   header.set(http::field::cache_control, "no-cache");
   header.keep_alive(request.keep_alive());
   header.chunked(true);

@@ -38,6 +38,7 @@
 #include "server/envelope.h"
 #include "server/execution_runner.h"
 #include "server/live_stdin.h"
+#include "server/session_placement.h"
 
 namespace isol8::server {
 namespace {
@@ -155,6 +156,8 @@ asio::awaitable<void> serve_websocket(ServerState& state, beast::tcp_stream stre
   WebSocket ws(std::move(stream));
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws.read_message_max(state.settings.wire.max_ws_message_bytes);
+  ws.set_option(websocket::stream_base::decorator(
+      [&state](websocket::response_type& response) { name_node(state, response); }));
   error_code ec;
   co_await ws.async_accept(request, with(ec));
   if (ec) co_return;
@@ -195,6 +198,24 @@ asio::awaitable<void> serve_websocket(ServerState& state, beast::tcp_stream stre
       co_await close(websocket::close_code::normal, "Execution complete");
     }
     co_return;
+  }
+  if (state.cluster && envelope->session_id) {
+    // Only here does a cluster node learn which session a WebSocket is for.
+    const bool relayed = request.find(kRelayedByHeader) != request.end();
+    Placement placed = place_session(state, *envelope->session_id, who, /*creates=*/true,
+                                     /*deleting=*/false, relayed);
+    if (placed.action == Placement::Action::kAnswer) {
+      if (co_await send(event_text("error", placed.message))) {
+        co_await close(websocket::close_code::normal, "Execution complete");
+      }
+      co_return;
+    }
+    if (placed.action == Placement::Action::kRelay) {
+      if (co_await send(event_text("error", "relay: not yet"))) {
+        co_await close(websocket::close_code::normal, "Execution complete");
+      }
+      co_return;
+    }
   }
   // stdinStream (ours): the program's stdin stays open for the client's stdin messages.
   std::shared_ptr<LiveStdin> stdin_pipe;
