@@ -129,6 +129,63 @@ TEST_F(ClusterRoutingTest, SessionStaysOnItsNodeThroughEveryEndpoint) {
   }
 }
 
+// Where HAProxy cannot route by the id, the node that gets the request relays it to the owner:
+// a sessionId past HAProxy's buffer (tune.bufsize, 16 KiB), and a session made on a stand-in
+// node while the node its id hashes to was out of HAProxy.
+TEST_F(ClusterRoutingTest, SessionIdsHaproxyCannotSeeAreRelayedToTheOwner) {
+  const int proxy = proxy_port();
+
+  // An id whose hash node is n2: GET /file creates nothing, and says who answered.
+  std::string id;
+  for (int i = 0; i < 200 && id.empty(); ++i) {
+    const std::string probe = "away-" + std::to_string(::getpid()) + "-" + std::to_string(i);
+    if (node_of(http_request(proxy, "GET", "/file?sessionId=" + probe + "&path=/x")) == "n2") {
+      id = probe;
+    }
+  }
+  ASSERT_FALSE(id.empty()) << "no id hashed to n2";
+
+  // n2 out of HAProxy (maintenance; the sessions backend tracks it): the session is made on
+  // the node that stands in.
+  cluster().haproxy_command("disable server ephemeral/n2");
+  ASSERT_TRUE(cluster().wait_haproxy_status("n2", "MAINT", std::chrono::seconds(5)));
+  EXPECT_EQ(cluster().haproxy_status("n2", "sessions").rfind("MAINT", 0), 0u)
+      << cluster().haproxy_status("n2", "sessions");
+  const HttpReply made =
+      post_json(proxy, "/execute", execute_body("echo -n kept > /sandbox/f; echo ok", id));
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string owner = node_of(made);
+  ASSERT_NE(owner, "n2");
+
+  // n2 back: HAProxy sends the id to n2, which relays to the owner.
+  cluster().haproxy_command("enable server ephemeral/n2");
+  ASSERT_TRUE(cluster().wait_haproxy_status("n2", "UP", std::chrono::seconds(10)));
+  const HttpReply back = post_json(proxy, "/execute", execute_body("cat /sandbox/f", id));
+  EXPECT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(back.json()["stdout"], "kept");
+  const HttpReply file = http_request(proxy, "GET", "/file?sessionId=" + id + "&path=/sandbox/f");
+  EXPECT_EQ(file.status, 200) << file.body;
+  EXPECT_EQ(file.json()["content"], base64("kept"));
+
+  // The id after 20 KiB of code (nlohmann::json writes "request" before "sessionId"): HAProxy
+  // reads a truncated body, finds no id, and any node takes it; every try reaches the session.
+  const std::string padding = "# " + std::string(20 * 1024, 'x') + "\n";
+  for (int i = 0; i < 6; ++i) {
+    const HttpReply big =
+        post_json(proxy, "/execute", execute_body(padding + "cat /sandbox/f", id));
+    EXPECT_EQ(big.status, 200) << "try " << i << " (" << node_of(big) << "): " << big.body;
+    EXPECT_EQ(big.json()["stdout"], "kept") << "try " << i << " (" << node_of(big) << ")";
+  }
+
+  // DELETE through HAProxy (to n2, relayed): the owner's sandbox goes.
+  const HttpReply deleted = http_request(proxy, "DELETE", "/session/" + id);
+  EXPECT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_TRUE(wait_until([&] {
+    return pids_with_host_uid(cluster().node_sandbox_uid(owner)).empty();
+  })) << "the deleted session's sandbox still runs on "
+      << owner;
+}
+
 TEST_F(ClusterRoutingTest, KeyMadeOnOneNodeWorksOnEveryNodeUntilRevoked) {
   const HttpReply made = post_json(node_port("n1"), "/auth/keys", {{"name", "cluster-key"}});
   ASSERT_EQ(made.status, 201) << made.body;

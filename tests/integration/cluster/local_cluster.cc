@@ -1,6 +1,9 @@
 #include "integration/cluster/local_cluster.h"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -99,7 +102,8 @@ long LocalCluster::node_sandbox_uid(const std::string& node) const {
   return static_cast<long>(id_map_base_) + index * 65536 + kSandboxUid;
 }
 
-std::string LocalCluster::haproxy_status(const std::string& node) const {
+std::string LocalCluster::haproxy_status(const std::string& node,
+                                         const std::string& backend) const {
   const auto it = env_.find("ISOL8_CLUSTER_STATS_URL");
   if (it == env_.end()) return "";
   // http://127.0.0.1:<port>/stats
@@ -112,7 +116,7 @@ std::string LocalCluster::haproxy_status(const std::string& node) const {
     std::stringstream in(line);
     for (std::string f; std::getline(in, f, ',');) fields.push_back(f);
     // pxname, svname, ..., status is the 18th column.
-    if (fields.size() > 17 && fields[0] == "ephemeral" && fields[1] == node) return fields[17];
+    if (fields.size() > 17 && fields[0] == backend && fields[1] == node) return fields[17];
   }
   return "";
 }
@@ -120,6 +124,26 @@ std::string LocalCluster::haproxy_status(const std::string& node) const {
 bool LocalCluster::wait_haproxy_status(const std::string& node, const std::string& status,
                                        std::chrono::milliseconds limit) const {
   return wait_until([&] { return haproxy_status(node) == status; }, limit);
+}
+
+std::string LocalCluster::haproxy_command(const std::string& command) const {
+  const auto it = env_.find("ISOL8_CLUSTER_ADMIN_SOCKET");
+  if (it == env_.end()) return "";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  it->second.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  std::string reply;
+  const std::string line = command + "\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;)
+      reply.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return reply;
 }
 
 void LocalCluster::signal_node(const std::string& node, int signal) const {

@@ -45,11 +45,16 @@ class LocalCluster {
   // Every node process this cluster has had, killed ones included (for cgroup leak checks).
   const std::vector<pid_t>& node_pids_ever() const { return pids_ever_; }
 
-  // HAProxy's state of the node ("UP", "DOWN", "UP 1/2", ...), from its stats page.
-  std::string haproxy_status(const std::string& node) const;
+  // HAProxy's state of the node ("UP", "DOWN", "UP 1/2", "MAINT", ...) in a backend, from its
+  // stats page.
+  std::string haproxy_status(const std::string& node,
+                             const std::string& backend = "ephemeral") const;
   // Polls until HAProxy reports `status` for the node; false when `limit` passed first.
   bool wait_haproxy_status(const std::string& node, const std::string& status,
                            std::chrono::milliseconds limit = std::chrono::seconds(15)) const;
+
+  // One command on HAProxy's admin socket (e.g. "disable server ephemeral/n2"); its reply.
+  std::string haproxy_command(const std::string& command) const;
 
   // Sends `signal` to the node's process.
   void signal_node(const std::string& node, int signal) const;
