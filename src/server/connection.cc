@@ -123,6 +123,13 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
     Principal who;
     Response response;
     bool answered = false;
+    auto log_served = [&](int status) {
+      state.metrics.http_response(status);
+      if (state.settings.access_log) {
+        write_access_line({method_text, target, status, std::chrono::steady_clock::now() - started,
+                           who.key_id, remote});
+      }
+    };
     if (path != "/health") {
       const auto header = request.find(http::field::authorization);
       auto principal = state.auth.authenticate(
@@ -144,7 +151,16 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
         response = std::move(placed.answer);
         answered = true;
       } else if (placed.action == Placement::Action::kRelay) {
-        response = error_response(503, "relay: not yet");
+        stream.expires_never();
+        const RelayOutcome relayed = co_await relay_http(
+            stream, request, placed.owner_url, state.cluster->node_id(), relay_limits(state));
+        if (relayed.reached()) {
+          log_served(relayed.status);
+          if (!relayed.keep_alive || state.shutting_down) break;
+          continue;
+        }
+        spdlog::warn("relaying to node {}: {}", placed.owner_id, relayed.not_reached->message);
+        response = error_response(503, unreachable_owner_message(placed, *relayed.not_reached));
         answered = true;
       }
     }
@@ -184,11 +200,7 @@ asio::awaitable<void> serve_connection(ServerState& state, asio::ip::tcp::socket
       co_await http::async_write(stream, response, with(ec));
       keep = keep && !ec;
     }
-    state.metrics.http_response(status);
-    if (state.settings.access_log) {
-      write_access_line({method_text, target, status, std::chrono::steady_clock::now() - started,
-                         who.key_id, remote});
-    }
+    log_served(status);
     if (!keep) break;
   }
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);

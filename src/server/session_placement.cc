@@ -87,6 +87,7 @@ Placement place_session(ServerState& state, const std::string& id, const Princip
         relay.action = Placement::Action::kRelay;
         relay.owner_url = place->node_url;
         relay.owner_id = place->node_id;
+        relay.session_id = id;
         return relay;
       }
     case Kind::kDown:
@@ -117,6 +118,19 @@ Placement place_request(ServerState& state, const Request& request, const Princi
   const bool deleting = request.method() == http::verb::delete_;
   const bool relayed = request.find(kRelayedByHeader) != request.end();
   return place_session(state, *id, who, creates, deleting, relayed);
+}
+
+RelayLimits relay_limits(const ServerState& state) {
+  RelayLimits limits;
+  limits.write_timeout_ms = state.settings.wire.write_timeout_ms;
+  limits.max_header_bytes = state.settings.wire.max_header_bytes;
+  limits.max_ws_message_bytes = state.settings.wire.max_ws_message_bytes;
+  return limits;
+}
+
+std::string unreachable_owner_message(const Placement& placed, const Error& why) {
+  return fmt::format("Session {} is unavailable: its node {} is not reachable ({})",
+                     placed.session_id, placed.owner_id, why.message);
 }
 
 }  // namespace isol8::server

@@ -11,12 +11,10 @@
 #include "server/auth.h"
 #include "server/http_types.h"
 #include "server/server_state.h"
+#include "server/session_relay.h"
 
 namespace isol8::server {
 
-// A request relayed by a peer carries this header; it is served here or refused, never relayed
-// again (no loops when two nodes disagree for a moment).
-inline constexpr const char* kRelayedByHeader = "X-Isol8-Relayed-By";
 // Every reply of a cluster node names it.
 inline constexpr const char* kNodeHeader = "X-Isol8-Node";
 
@@ -28,8 +26,9 @@ struct Placement {
   Action action = Action::kServeHere;
   std::string owner_url;  // kRelay
   std::string owner_id;   // kRelay
-  Response answer;        // kAnswer
-  std::string message;    // kAnswer: the error's text (a WebSocket sends it as an error event)
+  std::string session_id;
+  Response answer;      // kAnswer
+  std::string message;  // kAnswer: the error's text (a WebSocket sends it as an error event)
 };
 
 // The session an HTTP request names: `sessionId` in the JSON body of POST /execute,
@@ -44,5 +43,11 @@ Placement place_session(ServerState& state, const std::string& id, const Princip
 
 // Where an HTTP request goes (serve here when it names no session).
 Placement place_request(ServerState& state, const Request& request, const Principal& who);
+
+// The relay's limits from the server's wire limits.
+RelayLimits relay_limits(const ServerState& state);
+
+// The reply when the owner of a session could not be reached.
+std::string unreachable_owner_message(const Placement& placed, const Error& why);
 
 }  // namespace isol8::server

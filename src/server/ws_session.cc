@@ -211,7 +211,14 @@ asio::awaitable<void> serve_websocket(ServerState& state, beast::tcp_stream stre
       co_return;
     }
     if (placed.action == Placement::Action::kRelay) {
-      if (co_await send(event_text("error", "relay: not yet"))) {
+      const auto auth = request.find(beast::http::field::authorization);
+      const RelayOutcome relayed = co_await relay_websocket(
+          ws, auth == request.end() ? std::string() : std::string(auth->value()), execute->dump(),
+          placed.owner_url, state.cluster->node_id(), relay_limits(state));
+      if (relayed.reached()) co_return;
+      spdlog::warn("relaying to node {}: {}", placed.owner_id, relayed.not_reached->message);
+      if (co_await send(
+              event_text("error", unreachable_owner_message(placed, *relayed.not_reached)))) {
         co_await close(websocket::close_code::normal, "Execution complete");
       }
       co_return;
