@@ -124,7 +124,7 @@ TEST_F(ClusterFailoverTest, KilledNodeUnderLoadThenRestartedRejoins) {
   const std::string kept = sessions.elsewhere;
   const HttpReply still = post_json(proxy, "/execute", execute_body("cat /sandbox/f", kept));
   EXPECT_EQ(still.status, 200) << still.body;
-  EXPECT_EQ(still.json()["stdout"], kept);
+  EXPECT_EQ(field_of(still, "stdout"), kept);
   EXPECT_EQ(node_of(still), sessions.elsewhere_node);
 
   // Nothing leaks on the survivors: once its session is deleted, no sandbox process and no

@@ -24,7 +24,7 @@ TEST_F(ClusterRoutingTest, EphemeralExecutionsSpreadOverEveryNode) {
   for (int i = 0; i < kRequests; ++i) {
     const HttpReply reply = post_json(proxy_port(), "/execute", execute_body("echo $((6 * 7))"));
     ASSERT_EQ(reply.status, 200) << reply.body;
-    EXPECT_EQ(reply.json()["stdout"], "42");
+    EXPECT_EQ(field_of(reply, "stdout"), "42");
     served[node_of(reply)]++;
   }
   std::string tally;
@@ -57,7 +57,7 @@ TEST_F(ClusterRoutingTest, SessionStaysOnItsNodeThroughEveryEndpoint) {
   const HttpReply got =
       http_request(proxy, "GET", "/file?sessionId=" + id + "&path=%2Fsandbox%2Fa");
   ASSERT_EQ(got.status, 200) << got.body;
-  EXPECT_EQ(got.json()["content"], base64("made"));
+  EXPECT_EQ(field_of(got, "content"), base64("made"));
   EXPECT_EQ(node_of(got), owner);
 
   // POST /execute/stream: both files are there.
@@ -93,11 +93,16 @@ TEST_F(ClusterRoutingTest, SessionStaysOnItsNodeThroughEveryEndpoint) {
     const HttpReply relayed =
         post_json(node_port(node), "/execute", execute_body("cat /sandbox/a", id));
     EXPECT_EQ(relayed.status, 200) << node << ": " << relayed.body;
-    EXPECT_EQ(relayed.json()["stdout"], "made") << "through " << node;
+    EXPECT_EQ(field_of(relayed, "stdout"), "made") << "through " << node;
     const HttpReply file =
         http_request(node_port(node), "GET", "/file?sessionId=" + id + "&path=/sandbox/b");
     EXPECT_EQ(file.status, 200) << node << ": " << file.body;
-    EXPECT_EQ(file.json()["content"], base64("putws")) << "through " << node;
+    EXPECT_EQ(field_of(file, "content"), base64("putws")) << "through " << node;
+    // A WebSocket naming the session in its message only, straight to this node.
+    const WsExecution ws = ws_execute(node_port(node), "/execute/ws", message);
+    ASSERT_TRUE(ws.upgraded) << node << ": " << ws.refused;
+    EXPECT_EQ(ws.stdout_text(), "madeputws") << "WebSocket through " << node;
+    EXPECT_EQ(ws.close_code, 1000) << "WebSocket through " << node;
   }
 
   // GET /sessions through HAProxy (any node): the session is listed, once.
@@ -162,10 +167,10 @@ TEST_F(ClusterRoutingTest, SessionIdsHaproxyCannotSeeAreRelayedToTheOwner) {
   ASSERT_TRUE(cluster().wait_haproxy_status("n2", "UP", std::chrono::seconds(10)));
   const HttpReply back = post_json(proxy, "/execute", execute_body("cat /sandbox/f", id));
   EXPECT_EQ(back.status, 200) << back.body;
-  EXPECT_EQ(back.json()["stdout"], "kept");
+  EXPECT_EQ(field_of(back, "stdout"), "kept");
   const HttpReply file = http_request(proxy, "GET", "/file?sessionId=" + id + "&path=/sandbox/f");
   EXPECT_EQ(file.status, 200) << file.body;
-  EXPECT_EQ(file.json()["content"], base64("kept"));
+  EXPECT_EQ(field_of(file, "content"), base64("kept"));
 
   // The id after 20 KiB of code (nlohmann::json writes "request" before "sessionId"): HAProxy
   // reads a truncated body, finds no id, and any node takes it; every try reaches the session.
@@ -174,7 +179,7 @@ TEST_F(ClusterRoutingTest, SessionIdsHaproxyCannotSeeAreRelayedToTheOwner) {
     const HttpReply big =
         post_json(proxy, "/execute", execute_body(padding + "cat /sandbox/f", id));
     EXPECT_EQ(big.status, 200) << "try " << i << " (" << node_of(big) << "): " << big.body;
-    EXPECT_EQ(big.json()["stdout"], "kept") << "try " << i << " (" << node_of(big) << ")";
+    EXPECT_EQ(field_of(big, "stdout"), "kept") << "try " << i << " (" << node_of(big) << ")";
   }
 
   // DELETE through HAProxy (to n2, relayed): the owner's sandbox goes.
@@ -197,7 +202,7 @@ TEST_F(ClusterRoutingTest, KeyMadeOnOneNodeWorksOnEveryNodeUntilRevoked) {
   for (int port : ports) {
     const HttpReply run = post_json(port, "/execute", execute_body("echo -n keyed"), key);
     EXPECT_EQ(run.status, 200) << "port " << port << ": " << run.body;
-    EXPECT_EQ(run.json()["stdout"], "keyed");
+    EXPECT_EQ(field_of(run, "stdout"), "keyed");
   }
   // Every node lists it (the master key).
   for (const auto& node : LocalCluster::node_ids()) {

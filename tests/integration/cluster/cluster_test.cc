@@ -57,6 +57,12 @@ nlohmann::json execute_body(const std::string& cmd, const std::string& session_i
   return body;
 }
 
+nlohmann::json field_of(const HttpReply& reply, const std::string& key) {
+  const nlohmann::json body = reply.json();
+  if (!body.is_object() || !body.contains(key)) return nullptr;
+  return body[key];
+}
+
 std::string node_of(const HttpReply& reply) {
   const auto it = reply.headers.find("x-isol8-node");
   return it == reply.headers.end() ? "" : it->second;

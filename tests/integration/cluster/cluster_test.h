@@ -26,6 +26,8 @@ namespace isol8::test {
 nlohmann::json bash(const std::string& cmd);
 // The POST /execute body of `cmd`, in session `session_id` unless it is empty.
 nlohmann::json execute_body(const std::string& cmd, const std::string& session_id = "");
+// A field of a JSON reply's object; null when the reply is no JSON object (a failed request).
+nlohmann::json field_of(const HttpReply& reply, const std::string& key);
 // The node that answered (X-Isol8-Node), or "".
 std::string node_of(const HttpReply& reply);
 
