@@ -73,6 +73,41 @@ bool adapt_header(http::response<http::buffer_body>& response,
   return keep;
 }
 
+// Passes the owner's body to the client as it arrives, each read's bytes at once, however few:
+// an SSE event is not held back for more. Returns whether the whole body went through; if not
+// (the owner broke off, or the client is gone), closing is the only way left to tell the client.
+asio::awaitable<bool> pass_body(beast::tcp_stream& owner, beast::flat_buffer& buffer,
+                                http::response_parser<http::buffer_body>& parser,
+                                beast::tcp_stream& client,
+                                http::response_serializer<http::buffer_body>& serializer,
+                                std::chrono::milliseconds write_timeout) {
+  std::array<char, 16 * 1024> piece;
+  http::buffer_body::value_type& body = parser.get().body();
+  error_code ec;
+  for (;;) {
+    if (!parser.is_done()) {
+      body.data = piece.data();
+      body.size = piece.size();
+      co_await http::async_read_some(owner, buffer, parser, with(ec));
+      if (ec == http::error::need_buffer) ec = {};  // the piece is full
+      if (ec) co_return false;
+      body.size = piece.size() - body.size;
+      body.data = piece.data();
+      body.more = !parser.is_done();
+      if (body.size == 0 && body.more) continue;  // a chunk header, no data yet
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    client.expires_after(write_timeout);
+    co_await http::async_write(client, serializer, with(ec));
+    if (ec == http::error::need_buffer) ec = {};  // all of the piece written, more to come
+    if (ec) co_return false;
+    if (serializer.is_done()) co_return true;
+  }
+}
+
 }  // namespace
 
 asio::awaitable<RelayOutcome> relay_http(beast::tcp_stream& client, const Request& request,
@@ -94,8 +129,9 @@ asio::awaitable<RelayOutcome> relay_http(beast::tcp_stream& client, const Reques
   auto out = owner_request(request, *url, this_node);
   owner.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
   co_await http::async_write(owner, out, with(ec));
-  if (ec)
+  if (ec) {
     co_return not_reached(owner_error("Cannot send the request to", owner_base_url, ec.message()));
+  }
 
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
@@ -112,47 +148,16 @@ asio::awaitable<RelayOutcome> relay_http(beast::tcp_stream& client, const Reques
   http::response<http::buffer_body>& response = parser.get();
   RelayOutcome outcome;
   outcome.status = response.result_int();
-  bool keep = adapt_header(response, parser, request);
+  const bool keep = adapt_header(response, parser, request);
   http::response_serializer<http::buffer_body> serializer(response);
   const auto write_timeout = std::chrono::milliseconds(limits.write_timeout_ms);
   client.expires_after(write_timeout);
   co_await http::async_write_header(client, serializer, with(ec));
   if (ec) co_return outcome;  // keep_alive false: the client is gone
 
-  // Each read passes on what arrived, however little: an SSE event is not held back for more.
-  std::array<char, 16 * 1024> piece;
-  for (;;) {
-    http::buffer_body::value_type& body = response.body();
-    if (!parser.is_done()) {
-      body.data = piece.data();
-      body.size = piece.size();
-      co_await http::async_read_some(owner, buffer, parser, with(ec));
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        // The owner broke off: closing is the only way left to tell the client.
-        keep = false;
-        break;
-      }
-      body.size = piece.size() - body.size;
-      body.data = piece.data();
-      body.more = !parser.is_done();
-      if (body.size == 0 && body.more) continue;  // a chunk header, no data yet
-    } else {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
-    }
-    client.expires_after(write_timeout);
-    co_await http::async_write(client, serializer, with(ec));
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) {
-      keep = false;
-      break;
-    }
-    if (serializer.is_done()) break;
-  }
+  const bool whole = co_await pass_body(owner, buffer, parser, client, serializer, write_timeout);
   client.expires_never();
-  outcome.keep_alive = keep;
+  outcome.keep_alive = whole && keep;
   co_return outcome;
 }
 

@@ -32,9 +32,12 @@ namespace isol8::server {
 inline constexpr const char* kRelayedByHeader = "X-Isol8-Relayed-By";
 
 struct RelayLimits {
-  int64_t connect_timeout_ms = 5000;      // resolving and connecting to the owner, its WS handshake
-  int64_t write_timeout_ms = 30000;       // one write to the owner or to the client
-  uint32_t max_header_bytes = 16 * 1024;  // the owner's response header
+  // Connecting to the owner, and the owner WebSocket's opening and closing handshakes.
+  int64_t connect_timeout_ms = 5000;
+  // One HTTP write to the owner or to the client. (Waiting for the owner has no deadline: an
+  // execution takes as long as its own time limit allows.)
+  int64_t write_timeout_ms = 30000;
+  uint32_t max_header_bytes = 16 * 1024;        // the owner's response header
   uint64_t max_ws_message_bytes = 16ull << 20;  // one message from the owner
 };
 
@@ -42,8 +45,9 @@ struct RelayOutcome {
   // Set when the owner was not reached or failed before anything was written to the client: the
   // client got nothing and the caller answers it.
   std::optional<Error> not_reached;
-  // HTTP: the status sent to the client. WebSocket: the close code the client was sent (0 when
-  // the client was gone before a close could reach it).
+  // HTTP: the status sent to the client. WebSocket: the close code that ended the client's
+  // WebSocket: the owner's, passed on, or the client's own when it closed first (0 when it
+  // vanished without one).
   int status = 0;
   // HTTP: whether the client's connection may serve another request. WebSocket: always false.
   bool keep_alive = false;
@@ -65,7 +69,9 @@ using WebSocket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
 // `client` is accepted and its first message (execute) read: opens owner/execute/ws with the
 // client's `authorization`, sends `first_message`, then passes messages both ways until one side
 // closes. The owner's close code and reason reach the client; a client that goes closes the owner
-// side, so that the owner stops the program.
+// side, so that the owner stops the program. The client's own timeouts (set by the caller) bound
+// its close handshake. The two directions run as coroutines on the client's executor and share
+// state without locks: it must be one thread's (the server's network thread).
 boost::asio::awaitable<RelayOutcome> relay_websocket(
     WebSocket& client, const std::string& authorization, const std::string& first_message,
     const std::string& owner_base_url, const std::string& this_node, const RelayLimits& limits);

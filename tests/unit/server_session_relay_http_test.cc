@@ -2,6 +2,7 @@
 // request it reads, and a fake owner node, all on loopback.
 
 #include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -68,6 +69,36 @@ asio::awaitable<void> streaming_owner(tcp::acceptor& acceptor, Gate& gate) {
   const std::string last = "data: {\"type\":\"exit\",\"data\":\"0\"}\n\n";
   co_await asio::async_write(stream, http::make_chunk(asio::buffer(last)), use_awaitable);
   co_await asio::async_write(stream, http::make_chunk_last(), use_awaitable);
+}
+
+// An owner that sends the start of an SSE stream and then breaks off, the body unfinished.
+asio::awaitable<void> breaking_owner(tcp::acceptor& acceptor) {
+  beast::tcp_stream stream(co_await acceptor.async_accept(use_awaitable));
+  beast::flat_buffer buffer;
+  Request request;
+  co_await http::async_read(stream, buffer, request, use_awaitable);
+  http::response<http::empty_body> header{http::status::ok, 11};
+  header.set(http::field::content_type, "text/event-stream");
+  header.chunked(true);
+  http::response_serializer<http::empty_body> serializer{header};
+  co_await http::async_write_header(stream, serializer, use_awaitable);
+  const std::string first = "data: {\"type\":\"stdout\",\"data\":\"one\"}\n\n";
+  co_await asio::async_write(stream, http::make_chunk(asio::buffer(first)), use_awaitable);
+  stream.close();
+}
+
+// An owner that reads the request and then waits, as for a long run, until its connection ends;
+// hands over that it has the request, then whether its connection did end.
+asio::awaitable<void> waiting_owner(tcp::acceptor& acceptor, Handoff<bool> got_request,
+                                    Handoff<bool> connection_ended) {
+  beast::tcp_stream stream(co_await acceptor.async_accept(use_awaitable));
+  beast::flat_buffer buffer;
+  Request request;
+  co_await http::async_read(stream, buffer, request, use_awaitable);
+  got_request->set_value(true);
+  boost::system::error_code ec;
+  co_await stream.async_read_some(buffer.prepare(1), asio::redirect_error(use_awaitable, ec));
+  connection_ended->set_value(ec == asio::error::eof || ec == asio::error::connection_reset);
 }
 
 http::response<http::string_body> read_response(tcp::socket& socket) {
@@ -189,6 +220,60 @@ TEST_F(SessionRelayHttp, AnOwnersRefusalPassesThroughUnchanged) {
   ASSERT_TRUE(outcome);
   EXPECT_TRUE(outcome->reached());
   EXPECT_EQ(outcome->status, 404);
+}
+
+TEST_F(SessionRelayHttp, AnOwnerThatBreaksOffMidBodyEndsTheClientsConnection) {
+  auto done = handoff<RelayOutcome>();
+  spawn(breaking_owner(owner_));
+  spawn(front(front_, owner_url(), done));
+
+  tcp::socket client = connect_to_front();
+  http::request<http::string_body> request{http::verb::post, "/execute/stream", 11};
+  request.set(http::field::host, "front.example");
+  request.body() = "{}";
+  request.prepare_payload();
+  http::write(client, request);
+
+  // The client asked to keep the connection; what it gets is the event, then the end of the
+  // connection without the body's last chunk: the only way left to say the stream broke.
+  std::string seen;
+  boost::system::error_code ec;
+  asio::read(client, asio::dynamic_buffer(seen), ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_NE(seen.find("\"one\"}\n\n"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("\r\n0\r\n\r\n"), std::string::npos) << seen;
+  const auto outcome = take(done);
+  ASSERT_TRUE(outcome);
+  EXPECT_TRUE(outcome->reached());
+  EXPECT_EQ(outcome->status, 200);
+  EXPECT_FALSE(outcome->keep_alive);
+}
+
+TEST_F(SessionRelayHttp, AClientThatHangsUpBeforeTheAnswerEndsTheOwnerConnection) {
+  auto got_request = handoff<bool>();
+  auto ended = handoff<bool>();
+  auto done = handoff<RelayOutcome>();
+  spawn(waiting_owner(owner_, got_request, ended));
+  spawn(front(front_, owner_url(), done));
+
+  tcp::socket client = connect_to_front();
+  http::request<http::string_body> request{http::verb::post, "/sessions/s1/execute", 11};
+  request.set(http::field::host, "front.example");
+  request.body() = "{}";
+  request.prepare_payload();
+  http::write(client, request);
+  ASSERT_TRUE(take(got_request)) << "the owner got no request";
+  client.shutdown(tcp::socket::shutdown_both);
+  client.close();
+
+  // The owner's server stops a run whose client hung up: it must see its connection end.
+  const auto owner_saw_end = take(ended);
+  ASSERT_TRUE(owner_saw_end) << "the owner connection stayed open";
+  EXPECT_TRUE(*owner_saw_end);
+  // No answer came, so the relay says so; the caller's 503 then finds the client gone.
+  const auto outcome = take(done);
+  ASSERT_TRUE(outcome);
+  EXPECT_FALSE(outcome->reached());
 }
 
 TEST_F(SessionRelayHttp, AnUnreachableOwnerIsReportedAndNothingIsWritten) {

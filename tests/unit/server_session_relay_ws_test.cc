@@ -6,6 +6,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include "relay_loopback.h"
@@ -81,6 +82,19 @@ asio::awaitable<void> running_owner(tcp::acceptor& acceptor, Handoff<OwnerView> 
   co_await ws.async_read(buffer, with(ec));
   if (ec == websocket::error::closed) view.close = ws.reason();
   done->set_value(view);
+}
+
+// An owner that refuses the upgrade as the server refuses a bad key: 403 with a JSON body.
+asio::awaitable<void> refusing_owner(tcp::acceptor& acceptor) {
+  beast::tcp_stream stream(co_await acceptor.async_accept(use_awaitable));
+  beast::flat_buffer buffer;
+  Request upgrade;
+  co_await http::async_read(stream, buffer, upgrade, use_awaitable);
+  Response refusal{http::status::forbidden, 11};
+  refusal.set(http::field::content_type, "application/json");
+  refusal.body() = R"({"error":"Invalid API key"})";
+  refusal.prepare_payload();
+  co_await http::async_write(stream, refusal, use_awaitable);
 }
 
 // The front: accepts the client's WebSocket, reads its first message and relays.
@@ -196,6 +210,19 @@ TEST_F(SessionRelayWs, AClientThatVanishesClosesTheOwnerSide) {
   const auto outcome = take(done);
   ASSERT_TRUE(outcome);
   EXPECT_EQ(outcome->status, 0);
+}
+
+TEST_F(SessionRelayWs, AnOwnerThatRefusesTheUpgradeIsReportedWithItsStatus) {
+  auto done = handoff<RelayOutcome>();
+  spawn(refusing_owner(owner_));
+  spawn(front(front_, owner_url(), done));
+
+  auto ws = open_client();
+  const auto outcome = take(done);
+  ASSERT_TRUE(outcome);
+  ASSERT_FALSE(outcome->reached());
+  EXPECT_NE(outcome->not_reached->message.find("HTTP 403"), std::string::npos)
+      << outcome->not_reached->message;
 }
 
 TEST_F(SessionRelayWs, AnUnreachableOwnerIsReported) {
