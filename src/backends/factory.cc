@@ -13,10 +13,16 @@
 #include "cgroups/cgroup_fs.h"
 #include "cgroups/cgroup_manager.h"
 #include "common/pid_dirs.h"
+#include "common/relay_path.h"
 #include "network/slot_lock.h"
 
 namespace isol8 {
 namespace {
+
+// A one-shot engine: the CLI's, the server's per-request ones (ephemeral, no warm pool).
+bool runs_once(const Options& options) {
+  return options.mode == EngineMode::kEphemeral && options.pool_size.clean == 0;
+}
 
 // The native backend's own configuration, from the engine's options.
 Result<NativeBackendConfig> native_config(const Options& options) {
@@ -28,6 +34,13 @@ Result<NativeBackendConfig> native_config(const Options& options) {
   config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
   config.network_pool = options.native.network_pool;
   config.filtered_mode = options.native.filtered_mode;
+  if (config.filtered_mode == FilteredMode::kAuto && runs_once(options) &&
+      find_relay_binary().has_value()) {
+    // One filtered network for one run: the relay costs about 1 ms over --net none, where a veth
+    // (a namespace, the pair, a table, their teardown) costs about 4 (bench/ isol8_bench --group
+    // net). Engines that run many times keep the veth, which they prepare ahead, off the path.
+    config.filtered_mode = FilteredMode::kRelay;
+  }
   // Upstream's poolSize: `clean` sandboxes kept ready per shape for an ephemeral engine (a
   // native sandbox is used once, so there is nothing "dirty" to keep; both strategies are the
   // same here). A persistent engine has its one sandbox.
@@ -61,7 +74,9 @@ Check check_filtered_mode(const Options& options) {
   }
   return {
       Check::Level::kOk, "filtered network",
-      veth ? fmt::format("veth: a veth pair, an nftables table and the proxy per run ({})", why)
+      veth ? fmt::format("veth: a veth pair, an nftables table and the proxy per run ({}); "
+                         "one-shot runs (isol8 run, the server's ephemeral requests) use the relay",
+                         why)
            : fmt::format("relay: a loopback-only sandbox and isol8-relay to the proxy ({})", why)};
 }
 
