@@ -27,11 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include "server_support.h"
 
 namespace {
 
@@ -42,29 +38,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kKey = "cluster-bench-key";
 const std::vector<std::string> kNodes = {"n1", "n2", "n3"};
-
-// One kept-alive connection per client thread (HAProxy keeps it; it picks a node per request).
-struct Client {
-  asio::io_context ioc;
-  beast::tcp_stream stream{ioc};
-  beast::flat_buffer buffer;
-  explicit Client(int port) {
-    stream.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)});
-  }
-  // The status and the node that answered.
-  std::pair<int, std::string> post(const std::string& target, const std::string& body) {
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::authorization, std::string("Bearer ") + kKey);
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return {res.result_int(), std::string(res["X-Isol8-Node"])};
-  }
-};
 
 std::map<std::string, std::string> read_env(const std::string& path) {
   std::map<std::string, std::string> env;
@@ -146,8 +119,15 @@ std::string shell_quoted(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double seconds = argc > 1 ? std::stod(argv[1]) : 10;
-  const int concurrency = argc > 2 ? std::stoi(argv[2]) : 8;
+  const auto seconds_arg = argc > 1 ? isol8::bench::positive_number(argv[1]) : 10.0;
+  const auto concurrency_arg = argc > 2 ? isol8::bench::positive_number(argv[2]) : 8.0;
+  if (!seconds_arg || !concurrency_arg || argc > 3) {
+    std::fprintf(stderr,
+                 "usage: cluster_bench [seconds per row, default 10] [concurrency, default 8]\n");
+    return 2;
+  }
+  const double seconds = *seconds_arg;
+  const int concurrency = static_cast<int>(*concurrency_arg);
   char dir_template[] = "/tmp/isol8-cluster-bench-XXXXXX";
   const std::string parent = ::mkdtemp(dir_template);
   const std::string dir = parent + "/cluster";
@@ -200,10 +180,12 @@ int main(int argc, char** argv) {
     for (int t = 0; t < concurrency; ++t) {
       threads.emplace_back([&, t] {
         try {
-          Client c(port);
+          isol8::bench::KeepAliveClient c(port, kKey);
           while (Clock::now() < end) {
             const auto sent = Clock::now();
-            const auto [status, node] = c.post("/execute", body);
+            const auto reply = c.post("/execute", body);
+            const int status = reply.result_int();
+            const std::string node(reply["X-Isol8-Node"]);
             if (status != 200) ++errors;
             served[t][node]++;
             latencies[t].push_back(

@@ -19,11 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include "server_support.h"
 
 extern char** environ;
 
@@ -35,34 +31,6 @@ namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kKey = "bench-key";
-
-int free_port() {
-  asio::io_context ioc;
-  asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-// One kept-alive connection per client thread.
-struct Client {
-  asio::io_context ioc;
-  beast::tcp_stream stream{ioc};
-  beast::flat_buffer buffer;
-  explicit Client(int port) {
-    stream.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)});
-  }
-  int post(const std::string& target, const std::string& body) {
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::authorization, std::string("Bearer ") + kKey);
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return res.result_int();
-  }
-};
 
 long rss_kb(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -76,14 +44,19 @@ long rss_kb(pid_t pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double seconds = argc > 1 ? std::stod(argv[1]) : 5;
+  const auto seconds_arg = argc > 1 ? isol8::bench::positive_number(argv[1]) : 5.0;
   const std::string backend = argc > 2 ? argv[2] : "native";
+  if (!seconds_arg || argc > 3) {
+    std::fprintf(stderr, "usage: server_bench [seconds per cell, default 5] [native|docker]\n");
+    return 2;
+  }
+  const double seconds = *seconds_arg;
   if (backend != "native" && backend != "docker") {
     std::fprintf(stderr, "server_bench: the backend is native or docker, not %s\n",
                  backend.c_str());
     return 1;
   }
-  const int port = free_port();
+  const int port = isol8::bench::free_port();
   char dir_template[] = "/tmp/isol8-server-bench-XXXXXX";
   const std::string dir = mkdtemp(dir_template);
   std::ofstream(dir + "/isol8.config.json")
@@ -103,7 +76,7 @@ int main(int argc, char** argv) {
   if (posix_spawn(&pid, ISOL8_BINARY, &fa, nullptr, argv_c.data(), environ) != 0) return 1;
   for (int i = 0; i < 200; ++i) {
     try {
-      Client probe(port);
+      isol8::bench::KeepAliveClient probe(port, kKey);
       break;
     } catch (...) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -123,10 +96,10 @@ int main(int argc, char** argv) {
       for (int t = 0; t < concurrency; ++t) {
         threads.emplace_back([&, t] {
           try {
-            Client c(port);
+            isol8::bench::KeepAliveClient c(port, kKey);
             while (Clock::now() < end) {
               const auto start = Clock::now();
-              const int status = c.post("/execute", body);
+              const int status = c.post("/execute", body).result_int();
               if (status != 200) ++errors;
               latencies[t].push_back(
                   std::chrono::duration<double, std::milli>(Clock::now() - start).count());
