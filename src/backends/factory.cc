@@ -34,8 +34,9 @@ Result<NativeBackendConfig> native_config(const Options& options) {
   config.prepare_filtered_network = options.network == NetworkMode::kFiltered;
   config.network_pool = options.native.network_pool;
   config.filtered_mode = options.native.filtered_mode;
-  if (config.filtered_mode == FilteredMode::kAuto && runs_once(options) &&
-      find_relay_binary().has_value()) {
+  // (Looked up only for a filtered run: the relay binary's search is not for every run's path.)
+  if (config.filtered_mode == FilteredMode::kAuto && options.network == NetworkMode::kFiltered &&
+      runs_once(options) && find_relay_binary().has_value()) {
     // One filtered network for one run: the relay costs about 1 ms over --net none, where a veth
     // (a namespace, the pair, a table, their teardown) costs about 4 (bench/ isol8_bench --group
     // net). Engines that run many times keep the veth, which they prepare ahead, off the path.
