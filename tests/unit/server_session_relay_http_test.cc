@@ -52,9 +52,10 @@ asio::awaitable<void> answering_owner(tcp::acceptor& acceptor, int status, std::
   co_await http::async_write(stream, response, use_awaitable);
 }
 
-// An owner that streams two SSE events and sends the second only once `gate` opens.
-asio::awaitable<void> streaming_owner(tcp::acceptor& acceptor, Gate& gate) {
-  beast::tcp_stream stream(co_await acceptor.async_accept(use_awaitable));
+// Accepts the relay's connection, reads its request, and starts a chunked SSE reply with a first
+// event; the caller goes on from there on `stream`.
+asio::awaitable<void> start_sse_reply(tcp::acceptor& acceptor, beast::tcp_stream& stream) {
+  co_await acceptor.async_accept(stream.socket(), use_awaitable);
   beast::flat_buffer buffer;
   Request request;
   co_await http::async_read(stream, buffer, request, use_awaitable);
@@ -65,6 +66,12 @@ asio::awaitable<void> streaming_owner(tcp::acceptor& acceptor, Gate& gate) {
   co_await http::async_write_header(stream, serializer, use_awaitable);
   const std::string first = "data: {\"type\":\"stdout\",\"data\":\"one\"}\n\n";
   co_await asio::async_write(stream, http::make_chunk(asio::buffer(first)), use_awaitable);
+}
+
+// An owner that streams two SSE events and sends the second only once `gate` opens.
+asio::awaitable<void> streaming_owner(tcp::acceptor& acceptor, Gate& gate) {
+  beast::tcp_stream stream(acceptor.get_executor());
+  co_await start_sse_reply(acceptor, stream);
   co_await gate.passed();
   const std::string last = "data: {\"type\":\"exit\",\"data\":\"0\"}\n\n";
   co_await asio::async_write(stream, http::make_chunk(asio::buffer(last)), use_awaitable);
@@ -73,17 +80,8 @@ asio::awaitable<void> streaming_owner(tcp::acceptor& acceptor, Gate& gate) {
 
 // An owner that sends the start of an SSE stream and then breaks off, the body unfinished.
 asio::awaitable<void> breaking_owner(tcp::acceptor& acceptor) {
-  beast::tcp_stream stream(co_await acceptor.async_accept(use_awaitable));
-  beast::flat_buffer buffer;
-  Request request;
-  co_await http::async_read(stream, buffer, request, use_awaitable);
-  http::response<http::empty_body> header{http::status::ok, 11};
-  header.set(http::field::content_type, "text/event-stream");
-  header.chunked(true);
-  http::response_serializer<http::empty_body> serializer{header};
-  co_await http::async_write_header(stream, serializer, use_awaitable);
-  const std::string first = "data: {\"type\":\"stdout\",\"data\":\"one\"}\n\n";
-  co_await asio::async_write(stream, http::make_chunk(asio::buffer(first)), use_awaitable);
+  beast::tcp_stream stream(acceptor.get_executor());
+  co_await start_sse_reply(acceptor, stream);
   stream.close();
 }
 
