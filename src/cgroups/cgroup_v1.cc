@@ -24,6 +24,15 @@ using DirMap = std::map<std::string, fs::path>;  // controller -> directory
 constexpr const char* kRequired[] = {"memory", "pids", "cpu", "freezer"};
 constexpr const char* kUsed[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
 
+// Whether no process is in any of the files (a missing file counts as empty: already removed).
+bool all_empty(const std::vector<fs::path>& procs_files) {
+  for (const fs::path& file : procs_files) {
+    auto pids = read_procs(file);
+    if (!pids ? pids.error().code != ENOENT : !pids->empty()) return false;
+  }
+  return true;
+}
+
 uint64_t ticks_to_usec(uint64_t ticks) {
   long hz = ::sysconf(_SC_CLK_TCK);
   if (hz <= 0) hz = 100;
@@ -77,6 +86,10 @@ class V1Cgroup final : public Cgroup {
     if (destroyed_) return ok();
     std::vector<fs::path> procs;
     for (const fs::path& dir : unique_) procs.push_back(dir / "cgroup.procs");
+    // The usual case after a run: init was reaped, so its pid namespace, and every process of
+    // the sandbox, is gone. No process can enter our cgroups from outside, so empty stays empty
+    // and there is nothing to freeze (freezing and thawing cost a quarter of a millisecond).
+    if (all_empty(procs)) return ok();
     std::optional<Error> thaw_error;
     if (auto freezer = dirs_.find("freezer"); freezer != dirs_.end()) {
       fs::path state = freezer->second / "freezer.state";
