@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -84,6 +86,9 @@ void raise_oom_score() {
     (void)::write(adj, "1000", 4);
     ::close(adj);
   }
+  // Not dumpable again until execve makes the program's own memory dumpable: a program started
+  // by spawn_program() still shares init's memory here, which must never be inspectable.
+  ::prctl(PR_SET_DUMPABLE, 0);
 }
 
 void exec_program(const sock_fprog* seccomp, const char* path, char* const* argv,
@@ -95,6 +100,38 @@ void exec_program(const sock_fprog* seccomp, const char* path, char* const* argv
   }
   ::execve(path, argv, envp);
   fail(ChildStep::kExec);
+}
+
+namespace {
+
+struct ProgramStart {
+  const sock_fprog* seccomp;
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+};
+
+int start_program(void* arg) {
+  const auto* start = static_cast<const ProgramStart*>(arg);
+  exec_program(start->seccomp, start->path, start->argv, start->envp);
+}
+
+}  // namespace
+
+pid_t spawn_program(const sock_fprog* seccomp, const char* path, char* const* argv,
+                    char* const* envp) {
+  // Its own stack: the child must not write over the frames of ours, which it shares.
+  constexpr size_t kStackSize = 64 * 1024;
+  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  ProgramStart start{seccomp, path, argv, envp};
+  const pid_t pid = ::clone(start_program, static_cast<char*>(stack) + kStackSize,
+                            CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+  // CLONE_VFORK: we go on only once the child has called execve or exited, so the stack is
+  // free again.
+  ::munmap(stack, kStackSize);
+  return pid;
 }
 
 // The raw system call, not glibc's fork(): that one takes malloc's and stdio's locks for its

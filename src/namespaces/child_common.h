@@ -42,6 +42,14 @@ void raise_oom_score();
 [[noreturn]] void exec_program(const sock_fprog* seccomp, const char* path, char* const* argv,
                                char* const* envp);
 
+// Starts the program (exec_program in a child) the way posix_spawn does: the child shares our
+// memory and runs on a stack of its own until its execve, and we wait until then. Init is a
+// copy of the whole runner, whose page tables a fork() would copy only for execve to drop them.
+// Only while no other process of the sandbox lives: for a few instructions before the execve
+// the shared memory is dumpable (raise_oom_score). Returns the pid, or -1.
+pid_t spawn_program(const sock_fprog* seccomp, const char* path, char* const* argv,
+                    char* const* envp);
+
 // fork() without glibc's atfork handling (see the .cc).
 pid_t raw_fork();
 

@@ -365,9 +365,15 @@ void run_sandbox_init(const ChildSpec& spec) {
   if (spec.relay_exe_fd >= 0) start_relay(spec);
   if (spec.session) run_session_loop(spec);
   if (spec.setup_step_count > 0) run_setup_phase(spec);
-  const pid_t program = raw_fork();
+  pid_t program;
+  if (spec.setup_step_count == 0 && spec.relay_exe_fd < 0) {
+    // Init is the sandbox's only process (see spawn_program).
+    program = spawn_program(spec.seccomp, spec.exec_path, spec.argv, spec.envp);
+  } else {
+    program = raw_fork();
+    if (program == 0) exec_program(spec.seccomp, spec.exec_path, spec.argv, spec.envp);
+  }
   if (program < 0) fail(ChildStep::kFork);
-  if (program == 0) exec_program(spec.seccomp, spec.exec_path, spec.argv, spec.envp);
 
   // Init keeps no copy of the program's stdio, so the parent sees EOF when the program's
   // processes are gone.
