@@ -75,11 +75,24 @@ TEST_F(CgroupV1, AddProcessWritesEveryHierarchy) {
   }
 }
 
-TEST_F(CgroupV1, KillAllFreezesAndThaws) {
+// The fake kernel's freezer.state starts as "THAWED\n"; isol8 writes "FROZEN" and "THAWED".
+TEST_F(CgroupV1, KillAllFreezesAndThawsAroundTheKill) {
+  auto cg = manager_->create("sb1", {});
+  ASSERT_TRUE(cg) << cg.error().message;
+  FakeCgroupFs::write(dir("pids") / "cgroup.procs", std::to_string(impossible_pid()) + "\n");
+  EXPECT_FALSE((*cg)->kill_all());  // the fake pid stays listed
+  EXPECT_EQ(test::slurp(dir("freezer") / "freezer.state"), "THAWED");
+  FakeCgroupFs::write(dir("pids") / "cgroup.procs", "");
+}
+
+// After a run init was reaped, so its pid namespace is gone: nothing to freeze.
+TEST_F(CgroupV1, KillAllLeavesAnEmptyCgroupUnfrozen) {
   auto cg = manager_->create("sb1", {});
   ASSERT_TRUE(cg) << cg.error().message;
   ASSERT_TRUE((*cg)->kill_all());
-  EXPECT_EQ(test::slurp_trimmed(dir("freezer") / "freezer.state"), "THAWED");
+  EXPECT_EQ(test::slurp(dir("freezer") / "freezer.state"), "THAWED\n");
+  cg->reset();
+  for (const auto& [controller, mount] : mounts_) EXPECT_FALSE(fs::exists(dir(controller)));
 }
 
 TEST_F(CgroupV1, KillAllReportsProcessesThatStay) {

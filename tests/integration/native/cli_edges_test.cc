@@ -192,9 +192,20 @@ TEST_F(NativeCliEdges, HelpListsCommandsAsUpstreamDoes) {
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "\nCommands:\n")) << r.out;
   EXPECT_FALSE(contains(r.out, "Subcommands")) << r.out;
-  for (const char* command : {"  run", "  setup", "  build", "  config", "  cleanup"}) {
+  // Every command, so that none is lost from the table of names that decides which ones a
+  // command line registers (main.cc).
+  for (const char* command :
+       {"  run", "  config", "  doctor", "  setup", "  cleanup", "  build", "  list-custom",
+        "  rootfs", "  login", "  logout", "  session", "  serve"}) {
     EXPECT_TRUE(contains(r.out, command)) << command << "\n" << r.out;
   }
+}
+
+TEST_F(NativeCliEdges, AnUnknownCommandIsRefusedWithTheHelpsPointer) {
+  const CliRun r = cli().run({"bogus"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_EQ(r.err, "[ERR] The following argument was not expected: bogus (see isol8 --help)\n")
+      << describe(r);
 }
 
 TEST_F(NativeCliEdges, RunHelpStatesTheRanges) {
