@@ -35,7 +35,8 @@ void make_directories(const char* target, bool include_last, ChildStep step);
 
 // Default dispositions for every signal and an empty mask.
 void reset_signals();
-// Makes the calling process the OOM killer's first choice (and dumpable again, see the .cc).
+// Makes the calling process the OOM killer's first choice; dumpable only while it writes its
+// oom_score_adj, and not dumpable when it returns (see the .cc).
 void raise_oom_score();
 
 // Resets signals, raises the OOM score, loads the seccomp filter (null: none) and execs.
