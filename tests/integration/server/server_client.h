@@ -63,7 +63,8 @@ class TestServer {
   // returns the first one's.
   CliRun stop();
   // SIGKILL (a crash: no shutdown runs); returns once the server has died, unreaped: its pid
-  // stays taken until stop(), so that no runner's reclaim takes it for a dead runner's before then.
+  // stays taken until stop(), so that no new process reuses the pid its leftovers are named by.
+  // (Reclaim counts a zombie as dead: another runner may remove those leftovers meanwhile.)
   void kill();
 
  private:

@@ -380,12 +380,12 @@ TEST_F(ServerLoadTest, SigkilledMidLoadThenRestartedLeavesNothingBehind) {
     FAIL() << "the load never got going: " << tally.requests.load() << " replies"
            << tally.described();
   }
-  // The filtered session's slot, while its server holds it.
+  // The filtered session's slot and the sandboxes' cgroups, while their server holds them.
   const std::set<std::string> dead_locks = slot_locks_of(dead);
   EXPECT_EQ(dead_locks.size(), 1u) << "the filtered session holds one network slot";
+  EXPECT_FALSE(isol8_cgroups_of({dead}).empty()) << "the live server's sandboxes have cgroups";
 
-  // SIGKILL: no shutdown runs. The server is not reaped yet, so that its pid stays taken and no
-  // other runner on the host (tests run in parallel) reclaims what it left before we looked.
+  // SIGKILL: no shutdown runs. The server is not reaped yet, so that its pid is not reused.
   const long replies_before_kill = tally.requests.load();
   const long errors_before_kill = tally.errors.load();
   const std::string first_errors = tally.described();
@@ -402,9 +402,9 @@ TEST_F(ServerLoadTest, SigkilledMidLoadThenRestartedLeavesNothingBehind) {
                    cgroups_left.size(), locks_left.size(),
                    pids_with_host_uid(sandbox_host_uid()).size())
             << std::flush;
-  EXPECT_FALSE(cgroups_left.empty()) << "a killed server's sandboxes leave their cgroups";
-  // Its slot lock file stays too, but its lock went with the process: another runner on the host
-  // may reclaim the file at any moment from now, so it is only reported.
+  // Its cgroups and its slot lock file stay (nothing of it ran), but a dead server's pid counts
+  // as dead even unreaped (a zombie), so another runner on the host (tests run in parallel) may
+  // reclaim them at any moment from now: they are only reported.
   // The sandboxes die with their server: a one-shot sandbox's init by its parent-death signal, a
   // session's when its control socket closes; the background sleeps with their pid namespaces.
   EXPECT_TRUE(settles([&] { return pids_with_host_uid(sandbox_host_uid()).empty(); },
