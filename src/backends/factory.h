@@ -18,6 +18,9 @@ namespace isol8 {
 
 // The backend `options.backend` names, configured from the same options.
 Result<std::unique_ptr<Backend>> make_backend(const Options& options);
+// The native backend, whatever options.backend says: for a program that links no other backend
+// (the isol8 binary, which hands docker runs to isol8-full).
+Result<std::unique_ptr<Backend>> make_native_backend_for(const Options& options);
 
 // The native backend's requirements on this host (user namespaces, the id mapping the options'
 // id-map base gives, cgroups, seccomp), without running anything.

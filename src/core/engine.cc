@@ -10,7 +10,6 @@
 
 #include "audit/audit_log.h"
 #include "backends/backend.h"
-#include "backends/factory.h"
 #include "common/text.h"
 #include "common/trace.h"
 #include "core/audit_hook.h"
@@ -209,7 +208,7 @@ std::map<std::string, std::string> read_output_files(Session& session,
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::create(Options options) {
+Result<std::unique_ptr<Engine>> Engine::create(Options options, BackendMaker backend_maker) {
   // Library callers get the CLI's start-up refusal too, before any backend or sandbox exists.
   ISOL8_TRY(check_host_patterns(options.network_filter.whitelist, "networkFilter.whitelist"));
   ISOL8_TRY(check_host_patterns(options.network_filter.blacklist, "networkFilter.blacklist"));
@@ -220,7 +219,7 @@ Result<std::unique_ptr<Engine>> Engine::create(Options options) {
         "network: its proxy runs in the runner and ends with the run, leaving the sandbox "
         "without a network. Use --net none or --net host, or --backend docker");
   }
-  auto backend = make_backend(options);
+  auto backend = backend_maker(options);
   if (!backend) return std::move(backend).error();
   std::unique_ptr<Engine> engine(new Engine(std::move(options), std::move(backend).value()));
   if (engine->options_.audit.enabled) {

@@ -23,9 +23,9 @@
 #include "backends/docker/run_driver.h"
 #include "backends/docker/session.h"
 #include "backends/docker/stream_pump.h"
+#include "common/companion_binaries.h"
 #include "common/pid_dirs.h"
 #include "common/process_owner.h"
-#include "common/relay_path.h"
 #include "common/scope_exit.h"
 #include "proxy/filtering_proxy.h"
 #include "seccomp/policy.h"
@@ -36,13 +36,6 @@ namespace {
 using docker::DockerClient;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-std::filesystem::path installed_profiles_dir() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  return exe.parent_path().parent_path() / "share" / "isol8" / "profiles";
-}
 
 class DockerBackend final : public Backend {
  public:
@@ -261,8 +254,9 @@ class DockerBackend final : public Backend {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> make_docker_backend(const Options& options) {
-  auto text = load_seccomp_profile_text(
-      options.security.seccomp, options.security.custom_profile_path, installed_profiles_dir());
+  auto text =
+      load_seccomp_profile_text(options.security.seccomp, options.security.custom_profile_path,
+                                installed_share_dir() / "profiles");
   if (!text) return std::move(text).error();
   std::optional<std::string> profile;
   if (*text) {

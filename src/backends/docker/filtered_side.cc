@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "backends/docker/reclaim.h"
+#include "common/companion_binaries.h"
 #include "common/pid_dirs.h"
-#include "common/relay_path.h"
 #include "proxy/filtering_proxy.h"
 
 namespace isol8::docker {

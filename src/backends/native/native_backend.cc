@@ -23,6 +23,7 @@
 #include "backends/native/sandbox_spawn.h"
 #include "backends/native/setup_steps.h"
 #include "backends/native/supervisor.h"
+#include "common/companion_binaries.h"
 #include "common/fs_util.h"
 #include "common/trace.h"
 #include "namespaces/child_report.h"
@@ -31,15 +32,6 @@
 
 namespace isol8 {
 namespace {
-
-// <prefix>/share/isol8/profiles next to an installed <prefix>/bin/isol8; the seccomp policy
-// falls back to the profile embedded at build time when it is absent.
-std::filesystem::path installed_profiles_dir() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  return exe.parent_path().parent_path() / "share" / "isol8" / "profiles";
-}
 
 // Finds the runner's argv+environ block from /proc/self/stat (fields 48 to 51).
 void locate_runner_args(NativeSettings& settings) {
@@ -287,7 +279,7 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
     }
   }
   auto seccomp = load_seccomp_policy(config.seccomp_mode, config.custom_profile_path,
-                                     installed_profiles_dir());
+                                     installed_share_dir() / "profiles");
   if (!seccomp) return std::move(seccomp).error();
   if (!seccomp->has_value()) {
     spdlog::warn(

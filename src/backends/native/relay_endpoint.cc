@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
+#include "common/companion_binaries.h"
 #include "common/pid_dirs.h"
-#include "common/relay_path.h"
 
 namespace isol8 {
 namespace {

@@ -20,7 +20,7 @@ class RelayEndpoint {
   // The relay's port inside the sandbox (upstream's proxy port).
   static constexpr uint16_t kPort = 8118;
 
-  // Finds isol8-relay (common/relay_path.h) and makes the directory, named
+  // Finds isol8-relay (common/companion_binaries.h) and makes the directory, named
   // isol8-relay-<runner pid>-XXXXXX so that a later runner can tell a dead one's.
   static Result<std::unique_ptr<RelayEndpoint>> create();
   // Removes the directories that SIGKILLed runners of this user left in $TMPDIR (their proxy
