@@ -2,6 +2,7 @@
 // The sub-commands. Each registers its flags on the CLI11 app, and runs after parsing with the
 // loaded configuration. They return the process exit code.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,7 +10,9 @@
 #include <CLI/CLI.hpp>
 
 #include "isol8/config.h"
+#include "isol8/executor.h"
 #include "isol8/result.h"
+#include "isol8/types.h"
 
 namespace isol8::cli {
 
@@ -61,7 +64,16 @@ struct RunArgs {
 };
 
 CLI::App* add_run_command(CLI::App& app, RunArgs& args);
-int run_command(const RunArgs& args, const LoadedConfig& config);
+// Where a run's engine comes from. The isol8 binary, which starts for every run, makes only
+// local native engines (make_native_run_engine) and links nothing else; it hands every other run
+// (is_local_native_run false) and every other command to isol8-full, which makes them all
+// (make_any_run_engine: a local engine of any backend, or a server's for --host).
+using RunEngineMaker = Result<std::unique_ptr<Executor>> (*)(const RunArgs&, const Options&);
+Result<std::unique_ptr<Executor>> make_native_run_engine(const RunArgs& args,
+                                                         const Options& options);
+Result<std::unique_ptr<Executor>> make_any_run_engine(const RunArgs& args, const Options& options);
+bool is_local_native_run(const RunArgs& args, const LoadedConfig& config);
+int run_command(const RunArgs& args, const LoadedConfig& config, RunEngineMaker make_engine);
 // A run that ends before a result: "[ERR] <message>" on stderr and, with --json, the error as
 // {"error": "<message>"} on stdout (upstream's server error body), so that a script parsing the
 // output never sees nothing. Returns 1.

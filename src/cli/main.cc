@@ -1,137 +1,58 @@
 // isol8: run untrusted code in a sandbox. A thin layer over the library (include/isol8).
+//
+// This binary starts for every `isol8 run`, so it holds only what a local run with the native
+// backend needs: no docker backend, server, client, TLS or archive libraries, whose loading and
+// relocation cost about 0.8 ms of every run (docs/benchmarks.md). Every other command, and a run
+// for the docker backend or a server (--host), is handed to isol8-full with the same command line
+// (execv: same process, same streams, its exit status).
 
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstdlib>
-#include <filesystem>
-#include <iostream>
-#include <iterator>
+#include <cerrno>
+#include <cstring>
+#include <string>
 #include <string_view>
 
-#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/logging.h"
+#include "common/companion_binaries.h"
 #include "common/trace.h"
-#include "isol8/config.h"
-#include "isol8/version.h"
 
 namespace isol8::cli {
-
-int report_error(const std::string& message) {
-  std::cerr << "[ERR] " << message << std::endl;
-  return 1;
-}
-
 namespace {
 
-Result<LoadedConfig> load() {
-  std::optional<std::filesystem::path> home;
-  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') home = h;
-  std::error_code ec;
-  auto cwd = std::filesystem::current_path(ec);
-  if (ec) cwd = ".";
-  return load_config(cwd, home);
+int hand_over_to_full_binary(char** argv) {
+  auto full = find_full_binary();
+  if (!full) return report_error(full.error().message);
+  ::execv(full->c_str(), argv);
+  return report_error("cannot run " + full->string() + ": " + std::strerror(errno));
 }
-
-constexpr std::string_view kCommands[] = {"run",     "config", "doctor",      "setup",
-                                          "cleanup", "build",  "list-custom", "rootfs",
-                                          "login",   "logout", "session",     "serve"};
-
-// The command a command line names: its first argument that is not an option (the program's own
-// options are all flags, so none takes a value).
-std::string_view command_named(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (argv[i][0] != '-') return argv[i];
-  }
-  return {};
-}
-
-bool parsed(const CLI::App* command) { return command != nullptr && command->parsed(); }
 
 int run_main(int argc, char** argv) {
   trace::mark("main");
+  if (command_named(argc, argv) != "run") return hand_over_to_full_binary(argv);
   // A closed stdout must not kill the runner before it cleans up; writes just fail with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
 
-  CLI::App app{"isol8: run untrusted Python, Node.js, Bun, Deno and Bash code in a sandbox"};
-  app.name("isol8");
-  app.set_version_flag("-V,--version", kVersion, "Print the version");
-  app.require_subcommand(0, 1);
+  CLI::App app{kAppDescription};
   bool debug = false;
-  app.add_flag("--debug", debug, "Debug logging on stderr");
-
-  // Only the command the line names is registered (building all of them costs a tenth of a
-  // millisecond of every `isol8 run`); every command when it names none or an unknown one, so
-  // that the help and the errors list them all.
-  const std::string_view named = command_named(argc, argv);
-  const bool all =
-      std::find(std::begin(kCommands), std::end(kCommands), named) == std::end(kCommands);
-  auto wanted = [&](std::string_view name) { return all || named == name; };
+  frame_app(app, debug);
   RunArgs run_args;
-  ConfigArgs config_args;
-  DoctorArgs doctor_args;
-  SetupArgs setup_args;
-  CleanupArgs cleanup_args;
-  BuildArgs build_args;
-  RootfsArgs rootfs_args;
-  RemoteArgs remote_args;
-  ServeArgs serve_args;
-  CLI::App* run = wanted("run") ? add_run_command(app, run_args) : nullptr;
-  CLI::App* config = wanted("config") ? add_config_command(app, config_args) : nullptr;
-  CLI::App* doctor = wanted("doctor") ? add_doctor_command(app, doctor_args) : nullptr;
-  CLI::App* setup = wanted("setup") ? add_setup_command(app, setup_args) : nullptr;
-  CLI::App* cleanup = wanted("cleanup") ? add_cleanup_command(app, cleanup_args) : nullptr;
-  CLI::App* build = wanted("build") ? add_build_command(app, build_args) : nullptr;
-  CLI::App* list_custom = wanted("list-custom") ? add_list_custom_command(app) : nullptr;
-  CLI::App* rootfs = wanted("rootfs") ? add_rootfs_command(app, rootfs_args) : nullptr;
-  const bool remote = wanted("login") || wanted("logout") || wanted("session");
-  if (remote) add_remote_commands(app, remote_args);
-  CLI::App* serve = wanted("serve") ? add_serve_command(app, serve_args) : nullptr;
-  // The help lists them under "Commands:", as upstream's does (CLI11 says "Subcommands").
-  for (CLI::App* command : app.get_subcommands({})) command->group("Commands");
-  app.get_formatter()->label("SUBCOMMAND", "COMMAND");
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion&) {
-    std::cout << kVersion << std::endl;
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return report_error(std::string(e.what()) + " (see isol8 --help)");
-  }
+  add_run_command(app, run_args);
+  label_commands(app);
+  if (auto exit_code = parse_or_exit(app, argc, argv)) return *exit_code;
   trace::mark("command line parsed");
-  setup_logging(debug || run_args.debug || serve_args.debug);
+  setup_logging(debug || run_args.debug);
 
-  if (app.get_subcommands().empty()) {
-    std::cout << app.help();
-    return 0;
-  }
-  if (parsed(doctor)) return doctor_command(doctor_args, load());
-  if (parsed(cleanup)) return cleanup_command(cleanup_args);
-  if (remote && remote_command_parsed(remote_args)) return remote_command(remote_args);
-  auto loaded = load();
-  if (!loaded) {
-    return parsed(run) ? report_run_error(run_args, loaded.error().message)
-                       : report_error(loaded.error().message);
-  }
+  auto loaded = load_config_here();
+  if (!loaded) return report_run_error(run_args, loaded.error().message);
+  if (!is_local_native_run(run_args, *loaded)) return hand_over_to_full_binary(argv);
   trace::mark("config loaded");
-  if (parsed(run)) return run_command(run_args, *loaded);
-  if (parsed(config)) return config_command(config_args, *loaded);
-  if (parsed(setup)) return setup_command(setup_args, *loaded);
-  if (parsed(build)) return build_command(build_args, *loaded);
-  if (parsed(list_custom)) return list_custom_command(*loaded);
-  if (parsed(rootfs)) return rootfs_command(rootfs_args, *loaded);
-  if (parsed(serve)) return serve_command(serve_args, *loaded);
-  std::cout << app.help();
-  return 0;
+  return run_command(run_args, *loaded, &make_native_run_engine);
 }
 
 }  // namespace

@@ -15,9 +15,7 @@
 #include "cli/commands.h"
 #include "cli/console_output.h"
 #include "cli/run_interrupts.h"
-#include "client/remote_engine.h"
 #include "common/fs_util.h"
-#include "common/server_url.h"
 #include "common/trace.h"
 #include "core/file_collection.h"
 #include "core/install_network.h"
@@ -279,34 +277,6 @@ Result<void> write_out_file(const RunArgs& args, const ExecutionResult& result) 
 // The program's exit code, unless the run was ended from outside: by a signal (130, 143) or by
 // the reader of our output going away (141: what a process that writes to a pipe nobody reads
 // any more exits with, as does one killed for it).
-Result<std::unique_ptr<Executor>> local_engine(const Options& options) {
-  auto engine = Engine::create(options);
-  if (!engine) return std::move(engine).error();
-  return std::unique_ptr<Executor>(std::move(engine).value());
-}
-
-// `--host`: the server's engine, with upstream's session handling: --session-id names a server
-// session that outlives the run; --persistent alone makes one up for this run and deletes it.
-Result<std::unique_ptr<Executor>> connect_remote(const RunArgs& args, const Options& options) {
-  auto url = parse_server_url(*args.host);
-  if (!url) return std::move(url).error();
-  auto key = resolve_api_key(args.key, url->canonical());
-  if (!key) return std::move(key).error();
-  client::RemoteSettings settings{*url, *key, args.session_id, false};
-  if (!args.session_id && args.persistent) {
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch());
-    settings.session_id = fmt::format("cli-{}", now.count());
-    settings.owns_session = true;
-  }
-  if (settings.session_id && !args.json) {
-    std::cout << "[Run] Session ID: " << *settings.session_id << std::endl;
-  }
-  auto remote = client::RemoteEngine::connect(std::move(settings), options);
-  if (!remote) return std::move(remote).error();
-  return std::unique_ptr<Executor>(std::move(remote).value());
-}
-
 int exit_status(const ExecutionResult& result, const RunInterrupts& interrupts) {
   if (const int signal = interrupts.received_signal(); signal != 0) return 128 + signal;
   if (interrupts.write_failed()) return kClosedOutputExit;
@@ -388,12 +358,19 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   return run;
 }
 
+bool is_local_native_run(const RunArgs& args, const LoadedConfig& config) {
+  if (args.host) return false;
+  // Options that do not build give the same error wherever the run is; this binary reports it.
+  auto options = build_options(args, config);
+  return !options || options->backend == BackendKind::kNative;
+}
+
 int report_run_error(const RunArgs& args, const std::string& message) {
   if (args.json) write_all(STDOUT_FILENO, to_json_line(nlohmann::json{{"error", message}}));
   return report_error(message);
 }
 
-int run_command(const RunArgs& args, const LoadedConfig& config) {
+int run_command(const RunArgs& args, const LoadedConfig& config, RunEngineMaker make_engine) {
   auto fail = [&args](const std::string& message) { return report_run_error(args, message); };
   for (const auto& [flag, used] : args.unsupported) {
     if (used) return fail(flag + " is not supported yet by this version of isol8.");
@@ -426,7 +403,7 @@ int run_command(const RunArgs& args, const LoadedConfig& config) {
         "--session-id requires --host (remote server). Session IDs are managed by the "
         "server.");
   }
-  auto engine = args.host ? connect_remote(args, *options) : local_engine(*options);
+  auto engine = make_engine(args, *options);
   if (!engine) return fail(engine.error().message);
   trace::mark("engine created");
 
