@@ -15,6 +15,10 @@ namespace isol8::cli {
 inline constexpr const char* kAppDescription =
     "isol8: run untrusted Python, Node.js, Bun, Deno and Bash code in a sandbox";
 
+// Set by isol8 in the environment it hands over to isol8-full with; isol8-full removes it at
+// once, so no process it starts sees it.
+inline constexpr const char* kHandOverMarker = "ISOL8_HANDED_OVER";
+
 // The program's own options: -V/--version, --debug; at most one command.
 void frame_app(CLI::App& app, bool& debug);
 

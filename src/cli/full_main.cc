@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <iterator>
 #include <string_view>
@@ -27,6 +28,7 @@ bool parsed(const CLI::App* command) { return command != nullptr && command->par
 
 int run_main(int argc, char** argv) {
   trace::mark("main");
+  ::unsetenv(kHandOverMarker);
   // A closed stdout must not kill the runner before it cleans up; writes just fail with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
 

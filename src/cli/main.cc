@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -25,16 +26,26 @@
 namespace isol8::cli {
 namespace {
 
-int hand_over_to_full_binary(char** argv) {
+// Replaces this process with isol8-full and the same command line. Returns only when that
+// fails, with the message to report.
+std::string hand_over_to_full_binary(char** argv) {
   auto full = find_full_binary();
-  if (!full) return report_error(full.error().message);
+  if (!full) return full.error().message;
+  // isol8-full removes the marker first thing; a binary that finds it is an isol8 installed as
+  // isol8-full (a packaging mistake), which would otherwise hand over to itself forever.
+  if (std::getenv(kHandOverMarker) != nullptr || is_running_binary(*full)) {
+    return full->string() + " is not isol8-full but a copy of isol8; reinstall isol8";
+  }
+  ::setenv(kHandOverMarker, "1", 1);
   ::execv(full->c_str(), argv);
-  return report_error("cannot run " + full->string() + ": " + std::strerror(errno));
+  const int error = errno;
+  ::unsetenv(kHandOverMarker);
+  return "cannot run " + full->string() + ": " + std::strerror(error);
 }
 
 int run_main(int argc, char** argv) {
   trace::mark("main");
-  if (command_named(argc, argv) != "run") return hand_over_to_full_binary(argv);
+  if (command_named(argc, argv) != "run") return report_error(hand_over_to_full_binary(argv));
   // A closed stdout must not kill the runner before it cleans up; writes just fail with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -50,7 +61,9 @@ int run_main(int argc, char** argv) {
 
   auto loaded = load_config_here();
   if (!loaded) return report_run_error(run_args, loaded.error().message);
-  if (!is_local_native_run(run_args, *loaded)) return hand_over_to_full_binary(argv);
+  if (!is_local_native_run(run_args, *loaded)) {
+    return report_run_error(run_args, hand_over_to_full_binary(argv));
+  }
   trace::mark("config loaded");
   return run_command(run_args, *loaded, &make_native_run_engine);
 }

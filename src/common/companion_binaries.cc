@@ -73,14 +73,21 @@ Result<fs::path> find_full_binary() {
       searched));
 }
 
-fs::path installed_share_dir() {
+fs::path installed_profiles_dir() {
   fs::path prefix = running_binary_dir();
   if (prefix.empty()) return {};
   // <prefix>/libexec/isol8/isol8-full, else <prefix>/bin/isol8.
   if (prefix.filename() == "isol8" && prefix.parent_path().filename() == "libexec") {
     prefix = prefix.parent_path();
   }
-  return prefix.parent_path() / "share" / "isol8";
+  return prefix.parent_path() / "share" / "isol8" / "profiles";
+}
+
+bool is_running_binary(const fs::path& path) {
+  struct stat self {};
+  struct stat other {};
+  return ::stat("/proc/self/exe", &self) == 0 && ::stat(path.c_str(), &other) == 0 &&
+         self.st_dev == other.st_dev && self.st_ino == other.st_ino;
 }
 
 }  // namespace isol8

@@ -8,7 +8,8 @@
 //   isol8-full (src/cli): every command; the isol8 binary runs only local native runs itself and
 //     hands everything else to it. <exe dir>/isol8-full (build tree),
 //     <exe dir>/../libexec/isol8/isol8-full (installed).
-//   <prefix>/share/isol8: for a binary installed in <prefix>/bin or <prefix>/libexec/isol8.
+//   <prefix>/share/isol8/profiles: for a binary installed in <prefix>/bin or
+//     <prefix>/libexec/isol8.
 
 #include <filesystem>
 
@@ -21,8 +22,12 @@ namespace isol8 {
 Result<std::filesystem::path> find_relay_binary();
 Result<std::filesystem::path> find_full_binary();
 
-// <prefix>/share/isol8 of the running binary (empty when /proc/self/exe is unreadable); it may
-// not exist (a build tree).
-std::filesystem::path installed_share_dir();
+// <prefix>/share/isol8/profiles of the running binary; it may not exist (a build tree). Empty
+// when /proc/self/exe is unreadable: never a relative path, which would read profiles from the
+// working directory.
+std::filesystem::path installed_profiles_dir();
+
+// Whether `path` is the running binary itself (so that handing over to it would loop).
+bool is_running_binary(const std::filesystem::path& path);
 
 }  // namespace isol8

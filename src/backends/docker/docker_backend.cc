@@ -254,9 +254,8 @@ class DockerBackend final : public Backend {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> make_docker_backend(const Options& options) {
-  auto text =
-      load_seccomp_profile_text(options.security.seccomp, options.security.custom_profile_path,
-                                installed_share_dir() / "profiles");
+  auto text = load_seccomp_profile_text(
+      options.security.seccomp, options.security.custom_profile_path, installed_profiles_dir());
   if (!text) return std::move(text).error();
   std::optional<std::string> profile;
   if (*text) {

@@ -278,8 +278,9 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
       });
     }
   }
+  // The installed profiles, else the profile embedded at build time.
   auto seccomp = load_seccomp_policy(config.seccomp_mode, config.custom_profile_path,
-                                     installed_share_dir() / "profiles");
+                                     installed_profiles_dir());
   if (!seccomp) return std::move(seccomp).error();
   if (!seccomp->has_value()) {
     spdlog::warn(
