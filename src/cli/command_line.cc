@@ -1,6 +1,7 @@
 #include "cli/command_line.h"
 
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -49,6 +50,14 @@ std::string_view command_named(int argc, char** argv) {
     if (argv[i][0] != '-') return argv[i];
   }
   return {};
+}
+
+int run_guarded(int (*body)(int, char**), int argc, char** argv) {
+  try {
+    return body(argc, argv);
+  } catch (const std::exception& e) {
+    return report_error(std::string("internal error: ") + e.what());
+  }
 }
 
 Result<LoadedConfig> load_config_here() {

@@ -33,6 +33,10 @@ std::optional<int> parse_or_exit(CLI::App& app, int argc, char** argv);
 // options are all flags, so none takes a value). Empty when there is none.
 std::string_view command_named(int argc, char** argv);
 
+// main(): `body`, with an escaped exception turned into "[ERR] internal error: ..." and exit 1
+// (the last line of defence: a bug must still end in a clear message).
+int run_guarded(int (*body)(int, char**), int argc, char** argv);
+
 // The configuration for the working directory and $HOME.
 Result<LoadedConfig> load_config_here();
 

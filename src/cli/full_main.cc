@@ -97,10 +97,5 @@ int run_main(int argc, char** argv) {
 }  // namespace isol8::cli
 
 int main(int argc, char** argv) {
-  try {
-    return isol8::cli::run_main(argc, argv);
-  } catch (const std::exception& e) {
-    // The last line of defence: a bug must still end in a clear message and exit 1.
-    return isol8::cli::report_error(std::string("internal error: ") + e.what());
-  }
+  return isol8::cli::run_guarded(&isol8::cli::run_main, argc, argv);
 }
