@@ -32,7 +32,7 @@ class Engine final : public Executor {
  public:
   // Fails when the options are invalid or the chosen backend is not available.
   static Result<std::unique_ptr<Engine>> create(Options options);
-  // As create(options), with the backend `make_backend` makes instead of the one options.backend
+  // As create(options), with the backend `backend_maker` makes instead of the one options.backend
   // names: for a program that links only some backends (the isol8 binary, only the native one).
   using BackendMaker = Result<std::unique_ptr<Backend>> (*)(const Options&);
   static Result<std::unique_ptr<Engine>> create(Options options, BackendMaker backend_maker);

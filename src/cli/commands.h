@@ -72,8 +72,12 @@ using RunEngineMaker = Result<std::unique_ptr<Executor>> (*)(const RunArgs&, con
 Result<std::unique_ptr<Executor>> make_native_run_engine(const RunArgs& args,
                                                          const Options& options);
 Result<std::unique_ptr<Executor>> make_any_run_engine(const RunArgs& args, const Options& options);
-bool is_local_native_run(const RunArgs& args, const LoadedConfig& config);
-int run_command(const RunArgs& args, const LoadedConfig& config, RunEngineMaker make_engine);
+// The run's options: the config's, with the flags over them. Built once, before either binary
+// decides where the run goes.
+Result<Options> build_run_options(const RunArgs& args, const LoadedConfig& config);
+bool is_local_native_run(const RunArgs& args, const Result<Options>& options);
+// `options` as build_run_options made them; an error in them is reported as the run's.
+int run_command(const RunArgs& args, Result<Options> options, RunEngineMaker make_engine);
 // A run that ends before a result: "[ERR] <message>" on stderr and, with --json, the error as
 // {"error": "<message>"} on stdout (upstream's server error body), so that a script parsing the
 // output never sees nothing. Returns 1.

@@ -82,7 +82,9 @@ int run_main(int argc, char** argv) {
                        : report_error(loaded.error().message);
   }
   trace::mark("config loaded");
-  if (parsed(run)) return run_command(run_args, *loaded, &make_any_run_engine);
+  if (parsed(run)) {
+    return run_command(run_args, build_run_options(run_args, *loaded), &make_any_run_engine);
+  }
   if (parsed(config)) return config_command(config_args, *loaded);
   if (parsed(setup)) return setup_command(setup_args, *loaded);
   if (parsed(build)) return build_command(build_args, *loaded);

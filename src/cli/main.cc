@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -32,8 +33,8 @@ std::string hand_over_to_full_binary(char** argv) {
   auto full = find_full_binary();
   if (!full) return full.error().message;
   // isol8-full removes the marker first thing; a binary that finds it is an isol8 installed as
-  // isol8-full (a packaging mistake), which would otherwise hand over to itself forever.
-  if (std::getenv(kHandOverMarker) != nullptr || is_running_binary(*full)) {
+  // (or linked to by) isol8-full, a packaging mistake that would otherwise hand over forever.
+  if (std::getenv(kHandOverMarker) != nullptr) {
     return full->string() + " is not isol8-full but a copy of isol8; reinstall isol8";
   }
   ::setenv(kHandOverMarker, "1", 1);
@@ -61,11 +62,12 @@ int run_main(int argc, char** argv) {
 
   auto loaded = load_config_here();
   if (!loaded) return report_run_error(run_args, loaded.error().message);
-  if (!is_local_native_run(run_args, *loaded)) {
+  auto options = build_run_options(run_args, *loaded);
+  if (!is_local_native_run(run_args, options)) {
     return report_run_error(run_args, hand_over_to_full_binary(argv));
   }
   trace::mark("config loaded");
-  return run_command(run_args, *loaded, &make_native_run_engine);
+  return run_command(run_args, std::move(options), &make_native_run_engine);
 }
 
 }  // namespace

@@ -204,7 +204,9 @@ Result<std::chrono::seconds> persist_lifetime(std::chrono::seconds fallback) {
   return std::chrono::seconds(std::stol(text));
 }
 
-Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
+}  // namespace
+
+Result<Options> build_run_options(const RunArgs& args, const LoadedConfig& config) {
   auto opts = options_from_config(config.json);
   if (!opts) return opts;
   Options& o = *opts;
@@ -252,6 +254,8 @@ Result<Options> build_options(const RunArgs& args, const LoadedConfig& config) {
   o.debug = o.debug || args.debug;
   return opts;
 }
+
+namespace {
 
 // Everything or until the reader is gone (an error object printed before any run started).
 void write_all(int fd, std::string_view data) {
@@ -358,11 +362,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   return run;
 }
 
-bool is_local_native_run(const RunArgs& args, const LoadedConfig& config) {
-  if (args.host) return false;
+bool is_local_native_run(const RunArgs& args, const Result<Options>& options) {
   // Options that do not build give the same error wherever the run is; this binary reports it.
-  auto options = build_options(args, config);
-  return !options || options->backend == BackendKind::kNative;
+  return !args.host && (!options || options->backend == BackendKind::kNative);
 }
 
 int report_run_error(const RunArgs& args, const std::string& message) {
@@ -370,12 +372,11 @@ int report_run_error(const RunArgs& args, const std::string& message) {
   return report_error(message);
 }
 
-int run_command(const RunArgs& args, const LoadedConfig& config, RunEngineMaker make_engine) {
+int run_command(const RunArgs& args, Result<Options> options, RunEngineMaker make_engine) {
   auto fail = [&args](const std::string& message) { return report_run_error(args, message); };
   for (const auto& [flag, used] : args.unsupported) {
     if (used) return fail(flag + " is not supported yet by this version of isol8.");
   }
-  auto options = build_options(args, config);
   if (!options) return fail(options.error().message);
   if (options->debug) spdlog::set_level(spdlog::level::debug);
   warn_above_host(*options);

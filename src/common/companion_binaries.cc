@@ -83,11 +83,4 @@ fs::path installed_profiles_dir() {
   return prefix.parent_path() / "share" / "isol8" / "profiles";
 }
 
-bool is_running_binary(const fs::path& path) {
-  struct stat self {};
-  struct stat other {};
-  return ::stat("/proc/self/exe", &self) == 0 && ::stat(path.c_str(), &other) == 0 &&
-         self.st_dev == other.st_dev && self.st_ino == other.st_ino;
-}
-
 }  // namespace isol8

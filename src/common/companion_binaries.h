@@ -27,7 +27,4 @@ Result<std::filesystem::path> find_full_binary();
 // working directory.
 std::filesystem::path installed_profiles_dir();
 
-// Whether `path` is the running binary itself (so that handing over to it would loop).
-bool is_running_binary(const std::filesystem::path& path);
-
 }  // namespace isol8
