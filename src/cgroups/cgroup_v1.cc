@@ -1,5 +1,6 @@
 // cgroup v1: one directory <mount>/isol8/isol8-<pid>-<name> per hierarchy among memory, pids, cpu,
-// cpuacct and freezer. Co-mounted controllers (cpu,cpuacct) share one directory.
+// cpuacct and freezer (the cgroup of one run: memory, pids and cpu only). Co-mounted controllers
+// (cpu,cpuacct) share one directory.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +24,9 @@ using DirMap = std::map<std::string, fs::path>;  // controller -> directory
 
 constexpr const char* kRequired[] = {"memory", "pids", "cpu", "freezer"};
 constexpr const char* kUsed[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
+// What a one-run cgroup (CgroupLimits::one_run) leaves out, unless the hierarchy is co-mounted
+// with one it keeps (cpu,cpuacct), where the directory is there anyway.
+constexpr const char* kLongLivedOnly[] = {"cpuacct", "freezer"};
 
 // Whether no process is in any of the files (a missing file counts as empty: already removed).
 bool all_empty(const std::vector<fs::path>& procs_files) {
@@ -136,6 +140,7 @@ class V1Cgroup final : public Cgroup {
       auto stat = read_control(cpuacct->second / "cpuacct.stat");
       if (!stat) return std::move(stat).error();
       auto fields = parse_keyed(*stat);  // USER_HZ ticks
+      u.cpu_measured = true;
       u.cpu_user_usec = ticks_to_usec(fields["user"]);
       u.cpu_system_usec = ticks_to_usec(fields["system"]);
     }
@@ -261,6 +266,7 @@ class V1Manager final : public CgroupManager {
     std::vector<fs::path> created;
     ScopeExit undo([&] { remove_dirs_logged(roots_.ops, created); });
     for (const auto& [controller, mount] : mounts_) {
+      if (limits.one_run && !needed_for_one_run(controller)) continue;
       fs::path dir = mount / kParentDir / dn;
       if (std::find(created.begin(), created.end(), dir) == created.end()) {
         ISOL8_TRY(make_dir(roots_.ops, dir.parent_path(), /*may_exist=*/true));
@@ -297,6 +303,19 @@ class V1Manager final : public CgroupManager {
         std::make_unique<V1Cgroup>(dn, std::move(dirs), std::move(enforced), roots_));
   }
 
+  bool needed_for_one_run(const std::string& controller) const {
+    if (std::find(std::begin(kLongLivedOnly), std::end(kLongLivedOnly), controller) ==
+        std::end(kLongLivedOnly)) {
+      return true;
+    }
+    const fs::path& mount = mounts_.at(controller);
+    return std::any_of(mounts_.begin(), mounts_.end(), [&](const auto& other) {
+      return other.second == mount &&
+             std::find(std::begin(kLongLivedOnly), std::end(kLongLivedOnly), other.first) ==
+                 std::end(kLongLivedOnly);
+    });
+  }
+
   DirMap mounts_;  // only the controllers in kUsed
   CgroupRoots roots_;
   std::vector<std::string> notes_;
@@ -317,7 +336,7 @@ Result<void> probe_v1(const DirMap& mounts, std::vector<std::string>* notes) {
   }
   if (!missing.empty()) return Error{ENOTSUP, "no v1 hierarchy for: " + missing};
   if (!mounts.count("cpuacct")) {
-    notes->push_back("cgroup v1 cpuacct is not mounted: CPU usage reads 0");
+    notes->push_back("cgroup v1 cpuacct is not mounted: a session's CPU usage reads 0");
   }
   if (!file_exists(mounts.at("memory") / "memory.memsw.limit_in_bytes")) {
     notes->push_back(

@@ -90,6 +90,7 @@ class V2Cgroup final : public Cgroup {
     auto cpu = read_control(dir_ / "cpu.stat");
     if (!cpu) return std::move(cpu).error();
     auto cpu_stat = parse_keyed(*cpu);
+    u.cpu_measured = true;
     u.cpu_user_usec = cpu_stat["user_usec"];
     u.cpu_system_usec = cpu_stat["system_usec"];
     auto events = read_control(dir_ / "memory.events");

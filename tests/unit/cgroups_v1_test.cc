@@ -160,6 +160,46 @@ TEST_F(CgroupV1, ReclaimStaleAcrossHierarchies) {
   }
 }
 
+// A one-run cgroup ends with its sandbox's pid namespace: no freezer, and its CPU time is init's
+// rusage (the caller's), so no cpuacct either.
+TEST_F(CgroupV1, OneRunCgroupHasOnlyTheHierarchiesThatLimit) {
+  CgroupLimits limits{512ull << 20, 64, 1.5};
+  limits.one_run = true;
+  auto cg = manager_->create("sb1", limits);
+  ASSERT_TRUE(cg) << cg.error().message;
+  EXPECT_EQ((*cg)->directories().size(), 3u);
+  EXPECT_FALSE(fs::exists(dir("freezer")));
+  EXPECT_FALSE(fs::exists(dir("cpuacct")));
+  EXPECT_EQ(test::slurp_trimmed(dir("memory") / "memory.limit_in_bytes"), "536870912");
+  EXPECT_EQ(test::slurp_trimmed(dir("pids") / "pids.max"), "64");
+  EXPECT_EQ(test::slurp_trimmed(dir("cpu") / "cpu.cfs_quota_us"), "150000");
+  EXPECT_EQ((*cg)->enforced(), (std::vector<std::string>{"memory", "pids", "cpu"}));
+  FakeCgroupFs::write(dir("memory") / "memory.max_usage_in_bytes", "4096\n");
+  auto u = (*cg)->usage();
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_FALSE(u->cpu_measured);
+  EXPECT_EQ(u->memory_peak_bytes, 4096u);
+  // A process still listed is killed without a freezer, and reported when it stays.
+  FakeCgroupFs::write(dir("pids") / "cgroup.procs", std::to_string(impossible_pid()) + "\n");
+  auto killed = (*cg)->kill_all();
+  ASSERT_FALSE(killed);
+  EXPECT_NE(killed.error().message.find("processes remain"), std::string::npos);
+  FakeCgroupFs::write(dir("pids") / "cgroup.procs", "");
+  cg->reset();
+  for (const char* controller : {"memory", "pids", "cpu"}) {
+    EXPECT_FALSE(fs::exists(dir(controller))) << controller;
+  }
+}
+
+TEST_F(CgroupV1, LongLivedCgroupMeasuresCpu) {
+  auto cg = manager_->create("sb1", {});
+  ASSERT_TRUE(cg) << cg.error().message;
+  FakeCgroupFs::write(dir("cpuacct") / "cpuacct.stat", "user 0\nsystem 0\n");
+  auto u = (*cg)->usage();
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_TRUE(u->cpu_measured);
+}
+
 TEST(CgroupV1Layout, CoMountedCpuAndCpuacctShareOneDirectory) {
   FakeCgroupFs fake;
   fs::path memory = fake.add_v1("memory");
@@ -180,6 +220,17 @@ TEST(CgroupV1Layout, CoMountedCpuAndCpuacctShareOneDirectory) {
   cg->reset();
   EXPECT_FALSE(fs::exists(dir));
   EXPECT_FALSE(fs::exists(memory / "isol8" / own_name("sb1")));
+
+  // A one-run cgroup keeps cpuacct where it shares cpu's directory: the CPU time is measured.
+  CgroupLimits one_run{1 << 30, 100, 0.5};
+  one_run.one_run = true;
+  auto run = manager->create("sb2", one_run);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ((*run)->directories().size(), 3u);
+  FakeCgroupFs::write(cpu / "isol8" / own_name("sb2") / "cpuacct.stat", "user 10\nsystem 0\n");
+  auto measured = (*run)->usage();
+  ASSERT_TRUE(measured) << measured.error().message;
+  EXPECT_TRUE(measured->cpu_measured);
 }
 
 TEST(CgroupV1Layout, WithoutMemswOrCpuacctStillWorksAndSaysSo) {

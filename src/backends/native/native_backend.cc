@@ -116,7 +116,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 
   // Step 3: the cgroup, before the child exists. Declared before the sandbox so that it is
   // destroyed after it: the sandbox's processes are gone before the cgroup is removed.
-  auto made = make_cgroup(next_sandbox_name(), spec.limits);
+  auto made = make_cgroup(next_sandbox_name(), spec.limits, /*one_run=*/true);
   if (!made) return std::move(made).error();
   std::unique_ptr<Cgroup> cgroup = std::move(made).value();
   // Before the program starts, so that the warning never lands inside its streamed output.
@@ -150,8 +150,9 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   return outcome;
 }
 
-// What the run consumed (from its cgroup when there is one, else init's rusage) and which
-// limits held; the first run whose limits were not all enforced warns.
+// What the run consumed (from its cgroup when it accounts for it, else init's rusage, which
+// counts every process of the sandbox: init reaps them all) and which limits held; the first run
+// whose limits were not all enforced warns.
 void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sandbox,
                                  Cgroup* cgroup) {
   const struct rusage& ru = sandbox.usage();
@@ -164,8 +165,10 @@ void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sand
     if (auto usage = cgroup->usage(); usage) {
       outcome.oom_killed = usage->oom_killed;
       outcome.pids_limit_hit = usage->pids_max_hits > 0;
-      outcome.usage.cpu_user_ms = static_cast<int64_t>(usage->cpu_user_usec / 1000);
-      outcome.usage.cpu_system_ms = static_cast<int64_t>(usage->cpu_system_usec / 1000);
+      if (usage->cpu_measured) {
+        outcome.usage.cpu_user_ms = static_cast<int64_t>(usage->cpu_user_usec / 1000);
+        outcome.usage.cpu_system_ms = static_cast<int64_t>(usage->cpu_system_usec / 1000);
+      }
       if (usage->memory_peak_bytes > 0) outcome.usage.peak_memory_bytes = usage->memory_peak_bytes;
     } else {
       spdlog::warn("cannot read the sandbox's cgroup usage: {}", usage.error().message);
@@ -217,11 +220,13 @@ void NativeBackend::enable_pool(size_t per_shape) {
 std::string NativeBackend::next_sandbox_name() { return fmt::format("{}-{}", instance_, ++runs_); }
 
 Result<std::unique_ptr<Cgroup>> NativeBackend::make_cgroup(const std::string& name,
-                                                           const ResourceLimits& limits) {
+                                                           const ResourceLimits& limits,
+                                                           bool one_run) {
   CgroupLimits wanted;
   wanted.memory_bytes = limits.memory_bytes;
   wanted.pids_max = limits.pids;
   wanted.cpus = limits.cpus;
+  wanted.one_run = one_run;
   auto cgroup = cgroups_->create(name, wanted);
   if (cgroup) return std::move(cgroup).value();
   // The manager said these limits can be applied on this host; failing to apply them now is an

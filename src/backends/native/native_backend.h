@@ -75,9 +75,10 @@ class NativeBackend final : public Backend {
 
   // <instance>-<n>: unique even with several engines in a process.
   std::string next_sandbox_name();
-  // Step 3: the sandbox's cgroup (the "none" manager's applies nothing).
-  Result<std::unique_ptr<Cgroup>> make_cgroup(const std::string& name,
-                                              const ResourceLimits& limits);
+  // Step 3: the sandbox's cgroup (the "none" manager's applies nothing). `one_run`: see
+  // CgroupLimits::one_run.
+  Result<std::unique_ptr<Cgroup>> make_cgroup(const std::string& name, const ResourceLimits& limits,
+                                              bool one_run);
   void record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup);
   // The limits `cgroup` (none: no cgroup at all) cannot apply, and the once-per-backend warning
   // that names them.

@@ -137,7 +137,7 @@ Result<std::unique_ptr<Session>> NativeSession::open(NativeBackend& backend, con
   pipes->give_child_ends(child);
 
   const std::string name = backend.next_sandbox_name();
-  auto made = backend.make_cgroup(name, spec.limits);
+  auto made = backend.make_cgroup(name, spec.limits, /*one_run=*/false);
   if (!made) return std::move(made).error();
   session->cgroup_ = std::move(made).value();
   backend.warn_unenforced_limits(session->cgroup_.get());
