@@ -149,10 +149,19 @@ class V1Cgroup final : public Cgroup {
 
   Result<void> destroy() override {
     if (destroyed_) return ok();
-    auto killed = kill_all();
-    std::optional<Error> remove_error;
-    for (auto it = unique_.rbegin(); it != unique_.rend(); ++it) {
-      if (auto r = remove_dir(ops_, *it); !r && !remove_error) remove_error = std::move(r).error();
+    // Removal first: the kernel refuses to remove a cgroup that has processes (EBUSY), and every
+    // process of a sandbox is in all of its hierarchies, so one successful rmdir shows that all
+    // are empty, as after every run (its processes died with its pid namespace). Only a refusal
+    // needs kill_all's reads and kills.
+    Result<void> killed = ok();
+    const int first = unique_.empty() ? 0 : ops_.remove_dir(unique_.back());
+    const bool emptied = first == 0 || first == ENOENT;
+    if (!emptied) killed = kill_all();
+    std::optional<Error> remove_error = remove_all();
+    if (remove_error && emptied) {
+      // Not as empty as it looked (a process in only some of the hierarchies): kill, then again.
+      killed = kill_all();
+      remove_error = remove_all();
     }
     destroyed_ = true;
     trace::mark("cgroup v1: emptied and removed");
@@ -181,6 +190,14 @@ class V1Cgroup final : public Cgroup {
   }
 
  private:
+  std::optional<Error> remove_all() {
+    std::optional<Error> error;
+    for (auto it = unique_.rbegin(); it != unique_.rend(); ++it) {
+      if (auto r = remove_dir(ops_, *it); !r && !error) error = std::move(r).error();
+    }
+    return error;
+  }
+
   std::string name_;
   DirMap dirs_;
   std::vector<fs::path> unique_;  // one per hierarchy

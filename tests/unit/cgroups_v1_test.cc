@@ -105,6 +105,22 @@ TEST_F(CgroupV1, KillAllReportsProcessesThatStay) {
   FakeCgroupFs::write(dir("pids") / "cgroup.procs", "");
 }
 
+// Removal comes first and needs no kill when the cgroup is empty; a refused removal, in the first
+// hierarchy tried or a later one, falls back to killing what is listed.
+TEST_F(CgroupV1, DestroyKillsWhatARefusedRemovalShows) {
+  for (const char* listed_in : {"pids", "memory"}) {
+    auto cg = manager_->create("sb1", {});
+    ASSERT_TRUE(cg) << cg.error().message;
+    FakeCgroupFs::write(dir(listed_in) / "cgroup.procs", std::to_string(impossible_pid()) + "\n");
+    auto r = (*cg)->destroy();
+    ASSERT_FALSE(r) << listed_in;
+    EXPECT_NE(r.error().message.find("processes remain"), std::string::npos)
+        << listed_in << ": " << r.error().message;
+    FakeCgroupFs::write(dir(listed_in) / "cgroup.procs", "");
+    ASSERT_EQ(fake_.ops().remove_dir(dir(listed_in)), 0) << listed_in;
+  }
+}
+
 TEST_F(CgroupV1, UsageReadsPeakOomAndCpuacctTicks) {
   auto cg = manager_->create("sb1", {64 << 20, 16, 1});
   ASSERT_TRUE(cg) << cg.error().message;
