@@ -16,5 +16,8 @@ echo "isol8: debootstrap bookworm from $mirror"
 debootstrap --variant=minbase --include=ca-certificates bookworm "$ROOT" "$mirror"
 in_root groupadd --gid 101 sandbox
 in_root useradd --uid 100 --gid 101 --home-dir /sandbox --no-create-home --shell /bin/bash sandbox
+# A locale archive for C.UTF-8, the sandbox's LANG: without one, glibc opens each category's
+# file on its own (about 30 opens at every start of bash, 0.1 to 0.15 ms).
+in_root localedef --add-to-archive /usr/lib/locale/C.utf8
 record_version debian "$(cat "$ROOT/etc/debian_version")"
 record_version bash "$(in_root bash -c 'echo "$BASH_VERSION"')"
