@@ -67,7 +67,12 @@ int run_main(int argc, char** argv) {
     return report_run_error(run_args, hand_over_to_full_binary(argv));
   }
   trace::mark("config loaded");
-  return run_command(run_args, std::move(options), &make_native_run_engine);
+  const int exit_code = run_command(run_args, std::move(options), &make_native_run_engine);
+  // The run is over and run_command has released everything it held (the engine, the sandbox,
+  // its cgroup and network). What is left in this frame is memory: the parser, the arguments and
+  // the config. Leaving from here spares taking them apart, about 0.05 ms of every run; std::exit
+  // still flushes stdio and runs the static destructors (the logger's flush).
+  std::exit(exit_code);
 }
 
 }  // namespace
