@@ -61,7 +61,7 @@ Result<uint64_t> parse_size(std::string_view text) {
   double number = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
   if (ec != std::errc() || end != digits.data() + digits.size()) return invalid();
-  const double bytes = std::floor(number * std::ldexp(1.0, shift));
+  const double bytes = std::floor(number * static_cast<double>(uint64_t{1} << shift));
   if (!std::isfinite(bytes) || bytes < 1 || bytes > 9.0e18) return invalid();
   return static_cast<uint64_t>(bytes);
 }

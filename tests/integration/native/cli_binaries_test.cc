@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/files.h"
 #include "support/test_support.h"
 
 namespace isol8::test {
@@ -120,6 +121,23 @@ TEST_F(NativeCliBinaries, Isol8LinksNoDockerClientServerTlsOrArchiveCode) {
                                "OPENSSL_init_ssl", "archive_read_new", "sqlite3_open"}) {
     EXPECT_FALSE(contains(symbols, unwanted)) << unwanted << " is linked into isol8";
   }
+}
+
+// The same guard for the loader's work: every shared library is mapped, relocated and searched
+// at each start, and isol8 needs none but glibc's libc (libm's few functions are linked in).
+TEST_F(NativeCliBinaries, Isol8LoadsNoSharedLibraryButLibc) {
+  const std::string dynamic = sh_out(std::string("readelf -d '") + kIsol8Binary + "' 2>&1");
+  ASSERT_TRUE(contains(dynamic, "(NEEDED)")) << dynamic;
+  std::vector<std::string> needed;
+  for (const std::string& line : lines_of(dynamic)) {
+    if (line.find("(NEEDED)") == std::string::npos) continue;
+    const auto from = line.find('[');
+    const auto to = line.find(']', from);
+    if (from == std::string::npos || to == std::string::npos) continue;
+    const std::string library = line.substr(from + 1, to - from - 1);
+    if (!library.starts_with("ld-linux")) needed.push_back(library);  // the loader itself
+  }
+  EXPECT_EQ(needed, std::vector<std::string>{"libc.so.6"}) << dynamic;
 }
 
 }  // namespace
