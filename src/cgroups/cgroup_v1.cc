@@ -130,10 +130,10 @@ class V1Cgroup final : public Cgroup {
     }
     if (auto pids = dirs_.find("pids"); pids != dirs_.end()) {
       // pids.events exists since Linux 4.3.
-      if (const auto events = pids->second / "pids.events"; file_exists(events)) {
-        auto text = read_control(events);
-        if (!text) return std::move(text).error();
+      if (auto text = read_control(pids->second / "pids.events"); text) {
         u.pids_max_hits = parse_keyed(*text)["max"];
+      } else if (text.error().code != ENOENT) {
+        return std::move(text).error();
       }
     }
     if (auto cpuacct = dirs_.find("cpuacct"); cpuacct != dirs_.end()) {
@@ -286,8 +286,13 @@ class V1Manager final : public CgroupManager {
       if (limits.one_run && !needed_for_one_run(controller)) continue;
       fs::path dir = mount / kParentDir / dn;
       if (std::find(created.begin(), created.end(), dir) == created.end()) {
-        ISOL8_TRY(make_dir(roots_.ops, dir.parent_path(), /*may_exist=*/true));
-        ISOL8_TRY(make_dir(roots_.ops, dir, /*may_exist=*/false));
+        // The "isol8" parent exists after the first run on this host: made only when missing.
+        int err = roots_.ops.make_dir(dir);
+        if (err == ENOENT) {
+          ISOL8_TRY(make_dir(roots_.ops, dir.parent_path(), /*may_exist=*/true));
+          err = roots_.ops.make_dir(dir);
+        }
+        if (err != 0) return errno_error("cannot create cgroup " + dir.string(), err);
         created.push_back(dir);
       }
       dirs[controller] = dir;
@@ -298,9 +303,9 @@ class V1Manager final : public CgroupManager {
       std::string bytes = std::to_string(limits.memory_bytes);
       ISOL8_TRY(write_control(dirs["memory"] / "memory.limit_in_bytes", bytes));
       // memory+swap equal to memory: the sandbox cannot swap (absent without swap accounting).
-      fs::path memsw = dirs["memory"] / "memory.memsw.limit_in_bytes";
-      if (file_exists(memsw)) {
-        ISOL8_TRY(write_control(memsw, bytes));
+      if (auto memsw = write_control(dirs["memory"] / "memory.memsw.limit_in_bytes", bytes);
+          !memsw && memsw.error().code != ENOENT) {
+        return std::move(memsw).error();
       }
       enforced.push_back("memory");
     }
