@@ -82,6 +82,13 @@ Result<void> FilteredHostSide::start_veth(const RunSpec& spec, FilteredRun& run,
 
 Result<void> FilteredHostSide::start_relay(const RunSpec& spec, FilteredRun& run,
                                            SpawnExtras& extras) {
+  // Directories of dead runners' relays: looked for when this backend first uses the relay, not
+  // at every backend's start, since finding them means reading all of $TMPDIR.
+  std::call_once(relay_dirs_reclaimed_, [] {
+    if (const size_t stale = RelayEndpoint::reclaim_stale(); stale > 0) {
+      spdlog::debug("native: removed {} proxy directories of dead runners", stale);
+    }
+  });
   auto endpoint = RelayEndpoint::create();
   if (!endpoint) return std::move(endpoint).error().context("cannot set up the filtered network");
   run.relay_ = std::move(endpoint).value();

@@ -73,6 +73,7 @@ class FilteredHostSide {
   const ProxyStarter proxy_starter_;
   const bool relay_fallback_;
   std::atomic<bool> use_relay_;  // the relay mode, chosen or fallen back to
+  std::once_flag relay_dirs_reclaimed_;
   std::mutex mutex_;
   std::condition_variable retire_cv_;
   PreparedNetwork spare_;

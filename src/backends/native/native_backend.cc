@@ -274,9 +274,6 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
     if (const size_t stale = SlotLock::reclaim_stale(config.network_lock_dir); stale > 0) {
       spdlog::debug("native: reclaimed {} network slots of dead runners", stale);
     }
-    if (const size_t stale = RelayEndpoint::reclaim_stale(); stale > 0) {
-      spdlog::debug("native: removed {} proxy directories of dead runners", stale);
-    }
     if (config.prepare_filtered_network && config.proxy_starter && veth) {
       first_network = std::async(std::launch::async, [network_config] {
         return FilteredNetwork::prepare(network_config);

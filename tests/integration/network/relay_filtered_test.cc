@@ -312,7 +312,9 @@ TEST_F(RelayFiltered, MissingRelayIsAClearError) {
   EXPECT_TRUE(entries_of(tmp_.path()).empty());
 }
 
-TEST_F(RelayFiltered, SigkilledRunnersDirectoryIsRemovedByTheNextBackend) {
+// Reclaimed by the next backend's first relay run, not at every backend's start (which would read
+// all of $TMPDIR for every run, filtered or not).
+TEST_F(RelayFiltered, SigkilledRunnersDirectoryIsRemovedByTheNextRelayRun) {
   const pid_t runner = ::fork();
   if (runner == 0) {
     auto backend = relay_backend();
@@ -333,7 +335,16 @@ TEST_F(RelayFiltered, SigkilledRunnersDirectoryIsRemovedByTheNextBackend) {
   EXPECT_TRUE(left[0].starts_with("isol8-relay-" + std::to_string(runner) + "-")) << left[0];
   auto next = relay_backend();
   ASSERT_TRUE(next) << next.error().message;
-  EXPECT_TRUE(entries_of(tmp_.path()).empty()) << ::testing::PrintToString(entries_of(tmp_.path()));
+  // Another file in $TMPDIR, and a run without the relay, leave the dead runner's directory be.
+  const std::string other = tmp_.path() + "/someone-elses-file";
+  ASSERT_TRUE(spit(other, "x"));
+  ASSERT_TRUE(run_spec(**next, python_spec("pass", NetworkMode::kNone)).ok);
+  EXPECT_EQ(entries_of(tmp_.path()).size(), 2u)
+      << ::testing::PrintToString(entries_of(tmp_.path()));
+  const auto r = run_spec(**next, python_spec("pass"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(entries_of(tmp_.path()), std::vector<std::string>{"someone-elses-file"});
+  ::unlink(other.c_str());
 }
 
 TEST_F(RelayFiltered, AutoModeChoosesTheVethForRootAndTheRelayOtherwise) {
