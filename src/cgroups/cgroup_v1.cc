@@ -1,6 +1,6 @@
 // cgroup v1: one directory <mount>/isol8/isol8-<pid>-<name> per hierarchy among memory, pids, cpu,
-// cpuacct and freezer (the cgroup of one run: memory, pids and cpu only). Co-mounted controllers
-// (cpu,cpuacct) share one directory.
+// cpuacct and freezer (the cgroup of one run: no freezer). Co-mounted controllers (cpu,cpuacct)
+// share one directory.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -25,8 +25,8 @@ using DirMap = std::map<std::string, fs::path>;  // controller -> directory
 constexpr const char* kRequired[] = {"memory", "pids", "cpu", "freezer"};
 constexpr const char* kUsed[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
 // What a one-run cgroup (CgroupLimits::one_run) leaves out, unless the hierarchy is co-mounted
-// with one it keeps (cpu,cpuacct), where the directory is there anyway.
-constexpr const char* kLongLivedOnly[] = {"cpuacct", "freezer"};
+// with one it keeps, where the directory is there anyway.
+constexpr const char* kLongLivedOnly[] = {"freezer"};
 
 // Whether no process is in any of the files (a missing file counts as empty: already removed).
 bool all_empty(const std::vector<fs::path>& procs_files) {
@@ -358,7 +358,9 @@ Result<void> probe_v1(const DirMap& mounts, std::vector<std::string>* notes) {
   }
   if (!missing.empty()) return Error{ENOTSUP, "no v1 hierarchy for: " + missing};
   if (!mounts.count("cpuacct")) {
-    notes->push_back("cgroup v1 cpuacct is not mounted: a session's CPU usage reads 0");
+    notes->push_back(
+        "cgroup v1 cpuacct is not mounted: CPU usage is only what the sandbox's init "
+        "reaped itself (0 in sessions)");
   }
   if (!file_exists(mounts.at("memory") / "memory.memsw.limit_in_bytes")) {
     notes->push_back(

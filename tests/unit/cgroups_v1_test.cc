@@ -176,24 +176,26 @@ TEST_F(CgroupV1, ReclaimStaleAcrossHierarchies) {
   }
 }
 
-// A one-run cgroup ends with its sandbox's pid namespace: no freezer, and its CPU time is init's
-// rusage (the caller's), so no cpuacct either.
-TEST_F(CgroupV1, OneRunCgroupHasOnlyTheHierarchiesThatLimit) {
+// A one-run cgroup ends with its sandbox's pid namespace: it needs no freezer. Its CPU time still
+// comes from cpuacct (init's rusage misses what the kernel reaps when the namespace ends).
+TEST_F(CgroupV1, OneRunCgroupHasNoFreezer) {
   CgroupLimits limits{512ull << 20, 64, 1.5};
   limits.one_run = true;
   auto cg = manager_->create("sb1", limits);
   ASSERT_TRUE(cg) << cg.error().message;
-  EXPECT_EQ((*cg)->directories().size(), 3u);
+  EXPECT_EQ((*cg)->directories().size(), 4u);
   EXPECT_FALSE(fs::exists(dir("freezer")));
-  EXPECT_FALSE(fs::exists(dir("cpuacct")));
+  EXPECT_TRUE(fs::exists(dir("cpuacct")));
   EXPECT_EQ(test::slurp_trimmed(dir("memory") / "memory.limit_in_bytes"), "536870912");
   EXPECT_EQ(test::slurp_trimmed(dir("pids") / "pids.max"), "64");
   EXPECT_EQ(test::slurp_trimmed(dir("cpu") / "cpu.cfs_quota_us"), "150000");
   EXPECT_EQ((*cg)->enforced(), (std::vector<std::string>{"memory", "pids", "cpu"}));
   FakeCgroupFs::write(dir("memory") / "memory.max_usage_in_bytes", "4096\n");
+  FakeCgroupFs::write(dir("cpuacct") / "cpuacct.stat", "user 100\nsystem 0\n");
   auto u = (*cg)->usage();
   ASSERT_TRUE(u) << u.error().message;
-  EXPECT_FALSE(u->cpu_measured);
+  EXPECT_TRUE(u->cpu_measured);
+  EXPECT_EQ(u->cpu_user_usec, 100 * 1000000 / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK)));
   EXPECT_EQ(u->memory_peak_bytes, 4096u);
   // A process still listed is killed without a freezer, and reported when it stays.
   FakeCgroupFs::write(dir("pids") / "cgroup.procs", std::to_string(impossible_pid()) + "\n");
@@ -202,7 +204,7 @@ TEST_F(CgroupV1, OneRunCgroupHasOnlyTheHierarchiesThatLimit) {
   EXPECT_NE(killed.error().message.find("processes remain"), std::string::npos);
   FakeCgroupFs::write(dir("pids") / "cgroup.procs", "");
   cg->reset();
-  for (const char* controller : {"memory", "pids", "cpu"}) {
+  for (const char* controller : {"memory", "pids", "cpu", "cpuacct"}) {
     EXPECT_FALSE(fs::exists(dir(controller))) << controller;
   }
 }
@@ -237,7 +239,7 @@ TEST(CgroupV1Layout, CoMountedCpuAndCpuacctShareOneDirectory) {
   EXPECT_FALSE(fs::exists(dir));
   EXPECT_FALSE(fs::exists(memory / "isol8" / own_name("sb1")));
 
-  // A one-run cgroup keeps cpuacct where it shares cpu's directory: the CPU time is measured.
+  // A one-run cgroup here: memory, pids and cpu,cpuacct, no freezer; the CPU time is measured.
   CgroupLimits one_run{1 << 30, 100, 0.5};
   one_run.one_run = true;
   auto run = manager->create("sb2", one_run);

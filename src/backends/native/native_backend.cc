@@ -151,8 +151,8 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
 }
 
 // What the run consumed (from its cgroup when it accounts for it, else init's rusage, which
-// counts every process of the sandbox: init reaps them all) and which limits held; the first run
-// whose limits were not all enforced warns.
+// misses what init did not reap itself) and which limits held; the first run whose limits were
+// not all enforced warns.
 void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sandbox,
                                  Cgroup* cgroup) {
   const struct rusage& ru = sandbox.usage();
