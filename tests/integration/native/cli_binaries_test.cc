@@ -138,6 +138,11 @@ TEST_F(NativeCliBinaries, Isol8LoadsNoSharedLibraryButLibc) {
     if (!library.starts_with("ld-linux")) needed.push_back(library);  // the loader itself
   }
   EXPECT_EQ(needed, std::vector<std::string>{"libc.so.6"}) << dynamic;
+  // The static libm's other functions use glibc's private symbols: one linked in would tie isol8
+  // to this exact glibc.
+  const std::string symbols = sh_out(std::string("objdump -T '") + kIsol8Binary + "' 2>&1");
+  ASSERT_TRUE(contains(symbols, "GLIBC_2.")) << symbols;
+  EXPECT_FALSE(contains(symbols, "GLIBC_PRIVATE")) << symbols;
 }
 
 }  // namespace
