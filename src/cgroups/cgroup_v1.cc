@@ -24,9 +24,6 @@ using DirMap = std::map<std::string, fs::path>;  // controller -> directory
 
 constexpr const char* kRequired[] = {"memory", "pids", "cpu", "freezer"};
 constexpr const char* kUsed[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
-// What a one-run cgroup (CgroupLimits::one_run) leaves out, unless the hierarchy is co-mounted
-// with one it keeps, where the directory is there anyway.
-constexpr const char* kLongLivedOnly[] = {"freezer"};
 
 // Whether no process is in any of the files (a missing file counts as empty: already removed).
 bool all_empty(const std::vector<fs::path>& procs_files) {
@@ -283,7 +280,9 @@ class V1Manager final : public CgroupManager {
     std::vector<fs::path> created;
     ScopeExit undo([&] { remove_dirs_logged(roots_.ops, created); });
     for (const auto& [controller, mount] : mounts_) {
-      if (limits.one_run && !needed_for_one_run(controller)) continue;
+      // A one-run cgroup needs no freezer (where the freezer is co-mounted with another controller,
+      // the directory is made for that one, and is just not frozen).
+      if (limits.one_run && controller == "freezer") continue;
       fs::path dir = mount / kParentDir / dn;
       if (std::find(created.begin(), created.end(), dir) == created.end()) {
         // The "isol8" parent exists after the first run on this host: made only when missing.
@@ -323,19 +322,6 @@ class V1Manager final : public CgroupManager {
     undo.dismiss();
     return std::unique_ptr<Cgroup>(
         std::make_unique<V1Cgroup>(dn, std::move(dirs), std::move(enforced), roots_));
-  }
-
-  bool needed_for_one_run(const std::string& controller) const {
-    if (std::find(std::begin(kLongLivedOnly), std::end(kLongLivedOnly), controller) ==
-        std::end(kLongLivedOnly)) {
-      return true;
-    }
-    const fs::path& mount = mounts_.at(controller);
-    return std::any_of(mounts_.begin(), mounts_.end(), [&](const auto& other) {
-      return other.second == mount &&
-             std::find(std::begin(kLongLivedOnly), std::end(kLongLivedOnly), other.first) ==
-                 std::end(kLongLivedOnly);
-    });
   }
 
   DirMap mounts_;  // only the controllers in kUsed
