@@ -74,6 +74,10 @@ struct NativeOptions {
   std::string network_pool = "10.231.0.0/16";
   // --net filtered: a veth when root, else the relay; or one of them.
   FilteredMode filtered_mode = FilteredMode::kAuto;
+  // Reused cgroups for one-run sandboxes on cgroup v1, at most this many at once (0: a cgroup
+  // is made and removed for every run). The CLI's one-shot runs use them: there, a cgroup's
+  // creation and removal are a tenth of the run.
+  uint32_t cgroup_slots = 0;
 };
 
 // upstream's security option: the seccomp mode and, for "custom", the profile to load.

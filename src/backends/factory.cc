@@ -53,10 +53,15 @@ Result<void> reclaim_leftovers(Leftovers& removed) {
   // The slot locks of killed runners' filtered networks (their tables and namespaces died with
   // them; the lock files stay until a runner removes them).
   removed.network_slots = SlotLock::reclaim_stale(SlotLock::kDefaultDir);
-  // Cgroups of runners that died without removing them.
-  auto cgroups = detect_cgroup_manager()->reclaim_stale();
+  // Cgroups of runners that died without removing them, and the reused cgroups of one-shot
+  // runs that no run holds now.
+  auto manager = detect_cgroup_manager();
+  auto cgroups = manager->reclaim_stale();
   if (!cgroups) return std::move(cgroups).error();
   removed.cgroups = *cgroups;
+  auto slots = manager->remove_idle_slots();
+  if (!slots) return std::move(slots).error();
+  removed.cgroup_slots = *slots;
   return {};
 }
 

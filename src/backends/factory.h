@@ -38,6 +38,7 @@ struct Leftovers {
   size_t cgroups = 0;        // stale cgroups of native runs
   size_t proxy_dirs = 0;     // proxy directories of killed runners (native relay and docker)
   size_t network_slots = 0;  // slot lock files of killed native runners' filtered networks
+  size_t cgroup_slots = 0;   // reused cgroups of one-shot native runs that no run holds
 };
 // Removes them. Fails only when the stale cgroups cannot be listed or removed (the counts of
 // proxy directories and network slots are still reported through `removed`).

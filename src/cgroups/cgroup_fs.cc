@@ -91,6 +91,18 @@ uint64_t cpu_quota_usec(double cpus) {
   return quota < 1000 ? 1000 : static_cast<uint64_t>(quota);
 }
 
+AppliedLimits applied_limits(const CgroupLimits& limits) {
+  return {limits.memory_bytes, limits.pids_max, limits.cpus > 0 ? cpu_quota_usec(limits.cpus) : 0};
+}
+
+std::vector<std::string> enforced_names(const AppliedLimits& limits) {
+  std::vector<std::string> names;
+  if (limits.memory_bytes > 0) names.push_back("memory");
+  if (limits.pids_max > 0) names.push_back("pids");
+  if (limits.cpu_quota_usec > 0) names.push_back("cpu");
+  return names;
+}
+
 bool pid_alive(pid_t pid) {
   if (::kill(pid, 0) != 0 && errno != EPERM) return false;
   // A zombie is dead too: its parent may be slow to reap it (a kept sandbox's init is reaped by

@@ -25,6 +25,17 @@ inline constexpr uint64_t kCpuPeriodUsec = 100000;
 // The CFS quota for `cpus` CPUs per kCpuPeriodUsec, at least the kernel's minimum of 1000 us.
 uint64_t cpu_quota_usec(double cpus);
 
+// CgroupLimits in the kernel's terms, as written to a cgroup: 0 is no limit.
+struct AppliedLimits {
+  uint64_t memory_bytes = 0;
+  uint64_t pids_max = 0;
+  uint64_t cpu_quota_usec = 0;  // per kCpuPeriodUsec
+  bool operator==(const AppliedLimits&) const = default;
+};
+AppliedLimits applied_limits(const CgroupLimits& limits);
+// The names of the limits set: any of "memory", "pids", "cpu", in that order.
+std::vector<std::string> enforced_names(const AppliedLimits& limits);
+
 // Checks a caller's sandbox name: [A-Za-z0-9._-], 1 to 64 characters, not "." or "..".
 Result<void> validate_name(std::string_view name);
 // "isol8-<owner>-<name>".

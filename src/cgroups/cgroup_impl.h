@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/cgroup_fs.h"
 #include "cgroups/cgroup_manager.h"
 
 namespace isol8::cgroups {
@@ -19,6 +20,24 @@ std::unique_ptr<CgroupManager> make_v2_manager(std::filesystem::path root,
 // only partly (no cpuacct, no memsw).
 Result<void> probe_v1(const std::map<std::string, std::filesystem::path>& mounts,
                       std::vector<std::string>* notes);
+// v1 control files shared by a run's own cgroup and a reused slot (cgroup_v1_files.cc).
+// controller -> the cgroup's directory in that controller's hierarchy.
+using V1Dirs = std::map<std::string, std::filesystem::path>;
+// Peak memory, OOM kills, pids.max refusals and CPU time, from the hierarchies in `dirs`.
+Result<CgroupUsage> read_v1_usage(const V1Dirs& dirs);
+// Writes the limits of `want` that differ from `have` (0: the kernel's "no limit"), in an order
+// the kernel accepts: memory.limit_in_bytes may not exceed memory.memsw.limit_in_bytes.
+Result<void> write_v1_limits(const V1Dirs& dirs, const AppliedLimits& want,
+                             const AppliedLimits& have);
+
+// Reused one-run cgroups (cgroup_v1_slots.cc). The first of `roots.slot_count` slots that no
+// other process holds, ready for a run with `limits`; nullptr when all are held.
+// `mounts`: the hierarchies a one-run cgroup uses.
+Result<std::unique_ptr<Cgroup>> claim_v1_slot(const V1Dirs& mounts, const CgroupRoots& roots,
+                                              const CgroupLimits& limits);
+// Removes the cgroups of every slot no process holds; returns how many slots had some.
+Result<std::size_t> remove_idle_v1_slots(const V1Dirs& mounts, const CgroupRoots& roots);
+
 std::unique_ptr<CgroupManager> make_v1_manager(std::map<std::string, std::filesystem::path> mounts,
                                                const CgroupRoots& roots,
                                                std::vector<std::string> notes);

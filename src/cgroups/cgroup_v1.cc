@@ -20,7 +20,7 @@ namespace isol8::cgroups {
 namespace {
 
 namespace fs = std::filesystem;
-using DirMap = std::map<std::string, fs::path>;  // controller -> directory
+using DirMap = V1Dirs;
 
 constexpr const char* kRequired[] = {"memory", "pids", "cpu", "freezer"};
 constexpr const char* kUsed[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
@@ -32,12 +32,6 @@ bool all_empty(const std::vector<fs::path>& procs_files) {
     if (!pids ? pids.error().code != ENOENT : !pids->empty()) return false;
   }
   return true;
-}
-
-uint64_t ticks_to_usec(uint64_t ticks) {
-  long hz = ::sysconf(_SC_CLK_TCK);
-  if (hz <= 0) hz = 100;
-  return ticks * 1000000 / static_cast<uint64_t>(hz);
 }
 
 class V1Cgroup final : public Cgroup {
@@ -112,37 +106,7 @@ class V1Cgroup final : public Cgroup {
     return ok();
   }
 
-  Result<CgroupUsage> usage() const override {
-    CgroupUsage u;
-    if (auto memory = dirs_.find("memory"); memory != dirs_.end()) {
-      auto peak = read_u64(memory->second / "memory.max_usage_in_bytes");
-      if (!peak) return std::move(peak).error();
-      u.memory_peak_bytes = *peak;
-      auto oom = read_control(memory->second / "memory.oom_control");
-      if (!oom) return std::move(oom).error();
-      auto fields = parse_keyed(*oom);
-      // "oom_kill" exists since Linux 4.13; before it, under_oom is the best sign left.
-      u.oom_kills = fields.count("oom_kill") ? fields["oom_kill"] : 0;
-      u.oom_killed = fields.count("oom_kill") ? u.oom_kills > 0 : fields["under_oom"] > 0;
-    }
-    if (auto pids = dirs_.find("pids"); pids != dirs_.end()) {
-      // pids.events exists since Linux 4.3.
-      if (auto text = read_control(pids->second / "pids.events"); text) {
-        u.pids_max_hits = parse_keyed(*text)["max"];
-      } else if (text.error().code != ENOENT) {
-        return std::move(text).error();
-      }
-    }
-    if (auto cpuacct = dirs_.find("cpuacct"); cpuacct != dirs_.end()) {
-      auto stat = read_control(cpuacct->second / "cpuacct.stat");
-      if (!stat) return std::move(stat).error();
-      auto fields = parse_keyed(*stat);  // USER_HZ ticks
-      u.cpu_measured = true;
-      u.cpu_user_usec = ticks_to_usec(fields["user"]);
-      u.cpu_system_usec = ticks_to_usec(fields["system"]);
-    }
-    return u;
-  }
+  Result<CgroupUsage> usage() const override { return read_v1_usage(dirs_); }
 
   Result<void> destroy() override {
     if (destroyed_) return ok();
@@ -219,6 +183,12 @@ class V1Manager final : public CgroupManager {
   Result<std::unique_ptr<Cgroup>> create(const std::string& name,
                                          const CgroupLimits& limits) override {
     ISOL8_TRY(validate_name(name));
+    if (limits.one_run && roots_.slot_count > 0) {
+      auto slot = claim_v1_slot(one_run_mounts(), roots_, limits);
+      if (slot && *slot) return std::move(slot).value();
+      // Still correct, only slower: this run makes a cgroup of its own.
+      if (!slot) spdlog::debug("cgroup slots: {}", slot.error().message);
+    }
     std::string dn = dir_name(::getpid(), name);
     auto made = create_in(dn, limits);
     if (!made) return std::move(made).error().context("cannot set up cgroup " + dn);
@@ -249,6 +219,10 @@ class V1Manager final : public CgroupManager {
     return reclaimed;
   }
 
+  Result<std::size_t> remove_idle_slots() override {
+    return remove_idle_v1_slots(one_run_mounts(), roots_);
+  }
+
   Result<std::vector<std::string>> list_kept() override {
     std::set<std::string> kept;
     for (const auto& [controller, mount] : mounts_) {
@@ -275,6 +249,13 @@ class V1Manager final : public CgroupManager {
   }
 
  private:
+  // The hierarchies of a one-run cgroup: all but the freezer's (see CgroupLimits::one_run).
+  DirMap one_run_mounts() const {
+    DirMap mounts = mounts_;
+    mounts.erase("freezer");
+    return mounts;
+  }
+
   Result<std::unique_ptr<Cgroup>> create_in(const std::string& dn, const CgroupLimits& limits) {
     DirMap dirs;
     std::vector<fs::path> created;
@@ -297,27 +278,10 @@ class V1Manager final : public CgroupManager {
       dirs[controller] = dir;
     }
 
-    std::vector<std::string> enforced;
-    if (limits.memory_bytes > 0) {
-      std::string bytes = std::to_string(limits.memory_bytes);
-      ISOL8_TRY(write_control(dirs["memory"] / "memory.limit_in_bytes", bytes));
-      // memory+swap equal to memory: the sandbox cannot swap (absent without swap accounting).
-      if (auto memsw = write_control(dirs["memory"] / "memory.memsw.limit_in_bytes", bytes);
-          !memsw && memsw.error().code != ENOENT) {
-        return std::move(memsw).error();
-      }
-      enforced.push_back("memory");
-    }
-    if (limits.pids_max > 0) {
-      ISOL8_TRY(write_control(dirs["pids"] / "pids.max", std::to_string(limits.pids_max)));
-      enforced.push_back("pids");
-    }
-    if (limits.cpus > 0) {
-      ISOL8_TRY(write_control(dirs["cpu"] / "cpu.cfs_period_us", std::to_string(kCpuPeriodUsec)));
-      ISOL8_TRY(write_control(dirs["cpu"] / "cpu.cfs_quota_us",
-                              std::to_string(cpu_quota_usec(limits.cpus))));
-      enforced.push_back("cpu");
-    }
+    // A new cgroup has no limits.
+    const AppliedLimits wanted = applied_limits(limits);
+    ISOL8_TRY(write_v1_limits(dirs, wanted, AppliedLimits{}));
+    std::vector<std::string> enforced = enforced_names(wanted);
 
     undo.dismiss();
     return std::unique_ptr<Cgroup>(

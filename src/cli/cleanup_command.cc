@@ -3,7 +3,7 @@
 // remove and asks first, with the native sandboxes kept by --persist (found by their cgroups,
 // named after their init). Also removes what dead runs left behind: stale cgroups of native runs,
 // the network slot locks of killed native runners, and the proxy directories of killed runners of
-// either backend.
+// either backend; and the reused cgroups of one-shot runs (cgroup slots) that no run holds.
 
 #include <unistd.h>
 
@@ -20,8 +20,8 @@ namespace isol8::cli {
 CLI::App* add_cleanup_command(CLI::App& app, CleanupArgs& args) {
   auto* cmd = app.add_subcommand(
       "cleanup",
-      "Remove isol8 containers (and images), kept native sandboxes, stale cgroups and proxy "
-      "directories");
+      "Remove isol8 containers (and images), kept native sandboxes, stale cgroups, idle cgroup "
+      "slots and proxy directories");
   cmd->add_flag("--force", args.force, "Do not ask for confirmation");
   cmd->add_flag("--images", args.images, "Also remove isol8 images");
   return cmd;
@@ -40,6 +40,8 @@ int cleanup_command(const CleanupArgs& args) {
     fmt::print("[OK] removed {} proxy director{} of dead runs\n", dirs, dirs == 1 ? "y" : "ies");
   if (const size_t slots = leftovers.network_slots; slots > 0)
     fmt::print("[OK] removed {} network slot lock(s) of dead runs\n", slots);
+  if (const size_t slots = leftovers.cgroup_slots; slots > 0)
+    fmt::print("[OK] removed {} idle cgroup slot(s) of one-shot runs\n", slots);
 
   // Native sandboxes kept by --persist: asked about and removed with the containers.
   std::vector<KeptNativeSandbox> kept;

@@ -234,6 +234,9 @@ Result<Options> build_run_options(const RunArgs& args, const LoadedConfig& confi
   o.log_network = o.log_network || args.log_network;
   // One run per CLI process: a warm pool would only cost a container start nobody uses.
   o.pool_size = PoolSize{0, 0};
+  // ...but the cgroups of one-run sandboxes are kept for the next process (cgroup v1; see
+  // CgroupRoots::slot_count): as many as runs happen at once on the host, up to this many.
+  o.native.cgroup_slots = 16;
   if (args.image) {
     o.image = *args.image;
   }

@@ -21,11 +21,13 @@
 #include "cgroups/cgroup_manager.h"
 #include "cgroups/cgroup_parse.h"
 #include "common/fs_util.h"
+#include "support/held_child.h"
 
 namespace isol8 {
 namespace {
 
 namespace fs = std::filesystem;
+using test::HeldChild;
 
 // Every isol8-<our pid>-* directory in any cgroup hierarchy mounted here.
 std::vector<fs::path> our_leftovers() {
@@ -50,48 +52,6 @@ size_t count_procs(const Cgroup& cg) {
   auto pids = cgroups::read_procs(cg.directories().at(0) / "cgroup.procs");
   return pids ? pids->size() : 0;
 }
-
-// A forked child that waits for go() before running `body`, so that the parent can move it into
-// the cgroup first (what the native spawn does on v1 before it sends "go").
-class HeldChild {
- public:
-  explicit HeldChild(const std::function<int()>& body) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::close(fds[1]);
-      char c;
-      if (::read(fds[0], &c, 1) != 1) ::_exit(100);
-      ::_exit(body());
-    }
-    ::close(fds[0]);
-    go_ = fds[1];
-  }
-  ~HeldChild() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (go_ >= 0) ::close(go_);
-  }
-  pid_t pid() const { return pid_; }
-  void go() {
-    char c = 'g';
-    ASSERT_EQ(::write(go_, &c, 1), 1);
-  }
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int go_ = -1;
-  bool reaped_ = false;
-};
 
 class CgroupLive : public ::testing::Test {
  protected:

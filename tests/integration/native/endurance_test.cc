@@ -87,7 +87,9 @@ TEST_F(NativeEndurance, AThousandSandboxesLeaveNothingBehind) {
 
 TEST_F(NativeEndurance, ASigkilledRunnerIsCleanedUpByTheNextRun) {
   if (!privileged_id_map()) GTEST_SKIP() << "cgroups are created only as root here";
-  // A CLI runner, killed while its sandbox runs: its cgroup outlives it (nobody removes it)...
+  // A CLI runner, killed while its sandbox runs. Its cgroup is a reused slot (not named after
+  // it), which stays for the next run that takes that slot to make anew (cgroup_slots_live_test
+  // covers that); what must not stay is a cgroup named after it, or a sandbox process.
   const std::string token = "92." + std::to_string(::getpid());
   CliProcess proc({"run", "--cmd", "sleep " + token}, cli().options());
   ASSERT_TRUE(proc.started());
@@ -96,7 +98,7 @@ TEST_F(NativeEndurance, ASigkilledRunnerIsCleanedUpByTheNextRun) {
   const pid_t runner = proc.pid();
   ASSERT_EQ(proc.signal(SIGKILL), 0);
   (void)proc.wait();
-  // ...until the next run, whose engine reclaims cgroups of dead runners.
+  // The next run.
   const CliRun next = cli().run({"run", "--cmd", "echo again"});
   EXPECT_EQ(next.exit_code, 0) << describe(next);
   EXPECT_EQ(rtrim(next.out), "again");

@@ -1,0 +1,81 @@
+#include "cgroups/slot_record.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+namespace isol8::cgroups {
+namespace {
+
+// Every record is this long, padded with spaces before its newline, so that a new one fully
+// replaces the old in one pwrite.
+constexpr size_t kRecordSize = 72;
+
+// "ready <memory> <pids> <cpu quota>"; anything else is not ready.
+std::optional<AppliedLimits> parse_ready(const char* text) {
+  AppliedLimits limits;
+  int used = 0;
+  if (std::sscanf(text, "ready %" SCNu64 " %" SCNu64 " %" SCNu64 "%n", &limits.memory_bytes,
+                  &limits.pids_max, &limits.cpu_quota_usec, &used) != 3) {
+    return std::nullopt;
+  }
+  for (const char* rest = text + used; *rest != '\n'; ++rest) {
+    if (*rest != ' ') return std::nullopt;
+  }
+  return limits;
+}
+
+}  // namespace
+
+Result<std::optional<SlotRecord>> SlotRecord::take(const std::filesystem::path& dir,
+                                                   uint32_t index) {
+  const std::filesystem::path path = dir / ("slot-" + std::to_string(index) + ".lock");
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd && errno == ENOENT) {
+    // The first slot since boot (the directory is on /run): made here, for root only.
+    if (::mkdir(dir.parent_path().c_str(), 0755) != 0 && errno != EEXIST) {
+      return errno_error("cannot create " + dir.parent_path().string());
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return errno_error("cannot create " + dir.string());
+    }
+    fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  }
+  if (!fd) return errno_error("cannot open " + path.string());
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return std::optional<SlotRecord>();
+    return errno_error("cannot lock " + path.string());
+  }
+  char text[kRecordSize + 1] = {};
+  const ssize_t n = ::pread(fd.get(), text, sizeof text - 1, 0);
+  if (n < 0) return errno_error("cannot read " + path.string());
+  return std::optional<SlotRecord>(SlotRecord(index, std::move(fd), parse_ready(text)));
+}
+
+Result<void> SlotRecord::store(std::string text) {
+  text.resize(kRecordSize - 1, ' ');
+  text += '\n';
+  if (::pwrite(fd_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    return errno_error("cannot write the record of cgroup slot " + std::to_string(index_));
+  }
+  return ok();
+}
+
+Result<void> SlotRecord::mark_busy() {
+  ready_.reset();
+  return store("busy");
+}
+
+Result<void> SlotRecord::mark_ready(const AppliedLimits& limits) {
+  ISOL8_TRY(store("ready " + std::to_string(limits.memory_bytes) + " " +
+                  std::to_string(limits.pids_max) + " " + std::to_string(limits.cpu_quota_usec)));
+  ready_ = limits;
+  return ok();
+}
+
+}  // namespace isol8::cgroups

@@ -1,0 +1,47 @@
+#pragma once
+// The lock and the record of one reusable cgroup slot (cgroup_v1_slots.cc): <dir>/slot-<n>.lock,
+// held with flock() while a run uses the slot. The lock dies with its holder, even on SIGKILL.
+// The file stays, as the slot's cgroups do, and says what they are known to be: "ready <memory>
+// <pids> <cpu quota>" once a run gave the slot back clean; anything else ("busy" while a run
+// uses it, or after a runner was killed mid-run) means unknown, and the next holder makes the
+// cgroups anew. Each record is one line of fixed length, written with one pwrite.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "cgroups/cgroup_fs.h"
+#include "common/unique_fd.h"
+#include "isol8/result.h"
+
+namespace isol8::cgroups {
+
+class SlotRecord {
+ public:
+  // Takes slot `index` when no other process holds it; nullopt when one does. Creates `dir`
+  // (mode 0700) when missing.
+  static Result<std::optional<SlotRecord>> take(const std::filesystem::path& dir, uint32_t index);
+
+  SlotRecord(SlotRecord&&) = default;
+  SlotRecord& operator=(SlotRecord&&) = default;
+  ~SlotRecord() = default;  // closing the file unlocks it
+
+  uint32_t index() const { return index_; }
+  // The limits the record found, when it said "ready"; nullopt for anything else.
+  const std::optional<AppliedLimits>& ready() const { return ready_; }
+  // Before touching the slot's cgroups: a holder that dies from here on leaves "busy".
+  Result<void> mark_busy();
+  // When giving the slot back clean, with the limits its cgroups hold.
+  Result<void> mark_ready(const AppliedLimits& limits);
+
+ private:
+  SlotRecord(uint32_t index, UniqueFd fd, std::optional<AppliedLimits> ready)
+      : index_(index), fd_(std::move(fd)), ready_(ready) {}
+  Result<void> store(std::string text);
+
+  uint32_t index_ = 0;
+  UniqueFd fd_;
+  std::optional<AppliedLimits> ready_;
+};
+
+}  // namespace isol8::cgroups
