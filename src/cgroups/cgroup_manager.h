@@ -1,13 +1,14 @@
 #pragma once
 // Per-sandbox cgroups behind one interface, with v2, v1 and "none" implementations (crun's manager
-// table, youki's trait). Every cgroup this library creates is a directory named
+// table, youki's trait). A cgroup this library creates is a directory named
 // isol8-<owner pid>-<name> under an "isol8" parent in each hierarchy it uses, so a later runner can
-// tell which ones a dead runner left behind (reclaim_stale).
+// tell which ones a dead runner left behind (reclaim_stale); or, for a one-shot run on v1, a
+// reused slot-<n>-<id> (CgroupRoots::slot_count), guarded by a lock file instead.
 //
 // Order for the native spawn (GUIDE steps 3, 5, 12, 13): create() before clone3; on v2 pass
 // clone_into_fd() with CLONE_INTO_CGROUP; on v1 (clone_into_fd() == -1) call add_process(child)
 // before sending "go"; after the run read usage(), then let the Cgroup go (its destructor kills
-// whatever is left and removes the directories).
+// whatever is left and removes the directories, or gives a clean slot back).
 
 #include <sys/types.h>
 
@@ -50,7 +51,8 @@ struct CgroupUsage {
 };
 
 // One sandbox's cgroup (one directory per hierarchy on v1). The destructor kills everything left in
-// it and removes its directories; it never throws and logs teardown failures with spdlog::warn.
+// it and removes its directories (a clean slot is given back instead); it never throws and logs
+// teardown failures with spdlog::warn.
 class Cgroup {
  public:
   virtual ~Cgroup() = default;
@@ -58,7 +60,7 @@ class Cgroup {
   Cgroup(const Cgroup&) = delete;
   Cgroup& operator=(const Cgroup&) = delete;
 
-  // The directory name: isol8-<owner pid>-<name>.
+  // The directory name: isol8-<owner pid>-<name>, or a slot's slot-<n>-<id>.
   virtual const std::string& name() const = 0;
   // The cgroup's directories (one per distinct v1 hierarchy, one on v2, none on "none").
   virtual std::vector<std::filesystem::path> directories() const = 0;
@@ -72,9 +74,7 @@ class Cgroup {
   // whose write side waits for an RCU grace period, only when a task moves another one or a
   // whole thread group: 10-70 ms under load, on every run). Permission is checked against the
   // opener's credentials, so the child needs no privilege. Empty on v2 and "none".
-  virtual Result<std::vector<UniqueFd>> open_self_join_files() const {
-    return std::vector<UniqueFd>{};
-  }
+  virtual Result<std::vector<UniqueFd>> open_self_join_files() { return std::vector<UniqueFd>{}; }
   // SIGKILLs every process in the cgroup and waits until it is empty. v2: cgroup.kill; v1: freeze,
   // SIGKILL each pid, thaw. "none": nothing to do (the caller kills the pid namespace's init).
   virtual Result<void> kill_all() = 0;
@@ -127,9 +127,12 @@ class CgroupManager {
   // Creates isol8-<getpid()>-<name> and writes the limits (or, for a one-run cgroup when the
   // roots allow slots and one is free, hands out a reused slot-<n> with these limits). `name` is
   // the caller's unique id for the sandbox ([A-Za-z0-9._-], at most 64 characters). On error
-  // nothing is left behind.
+  // nothing is left behind (but a slot, which its next holder makes anew).
   virtual Result<std::unique_ptr<Cgroup>> create(const std::string& name,
                                                  const CgroupLimits& limits) = 0;
+  // Whether reclaim_stale may find something, checked more cheaply than by reclaiming: v1 lists
+  // only the hierarchy where a cgroup is made first and removed last.
+  virtual bool may_have_stale() { return true; }
   // Why a controller (or all of them, for "none") cannot be used; empty when all work.
   virtual std::vector<std::string> unavailable_reasons() const = 0;
   // Kills and removes every isol8-<pid>-* cgroup whose owner pid is no longer alive. Returns how

@@ -63,7 +63,7 @@ class V1Cgroup final : public Cgroup {
     return ok();
   }
   int clone_into_fd() const override { return -1; }
-  Result<std::vector<UniqueFd>> open_self_join_files() const override {
+  Result<std::vector<UniqueFd>> open_self_join_files() override {
     std::vector<UniqueFd> files;
     for (const fs::path& dir : unique_) {
       const fs::path tasks = dir / "tasks";
@@ -193,6 +193,17 @@ class V1Manager final : public CgroupManager {
     auto made = create_in(dn, limits);
     if (!made) return std::move(made).error().context("cannot set up cgroup " + dn);
     return std::move(made).value();
+  }
+
+  // A cgroup is made in its hierarchies in this map's order and removed in the reverse order, so
+  // whatever a dead runner left has a directory in the first one.
+  bool may_have_stale() override {
+    if (mounts_.empty()) return false;
+    auto dirs = list_owned_dirs(mounts_.begin()->second);
+    if (!dirs) return true;  // reclaim_stale reports it
+    return std::any_of(dirs->begin(), dirs->end(), [](const fs::path& dir) {
+      return !pid_alive(*owner_pid(dir.filename().string()));
+    });
   }
 
   Result<std::size_t> reclaim_stale() override {

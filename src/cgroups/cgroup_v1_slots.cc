@@ -1,19 +1,21 @@
-// Reused one-run cgroups on v1: "slot-<n>" under the isol8 parent of each hierarchy a one-run
-// cgroup uses (memory, pids, cpu, cpuacct). Making and removing a v1 cgroup costs a mkdir and an
-// rmdir per hierarchy, each creating or removing dozens of control files: a tenth of a one-shot
-// run. A slot is made once, then handed from run to run.
+// Reused one-run cgroups on v1: "slot-<n>-<id>" under the isol8 parent of each hierarchy a
+// one-run cgroup uses (memory, pids, cpu, cpuacct), <id> naming the lock file that guards it
+// (slot_record.h). Making and removing a v1 cgroup costs a mkdir and an rmdir per hierarchy, each
+// creating or removing dozens of control files: a tenth of a one-shot run. A slot is made once,
+// then handed from run to run.
 //
-// What makes a slot safe to hand on. A run gives its slot back "ready" (slot_record.h) only when
+// What makes a slot safe to hand on. A run gives its slot back "ready" only when, read at that
+// moment,
 //   - no process is left in it (init was reaped, so its pid namespace, the whole sandbox, is
 //     gone, and nothing outside can enter a cgroup whose files only root may write);
-//   - its usage was read and showed no OOM kill and no fork refused at pids.max, so the next run
-//     starts from zero on those counters, which v1 cannot reset;
-//   - its limits are recorded, so the next run rewrites only the ones that differ.
-// The counters v1 can reset are reset when the slot is taken: the memory peak (to the memory
-// still charged from earlier runs: page cache of files they read, which stays charged to the
-// cgroup that first read it) and a baseline of CPU time. Usage is reported relative to both.
-// Anything else (an error, a process left, a runner killed mid-run, a record that is not
-// "ready") removes the slot's cgroups, and the next holder makes them anew.
+//   - it counted no OOM kill and no fork refused at pids.max, so the next run starts from zero
+//     on those counters, which v1 cannot reset;
+// and its limits are recorded, so that the next run rewrites only the ones that differ. When a
+// slot is taken, its memory peak is reset (to the memory still charged from earlier runs: page
+// cache of files they read first stays charged to the cgroup that read it) and its CPU time is
+// taken as a baseline; usage is reported relative to both. A slot still charged with more than
+// kMaxChargedAtStart, and anything unexpected (an error, a process left, a runner killed
+// mid-run, a record that is not "ready"), makes the slot's cgroups anew.
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -32,22 +34,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slot_dir_name(const CgroupRoots& roots, uint32_t index) {
-  return roots.slot_prefix + std::to_string(index);
+// <prefix><n>-<the record's identity>.
+std::string slot_dir_name(const CgroupRoots& roots, const SlotRecord& record) {
+  return roots.slot_prefix + std::to_string(record.index()) + "-" + record.identity();
 }
 
-// The index of a directory named <prefix><n>.
+// The index of a directory named <prefix><n>-<identity>.
 std::optional<uint32_t> slot_index(const CgroupRoots& roots, std::string_view name) {
   if (!name.starts_with(roots.slot_prefix)) return std::nullopt;
   name.remove_prefix(roots.slot_prefix.size());
-  if (name.empty() || name.size() > 6) return std::nullopt;
+  const size_t dash = name.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash > 6) return std::nullopt;
   uint32_t index = 0;
-  for (char c : name) {
+  for (char c : name.substr(0, dash)) {
     if (c < '0' || c > '9') return std::nullopt;
     index = index * 10 + static_cast<uint32_t>(c - '0');
   }
   return index;
 }
+
+// A slot still charged with more memory than this (page cache that earlier runs read first) is
+// made anew, which hands the charge to the parent: a run's peak is its charge over the slot's at
+// the start, which misses whatever of that the kernel reclaims during the run.
+constexpr uint64_t kMaxChargedAtStart = 32ull << 20;
 
 // What the counters held when the slot was taken: usage is reported relative to it.
 struct Baseline {
@@ -62,10 +71,10 @@ struct SlotDirs {
   std::vector<fs::path> unique;
 };
 
-SlotDirs slot_dirs(const V1Dirs& mounts, const CgroupRoots& roots, uint32_t index) {
+SlotDirs slot_dirs(const V1Dirs& mounts, const CgroupRoots& roots, const SlotRecord& record) {
   SlotDirs dirs;
   for (const auto& [controller, mount] : mounts) {
-    fs::path dir = mount / kParentDir / slot_dir_name(roots, index);
+    fs::path dir = mount / kParentDir / slot_dir_name(roots, record);
     if (std::find(dirs.unique.begin(), dirs.unique.end(), dir) == dirs.unique.end()) {
       dirs.unique.push_back(dir);
     }
@@ -99,13 +108,11 @@ Result<void> make_slot_dirs(const std::vector<fs::path>& dirs, const CgroupRoots
   return ok();
 }
 
-std::vector<UniqueFd> no_files() { return {}; }
-
 class V1SlotCgroup final : public Cgroup {
  public:
   V1SlotCgroup(SlotRecord record, SlotDirs dirs, AppliedLimits limits, Baseline baseline,
                std::vector<UniqueFd> join_files, const CgroupRoots& roots)
-      : name_(slot_dir_name(roots, record.index())),
+      : name_(slot_dir_name(roots, record)),
         record_(std::move(record)),
         dirs_(std::move(dirs)),
         limits_(limits),
@@ -129,8 +136,8 @@ class V1SlotCgroup final : public Cgroup {
   }
   int clone_into_fd() const override { return -1; }
   // Opened when the slot was taken (which showed that its directories are there).
-  Result<std::vector<UniqueFd>> open_self_join_files() const override {
-    if (!join_files_.empty()) return std::exchange(join_files_, no_files());
+  Result<std::vector<UniqueFd>> open_self_join_files() override {
+    if (!join_files_.empty()) return std::exchange(join_files_, {});
     std::vector<UniqueFd> files;
     for (const fs::path& dir : dirs_.unique) {
       UniqueFd fd(::open((dir / "tasks").c_str(), O_WRONLY | O_CLOEXEC));
@@ -153,7 +160,6 @@ class V1SlotCgroup final : public Cgroup {
     u.memory_peak_bytes -= std::min(u.memory_peak_bytes, baseline_.memory_bytes);
     u.cpu_user_usec -= std::min(u.cpu_user_usec, baseline_.cpu_user_usec);
     u.cpu_system_usec -= std::min(u.cpu_system_usec, baseline_.cpu_system_usec);
-    counters_clean_ = u.oom_kills == 0 && !u.oom_killed && u.pids_max_hits == 0;
     return u;
   }
 
@@ -163,10 +169,14 @@ class V1SlotCgroup final : public Cgroup {
     if (released_) return ok();
     released_ = true;
     join_files_.clear();
-    if (counters_clean_ && empty() && record_->mark_ready(limits_)) {
-      record_.reset();
-      trace::mark("cgroup v1: slot given back");
-      return ok();
+    if (clean()) {
+      if (auto marked = record_->mark_ready(limits_); marked) {
+        record_.reset();
+        trace::mark("cgroup v1: slot given back");
+        return ok();
+      } else {
+        spdlog::debug("cgroup {}: {}", name_, marked.error().message);
+      }
     }
     auto removed = remove_slot_dirs(dirs_.unique, roots_);
     record_.reset();
@@ -179,10 +189,19 @@ class V1SlotCgroup final : public Cgroup {
   }
 
  private:
-  // Every process of a sandbox is in all of its hierarchies: one cgroup.procs tells.
-  bool empty() const {
+  // Empty (every process of a sandbox is in all of its hierarchies: one cgroup.procs tells), and
+  // its counters that v1 cannot reset still at zero: no OOM kill, no fork refused.
+  bool clean() const {
     auto pids = read_procs(dirs_.unique.front() / "cgroup.procs");
-    return pids && pids->empty();
+    if (!pids || !pids->empty()) return false;
+    V1Dirs counted;
+    for (const char* controller : {"memory", "pids"}) {
+      if (auto dir = dirs_.by_controller.find(controller); dir != dirs_.by_controller.end()) {
+        counted.insert(*dir);
+      }
+    }
+    auto u = read_v1_usage(counted);
+    return u && u->oom_kills == 0 && !u->oom_killed && u->pids_max_hits == 0;
   }
 
   std::string name_;
@@ -190,9 +209,8 @@ class V1SlotCgroup final : public Cgroup {
   SlotDirs dirs_;
   AppliedLimits limits_;
   Baseline baseline_;
-  mutable std::vector<UniqueFd> join_files_;  // handed out once by open_self_join_files
+  std::vector<UniqueFd> join_files_;  // handed out once by open_self_join_files
   CgroupRoots roots_;
-  mutable bool counters_clean_ = false;  // usage() saw no OOM kill and no pids.max refusal
   bool released_ = false;
 };
 
@@ -211,6 +229,9 @@ Result<void> reuse(const SlotDirs& dirs, const AppliedLimits& have, const Applie
     ISOL8_TRY(write_control(memory->second / "memory.max_usage_in_bytes", "0"));
     auto charged = read_u64(memory->second / "memory.max_usage_in_bytes");
     if (!charged) return std::move(charged).error();
+    if (*charged > kMaxChargedAtStart) {
+      return Error{EBUSY, std::to_string(*charged >> 20) + " MB still charged"};
+    }
     baseline.memory_bytes = *charged;
   }
   if (dirs.by_controller.count("cpuacct")) {
@@ -226,7 +247,7 @@ Result<std::unique_ptr<Cgroup>> prepare(SlotRecord record, const V1Dirs& mounts,
                                         const CgroupRoots& roots, const CgroupLimits& limits) {
   const std::optional<AppliedLimits> have = record.ready();
   ISOL8_TRY(record.mark_busy());
-  SlotDirs dirs = slot_dirs(mounts, roots, record.index());
+  SlotDirs dirs = slot_dirs(mounts, roots, record);
   const AppliedLimits want = applied_limits(limits);
   Baseline baseline;
   std::vector<UniqueFd> join_files;
@@ -259,11 +280,9 @@ Result<std::unique_ptr<Cgroup>> claim_v1_slot(const V1Dirs& mounts, const Cgroup
     if (!taken) return std::move(taken).error();
     if (!*taken) continue;
     auto prepared = prepare(std::move(**taken), mounts, roots, limits);
-    if (!prepared) {
-      return std::move(prepared).error().context("cannot prepare cgroup slot " +
-                                                 std::to_string(index));
-    }
-    return prepared;
+    if (prepared) return prepared;
+    // Left "busy" for its next holder to make anew; this run tries the next slot.
+    spdlog::debug("cannot prepare cgroup slot {}: {}", index, prepared.error().message);
   }
   return std::unique_ptr<Cgroup>();
 }
@@ -284,9 +303,11 @@ Result<std::size_t> remove_idle_v1_slots(const V1Dirs& mounts, const CgroupRoots
     auto taken = SlotRecord::take(roots.slot_dir, index);
     if (!taken) return std::move(taken).error();
     if (!*taken) continue;  // a run holds it
+    SlotDirs dirs = slot_dirs(mounts, roots, **taken);
+    if (std::none_of(dirs.unique.begin(), dirs.unique.end(), file_exists)) continue;
     // Not ready any more, whatever happens next: a later holder makes the cgroups anew.
     ISOL8_TRY((*taken)->mark_busy());
-    if (auto r = remove_slot_dirs(slot_dirs(mounts, roots, index).unique, roots); r) {
+    if (auto r = remove_slot_dirs(dirs.unique, roots); r) {
       ++removed;
     } else {
       failures += (failures.empty() ? "" : "; ") + r.error().message;

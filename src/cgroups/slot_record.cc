@@ -51,10 +51,17 @@ Result<std::optional<SlotRecord>> SlotRecord::take(const std::filesystem::path& 
     if (errno == EWOULDBLOCK) return std::optional<SlotRecord>();
     return errno_error("cannot lock " + path.string());
   }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + path.string());
+  char identity[40];
+  std::snprintf(identity, sizeof identity, "%jx%jx", static_cast<uintmax_t>(st.st_dev),
+                static_cast<uintmax_t>(st.st_ino));
+  // One pread of a record written by one pwrite of the same fixed length, within one page: a
+  // reader sees all of it or none of it.
   char text[kRecordSize + 1] = {};
   const ssize_t n = ::pread(fd.get(), text, sizeof text - 1, 0);
   if (n < 0) return errno_error("cannot read " + path.string());
-  return std::optional<SlotRecord>(SlotRecord(index, std::move(fd), parse_ready(text)));
+  return std::optional<SlotRecord>(SlotRecord(index, identity, std::move(fd), parse_ready(text)));
 }
 
 Result<void> SlotRecord::store(std::string text) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "cgroups/cgroup_fs.h"
 #include "common/unique_fd.h"
@@ -27,6 +28,10 @@ class SlotRecord {
   ~SlotRecord() = default;  // closing the file unlocks it
 
   uint32_t index() const { return index_; }
+  // The lock file's identity (device and inode, in hex): part of the slot's cgroup names, so
+  // that runners with different lock directories (containers with their own /run that share the
+  // host's cgroup hierarchies) never guard the same cgroups with different locks.
+  const std::string& identity() const { return identity_; }
   // The limits the record found, when it said "ready"; nullopt for anything else.
   const std::optional<AppliedLimits>& ready() const { return ready_; }
   // Before touching the slot's cgroups: a holder that dies from here on leaves "busy".
@@ -35,11 +40,12 @@ class SlotRecord {
   Result<void> mark_ready(const AppliedLimits& limits);
 
  private:
-  SlotRecord(uint32_t index, UniqueFd fd, std::optional<AppliedLimits> ready)
-      : index_(index), fd_(std::move(fd)), ready_(ready) {}
+  SlotRecord(uint32_t index, std::string identity, UniqueFd fd, std::optional<AppliedLimits> ready)
+      : index_(index), identity_(std::move(identity)), fd_(std::move(fd)), ready_(ready) {}
   Result<void> store(std::string text);
 
   uint32_t index_ = 0;
+  std::string identity_;
   UniqueFd fd_;
   std::optional<AppliedLimits> ready_;
 };

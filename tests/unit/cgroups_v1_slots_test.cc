@@ -3,7 +3,10 @@
 // to the slot's baseline, and when a slot is removed instead of handed on.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include "cgroups/cgroup_manager.h"
 #include "fakes/fake_cgroupfs.h"
@@ -34,8 +37,19 @@ class CgroupV1Slots : public ::testing::Test {
     manager_ = detect_cgroup_manager(roots);
     ASSERT_STREQ(manager_->kind(), "v1");
   }
-  fs::path dir(const std::string& controller, const std::string& name = "slot-0") {
-    return mounts_.at(controller) / "isol8" / name;
+  // slot-<n>-<the identity of its lock file>: the lock file exists once the slot was claimed.
+  std::string slot_name(int index) {
+    struct stat st {};
+    const fs::path lock =
+        fake_.root() / "run" / "cgroup" / ("slot-" + std::to_string(index) + ".lock");
+    if (::stat(lock.c_str(), &st) != 0) return "no lock file for slot " + std::to_string(index);
+    char id[40];
+    std::snprintf(id, sizeof id, "%jx%jx", static_cast<uintmax_t>(st.st_dev),
+                  static_cast<uintmax_t>(st.st_ino));
+    return "slot-" + std::to_string(index) + "-" + id;
+  }
+  fs::path dir(const std::string& controller, int index = 0) {
+    return mounts_.at(controller) / "isol8" / slot_name(index);
   }
   // The slot's record without the padding of its fixed-length line.
   std::string record(int index = 0) {
@@ -63,7 +77,7 @@ class CgroupV1Slots : public ::testing::Test {
 TEST_F(CgroupV1Slots, ARunGetsSlotZeroAndGivesItBackReady) {
   auto cg = claim(one_run(512ull << 20, 64, 1.5));
   ASSERT_TRUE(cg);
-  EXPECT_EQ(cg->name(), "slot-0");
+  EXPECT_EQ(cg->name(), slot_name(0));
   EXPECT_EQ(cg->directories().size(), 4u);
   EXPECT_FALSE(fs::exists(dir("freezer")));
   EXPECT_EQ(test::slurp_trimmed(dir("memory") / "memory.limit_in_bytes"), "536870912");
@@ -92,7 +106,7 @@ TEST_F(CgroupV1Slots, TheNextRunRewritesOnlyTheLimitsThatDiffer) {
   FakeCgroupFs::write(dir("cpu") / "cpu.cfs_quota_us", "untouched\n");
   auto same = claim(one_run(512ull << 20, 64, 1.5));
   ASSERT_TRUE(same);
-  EXPECT_EQ(same->name(), "slot-0");
+  EXPECT_EQ(same->name(), slot_name(0));
   EXPECT_EQ(test::slurp_trimmed(dir("memory") / "memory.limit_in_bytes"), "untouched");
   EXPECT_EQ(test::slurp_trimmed(dir("pids") / "pids.max"), "untouched");
   EXPECT_EQ(test::slurp_trimmed(dir("cpu") / "cpu.cfs_quota_us"), "untouched");
@@ -133,8 +147,8 @@ TEST_F(CgroupV1Slots, HeldSlotsAreSkippedAndThenARunMakesItsOwn) {
   auto second = claim(one_run(0, 0, 0), "b");
   auto third = claim(one_run(0, 0, 0), "c");
   ASSERT_TRUE(first && second && third);
-  EXPECT_EQ(first->name(), "slot-0");
-  EXPECT_EQ(second->name(), "slot-1");
+  EXPECT_EQ(first->name(), slot_name(0));
+  EXPECT_EQ(second->name(), slot_name(1));
   EXPECT_EQ(third->name(), "isol8-" + std::to_string(::getpid()) + "-c");
   // A cgroup that outlives its run never gets a slot.
   auto session = claim(CgroupLimits{}, "d");
@@ -143,7 +157,7 @@ TEST_F(CgroupV1Slots, HeldSlotsAreSkippedAndThenARunMakesItsOwn) {
   finish(std::move(first));
   auto again = claim(one_run(0, 0, 0), "e");
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->name(), "slot-0");
+  EXPECT_EQ(again->name(), slot_name(0));
 }
 
 TEST_F(CgroupV1Slots, AnOomKillOrAPidsLimitHitRemovesTheSlot) {
@@ -159,7 +173,7 @@ TEST_F(CgroupV1Slots, AnOomKillOrAPidsLimitHitRemovesTheSlot) {
     // The next run makes it anew: fresh counters, and every limit written.
     auto next = claim(one_run(64 << 20, 16, 0));
     ASSERT_TRUE(next);
-    EXPECT_EQ(next->name(), "slot-0");
+    EXPECT_EQ(next->name(), slot_name(0));
     EXPECT_EQ(test::slurp_trimmed(dir("pids") / "pids.max"), "16");
     auto u = next->usage();
     ASSERT_TRUE(u) << u.error().message;
@@ -170,18 +184,32 @@ TEST_F(CgroupV1Slots, AnOomKillOrAPidsLimitHitRemovesTheSlot) {
   }
 }
 
-TEST_F(CgroupV1Slots, AnUnreadOrUnfinishedRunIsNotHandedOn) {
-  // Usage never read: nothing says the counters are clean.
-  auto unread = claim(one_run(0, 0, 0));
-  ASSERT_TRUE(unread);
-  ASSERT_TRUE(unread->destroy());
-  EXPECT_FALSE(fs::exists(dir("memory")));
+TEST_F(CgroupV1Slots, AProcessLeftInTheSlotKeepsItFromBeingHandedOn) {
+  auto cg = claim(one_run(0, 0, 0));
+  ASSERT_TRUE(cg);
+  // Listed in every hierarchy, as a real process is. The fake kernel never empties cgroup.procs:
+  // the kill that destroy tries then reports it.
+  const std::string left = std::to_string(test::impossible_pid()) + "\n";
+  for (const char* controller : {"memory", "pids", "cpu", "cpuacct"}) {
+    FakeCgroupFs::write(dir(controller) / "cgroup.procs", left);
+  }
+  auto destroyed = cg->destroy();
+  ASSERT_FALSE(destroyed);
+  EXPECT_NE(destroyed.error().message.find("processes remain"), std::string::npos);
+  EXPECT_EQ(record(), "busy");
+  for (const char* controller : {"memory", "pids", "cpu", "cpuacct"}) {
+    FakeCgroupFs::write(dir(controller) / "cgroup.procs", "");
+  }
+}
+
+TEST_F(CgroupV1Slots, ASlotLeftBusyIsMadeAnew) {
   // A runner killed mid-run leaves "busy" and its cgroups with whatever limits they had.
   finish(claim(one_run(64 << 20, 16, 0)));
   FakeCgroupFs::write(fake_.root() / "run" / "cgroup" / "slot-0.lock", "busy\n");
   FakeCgroupFs::write(dir("pids") / "pids.max", "untouched\n");
   auto next = claim(one_run(64 << 20, 16, 0));
   ASSERT_TRUE(next);
+  EXPECT_EQ(next->name(), slot_name(0));
   EXPECT_EQ(test::slurp_trimmed(dir("pids") / "pids.max"), "16");
 }
 
@@ -190,7 +218,7 @@ TEST_F(CgroupV1Slots, MissingDirectoriesOfAReadySlotAreMadeAgain) {
   fs::remove_all(dir("cpuacct"));
   auto cg = claim(one_run(0, 8, 0));
   ASSERT_TRUE(cg);
-  EXPECT_EQ(cg->name(), "slot-0");
+  EXPECT_EQ(cg->name(), slot_name(0));
   EXPECT_TRUE(fs::is_directory(dir("cpuacct")));
   EXPECT_EQ(test::slurp_trimmed(dir("pids") / "pids.max"), "8");
 }
@@ -200,19 +228,23 @@ TEST_F(CgroupV1Slots, RemoveIdleSlotsLeavesHeldOnes) {
   auto idle = claim(one_run(0, 0, 0), "b");
   ASSERT_TRUE(held && idle);
   finish(std::move(idle));
-  ASSERT_TRUE(fs::exists(dir("memory", "slot-1")));
+  ASSERT_TRUE(fs::exists(dir("memory", 1)));
+  // A slot of another lock directory (another /run sharing these hierarchies) is not ours.
+  const fs::path foreign = mounts_.at("memory") / "isol8" / "slot-1-ffff";
+  ASSERT_TRUE(fs::create_directory(foreign));
   auto removed = manager_->remove_idle_slots();
   ASSERT_TRUE(removed) << removed.error().message;
   EXPECT_EQ(*removed, 1u);
-  EXPECT_TRUE(fs::exists(dir("memory", "slot-0")));
+  EXPECT_TRUE(fs::exists(dir("memory", 0)));
   for (const char* controller : {"memory", "pids", "cpu", "cpuacct"}) {
-    EXPECT_FALSE(fs::exists(dir(controller, "slot-1"))) << controller;
+    EXPECT_FALSE(fs::exists(dir(controller, 1))) << controller;
   }
+  EXPECT_TRUE(fs::exists(foreign));
   // Named cgroups are not slots, and stale-cgroup reclaim does not take slots for them.
   auto reclaimed = manager_->reclaim_stale();
   ASSERT_TRUE(reclaimed) << reclaimed.error().message;
   EXPECT_EQ(*reclaimed, 0u);
-  EXPECT_TRUE(fs::exists(dir("memory", "slot-0")));
+  EXPECT_TRUE(fs::exists(dir("memory", 0)));
 }
 
 TEST(CgroupV1SlotsOff, WithoutSlotsAOneRunCgroupIsItsOwn) {

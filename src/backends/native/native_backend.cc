@@ -217,16 +217,6 @@ void NativeBackend::enable_pool(size_t per_shape) {
       per_shape, [this](const RunSpec& shape) { return NativeSession::open(*this, shape); });
 }
 
-void NativeBackend::reclaim_stale_cgroups() {
-  std::call_once(stale_cgroups_reclaimed_, [this] {
-    if (auto reclaimed = cgroups_->reclaim_stale(); !reclaimed) {
-      spdlog::warn("could not remove cgroups left by a dead isol8: {}", reclaimed.error().message);
-    } else if (*reclaimed > 0) {
-      spdlog::debug("native: reclaimed {} cgroups of dead runners", *reclaimed);
-    }
-  });
-}
-
 std::string NativeBackend::next_sandbox_name() { return fmt::format("{}-{}", instance_, ++runs_); }
 
 Result<std::unique_ptr<Cgroup>> NativeBackend::make_cgroup(const std::string& name,
@@ -237,7 +227,6 @@ Result<std::unique_ptr<Cgroup>> NativeBackend::make_cgroup(const std::string& na
   wanted.pids_max = limits.pids;
   wanted.cpus = limits.cpus;
   wanted.one_run = one_run;
-  if (!one_run) reclaim_stale_cgroups();
   auto cgroup = cgroups_->create(name, wanted);
   if (cgroup) return std::move(cgroup).value();
   // The manager said these limits can be applied on this host; failing to apply them now is an
@@ -306,6 +295,16 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   roots.slot_count = config.cgroup_slots;
   auto cgroups = detect_cgroup_manager(roots);
   spdlog::debug("native: cgroup manager {}", cgroups->kind());
+  // Cgroups of dead runners. A one-shot run (with slots) first checks cheaply whether there are
+  // any: its own cgroup is a slot, which a dead runner's next holder makes anew anyway.
+  if (config.cgroup_slots == 0 || cgroups->may_have_stale()) {
+    if (auto reclaimed = cgroups->reclaim_stale(); !reclaimed) {
+      spdlog::warn("could not remove cgroups left by a dead isol8: {}", reclaimed.error().message);
+    } else if (*reclaimed > 0) {
+      spdlog::debug("native: reclaimed {} cgroups of dead runners", *reclaimed);
+    }
+  }
+  trace::mark("native: cgroups detected, stale ones reclaimed");
   NetworkSettings network;
   network.network = network_config;
   network.proxy_starter = config.proxy_starter;
@@ -313,10 +312,6 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   network.relay_fallback = veth && config.filtered_mode == FilteredMode::kAuto;
   auto backend = std::make_unique<NativeBackend>(std::move(settings), std::move(cgroups),
                                                  std::move(seccomp).value(), std::move(network));
-  // With slots, a one-shot run's cgroup is a slot (which a dead runner's next holder remakes):
-  // listing every hierarchy for dead runners' cgroups waits for the first one that is not.
-  if (config.cgroup_slots == 0) backend->reclaim_stale_cgroups();
-  trace::mark("native: cgroups detected");
   if (first_network.valid()) backend->adopt_spare(std::move(first_network));
   backend->enable_pool(config.pool_size);
   return std::unique_ptr<Backend>(std::move(backend));

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -41,8 +40,7 @@ struct NativeBackendConfig {
   bool prepare_filtered_network = false;
   // Sandboxes kept ready per sandbox shape for ephemeral runs (sandbox_pool.h); 0: no pool.
   size_t pool_size = 0;
-  // Reused one-run cgroups (CgroupRoots::slot_count); 0: none. With them, cgroups of dead
-  // runners are reclaimed before the first cgroup that is not a slot, not at the start.
+  // Reused one-run cgroups (CgroupRoots::slot_count); 0: none.
   uint32_t cgroup_slots = 0;
 };
 
@@ -71,8 +69,6 @@ class NativeBackend final : public Backend {
   Result<std::unique_ptr<Session>> open_session(const RunSpec& spec) override;
   // Keeps `per_shape` sandboxes ready for ephemeral runs from now on (sandbox_pool.h).
   void enable_pool(size_t per_shape);
-  // Removes the cgroups of dead runners, once per backend (later calls do nothing).
-  void reclaim_stale_cgroups();
   // Prepared sandboxes in the pool (0 without one).
   size_t pooled_sandboxes() const { return pool_ ? pool_->ready() : 0; }
 
@@ -99,7 +95,6 @@ class NativeBackend final : public Backend {
   std::string instance_;
   std::atomic<uint64_t> runs_{0};
   std::atomic<bool> warned_limits_{false};  // the "limits not enforced" warning is given once
-  std::once_flag stale_cgroups_reclaimed_;
   // Last, so that it goes first: its sandboxes use everything above.
   std::unique_ptr<SandboxPool> pool_;
 };

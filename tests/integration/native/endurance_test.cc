@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iterator>
 #include <set>
+#include <sstream>
 
 #include "support/test_support.h"
 
@@ -29,6 +30,19 @@ size_t isol8_cgroups(std::optional<pid_t> owner = std::nullopt) {
     }
   }
   return n;
+}
+
+// The path of `pid`'s cgroup in the v1 `controller` hierarchy, from /proc/<pid>/cgroup ("" when
+// that hierarchy is not mounted, as on v2).
+std::string cgroup_of(pid_t pid, const std::string& controller) {
+  std::istringstream lines(slurp("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string line; std::getline(lines, line);) {
+    const size_t first = line.find(':');
+    const size_t second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    if (line.substr(first + 1, second - first - 1) == controller) return line.substr(second + 1);
+  }
+  return "";
 }
 
 // Entries in /tmp named like something isol8 could create (it should create none). The test
@@ -96,6 +110,8 @@ TEST_F(NativeEndurance, ASigkilledRunnerIsCleanedUpByTheNextRun) {
   const auto sleeper = wait_for_process({"sleep", token}, std::chrono::seconds(20));
   ASSERT_TRUE(sleeper.has_value()) << "the sandboxed sleep never appeared";
   const pid_t runner = proc.pid();
+  // Its cgroup, as the host sees it: a reused slot on v1 (isol8/slot-<n>-<id>).
+  const std::string sandbox_cgroup = cgroup_of(*sleeper, "pids");
   ASSERT_EQ(proc.signal(SIGKILL), 0);
   (void)proc.wait();
   // The next run.
@@ -103,12 +119,36 @@ TEST_F(NativeEndurance, ASigkilledRunnerIsCleanedUpByTheNextRun) {
   EXPECT_EQ(next.exit_code, 0) << describe(next);
   EXPECT_EQ(rtrim(next.out), "again");
   EXPECT_EQ(isol8_cgroups(runner), 0u) << "the killed runner's cgroup is still there";
+  // A slot stays for its next holder to make anew, but nothing runs in it any more.
+  if (!sandbox_cgroup.empty() && sandbox_cgroup.find("/slot-") != std::string::npos) {
+    const fs::path procs = fs::path("/sys/fs/cgroup/pids") / sandbox_cgroup / "cgroup.procs";
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (fs::exists(procs) && !slurp_trimmed(procs.string()).empty() &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(!fs::exists(procs) || slurp_trimmed(procs.string()).empty())
+        << sandbox_cgroup << " still has processes";
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!pids_with_host_uid(sandbox_host_uid()).empty() &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(pids_with_host_uid(sandbox_host_uid()).empty()) << "sandbox processes remain";
+}
+
+TEST_F(NativeEndurance, OneShotRunsOnV1TakeAReusedCgroupSlot) {
+  if (!privileged_id_map()) GTEST_SKIP() << "cgroups are created only as root here";
+  if (!fs::exists("/sys/fs/cgroup/pids")) {
+    GTEST_SKIP() << "cgroup slots are a v1 feature, and this host has no v1 pids hierarchy";
+  }
+  // The slot a run took, in its own words (--debug names the cgroup of the clone).
+  const CliRun run = cli().run({"run", "--debug", "--cmd", "cat /proc/self/cgroup"});
+  EXPECT_EQ(run.exit_code, 0) << describe(run);
+  EXPECT_TRUE(contains(run.err, " cgroup=slot-")) << run.err;
+  // Its cgroup namespace starts at the slot: the sandbox does not see its name.
+  EXPECT_EQ(run.out.find("slot-"), std::string::npos) << run.out;
 }
 
 }  // namespace
