@@ -18,6 +18,7 @@
 #include "backends/docker/filtered_side.h"
 #include "backends/docker/image_import.h"
 #include "backends/docker/invocation.h"
+#include "backends/docker/late_oom.h"
 #include "backends/docker/pool.h"
 #include "backends/docker/reclaim.h"
 #include "backends/docker/run_driver.h"
@@ -182,6 +183,17 @@ class DockerBackend final : public Backend {
                                   // Set by the daemon for any OOM kill in the container's cgroup,
                                   // as on native.
                                   outcome.oom_killed = state.value("OOMKilled", false);
+                                  // SIGKILLed, and not by us (timeouts and cancels do not get
+                                  // here): the flag may come late (late_oom.h). Costs the wait
+                                  // only to a program that kills itself.
+                                  if (!outcome.oom_killed && outcome.exit_code == 128 + SIGKILL) {
+                                    outcome.oom_killed =
+                                        docker::await_late_oom_flag([&]() -> Result<bool> {
+                                          auto again = client_->inspect_container(*id);
+                                          if (!again) return std::move(again).error();
+                                          return (*again)["State"].value("OOMKilled", false);
+                                        });
+                                  }
                                   return ok();
                                 },
                                 {}};
