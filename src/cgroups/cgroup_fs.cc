@@ -165,6 +165,16 @@ Result<void> make_dir(const CgroupFsOps& ops, const std::filesystem::path& dir, 
   return errno_error("cannot create cgroup " + dir.string(), err);
 }
 
+Result<void> make_sandbox_dir(const CgroupFsOps& ops, const std::filesystem::path& dir) {
+  int err = ops.make_dir(dir);
+  if (err == ENOENT) {
+    ISOL8_TRY(make_dir(ops, dir.parent_path(), /*may_exist=*/true));
+    err = ops.make_dir(dir);
+  }
+  if (err != 0) return errno_error("cannot create cgroup " + dir.string(), err);
+  return ok();
+}
+
 bool poll_until(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto pause = std::chrono::microseconds(200);

@@ -62,6 +62,9 @@ Result<std::vector<pid_t>> read_procs(const std::filesystem::path& procs_file);
 
 // mkdir through `ops`; EEXIST is success when `may_exist`.
 Result<void> make_dir(const CgroupFsOps& ops, const std::filesystem::path& dir, bool may_exist);
+// A sandbox's cgroup <mount>/isol8/<name>: mkdir, and the "isol8" parent first when it is missing
+// (it exists after the first run on a host, so it is made only then).
+Result<void> make_sandbox_dir(const CgroupFsOps& ops, const std::filesystem::path& dir);
 // rename(2); cgroupfs renames a cgroup within its parent directory.
 Result<void> rename_dir(const std::filesystem::path& from, const std::filesystem::path& to);
 // Removes the directories in reverse order, logging failures: the undo step of create().

@@ -277,13 +277,7 @@ class V1Manager final : public CgroupManager {
       if (limits.one_run && controller == "freezer") continue;
       fs::path dir = mount / kParentDir / dn;
       if (std::find(created.begin(), created.end(), dir) == created.end()) {
-        // The "isol8" parent exists after the first run on this host: made only when missing.
-        int err = roots_.ops.make_dir(dir);
-        if (err == ENOENT) {
-          ISOL8_TRY(make_dir(roots_.ops, dir.parent_path(), /*may_exist=*/true));
-          err = roots_.ops.make_dir(dir);
-        }
-        if (err != 0) return errno_error("cannot create cgroup " + dir.string(), err);
+        ISOL8_TRY(make_sandbox_dir(roots_.ops, dir));
         created.push_back(dir);
       }
       dirs[controller] = dir;

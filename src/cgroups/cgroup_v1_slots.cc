@@ -96,18 +96,6 @@ Result<void> remove_slot_dirs(const std::vector<fs::path>& dirs, const CgroupRoo
   return ok();
 }
 
-Result<void> make_slot_dirs(const std::vector<fs::path>& dirs, const CgroupRoots& roots) {
-  for (const fs::path& dir : dirs) {
-    int err = roots.ops.make_dir(dir);
-    if (err == ENOENT) {  // the isol8 parent, on a host's first run
-      ISOL8_TRY(make_dir(roots.ops, dir.parent_path(), /*may_exist=*/true));
-      err = roots.ops.make_dir(dir);
-    }
-    if (err != 0) return errno_error("cannot create cgroup " + dir.string(), err);
-  }
-  return ok();
-}
-
 class V1SlotCgroup final : public Cgroup {
  public:
   V1SlotCgroup(SlotRecord record, SlotDirs dirs, AppliedLimits limits, Baseline baseline,
@@ -263,7 +251,7 @@ Result<std::unique_ptr<Cgroup>> prepare(SlotRecord record, const V1Dirs& mounts,
   }
   // Unknown state (new, or left by a runner killed mid-run, or not reusable): anew.
   ISOL8_TRY(remove_slot_dirs(dirs.unique, roots));
-  ISOL8_TRY(make_slot_dirs(dirs.unique, roots));
+  for (const fs::path& dir : dirs.unique) ISOL8_TRY(make_sandbox_dir(roots.ops, dir));
   ISOL8_TRY(write_v1_limits(dirs.by_controller, want, AppliedLimits{}));
   return std::unique_ptr<Cgroup>(std::make_unique<V1SlotCgroup>(
       std::move(record), std::move(dirs), want, baseline, std::move(join_files), roots));
