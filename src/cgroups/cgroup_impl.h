@@ -23,6 +23,10 @@ Result<void> probe_v1(const std::map<std::string, std::filesystem::path>& mounts
 // v1 control files shared by a run's own cgroup and a reused slot (cgroup_v1_files.cc).
 // controller -> the cgroup's directory in that controller's hierarchy.
 using V1Dirs = std::map<std::string, std::filesystem::path>;
+// The `tasks` file of each directory, open for writing: what Cgroup::open_self_join_files gives.
+Result<std::vector<UniqueFd>> open_tasks_files(const std::vector<std::filesystem::path>& dirs);
+// The counters v1 cannot reset, into `u`: OOM kills (memory) and pids.max refusals (pids).
+Result<void> read_v1_counters(const V1Dirs& dirs, CgroupUsage& u);
 // Peak memory, OOM kills, pids.max refusals and CPU time, from the hierarchies in `dirs`.
 Result<CgroupUsage> read_v1_usage(const V1Dirs& dirs);
 // Writes the limits of `want` that differ from `have` (0: the kernel's "no limit"), in an order

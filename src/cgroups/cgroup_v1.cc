@@ -2,7 +2,6 @@
 // cpuacct and freezer (the cgroup of one run: no freezer). Co-mounted controllers (cpu,cpuacct)
 // share one directory.
 
-#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -64,14 +63,7 @@ class V1Cgroup final : public Cgroup {
   }
   int clone_into_fd() const override { return -1; }
   Result<std::vector<UniqueFd>> open_self_join_files() override {
-    std::vector<UniqueFd> files;
-    for (const fs::path& dir : unique_) {
-      const fs::path tasks = dir / "tasks";
-      UniqueFd fd(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
-      if (!fd) return errno_error("open " + tasks.string());
-      files.push_back(std::move(fd));
-    }
-    return files;
+    return open_tasks_files(unique_);
   }
   std::vector<std::string> enforced() const override { return enforced_; }
 

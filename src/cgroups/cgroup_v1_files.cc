@@ -1,6 +1,7 @@
 // The v1 control files that a run's own cgroup (cgroup_v1.cc) and a reused slot
 // (cgroup_v1_slots.cc) both read and write.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "cgroups/cgroup_impl.h"
@@ -36,12 +37,19 @@ Result<void> write_memory_limits(const std::filesystem::path& dir, uint64_t byte
 
 }  // namespace
 
-Result<CgroupUsage> read_v1_usage(const V1Dirs& dirs) {
-  CgroupUsage u;
+Result<std::vector<UniqueFd>> open_tasks_files(const std::vector<std::filesystem::path>& dirs) {
+  std::vector<UniqueFd> files;
+  for (const std::filesystem::path& dir : dirs) {
+    const std::filesystem::path tasks = dir / "tasks";
+    UniqueFd fd(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return errno_error("open " + tasks.string());
+    files.push_back(std::move(fd));
+  }
+  return files;
+}
+
+Result<void> read_v1_counters(const V1Dirs& dirs, CgroupUsage& u) {
   if (auto memory = dirs.find("memory"); memory != dirs.end()) {
-    auto peak = read_u64(memory->second / "memory.max_usage_in_bytes");
-    if (!peak) return std::move(peak).error();
-    u.memory_peak_bytes = *peak;
     auto oom = read_control(memory->second / "memory.oom_control");
     if (!oom) return std::move(oom).error();
     auto fields = parse_keyed(*oom);
@@ -57,6 +65,17 @@ Result<CgroupUsage> read_v1_usage(const V1Dirs& dirs) {
       return std::move(text).error();
     }
   }
+  return ok();
+}
+
+Result<CgroupUsage> read_v1_usage(const V1Dirs& dirs) {
+  CgroupUsage u;
+  if (auto memory = dirs.find("memory"); memory != dirs.end()) {
+    auto peak = read_u64(memory->second / "memory.max_usage_in_bytes");
+    if (!peak) return std::move(peak).error();
+    u.memory_peak_bytes = *peak;
+  }
+  ISOL8_TRY(read_v1_counters(dirs, u));
   if (auto cpuacct = dirs.find("cpuacct"); cpuacct != dirs.end()) {
     auto stat = read_control(cpuacct->second / "cpuacct.stat");
     if (!stat) return std::move(stat).error();

@@ -17,7 +17,6 @@
 // kMaxChargedAtStart, and anything unexpected (an error, a process left, a runner killed
 // mid-run, a record that is not "ready"), makes the slot's cgroups anew.
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -126,13 +125,7 @@ class V1SlotCgroup final : public Cgroup {
   // Opened when the slot was taken (which showed that its directories are there).
   Result<std::vector<UniqueFd>> open_self_join_files() override {
     if (!join_files_.empty()) return std::exchange(join_files_, {});
-    std::vector<UniqueFd> files;
-    for (const fs::path& dir : dirs_.unique) {
-      UniqueFd fd(::open((dir / "tasks").c_str(), O_WRONLY | O_CLOEXEC));
-      if (!fd) return errno_error("open " + (dir / "tasks").string());
-      files.push_back(std::move(fd));
-    }
-    return files;
+    return open_tasks_files(dirs_.unique);
   }
   std::vector<std::string> enforced() const override { return enforced_names(limits_); }
   // No freezer: a one-run cgroup's processes end with its init.
@@ -182,14 +175,9 @@ class V1SlotCgroup final : public Cgroup {
   bool clean() const {
     auto pids = read_procs(dirs_.unique.front() / "cgroup.procs");
     if (!pids || !pids->empty()) return false;
-    V1Dirs counted;
-    for (const char* controller : {"memory", "pids"}) {
-      if (auto dir = dirs_.by_controller.find(controller); dir != dirs_.by_controller.end()) {
-        counted.insert(*dir);
-      }
-    }
-    auto u = read_v1_usage(counted);
-    return u && u->oom_kills == 0 && !u->oom_killed && u->pids_max_hits == 0;
+    CgroupUsage u;
+    return read_v1_counters(dirs_.by_controller, u) && u.oom_kills == 0 && !u.oom_killed &&
+           u.pids_max_hits == 0;
   }
 
   std::string name_;
@@ -206,11 +194,9 @@ class V1SlotCgroup final : public Cgroup {
 // are `want`, and its memory peak and CPU baseline are taken. An error: make it anew.
 Result<void> reuse(const SlotDirs& dirs, const AppliedLimits& have, const AppliedLimits& want,
                    Baseline& baseline, std::vector<UniqueFd>& join_files) {
-  for (const fs::path& dir : dirs.unique) {
-    UniqueFd fd(::open((dir / "tasks").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return errno_error("open " + (dir / "tasks").string());
-    join_files.push_back(std::move(fd));
-  }
+  auto opened = open_tasks_files(dirs.unique);
+  if (!opened) return std::move(opened).error();
+  join_files = std::move(opened).value();
   ISOL8_TRY(write_v1_limits(dirs.by_controller, want, have));
   if (auto memory = dirs.by_controller.find("memory"); memory != dirs.by_controller.end()) {
     // Writing resets the peak to what is charged now.
