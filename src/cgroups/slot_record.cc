@@ -1,13 +1,13 @@
 #include "cgroups/slot_record.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <string>
+
+#include "common/slot_lock_file.h"
 
 namespace isol8::cgroups {
 namespace {
@@ -34,23 +34,12 @@ std::optional<AppliedLimits> parse_ready(const char* text) {
 
 Result<std::optional<SlotRecord>> SlotRecord::take(const std::filesystem::path& dir,
                                                    uint32_t index) {
-  const std::filesystem::path path = dir / ("slot-" + std::to_string(index) + ".lock");
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd && errno == ENOENT) {
-    // The first slot since boot (the directory is on /run): made here, for root only.
-    if (::mkdir(dir.parent_path().c_str(), 0755) != 0 && errno != EEXIST) {
-      return errno_error("cannot create " + dir.parent_path().string());
-    }
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return errno_error("cannot create " + dir.string());
-    }
-    fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  }
-  if (!fd) return errno_error("cannot open " + path.string());
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return std::optional<SlotRecord>();
-    return errno_error("cannot lock " + path.string());
-  }
+  const std::string name = "slot-" + std::to_string(index) + ".lock";
+  auto locked = try_lock_slot_file(dir, name);
+  if (!locked) return std::move(locked).error();
+  if (!*locked) return std::optional<SlotRecord>();
+  UniqueFd fd = std::move(**locked);
+  const std::filesystem::path path = dir / name;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + path.string());
   char identity[40];
