@@ -78,6 +78,10 @@ struct NativeOptions {
   // is made and removed for every run). The CLI's one-shot runs use them: there, a cgroup's
   // creation and removal are a tenth of the run.
   uint32_t cgroup_slots = 0;
+  // Network namespaces of `--net none` runs made ahead, one run for the next, at most this many
+  // at once (as root; 0: each run makes its own). The CLI's one-shot runs use them: there, the
+  // namespace is a tenth of the run.
+  uint32_t netns_slots = 0;
 };
 
 // upstream's security option: the seccomp mode and, for "custom", the profile to load.

@@ -13,6 +13,7 @@
 #include "cgroups/cgroup_fs.h"
 #include "cgroups/cgroup_manager.h"
 #include "common/pid_dirs.h"
+#include "network/netns_slot.h"
 #include "network/slot_lock.h"
 
 namespace isol8 {
@@ -62,6 +63,10 @@ Result<void> reclaim_leftovers(Leftovers& removed) {
   auto slots = manager->remove_idle_slots();
   if (!slots) return std::move(slots).error();
   removed.cgroup_slots = *slots;
+  // The network namespaces one-shot runs made for the next (kept by a mount each).
+  auto namespaces = NetnsSlot::remove_idle(NetnsSlot::kDefaultDir);
+  if (!namespaces) return std::move(namespaces).error().context("while removing the network namespaces made ahead");
+  removed.netns_slots = *namespaces;
   return {};
 }
 

@@ -39,9 +39,11 @@ struct Leftovers {
   size_t proxy_dirs = 0;     // proxy directories of killed runners (native relay and docker)
   size_t network_slots = 0;  // slot lock files of killed native runners' filtered networks
   size_t cgroup_slots = 0;   // reused cgroups of one-shot native runs that no run holds
+  size_t netns_slots = 0;    // network namespaces made ahead for one-shot runs, no run holding them
 };
-// Removes them. Fails only when the stale cgroups cannot be listed or removed (the counts of
-// proxy directories and network slots are still reported through `removed`).
+// Removes them. Fails only when the stale cgroups or the idle namespaces made ahead cannot be
+// removed (the counts of proxy directories and network slots are still reported through
+// `removed`).
 Result<void> reclaim_leftovers(Leftovers& removed);
 
 // A native sandbox kept by --persist (NativeSession::keep) whose init still runs, found by its

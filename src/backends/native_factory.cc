@@ -27,6 +27,7 @@ Result<NativeBackendConfig> native_config(const Options& options) {
   config.network_pool = options.native.network_pool;
   config.filtered_mode = options.native.filtered_mode;
   config.cgroup_slots = options.native.cgroup_slots;
+  config.netns_slots = options.native.netns_slots;
   // (Looked up only for a filtered run: the relay binary's search is not for every run's path.)
   if (config.filtered_mode == FilteredMode::kAuto && options.network == NetworkMode::kFiltered &&
       runs_once(options) && find_relay_binary().has_value()) {

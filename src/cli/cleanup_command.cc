@@ -31,7 +31,7 @@ int cleanup_command(const CleanupArgs& args) {
   int status = 0;
   Leftovers leftovers;
   if (auto reclaimed = remove_dead_runs_leftovers(leftovers); !reclaimed) {
-    std::cerr << "[WARN] could not remove stale cgroups: " << reclaimed.error().message << "\n";
+    std::cerr << "[WARN] could not remove what dead runs left: " << reclaimed.error().message << "\n";
     status = 1;
   } else if (leftovers.cgroups > 0) {
     fmt::print("[OK] removed {} stale cgroup(s) of dead native runs\n", leftovers.cgroups);
@@ -42,6 +42,8 @@ int cleanup_command(const CleanupArgs& args) {
     fmt::print("[OK] removed {} network slot lock(s) of dead runs\n", slots);
   if (const size_t slots = leftovers.cgroup_slots; slots > 0)
     fmt::print("[OK] removed {} idle cgroup slot(s) of one-shot runs\n", slots);
+  if (const size_t slots = leftovers.netns_slots; slots > 0)
+    fmt::print("[OK] removed {} network namespace(s) made ahead for one-shot runs\n", slots);
 
   // Native sandboxes kept by --persist: asked about and removed with the containers.
   std::vector<KeptNativeSandbox> kept;

@@ -237,6 +237,8 @@ Result<Options> build_run_options(const RunArgs& args, const LoadedConfig& confi
   // ...but the cgroups of one-run sandboxes are kept for the next process (cgroup v1; see
   // CgroupRoots::slot_count): as many as runs happen at once on the host, up to this many.
   o.native.cgroup_slots = 16;
+  // ...and so is the network namespace of a --net none run, made by the run before it.
+  o.native.netns_slots = 16;
   if (args.image) {
     o.image = *args.image;
   }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "network/netns_slot.h"
 #include "support/files.h"
 
 namespace isol8::test {
@@ -231,10 +232,14 @@ bool is_docker_daemon_mount(const std::string& mount_point) {
   return false;
 }
 
+bool is_netns_slot_mount(const std::string& mount_point) {
+  return mount_point.starts_with(std::string(NetnsSlot::kDefaultDir) + "/");
+}
+
 size_t host_mount_count() {
   size_t n = 0;
   for_each_mount([&](const std::string&, const std::string&, const std::string& point) {
-    if (!is_docker_daemon_mount(point)) ++n;
+    if (!is_docker_daemon_mount(point) && !is_netns_slot_mount(point)) ++n;
   });
   return n;
 }
@@ -242,7 +247,7 @@ size_t host_mount_count() {
 std::set<std::string> host_mounts() {
   std::set<std::string> out;
   for_each_mount([&](const std::string& line, const std::string& id, const std::string& point) {
-    if (is_docker_daemon_mount(point)) return;
+    if (is_docker_daemon_mount(point) || is_netns_slot_mount(point)) return;
     const auto dash = line.find(" - ");
     std::string type;
     if (dash != std::string::npos) std::istringstream(line.substr(dash + 3)) >> type;

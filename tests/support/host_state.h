@@ -63,7 +63,14 @@ std::vector<std::string> docker_daemon_dirs();
 // running at the same time; they are not something a run leaves on the host.
 bool is_docker_daemon_mount(const std::string& mount_point);
 
-// Mounts visible in this (the host's) mount namespace, leaving out the Docker daemon's own.
+// A network namespace made ahead for the next `--net none` CLI run (network/netns_slot.h): each
+// run replaces its slot's, so their mount ids change with every run; they are kept between runs
+// by design, as reused cgroup slots are. netns_slot_live_test and the native network tests check
+// what they hold and that they never serve two runs.
+bool is_netns_slot_mount(const std::string& mount_point);
+
+// Mounts visible in this (the host's) mount namespace, leaving out the Docker daemon's own and
+// the namespaces made ahead.
 size_t host_mount_count();
 
 // The same mounts as "mount-id mount-point fstype" strings.

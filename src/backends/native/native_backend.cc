@@ -103,6 +103,12 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
     if (!started) return std::move(started).error();
     filtered = std::move(started).value();
   }
+  // Declared before the sandbox too: its namespace is the sandbox's.
+  std::optional<NetnsSlot> netns_slot;
+  if (spec.network == NetworkMode::kNone && netns_slots_ > 0) {
+    netns_slot = claim_netns_slot();
+    extras.netns_from_parent = netns_slot && netns_slot->prepared() >= 0;
+  }
 
   // Step 2: everything the child needs, before it exists.
   auto plan = SpawnPlan::create(spec, settings_, seccomp_ ? &*seccomp_ : nullptr, extras);
@@ -128,10 +134,14 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   spdlog::debug("native: clone3 flags={:#x} cgroup={} argv0={} root={}", (*plan)->clone_flags(),
                 cgroup ? cgroup->name() : "none", spec.argv.at(0),
                 spec.root_dir.empty() ? "host" : spec.root_dir);
-  auto sandbox =
-      clone_sandbox(**plan, *pipes, entry->clone_into_fd(), filtered ? filtered->netns_fd() : -1);
+  const int netns_fd = filtered                                 ? filtered->netns_fd()
+                       : netns_slot && extras.netns_from_parent ? netns_slot->prepared()
+                                                                : -1;
+  auto sandbox = clone_sandbox(**plan, *pipes, entry->clone_into_fd(), netns_fd);
   if (!sandbox) return std::move(sandbox).error();
   ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), entry->placed(), **plan));
+  // While the sandbox runs and this thread only waits: the namespace of the slot's next run.
+  if (netns_slot) netns_slot->refill_in_background();
 
   // Step 12.
   SupervisionResult supervised =
@@ -148,6 +158,16 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   record_usage(outcome, *sandbox, cgroup.get());
   ISOL8_TRY(record_ending(outcome, supervised, spec));
   return outcome;
+}
+
+std::optional<NetnsSlot> NativeBackend::claim_netns_slot() {
+  auto claimed = NetnsSlot::claim(netns_slot_dir_, netns_slots_);
+  if (!claimed) {
+    spdlog::debug("native: no network namespace made ahead: {}", claimed.error().message);
+    return std::nullopt;
+  }
+  trace::mark("native: network namespace slot claimed");
+  return std::move(claimed).value();
 }
 
 // What the run consumed (from its cgroup when it accounts for it, else init's rusage, which
@@ -200,7 +220,9 @@ NativeBackend::NativeBackend(NativeSettings settings, std::unique_ptr<CgroupMana
       filtered_(std::move(network.network), std::move(network.proxy_starter),
                 network.mode == FilteredMode::kRelay, network.relay_fallback),
       cgroups_(std::move(cgroups)),
-      seccomp_(std::move(seccomp)) {
+      seccomp_(std::move(seccomp)),
+      netns_slots_(network.netns_slots),
+      netns_slot_dir_(std::move(network.netns_slot_dir)) {
   uint32_t token = 0;
   while (::getrandom(&token, sizeof token, 0) != sizeof token) {
   }
@@ -310,6 +332,9 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   network.proxy_starter = config.proxy_starter;
   network.mode = veth ? FilteredMode::kVeth : FilteredMode::kRelay;
   network.relay_fallback = veth && config.filtered_mode == FilteredMode::kAuto;
+  // Made with unshare and kept with a bind mount: the host's root only.
+  if (::geteuid() == 0) network.netns_slots = config.netns_slots;
+  network.netns_slot_dir = config.netns_slot_dir;
   auto backend = std::make_unique<NativeBackend>(std::move(settings), std::move(cgroups),
                                                  std::move(seccomp).value(), std::move(network));
   if (first_network.valid()) backend->adopt_spare(std::move(first_network));

@@ -17,6 +17,7 @@
 #include "backends/native/sandbox_process.h"
 #include "backends/native/spawn_plan.h"
 #include "cgroups/cgroup_manager.h"
+#include "network/netns_slot.h"
 #include "seccomp/compiler.h"
 
 namespace isol8 {
@@ -42,6 +43,10 @@ struct NativeBackendConfig {
   size_t pool_size = 0;
   // Reused one-run cgroups (CgroupRoots::slot_count); 0: none.
   uint32_t cgroup_slots = 0;
+  // Network namespaces made ahead for `--net none` runs (network/netns_slot.h), at most this
+  // many at once, as root; 0: each run's clone3 makes its own.
+  uint32_t netns_slots = 0;
+  std::filesystem::path netns_slot_dir = NetnsSlot::kDefaultDir;
 };
 
 // The filtered mode's settings, checked once per backend.
@@ -50,6 +55,9 @@ struct NetworkSettings {
   ProxyStarter proxy_starter;
   FilteredMode mode = FilteredMode::kRelay;  // kVeth or kRelay, decided once
   bool relay_fallback = false;  // kAuto chose veth: a failure to make one switches to the relay
+  // `--net none`: namespaces made ahead (NativeBackendConfig::netns_slots); 0: none.
+  uint32_t netns_slots = 0;
+  std::filesystem::path netns_slot_dir;
 };
 
 class NativeBackend final : public Backend {
@@ -81,6 +89,9 @@ class NativeBackend final : public Backend {
   // CgroupLimits::one_run.
   Result<std::unique_ptr<Cgroup>> make_cgroup(const std::string& name, const ResourceLimits& limits,
                                               bool one_run);
+  // Step 1c (`--net none`): the run's slot of namespaces made ahead, when there is one (a
+  // failure is only slower: the run's clone3 makes the namespace).
+  std::optional<NetnsSlot> claim_netns_slot();
   void record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup);
   // The limits `cgroup` (none: no cgroup at all) cannot apply, and the once-per-backend warning
   // that names them.
@@ -91,6 +102,8 @@ class NativeBackend final : public Backend {
   FilteredHostSide filtered_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::optional<SeccompProgram> seccomp_;
+  uint32_t netns_slots_ = 0;
+  std::filesystem::path netns_slot_dir_;
   // Each run's cgroup is named <instance>-<run>: unique even with several engines in a process.
   std::string instance_;
   std::atomic<uint64_t> runs_{0};

@@ -24,10 +24,11 @@ struct NativeSettings {
   std::string hostname = "isol8";
 };
 
-// What the filtered network mode adds to a run.
+// What the network adds to a run: the filtered mode's plumbing, or a namespace made ahead.
 struct SpawnExtras {
   std::vector<std::string> env;  // KEY=VALUE, appended to the spec's environment
-  // The parent puts the child in a network namespace it prepared (loopback up, veth, route),
+  // The parent puts the child in a network namespace it prepared (loopback up, and for the
+  // filtered mode a veth and a route; for --net none one made ahead, network/netns_slot.h),
   // owned by the runner's user namespace, so the sandbox cannot change it: no CLONE_NEWNET.
   bool netns_from_parent = false;
   // The relay mode: a loopback-only namespace of the sandbox's own, in which init starts

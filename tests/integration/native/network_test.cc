@@ -2,6 +2,7 @@
 // no route anywhere; with --net host it shares the host's interfaces. No test sends traffic off
 // the machine: the connect to 1.1.1.1 fails before any packet exists, because there is no route.
 
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -9,6 +10,8 @@
 
 namespace isol8::test {
 namespace {
+
+namespace fs = std::filesystem;
 
 class NativeNetwork : public LeakCheckedTest {};
 
@@ -105,6 +108,42 @@ TEST_F(NativeNetwork, CliNetHostSeesTheHostsInterfaces) {
     if (name == "lo") continue;
     EXPECT_TRUE(contains(hostnet.out, name + ":")) << name << "\n" << hostnet.out;
     EXPECT_FALSE(contains(none.out, name + ":")) << name << "\n" << none.out;
+  }
+}
+
+// One-shot CLI runs as root start in a namespace the run before made ahead (netns_slot.h): each
+// must still be new. A run leaves a connection in TIME_WAIT (the kernel keeps it for a minute
+// after the processes are gone), and the next run must not see it.
+TEST_F(NativeNetwork, CliRunsNeverInheritAnotherRunsNetworkState) {
+  const std::string code =
+      "import os, socket\n"
+      "def connections():\n"
+      "    return sum(len(open(p).readlines()) - 1 for p in ('/proc/net/tcp', '/proc/net/tcp6'))\n"
+      "print(os.readlink('/proc/self/ns/net'), connections())\n"
+      "srv = socket.socket()\n"
+      "srv.bind(('127.0.0.1', 0))\n"
+      "srv.listen(1)\n"
+      "c = socket.create_connection(srv.getsockname(), 5)\n"
+      "conn, _ = srv.accept()\n"
+      "c.close()\n"
+      "conn.close()\n"
+      "print(connections())\n";
+  const std::string host_netns = fs::read_symlink("/proc/self/ns/net").string();
+  std::string previous;
+  for (int run = 0; run < 3; ++run) {
+    const CliRun r = cli().run({"run", "-e", code});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::istringstream out(r.out);
+    std::string netns;
+    int before = -1, after = -1;
+    out >> netns >> before >> after;
+    EXPECT_EQ(before, 0) << "run " << run << " found connections of an earlier run:\n" << r.out;
+    EXPECT_GE(after, 1) << "the run left no TIME_WAIT, so this test shows nothing:\n" << r.out;
+    EXPECT_NE(netns, host_netns);
+    // Both namespaces exist at the same time (the next is made while a run runs), so their
+    // numbers differ unless they are one namespace.
+    EXPECT_NE(netns, previous) << "two consecutive runs shared a network namespace";
+    previous = netns;
   }
 }
 
