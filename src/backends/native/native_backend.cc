@@ -144,8 +144,15 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (netns_slot) netns_slot->refill_in_background();
 
   // Step 12.
-  SupervisionResult supervised =
-      supervise(*sandbox, spec.stdin_data, setup_step_timeouts(spec), spec.timeout, sink, control);
+  // The cgroup's counters are final once init has reaped the program (what the program left
+  // running is killed as init ends): read them while init ends the sandbox, which takes a
+  // quarter of a millisecond (its namespaces and mounts), rather than after.
+  std::optional<Result<CgroupUsage>> usage;
+  const auto read_usage = [&] {
+    if (cgroup) usage = cgroup->usage();
+  };
+  SupervisionResult supervised = supervise(*sandbox, spec.stdin_data, setup_step_timeouts(spec),
+                                           spec.timeout, sink, control, read_usage);
   trace::mark("native: sandbox exited, output drained");
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 
@@ -155,7 +162,11 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
     // init has exited, so the kernel is ending the rest of the sandbox: its network goes now.
     filtered_.retire(std::move(filtered));
   }
-  record_usage(outcome, *sandbox, cgroup.get());
+  // A program killed by a signal may be the OOM killer's victim, whose count the kernel can
+  // raise after the kill: read again now that the sandbox is gone.
+  const bool killed = supervised.wait_status && WIFSIGNALED(*supervised.wait_status);
+  if (killed && usage && (!*usage || !(*usage)->oom_killed)) usage.reset();
+  record_usage(outcome, *sandbox, cgroup.get(), std::move(usage));
   ISOL8_TRY(record_ending(outcome, supervised, spec));
   return outcome;
 }
@@ -173,8 +184,8 @@ std::optional<NetnsSlot> NativeBackend::claim_netns_slot() {
 // What the run consumed (from its cgroup when it accounts for it, else init's rusage, which
 // misses what init did not reap itself) and which limits held; the first run whose limits were
 // not all enforced warns.
-void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sandbox,
-                                 Cgroup* cgroup) {
+void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup,
+                                 std::optional<Result<CgroupUsage>> read) {
   const struct rusage& ru = sandbox.usage();
   outcome.usage.cpu_user_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
   outcome.usage.cpu_system_ms = ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
@@ -182,7 +193,8 @@ void NativeBackend::record_usage(RunOutcome& outcome, const SandboxProcess& sand
   outcome.limits.not_enforced = unenforced_limits(cgroup);
   if (cgroup) {
     outcome.limits.enforced = cgroup->enforced();
-    if (auto usage = cgroup->usage(); usage) {
+    if (!read) read = cgroup->usage();
+    if (auto& usage = *read; usage) {
       outcome.oom_killed = usage->oom_killed;
       outcome.pids_limit_hit = usage->pids_max_hits > 0;
       if (usage->cpu_measured) {

@@ -92,7 +92,9 @@ class NativeBackend final : public Backend {
   // Step 1c (`--net none`): the run's slot of namespaces made ahead, when there is one (a
   // failure is only slower: the run's clone3 makes the namespace).
   std::optional<NetnsSlot> claim_netns_slot();
-  void record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup);
+  // `read` is the cgroup's usage when it was read already (see run()).
+  void record_usage(RunOutcome& outcome, const SandboxProcess& sandbox, Cgroup* cgroup,
+                    std::optional<Result<CgroupUsage>> read = std::nullopt);
   // The limits `cgroup` (none: no cgroup at all) cannot apply, and the once-per-backend warning
   // that names them.
   static std::vector<std::string> unenforced_limits(const Cgroup* cgroup);

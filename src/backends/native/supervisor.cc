@@ -101,8 +101,10 @@ void feed_stdin(StdinFeed& feed, UniqueFd& program_stdin) {
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
                             const std::vector<std::chrono::milliseconds>& setup_timeouts,
                             std::chrono::milliseconds timeout, OutputSink& sink,
-                            const RunControl& control) {
+                            const RunControl& control,
+                            const std::function<void()>& on_program_exit) {
   SupervisionResult result;
+  bool program_exit_told = false;
   SigpipeGuard sigpipe_guard;
   SandboxPipes& pipes = sandbox.pipes();
   const auto start = Clock::now();
@@ -189,6 +191,10 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
         if (!result.timed_out && !result.cancelled) deadline = Clock::now() + timeout;
         sink.on_setup_exit(exit_code_of(status));
       }
+    }
+    if (result.wait_status && !program_exit_told) {
+      program_exit_told = true;
+      if (on_program_exit) on_program_exit();
     }
     if (fired(i_out)) out_open = pump(pipes.stdout_read.get(), OutputStream::kStdout, sink);
     if (fired(i_err)) err_open = pump(pipes.stderr_read.get(), OutputStream::kStderr, sink);

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -58,10 +59,13 @@ void feed_stdin(StdinFeed& feed, UniqueFd& program_stdin);
 
 // `stdin_data` then, when `control.stdin_fd` is set, what that fd yields go to the program's
 // stdin. `setup_timeouts`: the time limit of each setup step, in order (empty: no setup phase);
-// `timeout`: the program's. Each limit starts when the step before ends.
+// `timeout`: the program's. Each limit starts when the step before ends. `on_program_exit` is
+// called once when init reports the program's exit, while init is still ending the sandbox (not
+// after a timeout or a cancel, which kill init instead).
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
                             const std::vector<std::chrono::milliseconds>& setup_timeouts,
                             std::chrono::milliseconds timeout, OutputSink& sink,
-                            const RunControl& control);
+                            const RunControl& control,
+                            const std::function<void()>& on_program_exit = {});
 
 }  // namespace isol8
