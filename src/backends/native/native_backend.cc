@@ -103,9 +103,11 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
     if (!started) return std::move(started).error();
     filtered = std::move(started).value();
   }
-  // Declared before the sandbox too: its namespace is the sandbox's.
+  // Declared before the sandbox too: its namespace is the sandbox's. The relay's sandbox has a
+  // loopback-only namespace too (its relay listens on 127.0.0.1 inside).
   std::optional<NetnsSlot> netns_slot;
-  if (spec.network == NetworkMode::kNone && netns_slots_ > 0) {
+  const bool loopback_only = spec.network == NetworkMode::kNone || extras.relay_exe_fd >= 0;
+  if (loopback_only && netns_slots_ > 0) {
     netns_slot = claim_netns_slot();
     extras.netns_from_parent = netns_slot && netns_slot->prepared() >= 0;
   }
@@ -134,9 +136,10 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   spdlog::debug("native: clone3 flags={:#x} cgroup={} argv0={} root={}", (*plan)->clone_flags(),
                 cgroup ? cgroup->name() : "none", spec.argv.at(0),
                 spec.root_dir.empty() ? "host" : spec.root_dir);
-  const int netns_fd = filtered                                 ? filtered->netns_fd()
-                       : netns_slot && extras.netns_from_parent ? netns_slot->prepared()
-                                                                : -1;
+  // The namespace the parent prepared: the veth's, or one made ahead (the relay's sandbox has
+  // no veth, so its FilteredRun has none to give).
+  int netns_fd = filtered ? filtered->netns_fd() : -1;
+  if (netns_fd < 0 && netns_slot) netns_fd = netns_slot->prepared();
   auto sandbox = clone_sandbox(**plan, *pipes, entry->clone_into_fd(), netns_fd);
   if (!sandbox) return std::move(sandbox).error();
   ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), entry->placed(), **plan));

@@ -45,6 +45,12 @@ std::string describe_failure(const ChildMessage& msg, const RunSpec& spec) {
 // namespaces.
 Result<SandboxProcess> clone_sandbox(SpawnPlan& plan, RunPipes& pipes, int cgroup_fd,
                                      int netns_fd) {
+  // Without CLONE_NEWNET and without a namespace to enter, the child would share the host's.
+  if (plan.needs_parent_netns() && netns_fd < 0) {
+    return make_error(
+        "the sandbox's network namespace was not prepared (refusing to run it in "
+        "the host's)");
+  }
   UniqueFd home_netns;
   if (netns_fd >= 0) {
     home_netns.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));

@@ -54,6 +54,7 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
 
   plan->clone_flags_ = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
                        (own_netns ? CLONE_NEWNET : 0);  // cgroup ns: by the child, later
+  plan->needs_parent_netns_ = !host_network && extras.netns_from_parent;
   plan->id_maps_ = settings.id_maps;
 
   ChildSpec& child = plan->child_;

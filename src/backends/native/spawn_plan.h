@@ -52,6 +52,9 @@ class SpawnPlan {
 
   // The namespaces to create with clone3.
   uint64_t clone_flags() const { return clone_flags_; }
+  // Whether the child must start in a network namespace the parent prepared (it gets none of
+  // its own, and must not share the host's).
+  bool needs_parent_netns() const { return needs_parent_netns_; }
   const IdMapPlan& id_maps() const { return id_maps_; }
   // The child's view; the fd fields are filled in by the caller.
   ChildSpec& child() { return child_; }
@@ -81,6 +84,7 @@ class SpawnPlan {
   std::vector<char*> relay_argv_;
   std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree> empty_caps_;
   uint64_t clone_flags_ = 0;
+  bool needs_parent_netns_ = false;
   IdMapPlan id_maps_;
   ChildSpec child_;
 };

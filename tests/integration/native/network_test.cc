@@ -147,6 +147,26 @@ TEST_F(NativeNetwork, CliRunsNeverInheritAnotherRunsNetworkState) {
   }
 }
 
+// A one-shot filtered run uses the relay, whose sandbox is loopback-only too and may start in a
+// namespace made ahead (the second run certainly does): never in the host's.
+TEST_F(NativeNetwork, CliFilteredRunsNeverShareTheHostsNetwork) {
+  const std::string host_netns = fs::read_symlink("/proc/self/ns/net").string();
+  for (int run = 0; run < 2; ++run) {
+    const CliRun r =
+        cli().run({"run", "--net", "filtered", "--allow", "example\\.com", "-r", "bash", "-e",
+                   "readlink /proc/self/ns/net; "
+                   "tail -n +3 /proc/net/dev | cut -d: -f1"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::istringstream out(r.out);
+    std::string netns;
+    out >> netns;
+    EXPECT_NE(netns, host_netns) << "run " << run << " ran in the host's network namespace";
+    std::set<std::string> interfaces;
+    for (std::string name; out >> name;) interfaces.insert(name);
+    EXPECT_EQ(interfaces, std::set<std::string>{"lo"}) << r.out;
+  }
+}
+
 TEST_F(NativeNetwork, InvalidNetModeIsRejected) {
   const CliRun r = cli().run({"run", "--net", "everything", "-e", "print(1)"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
