@@ -65,7 +65,10 @@ Result<void> reclaim_leftovers(Leftovers& removed) {
   removed.cgroup_slots = *slots;
   // The network namespaces one-shot runs made for the next (kept by a mount each).
   auto namespaces = NetnsSlot::remove_idle(NetnsSlot::kDefaultDir);
-  if (!namespaces) return std::move(namespaces).error().context("while removing the network namespaces made ahead");
+  if (!namespaces)
+    return std::move(namespaces)
+        .error()
+        .context("while removing the network namespaces made ahead");
   removed.netns_slots = *namespaces;
   return {};
 }

@@ -42,7 +42,8 @@ struct CgroupLimits {
 
 struct CgroupUsage {
   uint64_t memory_peak_bytes = 0;
-  bool cpu_measured = false;  // false: no CPU accounting in this cgroup (the two below are 0)
+  bool memory_is_peak = true;  // false: memory.current (cgroup v2 before Linux 5.19), not a peak
+  bool cpu_measured = false;   // false: no CPU accounting in this cgroup (the two below are 0)
   uint64_t cpu_user_usec = 0;
   uint64_t cpu_system_usec = 0;
   bool oom_killed = false;     // the kernel's OOM killer killed a process of this cgroup

@@ -84,7 +84,8 @@ class V2Cgroup final : public Cgroup {
   Result<CgroupUsage> usage() const override {
     CgroupUsage u;
     fs::path peak = dir_ / "memory.peak";  // Linux 5.19+
-    auto memory = read_u64(file_exists(peak) ? peak : dir_ / "memory.current");
+    u.memory_is_peak = file_exists(peak);
+    auto memory = read_u64(u.memory_is_peak ? peak : dir_ / "memory.current");
     if (!memory) return std::move(memory).error();
     u.memory_peak_bytes = *memory;
     auto cpu = read_control(dir_ / "cpu.stat");

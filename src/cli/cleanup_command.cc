@@ -31,7 +31,8 @@ int cleanup_command(const CleanupArgs& args) {
   int status = 0;
   Leftovers leftovers;
   if (auto reclaimed = remove_dead_runs_leftovers(leftovers); !reclaimed) {
-    std::cerr << "[WARN] could not remove what dead runs left: " << reclaimed.error().message << "\n";
+    std::cerr << "[WARN] could not remove what dead runs left: " << reclaimed.error().message
+              << "\n";
     status = 1;
   } else if (leftovers.cgroups > 0) {
     fmt::print("[OK] removed {} stale cgroup(s) of dead native runs\n", leftovers.cgroups);

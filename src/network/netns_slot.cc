@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -150,32 +151,53 @@ Result<std::optional<NetnsSlot>> NetnsSlot::claim(const fs::path& dir, uint32_t 
   return std::optional<NetnsSlot>();
 }
 
+NetnsSlot::~NetnsSlot() {
+  if (lock_) refill_in_background();
+}
+
 void NetnsSlot::refill_in_background() {
-  refill_ = std::jthread([lock = lock_.get(), point = mount_point_] {
-    if (auto made = refill(lock, point); !made) {
-      spdlog::debug("native: the next network namespace of {} was not made: {}", point.string(),
-                    made.error().message);
-    }
-  });
+  if (!lock_) return;
+  try {
+    refill_ = std::jthread([lock = std::move(lock_), point = mount_point_] {
+      if (auto made = refill(lock.get(), point); !made) {
+        spdlog::debug("native: the next network namespace of {} was not made: {}", point.string(),
+                      made.error().message);
+      }
+    });
+  } catch (const std::system_error& e) {
+    // No thread (a pids limit, say): the slot stays "used", and its next run makes its own.
+    spdlog::debug("native: no thread to make the next network namespace: {}", e.what());
+  }
 }
 
 Result<size_t> NetnsSlot::remove_idle(const fs::path& dir) {
   std::error_code ec;
+  fs::directory_iterator entries(dir, ec);
+  if (ec == std::errc::no_such_file_or_directory || ec == std::errc::permission_denied) return 0;
+  if (ec) return Error{ec.value(), "cannot list " + dir.string() + ": " + ec.message()};
   size_t removed = 0;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+  std::string failures;
+  for (const auto& entry : entries) {
     const auto index = slot_index(entry.path().filename().string());
     if (!index) continue;
+    Result<size_t> unmounted = size_t{0};
     auto lock = try_lock_slot_file(dir, slot_name(*index) + ".lock");
-    if (!lock) return std::move(lock).error();
-    if (!*lock) continue;  // a run holds it
-    ISOL8_TRY(store_record((*lock)->get(), "used"));
-    auto unmounted = unmount_all(entry.path());
-    if (!unmounted) return std::move(unmounted).error();
-    if (*unmounted > 0) ++removed;
+    if (!lock) {
+      unmounted = std::move(lock).error();
+    } else if (!*lock) {
+      continue;  // a run holds it
+    } else if (auto marked = store_record((*lock)->get(), "used"); !marked) {
+      unmounted = std::move(marked).error();
+    } else {
+      unmounted = unmount_all(entry.path());
+    }
+    if (!unmounted) {
+      failures += (failures.empty() ? "" : "; ") + unmounted.error().message;
+    } else if (*unmounted > 0) {
+      ++removed;
+    }
   }
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    return Error{ec.value(), "cannot list " + dir.string() + ": " + ec.message()};
-  }
+  if (!failures.empty()) return Error{EBUSY, failures};
   return removed;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
-// Network namespaces made ahead for one-shot `--net none` runs. A new network namespace costs
-// about 0.4 ms of a 4 ms `isol8 run` (its loopback device and per-namespace sysctl tables), and
-// the runner would wait for it inside clone3. Instead, a run starts its sandbox in a namespace
-// that an earlier run made in the run's slot, and while its own sandbox runs (when the runner
-// only waits) a thread makes the slot's next one.
+// Network namespaces made ahead for one-shot loopback-only runs (`--net none`, and the filtered
+// mode's relay). A new network namespace costs about 0.4 ms of a 4 ms `isol8 run` (its loopback
+// device and per-namespace sysctl tables), and the runner would wait for it inside clone3.
+// Instead, a run starts its sandbox in a namespace that an earlier run made in the run's slot,
+// and while its own sandbox runs (when the runner only waits) a thread makes the slot's next one.
 //
 // Each namespace serves one sandbox, never two. A slot is <dir>/slot-<n>, where a bind mount
 // keeps its namespace, and <dir>/slot-<n>.lock, held with flock() (common/slot_lock_file.h) and
@@ -37,18 +37,21 @@ class NetnsSlot {
 
   NetnsSlot(NetnsSlot&&) = default;
   NetnsSlot& operator=(NetnsSlot&&) = default;
-  ~NetnsSlot() = default;  // waits for the refill (its thread goes first), then unlocks
+  // Refills the slot when the run did not (an error before its sandbox started), and waits for
+  // the refill, whose thread holds the lock until it is done.
+  ~NetnsSlot();
 
   uint32_t index() const { return index_; }
-  // The namespace an earlier run made in this slot, unmounted now (this run's alone); -1 when the
-  // slot held none.
+  // The namespace an earlier run made in this slot, marked used (this run's alone); -1 when the
+  // slot held none this run may enter.
   int prepared() const { return prepared_.get(); }
   // Makes the slot's next namespace on a thread of its own (loopback up, bind-mounted at the
-  // slot); the destructor waits for it. A failure only leaves the slot empty (logged at debug).
+  // slot), which takes the lock with it; the destructor waits for it. A failure only leaves the
+  // slot without one (logged at debug). Once per slot.
   void refill_in_background();
 
   // For `isol8 cleanup`: unmounts the namespaces of the slots in `dir` that no run holds; returns
-  // how many.
+  // how many. A directory this user cannot read (only root's runs make slots) has none to remove.
   static Result<size_t> remove_idle(const std::filesystem::path& dir);
 
  private:
@@ -60,9 +63,9 @@ class NetnsSlot {
 
   uint32_t index_ = 0;
   std::filesystem::path mount_point_;
-  UniqueFd lock_;
+  UniqueFd lock_;  // moved to the refill's thread when it starts
   UniqueFd prepared_;
-  std::jthread refill_;  // last: joined before the lock is released
+  std::jthread refill_;
 };
 
 }  // namespace isol8

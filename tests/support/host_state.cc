@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -233,21 +234,44 @@ bool is_docker_daemon_mount(const std::string& mount_point) {
 }
 
 bool is_netns_slot_mount(const std::string& mount_point) {
-  return mount_point.starts_with(std::string(NetnsSlot::kDefaultDir) + "/");
+  const std::string prefix = std::string(NetnsSlot::kDefaultDir) + "/slot-";
+  if (!mount_point.starts_with(prefix)) return false;
+  const std::string index = mount_point.substr(prefix.size());
+  return !index.empty() && index.size() <= 2 &&
+         std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+         std::stoi(index) < 16;
 }
+
+namespace {
+
+// The mounts the counts below leave out: the Docker daemon's, and the first at each slot.
+class UncountedMounts {
+ public:
+  bool skip(const std::string& point) {
+    if (is_docker_daemon_mount(point)) return true;
+    return is_netns_slot_mount(point) && slots_seen_.insert(point).second;
+  }
+
+ private:
+  std::set<std::string> slots_seen_;
+};
+
+}  // namespace
 
 size_t host_mount_count() {
   size_t n = 0;
+  UncountedMounts uncounted;
   for_each_mount([&](const std::string&, const std::string&, const std::string& point) {
-    if (!is_docker_daemon_mount(point) && !is_netns_slot_mount(point)) ++n;
+    if (!uncounted.skip(point)) ++n;
   });
   return n;
 }
 
 std::set<std::string> host_mounts() {
   std::set<std::string> out;
+  UncountedMounts uncounted;
   for_each_mount([&](const std::string& line, const std::string& id, const std::string& point) {
-    if (is_docker_daemon_mount(point) || is_netns_slot_mount(point)) return;
+    if (uncounted.skip(point)) return;
     const auto dash = line.find(" - ");
     std::string type;
     if (dash != std::string::npos) std::istringstream(line.substr(dash + 3)) >> type;

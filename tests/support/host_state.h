@@ -63,14 +63,15 @@ std::vector<std::string> docker_daemon_dirs();
 // running at the same time; they are not something a run leaves on the host.
 bool is_docker_daemon_mount(const std::string& mount_point);
 
-// A network namespace made ahead for the next `--net none` CLI run (network/netns_slot.h): each
-// run replaces its slot's, so their mount ids change with every run; they are kept between runs
-// by design, as reused cgroup slots are. netns_slot_live_test and the native network tests check
-// what they hold and that they never serve two runs.
+// Whether `mount_point` is a slot of network namespaces made ahead for the next one-shot CLI run
+// (network/netns_slot.h): <dir>/slot-<n>, n < 16. Each run replaces its slot's mount, so its
+// mount id changes with every run; the slots are kept between runs by design, as reused cgroup
+// slots are. The mount counts below leave out one mount per slot, and count any more stacked on
+// it (a leak); netns_slot_live_test and the native network tests check what the slots hold.
 bool is_netns_slot_mount(const std::string& mount_point);
 
 // Mounts visible in this (the host's) mount namespace, leaving out the Docker daemon's own and
-// the namespaces made ahead.
+// one mount per network namespace slot.
 size_t host_mount_count();
 
 // The same mounts as "mount-id mount-point fstype" strings.

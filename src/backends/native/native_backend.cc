@@ -51,11 +51,11 @@ void locate_runner_args(NativeSettings& settings) {
   settings.runner_args_size = static_cast<size_t>(end - begin);
 }
 
-bool has_effective_net_admin() {
+bool has_effective_capability(cap_value_t capability) {
   cap_t caps = cap_get_proc();
   if (caps == nullptr) return false;
   cap_flag_value_t value = CAP_CLEAR;
-  const bool got = cap_get_flag(caps, CAP_NET_ADMIN, CAP_EFFECTIVE, &value) == 0;
+  const bool got = cap_get_flag(caps, capability, CAP_EFFECTIVE, &value) == 0;
   cap_free(caps);
   return got && value == CAP_SET;
 }
@@ -64,7 +64,8 @@ bool has_effective_net_admin() {
 
 FilteredMode effective_filtered_mode(FilteredMode configured) {
   if (configured != FilteredMode::kAuto) return configured;
-  return ::geteuid() == 0 && has_effective_net_admin() ? FilteredMode::kVeth : FilteredMode::kRelay;
+  return ::geteuid() == 0 && has_effective_capability(CAP_NET_ADMIN) ? FilteredMode::kVeth
+                                                                     : FilteredMode::kRelay;
 }
 
 NativeBackend::~NativeBackend() = default;
@@ -147,9 +148,10 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (netns_slot) netns_slot->refill_in_background();
 
   // Step 12.
-  // The cgroup's counters are final once init has reaped the program (what the program left
-  // running is killed as init ends): read them while init ends the sandbox, which takes a
-  // quarter of a millisecond (its namespaces and mounts), rather than after.
+  // Once init has reaped the program, the cgroup's counters hold the program's run: read them
+  // while init ends the sandbox (a quarter of a millisecond: its namespaces and mounts) rather
+  // than after. What the program left running is killed as init ends; what it does in between
+  // is not counted.
   std::optional<Result<CgroupUsage>> usage;
   const auto read_usage = [&] {
     if (cgroup) usage = cgroup->usage();
@@ -167,8 +169,12 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   }
   // A program killed by a signal may be the OOM killer's victim, whose count the kernel can
   // raise after the kill: read again now that the sandbox is gone.
+  // And a memory reading that is not a peak (cgroup v2 before Linux 5.19) would still count
+  // the sandbox's tmpfs files: read it once they are gone.
   const bool killed = supervised.wait_status && WIFSIGNALED(*supervised.wait_status);
-  if (killed && usage && (!*usage || !(*usage)->oom_killed)) usage.reset();
+  if (usage && (!*usage || (killed && !(*usage)->oom_killed) || !(*usage)->memory_is_peak)) {
+    usage.reset();
+  }
   record_usage(outcome, *sandbox, cgroup.get(), std::move(usage));
   ISOL8_TRY(record_ending(outcome, supervised, spec));
   return outcome;
@@ -180,7 +186,11 @@ std::optional<NetnsSlot> NativeBackend::claim_netns_slot() {
     spdlog::debug("native: no network namespace made ahead: {}", claimed.error().message);
     return std::nullopt;
   }
-  trace::mark("native: network namespace slot claimed");
+  if (*claimed && (*claimed)->prepared() >= 0) {
+    trace::mark("native: network namespace made ahead taken");
+  } else {
+    trace::mark("native: network namespace slot claimed, none made ahead");
+  }
   return std::move(claimed).value();
 }
 
@@ -347,8 +357,11 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
   network.proxy_starter = config.proxy_starter;
   network.mode = veth ? FilteredMode::kVeth : FilteredMode::kRelay;
   network.relay_fallback = veth && config.filtered_mode == FilteredMode::kAuto;
-  // Made with unshare and kept with a bind mount: the host's root only.
-  if (::geteuid() == 0) network.netns_slots = config.netns_slots;
+  // Made with unshare and kept with a bind mount: root with CAP_SYS_ADMIN only (a container's
+  // root without it would start a thread that fails at every run).
+  if (config.netns_slots > 0 && ::geteuid() == 0 && has_effective_capability(CAP_SYS_ADMIN)) {
+    network.netns_slots = config.netns_slots;
+  }
   network.netns_slot_dir = config.netns_slot_dir;
   auto backend = std::make_unique<NativeBackend>(std::move(settings), std::move(cgroups),
                                                  std::move(seccomp).value(), std::move(network));

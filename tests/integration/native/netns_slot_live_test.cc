@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -140,22 +141,58 @@ TEST_F(NetnsSlotLive, AClaimTakesTheNamespaceAloneAndTheNextClaimGetsAnother) {
   EXPECT_EQ(inode_of(second.prepared()), inode_of(next.get()));
 }
 
-TEST_F(NetnsSlotLive, AHolderThatDiesBeforeItsRefillLeavesNothingToReuse) {
+TEST_F(NetnsSlotLive, AHolderKilledBeforeItsRefillLeavesNothingToReuse) {
+  fill_slot_zero();
+  UniqueFd before = mounted_netns(point(0));
+  ASSERT_TRUE(before);
+  // A runner killed between taking the namespace and refilling the slot: a child that takes it
+  // and ends without running any destructor.
+  const pid_t runner = ::fork();
+  if (runner == 0) {
+    auto claimed = NetnsSlot::claim(dir(), 2);
+    const bool took = claimed && *claimed && (*claimed)->prepared() >= 0;
+    ::_exit(took ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(runner, &status, 0), runner);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child took nothing";
+  UniqueFd still = mounted_netns(point(0));
+  ASSERT_TRUE(still);
+  EXPECT_EQ(inode_of(still.get()), inode_of(before.get()));
+  NetnsSlot next = claim();
+  EXPECT_EQ(next.index(), 0u);
+  EXPECT_LT(next.prepared(), 0) << "a namespace a run may have used was handed out again";
+}
+
+TEST_F(NetnsSlotLive, AHolderThatFailsBeforeItsRefillStillRefills) {
   fill_slot_zero();
   uint64_t used = 0;
+  UniqueFd used_copy;
   {
     NetnsSlot taker = claim();
     ASSERT_GE(taker.prepared(), 0);
     used = inode_of(taker.prepared());
-    // No refill: as if the runner were killed here. Its mount stays, but the record says so.
+    used_copy.reset(::dup(taker.prepared()));  // keeps its inode from being reused
+    // An error before the sandbox started: the slot goes without refill_in_background().
   }
-  UniqueFd still = mounted_netns(point(0));
-  ASSERT_TRUE(still);
-  EXPECT_EQ(inode_of(still.get()), used);
-  NetnsSlot next = claim();
-  EXPECT_EQ(next.index(), 0u);
-  EXPECT_LT(next.prepared(), 0) << "a namespace a run may have used was handed out again";
-  next.refill_in_background();
+  UniqueFd next = mounted_netns(point(0));
+  ASSERT_TRUE(next) << "the slot was left without a namespace";
+  EXPECT_NE(inode_of(next.get()), used);
+  EXPECT_TRUE(record(0).starts_with("fresh ")) << record(0);
+}
+
+TEST_F(NetnsSlotLive, TheRunnersOwnThreadStaysInItsNamespace) {
+  const std::string before = fs::read_symlink("/proc/thread-self/ns/net").string();
+  {
+    NetnsSlot first = claim();
+    first.refill_in_background();
+  }
+  {
+    NetnsSlot second = claim();
+    ASSERT_GE(second.prepared(), 0);
+    second.refill_in_background();
+  }
+  EXPECT_EQ(fs::read_symlink("/proc/thread-self/ns/net").string(), before);
 }
 
 TEST_F(NetnsSlotLive, ARecordForAnotherNamespaceIsNotBelieved) {
