@@ -157,7 +157,8 @@ TEST_F(NativeNetwork, CliRunsNeverInheritAnotherRunsNetworkState) {
 }
 
 // A one-shot filtered run uses the relay, whose sandbox is loopback-only too and may start in a
-// namespace made ahead (the second run certainly does): never in the host's.
+// namespace made ahead (as root, the run before it left one, unless another run took it): never
+// in the host's.
 TEST_F(NativeNetwork, CliFilteredRunsNeverShareTheHostsNetwork) {
   const std::string host_netns = fs::read_symlink("/proc/self/ns/net").string();
   for (int run = 0; run < 2; ++run) {
