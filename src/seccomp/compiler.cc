@@ -8,12 +8,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "common/unique_fd.h"
+#include "seccomp/allow_ranges.h"
 
 namespace isol8 {
 
@@ -167,24 +171,35 @@ bool rule_applies(const SeccompRule& rule, const std::vector<std::string_view>& 
   return true;
 }
 
-Result<std::vector<uint32_t>> add_arches(void* ctx, const SeccompProfile& profile) {
+// The filter's architectures: the native one first, then the profile's for it.
+std::vector<std::pair<uint32_t, std::string>> filter_arches(const SeccompProfile& profile) {
   const uint32_t native = seccomp_arch_native();
-  std::vector<uint32_t> arches = {native};
-  auto add = [&](const std::string& name) -> Result<void> {
+  std::vector<std::pair<uint32_t, std::string>> arches = {{native, "native"}};
+  auto add = [&](const std::string& name) {
     const uint32_t token = *seccomp_arch_token(name);  // validated by the parser
-    if (std::find(arches.begin(), arches.end(), token) != arches.end()) return ok();
-    if (int rc = seccomp_arch_add(ctx, token); rc < 0) {
-      return errno_error(fmt::format("cannot add architecture {}", name), -rc);
-    }
-    arches.push_back(token);
-    return ok();
+    const bool listed = std::any_of(arches.begin(), arches.end(),
+                                    [&](const auto& arch) { return arch.first == token; });
+    if (!listed) arches.emplace_back(token, name);
   };
   for (const auto& entry : profile.arch_map) {
     if (*seccomp_arch_token(entry.architecture) != native) continue;
-    for (const auto& sub : entry.sub_architectures) ISOL8_TRY(add(sub));
+    for (const auto& sub : entry.sub_architectures) add(sub);
   }
-  for (const auto& name : profile.architectures) ISOL8_TRY(add(name));
+  for (const auto& name : profile.architectures) add(name);
   return arches;
+}
+
+Result<std::vector<uint32_t>> add_arches(void* ctx, const SeccompProfile& profile) {
+  std::vector<uint32_t> tokens;
+  for (const auto& [token, name] : filter_arches(profile)) {
+    if (!tokens.empty()) {  // seccomp_init added the native one
+      if (int rc = seccomp_arch_add(ctx, token); rc < 0) {
+        return errno_error(fmt::format("cannot add architecture {}", name), -rc);
+      }
+    }
+    tokens.push_back(token);
+  }
+  return tokens;
 }
 
 // Whether `name` is a real syscall on at least one architecture of the filter.
@@ -226,7 +241,37 @@ struct BuiltFilter {
   std::vector<std::string> skipped;
 };
 
-Result<BuiltFilter> build_filter(const SeccompProfile& profile) {
+// Calls `visit(rule, index, action, name)` for every (rule, syscall name) pair that goes into
+// the filter; names this kernel, libseccomp or the filter's architectures do not know are
+// added to `skipped` instead.
+template <typename Visit>
+Result<void> for_each_rule(const SeccompProfile& profile, const std::vector<uint32_t>& arches,
+                           std::vector<std::string>& skipped, Visit&& visit) {
+  const uint32_t def = scmp_action(profile.default_action, profile.default_errno_ret);
+  const auto native_names = go_arch_names(seccomp_arch_native());
+  const KernelVersion kernel = running_kernel();
+  for (size_t i = 0; i < profile.syscalls.size(); ++i) {
+    const SeccompRule& rule = profile.syscalls[i];
+    if (!rule_applies(rule, native_names, kernel)) continue;
+    const uint32_t action = scmp_action(rule.action, rule.errno_ret);
+    for (const auto& name : rule.names) {
+      if (!known_syscall(name, arches)) {
+        if (std::find(skipped.begin(), skipped.end(), name) == skipped.end()) {
+          skipped.push_back(name);
+        }
+        continue;
+      }
+      if (action == def) continue;
+      ISOL8_TRY(visit(rule, i, action, name));
+    }
+  }
+  return ok();
+}
+
+// The profile compiled by libseccomp, leaving out the syscalls named in `left_out` (which the
+// allow-range front decides).
+Result<BuiltFilter> build_filter(const SeccompProfile& profile,
+                                 const std::map<std::string, uint32_t>& left_out = {}) {
   const uint32_t def = scmp_action(profile.default_action, profile.default_errno_ret);
   BuiltFilter out{FilterCtx(seccomp_init(def)), {}};
   if (!out.ctx) return make_error("seccomp_init failed (invalid default action?)");
@@ -244,25 +289,45 @@ Result<BuiltFilter> build_filter(const SeccompProfile& profile) {
   }
   auto arches = add_arches(ctx, profile);
   if (!arches) return std::move(arches).error();
-
-  const auto native_names = go_arch_names(seccomp_arch_native());
-  const KernelVersion kernel = running_kernel();
-  for (size_t i = 0; i < profile.syscalls.size(); ++i) {
-    const SeccompRule& rule = profile.syscalls[i];
-    if (!rule_applies(rule, native_names, kernel)) continue;
-    const uint32_t action = scmp_action(rule.action, rule.errno_ret);
-    for (const auto& name : rule.names) {
-      if (!known_syscall(name, *arches)) {
-        if (std::find(out.skipped.begin(), out.skipped.end(), name) == out.skipped.end()) {
-          out.skipped.push_back(name);
-        }
-        continue;
-      }
-      if (action == def) continue;
-      ISOL8_TRY(add_rule(ctx, rule, i, action, name));
-    }
-  }
+  ISOL8_TRY(for_each_rule(profile, *arches, out.skipped,
+                          [&](const SeccompRule& rule, size_t index, uint32_t action,
+                              const std::string& name) -> Result<void> {
+                            if (left_out.count(name) != 0) return ok();
+                            return add_rule(ctx, rule, index, action, name);
+                          }));
   return out;
+}
+
+// The syscalls the allow-range front can decide alone, by name with their native numbers: those
+// whose every rule that applies is an unconditional ALLOW. Empty when the front does not apply:
+// a filter with more than the native architecture (leaving a syscall out of libseccomp's part
+// would leave it out for the other ABIs too), an ALLOW default (its rules are the exceptions),
+// or an architecture whose socket calls libseccomp also matches through a multiplexer.
+Result<std::map<std::string, uint32_t>> unconditional_allows(const SeccompProfile& profile) {
+  std::map<std::string, uint32_t> allows;
+  const uint32_t native = seccomp_arch_native();
+  const bool plain_numbering =
+      native == SCMP_ARCH_X86_64 || native == SCMP_ARCH_AARCH64 || native == SCMP_ARCH_RISCV64;
+  if (!plain_numbering || filter_arches(profile).size() != 1 ||
+      profile.default_action == SeccompAction::kAllow) {
+    return allows;
+  }
+  const std::vector<uint32_t> arches = {native};
+  std::vector<std::string> skipped;
+  std::set<std::string> conditional;
+  ISOL8_TRY(for_each_rule(profile, arches, skipped,
+                          [&](const SeccompRule& rule, size_t, uint32_t action,
+                              const std::string& name) -> Result<void> {
+                            const int nr = seccomp_syscall_resolve_name_arch(native, name.c_str());
+                            if (action == SCMP_ACT_ALLOW && rule.args.empty() && nr >= 0) {
+                              allows.emplace(name, static_cast<uint32_t>(nr));
+                            } else {
+                              conditional.insert(name);
+                            }
+                            return ok();
+                          }));
+  for (const auto& name : conditional) allows.erase(name);
+  return allows;
 }
 
 // libseccomp 2.5 exports only to a file descriptor; a memfd keeps it in memory.
@@ -287,21 +352,61 @@ Result<std::string> export_to_memory(void* ctx, int (*exporter)(const scmp_filte
 
 }  // namespace
 
-Result<SeccompProgram> compile_seccomp_profile(const SeccompProfile& profile) {
-  auto built = build_filter(profile);
-  if (!built) return std::move(built).error();
-  auto bytes = export_to_memory(built->ctx.get(), seccomp_export_bpf);
+namespace {
+
+Result<std::vector<sock_filter>> export_program(void* ctx) {
+  auto bytes = export_to_memory(ctx, seccomp_export_bpf);
   if (!bytes) return std::move(bytes).error();
   if (bytes->empty() || bytes->size() % sizeof(sock_filter) != 0) {
     return make_error(fmt::format("libseccomp exported {} bytes of BPF", bytes->size()));
   }
   std::vector<sock_filter> insns(bytes->size() / sizeof(sock_filter));
-  if (insns.size() > kMaxInstructions) {
-    return make_error(fmt::format("the filter has {} instructions; the kernel allows {}",
-                                  insns.size(), kMaxInstructions));
-  }
   std::copy(bytes->begin(), bytes->end(), reinterpret_cast<char*>(insns.data()));
-  return SeccompProgram(std::move(insns), std::move(built->skipped));
+  return insns;
+}
+
+// The allow-range front over libseccomp's program for the rest of the profile; std::nullopt
+// where the front does not apply.
+Result<std::optional<SeccompProgram>> compile_with_allow_ranges(const SeccompProfile& profile) {
+  auto allows = unconditional_allows(profile);
+  if (!allows) return std::move(allows).error();
+  if (allows->empty()) return std::optional<SeccompProgram>();
+  auto built = build_filter(profile, *allows);
+  if (!built) return std::move(built).error();
+  auto rest = export_program(built->ctx.get());
+  if (!rest) return std::move(rest).error();
+  std::vector<uint32_t> numbers;
+  for (const auto& [name, nr] : *allows) numbers.push_back(nr);
+  auto insns = with_allow_ranges(seccomp_arch_native(), std::move(numbers), *rest);
+  if (!insns) return std::optional<SeccompProgram>();
+  return std::optional<SeccompProgram>(
+      SeccompProgram(std::move(*insns), std::move(built->skipped)));
+}
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp_profile(const SeccompProfile& profile,
+                                               SeccompLayout layout) {
+  if (layout == SeccompLayout::kAllowRanges) {
+    auto ranged = compile_with_allow_ranges(profile);
+    if (!ranged) return std::move(ranged).error();
+    if (*ranged) {
+      if ((*ranged)->size() > kMaxInstructions) {
+        return make_error(fmt::format("the filter has {} instructions; the kernel allows {}",
+                                      (*ranged)->size(), kMaxInstructions));
+      }
+      return std::move(**ranged);
+    }
+  }
+  auto built = build_filter(profile);
+  if (!built) return std::move(built).error();
+  auto insns = export_program(built->ctx.get());
+  if (!insns) return std::move(insns).error();
+  if (insns->size() > kMaxInstructions) {
+    return make_error(fmt::format("the filter has {} instructions; the kernel allows {}",
+                                  insns->size(), kMaxInstructions));
+  }
+  return SeccompProgram(std::move(*insns), std::move(built->skipped));
 }
 
 Result<std::string> seccomp_profile_pfc(const SeccompProfile& profile) {

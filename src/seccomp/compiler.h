@@ -57,8 +57,19 @@ class SeccompProgram {
   sock_fprog fprog_{};
 };
 
+// How the program is laid out; both decide every syscall alike.
+enum class SeccompLayout {
+  // libseccomp's program, behind a front that allows the profile's unconditionally allowed
+  // syscalls by ranges of numbers (seccomp/allow_ranges.h), where that applies: about a third
+  // of the instructions for the default profile.
+  kAllowRanges,
+  // libseccomp's program for the whole profile.
+  kLibseccompOnly,
+};
+
 // Compiles a profile for the native architecture. Errors name the rule and the syscall.
-Result<SeccompProgram> compile_seccomp_profile(const SeccompProfile& profile);
+Result<SeccompProgram> compile_seccomp_profile(const SeccompProfile& profile,
+                                               SeccompLayout layout = SeccompLayout::kAllowRanges);
 
 // The libseccomp pseudo-filter-code text of the compiled profile (for debugging and doctor).
 Result<std::string> seccomp_profile_pfc(const SeccompProfile& profile);

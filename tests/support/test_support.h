@@ -28,10 +28,12 @@
 //                      backend_options, backend_cli_flags, backend_unavailable_reason;
 //                      CliBackendTest / ISOL8_CLI_SUITE: the CLI suites, also through a server
 //   remote_server.h    RemoteServer: `isol8 serve` in a test's directory (the remote kind)
+//   cbpf_eval.h        run_seccomp_bpf: what a seccomp program returns for a seccomp_data
 //   fake_backend.h     FakeBackend: a Backend that knows executables and runs nothing (unit tests)
 //   test_pki.h         (library isol8_test_pki) a CA and server certificate made in memory
 
 #include "support/backend_params.h"
+#include "support/cbpf_eval.h"
 #include "support/cli.h"
 #include "support/docker_ready.h"
 #include "support/fake_backend.h"
