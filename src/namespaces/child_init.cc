@@ -16,7 +16,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include <cstring>
 
 #include "namespaces/child_common.h"
+#include "namespaces/child_mounts.h"
 #include "namespaces/child_report.h"
 #include "namespaces/child_session.h"
 #include "namespaces/child_spec.h"
@@ -45,75 +45,6 @@ int raw_setresgid(gid_t r, gid_t e, gid_t s) {
 }
 int raw_setgroups(size_t n, const gid_t* groups) {
   return static_cast<int>(::syscall(SYS_setgroups, n, groups));
-}
-
-// Mount flags that a user namespace may not clear on a bind it did not create ("locked" flags).
-unsigned long locked_flags(const char* path) {
-  struct statvfs st;
-  if (::statvfs(path, &st) != 0) return 0;
-  unsigned long flags = 0;
-  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
-  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
-  return flags;
-}
-
-void remount_read_only(const char* target, unsigned long extra, ChildStep step) {
-  const unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target) | extra;
-  check(::mount(nullptr, target, nullptr, flags, nullptr) == 0, step);
-}
-
-void apply_mount_op(const MountOp& op) {
-  const char* target = op.target.c_str();
-  switch (op.kind) {
-    case MountOpKind::kBindReadOnly:
-      check(::mount(op.source.c_str(), target, nullptr, MS_BIND | MS_REC, nullptr) == 0,
-            ChildStep::kMountBind);
-      remount_read_only(target, MS_NOSUID | MS_NODEV, ChildStep::kMountRemount);
-      break;
-    case MountOpKind::kBindDevice:
-      check(::mount(op.source.c_str(), target, nullptr, MS_BIND, nullptr) == 0,
-            ChildStep::kMountBind);
-      remount_read_only(target, MS_NOSUID | MS_NOEXEC, ChildStep::kMountRemount);
-      break;
-    case MountOpKind::kTmpfs:
-      check(::mount("tmpfs", target, "tmpfs", op.flags, op.data.c_str()) == 0,
-            ChildStep::kMountTmpfs);
-      break;
-    case MountOpKind::kProc:
-      check(::mount("proc", target, "proc", op.flags, nullptr) == 0, ChildStep::kMountProc);
-      break;
-    case MountOpKind::kMkdir:
-      check(::mkdir(target, op.mode) == 0 || errno == EEXIST, ChildStep::kMkdir);
-      break;
-    case MountOpKind::kSymlink:
-      check(::symlink(op.source.c_str(), target) == 0, ChildStep::kSymlink);
-      break;
-    case MountOpKind::kWriteFile:
-      create_file(target, op.content.data(), op.content.size(), op.mode, ChildStep::kWriteFile);
-      break;
-    case MountOpKind::kRemountReadOnly:
-      remount_read_only(target, 0, ChildStep::kMountRemount);
-      break;
-  }
-}
-
-// Step 9: private mounts, the new root from the plan, pivot_root, old root detached, root
-// read-only.
-void build_root(const MountPlan& plan) {
-  check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0,
-        ChildStep::kMountPrivate);
-  for (const MountOp& op : plan.ops) apply_mount_op(op);
-  check(::chdir(plan.stage.c_str()) == 0, ChildStep::kPivotRoot);
-  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
-  // the new root, with no directory needed for the old one.
-  check(::syscall(SYS_pivot_root, ".", ".") == 0, ChildStep::kPivotRoot);
-  check(::umount2(".", MNT_DETACH) == 0, ChildStep::kDetachOldRoot);
-  check(::chdir("/") == 0, ChildStep::kDetachOldRoot);
-  remount_read_only("/", 0, ChildStep::kRemountRootReadOnly);
 }
 
 // Step 10: loopback is the only interface of a fresh network namespace, and it starts down.

@@ -23,8 +23,8 @@ MountOp op(MountOpKind kind, std::string source, std::string target) {
 MountOp bind_ro(std::string source, std::string target) {
   return op(MountOpKind::kBindReadOnly, std::move(source), std::move(target));
 }
-MountOp bind_device(std::string source, std::string target) {
-  return op(MountOpKind::kBindDevice, std::move(source), std::move(target));
+MountOp bind(std::string source, std::string target) {
+  return op(MountOpKind::kBind, std::move(source), std::move(target));
 }
 MountOp make_dir(std::string target) { return op(MountOpKind::kMkdir, "", std::move(target)); }
 MountOp symlink_to(std::string link_target, std::string target) {
@@ -106,20 +106,24 @@ void add_host_root(const MountPlanInput& in, const std::string& stage, std::vect
   }
 }
 
+// /dev: a tmpfs with the safe device nodes, read-only as a whole, and a writable /dev/shm.
 void add_dev(const std::string& stage, std::vector<MountOp>& ops) {
   const std::string dev = stage + "/dev";
   ops.push_back(tmpfs(dev, MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755"));
+  MountOp read_only = op(MountOpKind::kReadOnlyTree, "", dev);
+  read_only.flags = MS_NOSUID | MS_NOEXEC;
   for (const char* node : {"null", "zero", "full", "random", "urandom"}) {
     ops.push_back(write_file(dev + "/" + node, "", 0666));
-    ops.push_back(bind_device(std::string("/dev/") + node, dev + "/" + node));
+    ops.push_back(bind(std::string("/dev/") + node, dev + "/" + node));
+    read_only.below.push_back(dev + "/" + node);
   }
   ops.push_back(symlink_to("/proc/self/fd", dev + "/fd"));
   ops.push_back(symlink_to("/proc/self/fd/0", dev + "/stdin"));
   ops.push_back(symlink_to("/proc/self/fd/1", dev + "/stdout"));
   ops.push_back(symlink_to("/proc/self/fd/2", dev + "/stderr"));
   ops.push_back(make_dir(dev + "/shm"));
+  ops.push_back(std::move(read_only));
   ops.push_back(tmpfs(dev + "/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777"));
-  ops.push_back(op(MountOpKind::kRemountReadOnly, "", dev));
 }
 
 }  // namespace
@@ -138,15 +142,16 @@ MountPlan build_mount_plan(const MountPlanInput& in) {
   MountOp proc = op(MountOpKind::kProc, "proc", stage + "/proc");
   proc.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   ops.push_back(std::move(proc));
+  add_dev(stage, ops);
   // As Docker does: /proc files that describe the host's kernel or other users' keys are
   // covered with /dev/null (/proc/keys lists the keys of the sandbox's host uid, which in a
-  // single-id rootless map is the caller's own).
+  // single-id rootless map is the caller's own). Bound from the sandbox's /dev/null, which is
+  // read-only, nosuid and noexec by now, so that the masks are too without a remount each.
   for (const char* file : {"keys", "kcore", "timer_list", "sched_debug", "latency_stats"}) {
     std::error_code ec;
     if (!fs::exists(in.host_prefix + "/proc/" + file, ec)) continue;
-    ops.push_back(bind_device("/dev/null", stage + "/proc/" + file));
+    ops.push_back(bind(stage + "/dev/null", stage + "/proc/" + file));
   }
-  add_dev(stage, ops);
   ops.push_back(tmpfs(stage + "/sandbox", MS_NOSUID | MS_NODEV,
                       fmt::format("size={},mode=0755,uid={},gid={}", in.sandbox_size_bytes,
                                   in.sandbox_uid, in.sandbox_gid)));

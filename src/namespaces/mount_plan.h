@@ -14,14 +14,18 @@
 namespace isol8 {
 
 enum class MountOpKind {
-  kBindReadOnly,     // bind `source` (host path) onto `target`, then remount read-only
-  kBindDevice,       // bind a host device node onto an empty file `target` (nosuid, noexec)
-  kTmpfs,            // mount a tmpfs on `target` with `flags` and `data`
-  kProc,             // mount a fresh procfs on `target`
-  kMkdir,            // create directory `target` (mode `mode`)
-  kSymlink,          // create symlink `target` -> `source`
-  kWriteFile,        // create file `target` with `content` (mode `mode`)
-  kRemountReadOnly,  // make the mount at `target` read-only (keeping its other flags)
+  kBindReadOnly,  // bind `source` (host path) onto `target`, then make it read-only
+  kBind,          // bind `source` onto the empty file `target`, keeping the source's flags (the
+                  // device nodes, made read-only with their /dev by a kReadOnlyTree; the /proc
+                  // masks, bound from that read-only /dev/null)
+  kTmpfs,         // mount a tmpfs on `target` with `flags` and `data`
+  kProc,          // mount a fresh procfs on `target`
+  kMkdir,         // create directory `target` (mode `mode`)
+  kSymlink,       // create symlink `target` -> `source`
+  kWriteFile,     // create file `target` with `content` (mode `mode`)
+  kReadOnlyTree,  // make the mount at `target` and the mounts below it (listed in `below`, for
+                  // kernels that can only do one at a time) read-only, adding `flags` (MS_NOSUID,
+                  // MS_NODEV, MS_NOEXEC) and keeping their others
 };
 
 struct MountOp {
@@ -29,8 +33,9 @@ struct MountOp {
   std::string source;
   std::string target;  // absolute path in the host view, under the staging root
   unsigned long flags = 0;
-  std::string data;     // tmpfs options
-  std::string content;  // kWriteFile
+  std::string data;                // tmpfs options
+  std::string content;             // kWriteFile
+  std::vector<std::string> below;  // kReadOnlyTree
   mode_t mode = 0755;
 };
 

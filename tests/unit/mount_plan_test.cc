@@ -27,8 +27,8 @@ const char* kind_name(MountOpKind k) {
   switch (k) {
     case MountOpKind::kBindReadOnly:
       return "bind-ro";
-    case MountOpKind::kBindDevice:
-      return "bind-dev";
+    case MountOpKind::kBind:
+      return "bind";
     case MountOpKind::kTmpfs:
       return "tmpfs";
     case MountOpKind::kProc:
@@ -39,8 +39,8 @@ const char* kind_name(MountOpKind k) {
       return "symlink";
     case MountOpKind::kWriteFile:
       return "write";
-    case MountOpKind::kRemountReadOnly:
-      return "remount-ro";
+    case MountOpKind::kReadOnlyTree:
+      return "read-only-tree";
   }
   return "?";
 }
@@ -260,7 +260,7 @@ TEST_F(MountPlanTest, EveryMountPointIsCreatedBeforeItIsMounted) {
   const MountPlan plan = build();
   for (size_t i = 1; i < plan.ops.size(); ++i) {
     const MountOp& op = plan.ops[i];
-    if (op.kind != MountOpKind::kBindReadOnly && op.kind != MountOpKind::kBindDevice &&
+    if (op.kind != MountOpKind::kBindReadOnly && op.kind != MountOpKind::kBind &&
         op.kind != MountOpKind::kTmpfs && op.kind != MountOpKind::kProc) {
       continue;
     }
@@ -398,7 +398,7 @@ TEST_F(MountPlanTest, DevIsATmpfsWithOnlyTheSafeDevices) {
   EXPECT_NE(tmpfs->flags & MS_NOEXEC, 0u);
   std::vector<std::string> devices;
   for (const MountOp* op :
-       find(plan, [](const MountOp& o) { return o.kind == MountOpKind::kBindDevice; })) {
+       find(plan, [](const MountOp& o) { return o.kind == MountOpKind::kBind; })) {
     devices.push_back(op->source);
     EXPECT_EQ(op->target, dev + op->source.substr(std::string("/dev").size()));
     EXPECT_GT(index_of(plan, op), index_of(plan, tmpfs));
@@ -408,18 +408,48 @@ TEST_F(MountPlanTest, DevIsATmpfsWithOnlyTheSafeDevices) {
                                                "/dev/urandom", "/dev/zero"}));
 }
 
-TEST_F(MountPlanTest, DevIsRemountedReadOnlyAfterItIsFilled) {
+// /dev is made read-only as a tree once its nodes are bound (each node is a mount of its own,
+// listed for kernels that remount one at a time); only /dev/shm is mounted after, writable.
+TEST_F(MountPlanTest, DevIsReadOnlyAsATreeAfterItIsFilledExceptShm) {
   const MountPlan plan = build();
   const std::string dev = staged(plan, "/dev");
-  const MountOp* ro = find_one(plan, MountOpKind::kRemountReadOnly, dev);
+  const MountOp* ro = find_one(plan, MountOpKind::kReadOnlyTree, dev);
   ASSERT_NE(ro, nullptr) << dump(plan);
+  EXPECT_EQ(ro->flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC));
+  EXPECT_EQ(ro->flags & MS_NODEV, 0u) << "the device nodes must stay usable";
+  std::vector<std::string> nodes;
   for (const auto& op : plan.ops) {
     if (&op == ro) continue;
-    if (op.target.starts_with(dev + "/") || op.target == dev) {
-      EXPECT_LT(index_of(plan, &op), index_of(plan, ro))
-          << kind_name(op.kind) << " " << op.target << " comes after the read-only remount";
+    if (!op.target.starts_with(dev + "/") && op.target != dev) continue;
+    if (op.target == dev + "/shm" && op.kind == MountOpKind::kTmpfs) {
+      EXPECT_GT(index_of(plan, &op), index_of(plan, ro)) << "/dev/shm must stay writable";
+      continue;
     }
+    EXPECT_LT(index_of(plan, &op), index_of(plan, ro))
+        << kind_name(op.kind) << " " << op.target << " comes after the read-only tree";
+    if (op.kind == MountOpKind::kBind) nodes.push_back(op.target);
   }
+  EXPECT_EQ(ro->below, nodes);
+}
+
+// The /proc masks are binds of the sandbox's /dev/null once it is read-only, so they are too.
+TEST_F(MountPlanTest, ProcMasksAreBoundFromTheReadOnlyDevNull) {
+  test::TempDir with_proc("isol8-mount-plan-masks");
+  touch(fs::path(with_proc.path()) / "proc/keys");
+  touch(fs::path(with_proc.path()) / "proc/timer_list");
+  in_.host_prefix = with_proc.path();
+  const MountPlan plan = build();
+  const MountOp* ro = find_one(plan, MountOpKind::kReadOnlyTree, staged(plan, "/dev"));
+  ASSERT_NE(ro, nullptr) << dump(plan);
+  size_t masks = 0;
+  for (const auto& op : plan.ops) {
+    if (!op.target.starts_with(staged(plan, "/proc/"))) continue;
+    EXPECT_EQ(op.kind, MountOpKind::kBind) << dump(plan);
+    EXPECT_EQ(op.source, staged(plan, "/dev/null"));
+    EXPECT_GT(index_of(plan, &op), index_of(plan, ro)) << dump(plan);
+    ++masks;
+  }
+  EXPECT_EQ(masks, 2u) << dump(plan);
 }
 
 TEST_F(MountPlanTest, DevHasTheStandardFdSymlinks) {
@@ -465,7 +495,7 @@ TEST_F(MountPlanTest, RootfsModeStillMountsProcDevSandboxAndTmp) {
   const MountPlan plan = build();
   EXPECT_NE(find_one(plan, MountOpKind::kProc, staged(plan, "/proc")), nullptr) << dump(plan);
   EXPECT_NE(find_one(plan, MountOpKind::kTmpfs, staged(plan, "/dev")), nullptr);
-  EXPECT_NE(find_one(plan, MountOpKind::kRemountReadOnly, staged(plan, "/dev")), nullptr);
+  EXPECT_NE(find_one(plan, MountOpKind::kReadOnlyTree, staged(plan, "/dev")), nullptr);
   const MountOp* sb = find_one(plan, MountOpKind::kTmpfs, staged(plan, "/sandbox"));
   ASSERT_NE(sb, nullptr);
   EXPECT_EQ(sb->flags & MS_NOEXEC, 0u);

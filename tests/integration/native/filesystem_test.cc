@@ -1,7 +1,18 @@
 // The sandbox's filesystem: a read-only root of the host's system dirs with a generated /etc,
 // /sandbox writable and executable, /tmp writable but noexec, no host data directories.
 
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <sstream>
 
 #include "support/test_support.h"
 
@@ -155,6 +166,80 @@ TEST_F(NativeFilesystem, NothingPersistsBetweenRuns) {
   ASSERT_EQ(first.stdout_data, "ok") << first.stderr_data;
   const auto second = run_bash("ls /sandbox /tmp");
   EXPECT_FALSE(contains(second.stdout_data, "state")) << second.stdout_data;
+}
+
+// `isol8 run -r bash -e <script>` with mount_setattr failing as before Linux 5.12 (ENOSYS, a
+// filter of this test's on the CLI and so on its sandbox too): the sandbox's mounts take the
+// remount path. Returns the CLI's stdout.
+std::string run_without_mount_setattr(const std::string& script) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return "pipe failed";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mount_setattr, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) ::_exit(120);
+    if (::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) != -1 || errno != ENOSYS) ::_exit(121);
+    ::execl(kIsol8Binary, kIsol8Binary, "run", "-r", "bash", "-e", script.c_str(), nullptr);
+    ::_exit(122);
+  }
+  ::close(out[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << ": " << text;
+  return text;
+}
+
+// The mount options of `path` in a /proc/self/mountinfo text (the last mount there, the one on
+// top), or "" when nothing is mounted there.
+std::string mount_options_at(const std::string& mountinfo, const std::string& path) {
+  std::string found;
+  for (const auto& line : lines_of(mountinfo)) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point, options;
+    fields >> id >> parent >> device >> root >> mount_point >> options;
+    if (mount_point == path) found = options;
+  }
+  return found;
+}
+
+// Before Linux 5.12 (no mount_setattr) the child remounts one mount at a time: /dev, its device
+// nodes and the /proc masks bound from its /dev/null still end up read-only, nosuid and noexec,
+// /dev/shm writable, the root read-only.
+TEST(NativeFilesystemRemounts, WithoutMountSetattrEveryReadOnlyMountIsStillReadOnly) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to load a seccomp filter without no_new_privs";
+  if (const auto reason = sandbox_unavailable_reason(); !reason.empty()) GTEST_SKIP() << reason;
+  const std::string info =
+      run_without_mount_setattr("cat /proc/self/mountinfo; touch /dev/shm/x && echo shm-writable");
+  EXPECT_TRUE(contains(info, "shm-writable")) << info;
+  for (const char* path : {"/", "/dev", "/dev/null", "/dev/zero", "/dev/urandom"}) {
+    const auto options = split_options(mount_options_at(info, path));
+    EXPECT_EQ(options.front(), "ro") << path << "\n" << info;
+    if (std::string(path) != "/") {
+      EXPECT_NE(std::find(options.begin(), options.end(), "nosuid"), options.end()) << path;
+      EXPECT_NE(std::find(options.begin(), options.end(), "noexec"), options.end()) << path;
+    }
+  }
+  if (::access("/proc/keys", F_OK) == 0) {
+    EXPECT_EQ(split_options(mount_options_at(info, "/proc/keys")).front(), "ro") << info;
+  }
+  EXPECT_EQ(split_options(mount_options_at(info, "/dev/shm")).front(), "rw") << info;
 }
 
 }  // namespace
