@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -182,6 +183,10 @@ class ProxyTestEnvironment : public ::testing::Environment {
     if (std::getenv("ISOL8_PROXY_TEST_DEBUG") != nullptr) spdlog::set_level(spdlog::level::debug);
     enter_namespaces();
     configure_loopback();
+    // The servers' detached threads may still be in OpenSSL (a TLS handshake that a closed
+    // tunnel ends) when the process exits; OpenSSL's exit handler would free what they use.
+    // A segfault of a test's process once in a suite run under load looked like that.
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, nullptr);
     world = new World();  // the servers' threads use it until the process exits
     world->pki = isol8::test::make_test_pki({"api.allowed.test", "other.test"});
     world->tls.use_certificate_chain(asio::buffer(world->pki.server_chain_pem));
