@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "network/sandbox_link.h"
 
@@ -12,6 +13,12 @@ std::string slot_ifname(uint32_t slot) { return fmt::format("isol8h{}", slot); }
 
 Result<std::unique_ptr<FilteredNetwork>> FilteredNetwork::prepare(
     const FilteredNetworkConfig& config) {
+  // The lock files of dead runners' slots (their tables and namespaces died with them): a free
+  // one is taken like a new one, so removing them only tidies the directory; done here, where
+  // a veth network is made anyway, and by `isol8 cleanup`, not at every run.
+  if (const size_t stale = SlotLock::reclaim_stale(config.lock_dir); stale > 0) {
+    spdlog::debug("native: removed {} lock files of dead runners' network slots", stale);
+  }
   auto lock = SlotLock::claim(config.lock_dir, config.pool.slot_count());
   if (!lock) return std::move(lock).error().context("while claiming a network slot");
   const uint32_t slot = lock->slot();

@@ -317,10 +317,6 @@ Result<std::unique_ptr<Backend>> make_native_backend(const NativeBackendConfig& 
     if (!pool) return std::move(pool).error().context("native.networkPool");
     network_config.pool = *pool;
     network_config.lock_dir = config.network_lock_dir;
-    // Slot locks of dead runners (their tables and namespaces died with them).
-    if (const size_t stale = SlotLock::reclaim_stale(config.network_lock_dir); stale > 0) {
-      spdlog::debug("native: reclaimed {} network slots of dead runners", stale);
-    }
     if (config.prepare_filtered_network && config.proxy_starter && veth) {
       first_network = std::async(std::launch::async, [network_config] {
         return FilteredNetwork::prepare(network_config);
