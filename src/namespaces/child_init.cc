@@ -268,6 +268,11 @@ void run_sandbox_init(const ChildSpec& spec) {
   }
 
   build_root(*spec.mounts);
+  if (!spec.session) {
+    ChildMessage mounted;
+    mounted.kind = ChildMessage::kMounted;
+    send_message(mounted);
+  }
   if (spec.hostname != nullptr) {
     check(::sethostname(spec.hostname, std::strlen(spec.hostname)) == 0, ChildStep::kSetHostname);
   }

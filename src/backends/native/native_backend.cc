@@ -144,8 +144,6 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   auto sandbox = clone_sandbox(**plan, *pipes, entry->clone_into_fd(), netns_fd);
   if (!sandbox) return std::move(sandbox).error();
   ISOL8_TRY(release_sandbox(*sandbox, cgroup.get(), entry->placed(), **plan));
-  // While the sandbox runs and this thread only waits: the namespace of the slot's next run.
-  if (netns_slot) netns_slot->refill_in_background();
 
   // Step 12.
   // Once init has reaped the program, the cgroup's counters hold the program's run: read them
@@ -156,8 +154,19 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   const auto read_usage = [&] {
     if (cgroup) usage = cgroup->usage();
   };
+  SupervisionHooks hooks;
+  hooks.on_program_exit = read_usage;
+  // The namespace of the slot's next run, made while the program runs and this thread only
+  // waits; not before the sandbox's root is built (see refill_in_background). A run that ends
+  // before that refills as the slot is destroyed.
+  if (netns_slot) {
+    hooks.on_mounted = [&] {
+      trace::mark("native: sandbox root built, next network namespace begun");
+      netns_slot->refill_in_background();
+    };
+  }
   SupervisionResult supervised = supervise(*sandbox, spec.stdin_data, setup_step_timeouts(spec),
-                                           spec.timeout, sink, control, read_usage);
+                                           spec.timeout, sink, control, hooks);
   trace::mark("native: sandbox exited, output drained");
   if (supervised.failure) return make_error(describe_failure(*supervised.failure, spec));
 

@@ -31,6 +31,7 @@ bool read_report(int fd, SupervisionResult& result, bool& open) {
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) open = false;
   if (n != static_cast<ssize_t>(sizeof msg)) return false;
   if (msg.kind == ChildMessage::kFailure && !result.failure) result.failure = msg;
+  if (msg.kind == ChildMessage::kMounted) result.mounted = true;
   if (msg.kind == ChildMessage::kExited) result.wait_status = msg.wait_status;
   if (msg.kind == ChildMessage::kSetupExited) result.setup_reports.push_back(msg.wait_status);
   return true;
@@ -101,9 +102,9 @@ void feed_stdin(StdinFeed& feed, UniqueFd& program_stdin) {
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
                             const std::vector<std::chrono::milliseconds>& setup_timeouts,
                             std::chrono::milliseconds timeout, OutputSink& sink,
-                            const RunControl& control,
-                            const std::function<void()>& on_program_exit) {
+                            const RunControl& control, const SupervisionHooks& hooks) {
   SupervisionResult result;
+  bool mounted_told = false;
   bool program_exit_told = false;
   SigpipeGuard sigpipe_guard;
   SandboxPipes& pipes = sandbox.pipes();
@@ -192,9 +193,13 @@ SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data
         sink.on_setup_exit(exit_code_of(status));
       }
     }
+    if (result.mounted && !mounted_told) {
+      mounted_told = true;
+      if (hooks.on_mounted) hooks.on_mounted();
+    }
     if (result.wait_status && !program_exit_told) {
       program_exit_told = true;
-      if (on_program_exit) on_program_exit();
+      if (hooks.on_program_exit) hooks.on_program_exit();
     }
     if (fired(i_out)) out_open = pump(pipes.stdout_read.get(), OutputStream::kStdout, sink);
     if (fired(i_err)) err_open = pump(pipes.stderr_read.get(), OutputStream::kStderr, sink);

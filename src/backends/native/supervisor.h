@@ -20,6 +20,7 @@
 namespace isol8 {
 
 struct SupervisionResult {
+  bool mounted = false;            // init reported that the sandbox's root is built
   std::optional<int> wait_status;  // the program's, as reported by init
   // The setup phase's: the wait status of the step that ended it (the last, or the first that
   // failed) and that step's index; unset when the phase did not end (or there was none).
@@ -57,15 +58,22 @@ pollfd stdin_poll_entry(const StdinFeed& feed, const UniqueFd& program_stdin);
 // the pipe (the program's EOF) once the feed is done or the program no longer reads.
 void feed_stdin(StdinFeed& feed, UniqueFd& program_stdin);
 
+// Called by supervise as init reports (each at most once; not after a timeout or a cancel, which
+// kill init instead).
+struct SupervisionHooks {
+  // The sandbox's root is built: its mounts, and the RCU grace period its pivot_root waits for,
+  // are done.
+  std::function<void()> on_mounted;
+  // The program exited; init is still ending the sandbox.
+  std::function<void()> on_program_exit;
+};
+
 // `stdin_data` then, when `control.stdin_fd` is set, what that fd yields go to the program's
 // stdin. `setup_timeouts`: the time limit of each setup step, in order (empty: no setup phase);
-// `timeout`: the program's. Each limit starts when the step before ends. `on_program_exit` is
-// called once when init reports the program's exit, while init is still ending the sandbox (not
-// after a timeout or a cancel, which kill init instead).
+// `timeout`: the program's. Each limit starts when the step before ends.
 SupervisionResult supervise(SandboxProcess& sandbox, std::string_view stdin_data,
                             const std::vector<std::chrono::milliseconds>& setup_timeouts,
                             std::chrono::milliseconds timeout, OutputSink& sink,
-                            const RunControl& control,
-                            const std::function<void()>& on_program_exit = {});
+                            const RunControl& control, const SupervisionHooks& hooks = {});
 
 }  // namespace isol8

@@ -136,6 +136,13 @@ TEST_F(NativeNetwork, CliRunsNeverInheritAnotherRunsNetworkState) {
     traced.env["ISOL8_TRACE"] = "1";
     const CliRun r = run_cli_with({"run", "-e", code}, traced);
     if (contains(r.err, "network namespace made ahead taken")) ++made_ahead;
+    // A run that holds a slot begins the next namespace once its sandbox's root is built.
+    if (contains(r.err, "network namespace made ahead taken") ||
+        contains(r.err, "network namespace slot claimed")) {
+      const size_t begun = r.err.find("sandbox root built, next network namespace begun");
+      EXPECT_NE(begun, std::string::npos) << r.err;
+      EXPECT_LT(begun, r.err.find("native: sandbox exited")) << r.err;
+    }
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     std::istringstream out(r.out);
     std::string netns;
