@@ -54,8 +54,8 @@ class ReadOnlyMaker {
     attr.attr_set = MOUNT_ATTR_RDONLY | ((extra & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0) |
                     ((extra & MS_NODEV) ? MOUNT_ATTR_NODEV : 0) |
                     ((extra & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
-    if (::syscall(SYS_mount_setattr, AT_FDCWD, target, AT_SYMLINK_NOFOLLOW | recursive, &attr,
-                  sizeof attr) == 0) {
+    // Following a final symlink, as mount(2) did when it made the mount: the same mount.
+    if (::syscall(SYS_mount_setattr, AT_FDCWD, target, recursive, &attr, sizeof attr) == 0) {
       return true;
     }
     setattr_works_ = false;

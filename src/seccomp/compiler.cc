@@ -319,7 +319,9 @@ Result<std::map<std::string, uint32_t>> unconditional_allows(const SeccompProfil
                           [&](const SeccompRule& rule, size_t, uint32_t action,
                               const std::string& name) -> Result<void> {
                             const int nr = seccomp_syscall_resolve_name_arch(native, name.c_str());
-                            if (action == SCMP_ACT_ALLOW && rule.args.empty() && nr >= 0) {
+                            // The front decides numbers below x32's bit only.
+                            if (action == SCMP_ACT_ALLOW && rule.args.empty() && nr >= 0 &&
+                                nr < 0x40000000) {
                               allows.emplace(name, static_cast<uint32_t>(nr));
                             } else {
                               conditional.insert(name);

@@ -10,7 +10,7 @@ std::variant<uint32_t, std::string> run_seccomp_bpf(std::span<const sock_filter>
   uint32_t x = 0;
   uint32_t mem[BPF_MEMWORDS] = {};
   auto word_at = [&](uint32_t offset, uint32_t& out) {
-    if (offset % 4 != 0 || offset + 4 > sizeof data) return false;
+    if (offset % 4 != 0 || uint64_t{offset} + 4 > sizeof data) return false;
     std::memcpy(&out, reinterpret_cast<const char*>(&data) + offset, 4);
     return true;
   };
@@ -61,10 +61,6 @@ std::variant<uint32_t, std::string> run_seccomp_bpf(std::span<const sock_filter>
           case BPF_DIV:
             if (operand == 0) return "a division by zero" + where;
             a /= operand;
-            break;
-          case BPF_MOD:
-            if (operand == 0) return "a division by zero" + where;
-            a %= operand;
             break;
           case BPF_OR:
             a |= operand;

@@ -2,7 +2,9 @@
 // A classic BPF interpreter for seccomp programs, for tests that compare what two filters decide
 // without loading them: the instructions libseccomp and the allow-range front emit (loads of
 // seccomp_data, ALU, conditional jumps, returns, the scratch memory). An instruction outside
-// seccomp's set, a jump out of the program or a missing return is an error, never a decision.
+// seccomp's set (BPF_MOD included, which the kernel's seccomp checker refuses), or running off
+// the end of the program, is an error, never a decision. It checks only the path a packet
+// takes: unlike the kernel's loader, not every jump and not stores before loads.
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>

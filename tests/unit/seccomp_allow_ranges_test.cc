@@ -9,6 +9,7 @@
 #include <linux/audit.h>
 #include <seccomp.h>
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -50,8 +51,10 @@ std::string describe(const seccomp_data& d) {
 // space, with each argument set in turn to values that profiles compare against.
 void expect_same_decisions(const std::vector<sock_filter>& expected,
                            const std::vector<sock_filter>& actual) {
-  const std::vector<uint32_t> arches = {AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, 0,
-                                        0xffffffffu};
+  const uint32_t native = seccomp_arch_native();
+  std::vector<uint32_t> arches = {
+      AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, AUDIT_ARCH_RISCV64, 0, 0xffffffffu};
+  if (std::find(arches.begin(), arches.end(), native) == arches.end()) arches.push_back(native);
   std::vector<uint32_t> numbers;
   for (uint32_t nr = 0; nr < 1100; ++nr) numbers.push_back(nr);
   for (uint32_t nr = 0x40000000u - 2; nr < 0x40000000u + 600; ++nr) numbers.push_back(nr);
@@ -66,7 +69,7 @@ void expect_same_decisions(const std::vector<sock_filter>& expected,
       data.arch = arch;
       data.nr = static_cast<int>(nr);
       std::vector<seccomp_data> cases = {data};
-      if (arch == AUDIT_ARCH_X86_64 && nr < 1100) {
+      if (arch == native && nr < 1100) {
         for (size_t index = 0; index < 6; ++index) {
           for (uint64_t value : values) {
             seccomp_data with = data;
@@ -121,6 +124,30 @@ TEST(SeccompAllowRanges, ASyscallWithAConditionOrAnotherActionStaysWithLibseccom
   const auto ranged = compiled(profile, SeccompLayout::kAllowRanges);
   EXPECT_FALSE(same_code(whole, ranged)) << "the front should apply";
   expect_same_decisions(whole, ranged);
+}
+
+TEST(SeccompAllowRanges, OtherDefaultsAndRestsDecideAsLibseccompAlone) {
+  for (const char* json :
+       {// Every rule a plain allow: libseccomp's part has no rule left.
+        R"({"defaultAction": "SCMP_ACT_KILL_PROCESS",
+               "syscalls": [{"names": ["read", "write", "exit", "exit_group"],
+                             "action": "SCMP_ACT_ALLOW"}]})",
+        // A rule whose action is the default's is skipped, the plain allow stands.
+        R"({"defaultAction": "SCMP_ACT_LOG",
+               "syscalls": [{"names": ["getpid", "gettid"], "action": "SCMP_ACT_ALLOW"},
+                            {"names": ["getpid"], "action": "SCMP_ACT_LOG"},
+                            {"names": ["ptrace"], "action": "SCMP_ACT_KILL_THREAD"}]})",
+        // A name listed twice, and names that this architecture does not have.
+        R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+               "syscalls": [{"names": ["read", "read", "socketcall", "no_such_call", "close"],
+                             "action": "SCMP_ACT_ALLOW"},
+                            {"names": ["close"], "action": "SCMP_ACT_ALLOW"}]})"}) {
+    const auto profile = parse_or_die(json);
+    const auto whole = compiled(profile, SeccompLayout::kLibseccompOnly);
+    const auto ranged = compiled(profile, SeccompLayout::kAllowRanges);
+    EXPECT_FALSE(same_code(whole, ranged)) << "the front should apply: " << json;
+    expect_same_decisions(whole, ranged);
+  }
 }
 
 TEST(SeccompAllowRanges, NotUsedWithOtherAbisOrAnAllowDefault) {

@@ -58,8 +58,8 @@ pollfd stdin_poll_entry(const StdinFeed& feed, const UniqueFd& program_stdin);
 // the pipe (the program's EOF) once the feed is done or the program no longer reads.
 void feed_stdin(StdinFeed& feed, UniqueFd& program_stdin);
 
-// Called by supervise as init reports (each at most once; not after a timeout or a cancel, which
-// kill init instead).
+// Called by supervise as init reports, each at most once (also for a report that was already on
+// its way when a timeout or a cancel killed init).
 struct SupervisionHooks {
   // The sandbox's root is built: its mounts, and the RCU grace period its pivot_root waits for,
   // are done.
