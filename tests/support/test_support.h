@@ -29,6 +29,7 @@
 //                      CliBackendTest / ISOL8_CLI_SUITE: the CLI suites, also through a server
 //   remote_server.h    RemoteServer: `isol8 serve` in a test's directory (the remote kind)
 //   cbpf_eval.h        run_seccomp_bpf: what a seccomp program returns for a seccomp_data
+//   seccomp_profiles.h profile_or_fail: a profile parsed from JSON in a test
 //   fake_backend.h     FakeBackend: a Backend that knows executables and runs nothing (unit tests)
 //   test_pki.h         (library isol8_test_pki) a CA and server certificate made in memory
 
@@ -45,3 +46,4 @@
 #include "support/requests.h"
 #include "support/runs.h"
 #include "support/sandbox_fixtures.h"
+#include "support/seccomp_profiles.h"

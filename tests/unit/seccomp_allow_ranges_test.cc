@@ -18,15 +18,10 @@
 #include "seccomp/policy.h"
 #include "seccomp/profile.h"
 #include "support/cbpf_eval.h"
+#include "support/seccomp_profiles.h"
 
 namespace isol8 {
 namespace {
-
-SeccompProfile parse_or_die(const std::string& json) {
-  auto profile = parse_seccomp_profile(json);
-  EXPECT_TRUE(profile) << profile.error().message;
-  return profile ? std::move(*profile) : SeccompProfile{};
-}
 
 std::vector<sock_filter> compiled(const SeccompProfile& profile, SeccompLayout layout) {
   auto program = compile_seccomp_profile(profile, layout);
@@ -92,7 +87,7 @@ void expect_same_decisions(const std::vector<sock_filter>& expected,
 }
 
 TEST(SeccompAllowRanges, TheDefaultProfileDecidesAsLibseccompAloneWithAThirdOfTheCode) {
-  const auto profile = parse_or_die(std::string(embedded_default_seccomp_profile()));
+  const auto profile = test::profile_or_fail(std::string(embedded_default_seccomp_profile()));
   const auto whole = compiled(profile, SeccompLayout::kLibseccompOnly);
   const auto ranged = compiled(profile, SeccompLayout::kAllowRanges);
   ASSERT_FALSE(whole.empty());
@@ -101,14 +96,15 @@ TEST(SeccompAllowRanges, TheDefaultProfileDecidesAsLibseccompAloneWithAThirdOfTh
 }
 
 TEST(SeccompAllowRanges, TheBakedDefaultFilterIsTheRangedOne) {
-  const auto ranged = compiled(parse_or_die(std::string(embedded_default_seccomp_profile())),
-                               SeccompLayout::kAllowRanges);
+  const auto ranged =
+      compiled(test::profile_or_fail(std::string(embedded_default_seccomp_profile())),
+               SeccompLayout::kAllowRanges);
   const auto baked = baked_default_filter();
   EXPECT_TRUE(same_code({baked.begin(), baked.end()}, ranged)) << baked.size() << " instructions";
 }
 
 TEST(SeccompAllowRanges, ASyscallWithAConditionOrAnotherActionStaysWithLibseccomp) {
-  const auto profile = parse_or_die(R"({
+  const auto profile = test::profile_or_fail(R"({
     "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
     "syscalls": [
       {"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5},
@@ -142,7 +138,7 @@ TEST(SeccompAllowRanges, OtherDefaultsAndRestsDecideAsLibseccompAlone) {
                "syscalls": [{"names": ["read", "read", "socketcall", "no_such_call", "close"],
                              "action": "SCMP_ACT_ALLOW"},
                             {"names": ["close"], "action": "SCMP_ACT_ALLOW"}]})"}) {
-    const auto profile = parse_or_die(json);
+    const auto profile = test::profile_or_fail(json);
     const auto whole = compiled(profile, SeccompLayout::kLibseccompOnly);
     const auto ranged = compiled(profile, SeccompLayout::kAllowRanges);
     EXPECT_FALSE(same_code(whole, ranged)) << "the front should apply: " << json;
@@ -159,7 +155,7 @@ TEST(SeccompAllowRanges, NotUsedWithOtherAbisOrAnAllowDefault) {
            R"({"defaultAction": "SCMP_ACT_ALLOW",
                "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"},
                             {"names": ["read"], "action": "SCMP_ACT_ALLOW"}]})"}) {
-    const auto profile = parse_or_die(json);
+    const auto profile = test::profile_or_fail(json);
     EXPECT_TRUE(same_code(compiled(profile, SeccompLayout::kLibseccompOnly),
                           compiled(profile, SeccompLayout::kAllowRanges)))
         << json;
@@ -176,8 +172,8 @@ TEST(SeccompAllowRanges, TooManyRangesForBpfJumpsFallBackToLibseccomp) {
     free(name);
   }
   const auto profile =
-      parse_or_die(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": [)" + names +
-                   R"(], "action": "SCMP_ACT_ALLOW"}]})");
+      test::profile_or_fail(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": [)" +
+                            names + R"(], "action": "SCMP_ACT_ALLOW"}]})");
   EXPECT_TRUE(same_code(compiled(profile, SeccompLayout::kLibseccompOnly),
                         compiled(profile, SeccompLayout::kAllowRanges)));
 }

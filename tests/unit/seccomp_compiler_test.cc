@@ -9,18 +9,13 @@
 
 #include "seccomp/policy.h"
 #include "seccomp/profile.h"
+#include "support/seccomp_profiles.h"
 
 namespace isol8 {
 namespace {
 
-SeccompProfile parse_or_die(const std::string& json) {
-  auto profile = parse_seccomp_profile(json);
-  EXPECT_TRUE(profile) << profile.error().message;
-  return profile ? std::move(*profile) : SeccompProfile{};
-}
-
 std::string pfc_of(const std::string& json) {
-  auto pfc = seccomp_profile_pfc(parse_or_die(json));
+  auto pfc = seccomp_profile_pfc(test::profile_or_fail(json));
   EXPECT_TRUE(pfc) << pfc.error().message;
   return pfc ? *pfc : "";
 }
@@ -85,7 +80,7 @@ TEST(SeccompCompiler, DefaultProfileShape) {
 }
 
 TEST(SeccompCompiler, UnknownSyscallNamesAreSkipped) {
-  auto program = compile_seccomp_profile(parse_or_die(R"({
+  auto program = compile_seccomp_profile(test::profile_or_fail(R"({
     "defaultAction": "SCMP_ACT_ERRNO",
     "syscalls": [{"names": ["getpid", "isol8_no_such_syscall", "socketcall", "mmap2"],
                   "action": "SCMP_ACT_ALLOW"}]})"));
@@ -143,7 +138,7 @@ TEST(SeccompCompiler, RepeatedArgIndexesBecomeSeparateRules) {
 }
 
 TEST(SeccompCompiler, RulesEqualToTheDefaultAreSkipped) {
-  auto program = compile_seccomp_profile(parse_or_die(R"({
+  auto program = compile_seccomp_profile(test::profile_or_fail(R"({
     "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
     "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
                  {"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]})"));
@@ -151,7 +146,7 @@ TEST(SeccompCompiler, RulesEqualToTheDefaultAreSkipped) {
 }
 
 TEST(SeccompCompiler, ConflictingRulesNameTheRule) {
-  auto program = compile_seccomp_profile(parse_or_die(R"({
+  auto program = compile_seccomp_profile(test::profile_or_fail(R"({
     "defaultAction": "SCMP_ACT_ERRNO",
     "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
                  {"names": ["getpid"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]})"));
@@ -162,7 +157,8 @@ TEST(SeccompCompiler, ConflictingRulesNameTheRule) {
 }
 
 TEST(SeccompCompiler, MovingAProgramKeepsFprogValid) {
-  auto program = compile_seccomp_profile(parse_or_die(R"({"defaultAction": "SCMP_ACT_ALLOW"})"));
+  auto program =
+      compile_seccomp_profile(test::profile_or_fail(R"({"defaultAction": "SCMP_ACT_ALLOW"})"));
   ASSERT_TRUE(program) << program.error().message;
   SeccompProgram moved(std::move(*program));
   EXPECT_EQ(moved.fprog()->filter, moved.instructions().data());
