@@ -268,7 +268,7 @@ void run_sandbox_init(const ChildSpec& spec) {
   }
 
   build_root(*spec.mounts);
-  if (!spec.session) {
+  if (spec.report_mounted) {
     ChildMessage mounted;
     mounted.kind = ChildMessage::kMounted;
     send_message(mounted);

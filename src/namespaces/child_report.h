@@ -59,7 +59,7 @@ struct ChildMessage {
     kExecutionEnded = 5,
     kOpened = 6,
     kDetached = 7,  // error: 0, or the errno that refused kDetach
-    kMounted = 8,   // a one-shot sandbox's root is built (its pivot_root is done)
+    kMounted = 8,   // the root is built (its pivot_root done), when ChildSpec::report_mounted
   };
   uint32_t kind = 0;
   uint32_t step = 0;        // ChildStep, for kFailure; the setup step's index for kSetupExited

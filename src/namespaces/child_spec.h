@@ -44,6 +44,9 @@ struct ChildSpec {
   const MountPlan* mounts = nullptr;
   const char* hostname = nullptr;  // null: keep the UTS name
   bool bring_up_loopback = true;
+  // Report ChildMessage::kMounted once the root is built (a one-shot sandbox whose runner waits
+  // for that; the others skip the message and the runner's wakeup).
+  bool report_mounted = false;
   uid_t uid = kSandboxUid;
   gid_t gid = kSandboxGid;
   // False in a single-id (rootless) map: the child cannot become root of its namespace and

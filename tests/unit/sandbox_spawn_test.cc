@@ -10,12 +10,14 @@
 namespace isol8 {
 namespace {
 
-std::unique_ptr<SpawnPlan> plan_for(NetworkMode network, bool netns_from_parent) {
+std::unique_ptr<SpawnPlan> plan_for(NetworkMode network, bool netns_from_parent,
+                                    bool report_mounted = false) {
   RunSpec spec;
   spec.argv = {"/bin/true"};
   spec.network = network;
   SpawnExtras extras;
   extras.netns_from_parent = netns_from_parent;
+  extras.report_mounted = report_mounted;
   auto plan = SpawnPlan::create(spec, NativeSettings{}, nullptr, extras);
   EXPECT_TRUE(plan) << plan.error().message;
   return plan ? std::move(plan).value() : nullptr;
@@ -36,6 +38,17 @@ TEST(SandboxSpawn, ANamespaceOfItsOwnUnlessTheParentPreparesOneOrTheHostsIsWante
   ASSERT_TRUE(host);
   EXPECT_EQ(host->clone_flags() & CLONE_NEWNET, 0u);
   EXPECT_FALSE(host->needs_parent_netns());
+}
+
+// Init reports its root built only to a runner that waits for it (one holding a namespace slot):
+// for every other run the message and the runner's wakeup would be work for nothing.
+TEST(SandboxSpawn, InitReportsItsRootBuiltOnlyWhenAsked) {
+  auto quiet = plan_for(NetworkMode::kNone, false);
+  ASSERT_TRUE(quiet);
+  EXPECT_FALSE(quiet->child().report_mounted);
+  auto asked = plan_for(NetworkMode::kNone, true, true);
+  ASSERT_TRUE(asked);
+  EXPECT_TRUE(asked->child().report_mounted);
 }
 
 TEST(SandboxSpawn, APlanWaitingForItsParentsNamespaceIsRefusedWithoutOne) {

@@ -111,6 +111,7 @@ Result<RunOutcome> NativeBackend::run(const RunSpec& spec, OutputSink& sink,
   if (loopback_only && netns_slots_ > 0) {
     netns_slot = claim_netns_slot();
     extras.netns_from_parent = netns_slot && netns_slot->prepared() >= 0;
+    extras.report_mounted = netns_slot.has_value();
   }
 
   // Step 2: everything the child needs, before it exists.

@@ -61,6 +61,7 @@ Result<std::unique_ptr<SpawnPlan>> SpawnPlan::create(const RunSpec& spec,
   child.mounts = &plan->mounts_;
   child.hostname = plan->hostname_.c_str();
   child.bring_up_loopback = own_netns;
+  child.report_mounted = extras.report_mounted;
   child.uid = kSandboxUid;
   child.gid = kSandboxGid;
   child.full_id_range = settings.id_maps.full_range();

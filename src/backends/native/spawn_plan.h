@@ -31,6 +31,9 @@ struct SpawnExtras {
   // filtered mode a veth and a route; for --net none one made ahead, network/netns_slot.h),
   // owned by the runner's user namespace, so the sandbox cannot change it: no CLONE_NEWNET.
   bool netns_from_parent = false;
+  // The runner waits for the sandbox's root to be built before it makes the next network
+  // namespace of its slot (network/netns_slot.h): init reports it.
+  bool report_mounted = false;
   // The relay mode: a loopback-only namespace of the sandbox's own, in which init starts
   // isol8-relay on 127.0.0.1:relay_port (see child_spec.h). Descriptors stay the caller's.
   int relay_exe_fd = -1;
